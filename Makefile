@@ -1,0 +1,51 @@
+# Oryx - thin wrapper over CMake: deps, build, demo, test, bench, package.
+# Run as root on Debian. `make demo` and `make test` do everything,
+# installing missing packages first.
+BUILD      ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+.PHONY: all deps build demo test test-asan bench package install clean help
+
+all: build
+
+help:
+	@echo "make demo     install deps, build, run Oryx between two demo namespaces"
+	@echo "make test     install deps, build, run every test (ctest)"
+	@echo "make bench    forwarding benchmark: oryxd xconnect vs a bare DPDK loop"
+	@echo "make package  build .rpm and .deb packages"
+	@echo "make deps     install missing Debian packages (packaging/debian-deps.txt)"
+
+deps:
+	@missing=""; \
+	for p in $$(sed -e 's/#.*//' packaging/debian-deps.txt); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "all Debian packages present"; fi
+	@$(MAKE) --no-print-directory -C tests/webui deps
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	bash etc/demo.sh $(BUILD)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure --timeout 600
+
+bench: build
+	bash bench/xconnect.sh $(BUILD)
+
+package: build
+	cd $(BUILD) && cpack -G "RPM;DEB"
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

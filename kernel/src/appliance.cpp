@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: Apache-2.0
+// appliance.cpp - start-up, shutdown and the host API.
+#include "appliance.hpp"
+
+#include "eal_args.hpp"
+#include "logging.hpp"
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#ifndef ORYX_VERSION
+#define ORYX_VERSION "0.0.0"
+#endif
+
+namespace oryx::kernel {
+
+namespace {
+
+Appliance* g_current = nullptr;
+
+template <typename T>
+int config_get(const oryx_config* cfg, const char* key, T** out) {
+  if (!cfg || !key) return ORYX_ERR_INVALID;
+  auto it = cfg->values.find(key);
+  if (it == cfg->values.end()) return ORYX_ERR_INVALID;
+  T* v = std::get_if<T>(const_cast<ParamValue*>(&it->second));
+  if (!v) return ORYX_ERR_INVALID;
+  *out = v;
+  return ORYX_OK;
+}
+
+int host_config_bool(const oryx_config* cfg, const char* key, int* out) {
+  bool* v;
+  int rc = config_get(cfg, key, &v);
+  if (rc == ORYX_OK) *out = *v ? 1 : 0;
+  return rc;
+}
+int host_config_int(const oryx_config* cfg, const char* key, int64_t* out) {
+  int64_t* v;
+  int rc = config_get(cfg, key, &v);
+  if (rc == ORYX_OK) *out = *v;
+  return rc;
+}
+int host_config_string(const oryx_config* cfg, const char* key, const char** out) {
+  std::string* v;
+  int rc = config_get(cfg, key, &v);
+  if (rc == ORYX_OK) *out = v->c_str();
+  return rc;
+}
+int host_config_list_size(const oryx_config* cfg, const char* key, size_t* out) {
+  std::vector<std::string>* v;
+  int rc = config_get(cfg, key, &v);
+  if (rc == ORYX_OK) *out = v->size();
+  return rc;
+}
+int host_config_list_string(const oryx_config* cfg, const char* key, size_t i, const char** out) {
+  std::vector<std::string>* v;
+  int rc = config_get(cfg, key, &v);
+  if (rc != ORYX_OK) return rc;
+  if (i >= v->size()) return ORYX_ERR_INVALID;
+  *out = (*v)[i].c_str();
+  return ORYX_OK;
+}
+int host_config_is_set(const oryx_config* cfg, const char* key) {
+  return cfg && key && cfg->set_by_user.count(key) ? 1 : 0;
+}
+uint32_t host_worker_count() { return g_current ? g_current->worker_count() : 0; }
+uint32_t host_burst_size() { return g_current ? g_current->burst() : 32; }
+rte_mempool* host_mbuf_pool(int) { return g_current ? g_current->mbuf_pool() : nullptr; }
+int host_port_register(const char* name, uint16_t port_id, const char* kind) {
+  if (!g_current || !name) return ORYX_ERR_INVALID;
+  return g_current->ports().add(name, port_id, kind ? kind : "") ? ORYX_OK : ORYX_ERR_INVALID;
+}
+int host_port_lookup(const char* name, uint16_t* port_id) {
+  if (!g_current || !name || !port_id) return ORYX_ERR_INVALID;
+  return g_current->ports().lookup(name, *port_id) ? ORYX_OK : ORYX_ERR_INVALID;
+}
+
+const oryx_host_api kHostApi = {
+    sizeof(oryx_host_api), ORYX_ABI_MAJOR,          ORYX_ABI_MINOR,
+    logging::abi_log,      logging::abi_log_enabled, host_config_bool,
+    host_config_int,       host_config_string,       host_config_list_size,
+    host_config_list_string, host_config_is_set,     host_worker_count,
+    host_burst_size,       host_mbuf_pool,           host_port_register,
+    host_port_lookup,
+};
+
+nlohmann::json value_json(const ParamValue& v) {
+  return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
+}
+
+nlohmann::json table_json(const ValidatedTable& t) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [key, value] : t.values) {
+    const oryx_param* p = t.find_param(key);
+    bool secret = p && (p->flags & ORYX_PARAM_SECRET);
+    bool empty = std::holds_alternative<std::string>(value) && std::get<std::string>(value).empty();
+    j[key] = (secret && !empty) ? nlohmann::json("<redacted>") : value_json(value);
+  }
+  return j;
+}
+
+// Prometheus label values may not contain quotes, backslashes or newlines;
+// stage names cannot, but escape anyway.
+std::string label(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+const oryx_host_api* host_api() { return &kHostApi; }
+Appliance* Appliance::current() { return g_current; }
+
+Appliance::Appliance(std::unique_ptr<ApplianceConfig> config) : config_(std::move(config)) {
+  if (g_current) throw std::runtime_error("only one Oryx kernel can run per process");
+  g_current = this;
+}
+
+Appliance::~Appliance() {
+  shutdown();
+  g_current = nullptr;
+}
+
+void Appliance::check() {
+  const auto& p = config_->plugins;
+  loader_.load(p.get_list("path"), p.get_list("load"), p.get_list("disable"));
+
+  std::vector<ConfigError> errors;
+  auto types = loader_.stage_types();
+  descs_.clear();
+  for (auto& stage : config_->stages) {
+    const oryx_stage_desc* d = stage.type.empty() ? nullptr : loader_.find_stage(stage.type, nullptr);
+    if (!d) {
+      std::string msg = "unknown stage type \"" + stage.type + "\"";
+      std::string close = did_you_mean(stage.type, types);
+      if (!close.empty()) msg += " (did you mean \"" + close + "\"?)";
+      std::string list;
+      for (const auto& t : types) list += (list.empty() ? "" : ", ") + t;
+      msg += "; loaded plugins provide: " + (list.empty() ? std::string("none") : list);
+      errors.push_back({config_->file, stage.line, "stage." + stage.name + ".type", msg});
+      descs_.push_back(nullptr);
+      continue;
+    }
+    validate_stage(stage, config_->file, d->params, errors);
+    descs_.push_back(d);
+  }
+  if (errors.empty()) plan_ = plan_graph(*config_, descs_, errors);
+  std::sort(errors.begin(), errors.end(),
+            [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
+  if (!errors.empty()) throw ConfigInvalid(std::move(errors));
+  state_ = "checked";
+}
+
+void Appliance::start() {
+  auto log = logging::get("oryx");
+  try {
+    auto args = eal_arguments(*config_, "oryxd");
+    std::string cmdline;
+    for (const auto& a : args) cmdline += a + " ";
+    log->info("starting DPDK EAL: {}", cmdline);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int rc = rte_eal_init(int(args.size()), argv.data());
+    if (rc < 0)
+      throw std::runtime_error(std::string("DPDK EAL initialisation failed: ") +
+                               rte_strerror(rte_errno));
+    eal_up_ = true;
+
+    const auto& k = config_->kernel;
+    pool_ = rte_pktmbuf_pool_create("oryx_mbufs", unsigned(k.get_int("mbufs")),
+                                    unsigned(k.get_int("mbuf_cache")), 0,
+                                    RTE_MBUF_DEFAULT_BUF_SIZE, int(rte_socket_id()));
+    if (!pool_)
+      throw std::runtime_error(std::string("cannot create the mbuf pool: ") +
+                               rte_strerror(rte_errno));
+
+    loader_.init_all(&kHostApi);
+    plugins_up_ = true;
+    create_instances();
+
+    DataplaneOptions opts;
+    opts.lcores = config_->worker_lcores;
+    opts.burst = burst();
+    opts.busy_poll = k.get_string("idle") == "busy-poll";
+    opts.idle_sleep_max_us = uint32_t(k.get_int("idle_sleep_max_us"));
+    dataplane_ = std::make_unique<Dataplane>(plan_, stages_, opts);
+    dataplane_->build();
+
+    for (auto& s : stages_) {
+      if (!s.desc->start) continue;
+      char err[512] = "";
+      if (s.desc->start(s.instance, err, sizeof(err)) != ORYX_OK)
+        throw std::runtime_error("stage " + s.name + ": start failed: " + err);
+      s.started = true;
+    }
+    dataplane_->launch();
+    started_ = std::chrono::steady_clock::now();
+    state_ = "running";
+  } catch (...) {
+    shutdown();
+    state_ = "failed";
+    throw;
+  }
+}
+
+void Appliance::create_instances() {
+  const uint32_t workers = worker_count();
+  stages_.reserve(config_->stages.size());
+  for (size_t i = 0; i < config_->stages.size(); i++) {
+    auto& spec = config_->stages[i];
+    const LoadedPlugin* owner = nullptr;
+    const oryx_stage_desc* d = loader_.find_stage(spec.type, &owner);
+    StageRuntime rt;
+    rt.name = spec.name;
+    rt.type = spec.type;
+    rt.desc = d;
+    rt.counters = counters_.add(spec.name, spec.type, d->counters, d->counter_count, workers);
+
+    std::vector<const char*> edge_names;
+    for (const auto& n : spec.next) edge_names.push_back(n.c_str());
+    char err[512] = "";
+    oryx_instance_args args{};
+    args.struct_size = sizeof(args);
+    args.name = spec.name.c_str();
+    args.config = spec.config.get();
+    args.host = &kHostApi;
+    args.logger = logging::handle(owner->name + "." + spec.name);
+    args.control_counters = CounterBlock::plugin_part(rt.counters->control_row());
+    args.error = err;
+    args.error_size = sizeof(err);
+    args.edge_count = edge_names.size();
+    args.edge_names = edge_names.data();
+    int rc = d->instance_create(&args, &rt.instance);
+    if (rc != ORYX_OK)
+      throw std::runtime_error("stage " + spec.name + " (" + spec.type + "): " +
+                               (err[0] ? err : "instance_create failed"));
+    stages_.push_back(std::move(rt));
+    logging::get("oryx")->info("stage {} ({}) created", spec.name, spec.type);
+  }
+}
+
+void Appliance::destroy_instances() {
+  for (auto it = stages_.rbegin(); it != stages_.rend(); ++it)
+    if (it->instance) {
+      it->desc->instance_destroy(it->instance);
+      it->instance = nullptr;
+    }
+  stages_.clear();
+}
+
+void Appliance::shutdown() {
+  auto log = logging::get("oryx");
+  bool was_running = state_ == "running";
+  if (dataplane_) dataplane_->stop();
+  for (auto it = stages_.rbegin(); it != stages_.rend(); ++it)
+    if (it->started) {
+      it->desc->stop(it->instance);
+      it->started = false;
+    }
+  dataplane_.reset();
+  destroy_instances();
+  if (plugins_up_) {
+    loader_.fini_all();
+    plugins_up_ = false;
+  }
+  if (eal_up_) {
+    // Ports a stage created but did not close (a plugin bug) are closed
+    // here so no device outlives the kernel.
+    uint16_t port;
+    RTE_ETH_FOREACH_DEV(port) {
+      rte_eth_dev_stop(port);
+      rte_eth_dev_close(port);
+    }
+    if (pool_) rte_mempool_free(pool_);
+    pool_ = nullptr;
+    rte_eal_cleanup();
+    eal_up_ = false;
+  }
+  if (was_running) {
+    state_ = "stopped";
+    log->info("appliance stopped");
+  }
+}
+
+nlohmann::json Appliance::status_json() const {
+  double uptime = state_ == "running"
+                      ? std::chrono::duration<double>(std::chrono::steady_clock::now() - started_)
+                            .count()
+                      : 0.0;
+  nlohmann::json j = {{"state", state_},
+                      {"version", ORYX_VERSION},
+                      {"abi", std::to_string(ORYX_ABI_MAJOR) + "." + std::to_string(ORYX_ABI_MINOR)},
+                      {"pid", getpid()},
+                      {"config_file", config_->file},
+                      {"uptime_seconds", uptime},
+                      {"stages", config_->stages.size()},
+                      {"plugins", loader_.plugins().size()},
+                      {"ports", ports_.entries().size()},
+                      {"workers", dataplane_ ? dataplane_->workers_json() : nlohmann::json::array()}};
+  if (pool_) {
+    j["mbufs"] = {{"size", pool_->size},
+                  {"available", rte_mempool_avail_count(pool_)},
+                  {"in_use", rte_mempool_in_use_count(pool_)}};
+  }
+  j["recent_log"] = logging::recent(20);
+  return j;
+}
+
+nlohmann::json Appliance::plugins_json() const {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& p : loader_.plugins()) {
+    nlohmann::json stages = nlohmann::json::array();
+    for (const auto* s : p.stages) stages.push_back(s->name);
+    arr.push_back({{"name", p.name},
+                   {"version", p.desc->version},
+                   {"abi", std::to_string(p.desc->abi_major) + "." + std::to_string(p.desc->abi_minor)},
+                   {"description", p.desc->description ? p.desc->description : ""},
+                   {"path", p.path},
+                   {"state", p.state},
+                   {"depends_on", p.depends_on},
+                   {"stages", stages}});
+  }
+  return arr;
+}
+
+nlohmann::json Appliance::ports_json() const {
+  nlohmann::json arr = nlohmann::json::array();
+  if (!eal_up_) return arr;
+  bool xstats = config_->stats.get_bool("xstats");
+  for (const auto& p : ports_.entries()) arr.push_back(PortRegistry::describe(p, xstats));
+  return arr;
+}
+
+nlohmann::json Appliance::stats_json() const {
+  bool per_worker = config_->stats.get_bool("per_worker");
+  nlohmann::json stages = nlohmann::json::object();
+  for (const auto& b : counters_.blocks()) {
+    nlohmann::json counters = nlohmann::json::object();
+    for (size_t i = 0; i < b->defs().size(); i++) {
+      counters[b->defs()[i].name] = b->total(i);
+      if (per_worker) {
+        nlohmann::json w = nlohmann::json::array();
+        for (uint32_t k = 0; k < b->workers(); k++) w.push_back(b->per_worker(i, k));
+        counters[b->defs()[i].name + "_per_worker"] = w;
+      }
+    }
+    stages[b->stage()] = {{"type", b->type()}, {"counters", counters}};
+  }
+  nlohmann::json ports = nlohmann::json::object();
+  if (eal_up_)
+    for (const auto& p : ports_.entries()) {
+      rte_eth_stats st{};
+      if (rte_eth_stats_get(p.port_id, &st) == 0)
+        ports[p.name] = {{"rx_packets", st.ipackets}, {"tx_packets", st.opackets},
+                         {"rx_bytes", st.ibytes},     {"tx_bytes", st.obytes},
+                         {"rx_missed", st.imissed},   {"rx_errors", st.ierrors},
+                         {"tx_errors", st.oerrors},   {"rx_nombuf", st.rx_nombuf}};
+    }
+  return {{"stages", stages},
+          {"ports", ports},
+          {"nodes", dataplane_ ? dataplane_->node_stats_json() : nlohmann::json::object()},
+          {"drops_total", dataplane_ ? dataplane_->total_drops() : 0}};
+}
+
+nlohmann::json Appliance::config_json() const {
+  nlohmann::json j = {{"file", config_->file},
+                      {"kernel", table_json(config_->kernel)},
+                      {"plugins", table_json(config_->plugins)},
+                      {"log", table_json(config_->log)},
+                      {"http", table_json(config_->http)},
+                      {"stats", table_json(config_->stats)}};
+  nlohmann::json stages = nlohmann::json::object();
+  for (const auto& s : config_->stages) {
+    nlohmann::json t = s.config ? table_json(*s.config) : nlohmann::json::object();
+    t["type"] = s.type;
+    if (!s.next.empty()) t["next"] = s.next;
+    stages[s.name] = t;
+  }
+  j["stage"] = stages;
+  return j;
+}
+
+nlohmann::json Appliance::graph_json() const {
+  nlohmann::json nodes = nlohmann::json::array(), edges = nlohmann::json::array();
+  for (const auto& n : plan_.nodes) {
+    const auto& s = config_->stages[n.stage];
+    nodes.push_back({{"name", n.name}, {"stage", s.name}, {"type", s.type},
+                     {"source", n.source}, {"active", n.reachable}});
+    for (size_t k = 0; k < n.edges.size(); k++)
+      edges.push_back({{"from", n.name}, {"to", plan_.nodes[n.edges[k]].name}, {"edge", k + 1}});
+    edges.push_back({{"from", n.name}, {"to", "oryx-drop"}, {"edge", 0}});
+  }
+  nodes.push_back({{"name", "oryx-drop"}, {"stage", ""}, {"type", "kernel"},
+                   {"source", false}, {"active", true}});
+  return {{"nodes", nodes}, {"edges", edges}};
+}
+
+std::string Appliance::metrics_text() const {
+  std::string out;
+  auto add = [&](const std::string& line) { out += line + "\n"; };
+  add("# HELP oryx_up Whether the appliance is running (1) or not (0).");
+  add("# TYPE oryx_up gauge");
+  add(std::string("oryx_up ") + (state_ == "running" ? "1" : "0"));
+  // One metric family per counter name; stage and type are bounded labels.
+  std::map<std::string, std::vector<std::string>> families;
+  std::map<std::string, std::pair<uint32_t, std::string>> meta;
+  for (const auto& b : counters_.blocks())
+    for (size_t i = 0; i < b->defs().size(); i++) {
+      const auto& d = b->defs()[i];
+      std::string metric = "oryx_stage_" + d.name + (d.kind == ORYX_COUNTER ? "_total" : "");
+      families[metric].push_back(metric + "{stage=\"" + label(b->stage()) + "\",type=\"" +
+                                 label(b->type()) + "\"} " + std::to_string(b->total(i)));
+      meta[metric] = {d.kind, d.help};
+    }
+  for (const auto& [metric, lines] : families) {
+    add("# HELP " + metric + " " + meta[metric].second);
+    add("# TYPE " + metric + (meta[metric].first == ORYX_COUNTER ? " counter" : " gauge"));
+    for (const auto& l : lines) add(l);
+  }
+  if (eal_up_) {
+    static const char* port_fields[][2] = {{"rx_packets", "Packets received by the port."},
+                                           {"tx_packets", "Packets sent by the port."},
+                                           {"rx_bytes", "Bytes received by the port."},
+                                           {"tx_bytes", "Bytes sent by the port."},
+                                           {"rx_missed", "Packets the port dropped for lack of room."},
+                                           {"rx_errors", "Erroneous packets received."},
+                                           {"tx_errors", "Failed transmissions."}};
+    auto stats = stats_json()["ports"];
+    for (const auto& f : port_fields) {
+      std::string metric = std::string("oryx_port_") + f[0] + "_total";
+      add("# HELP " + metric + " " + f[1]);
+      add("# TYPE " + metric + " counter");
+      for (const auto& [name, st] : stats.items())
+        add(metric + "{port=\"" + label(name) + "\"} " + std::to_string(st[f[0]].get<uint64_t>()));
+    }
+  }
+  if (pool_) {
+    add("# HELP oryx_mbufs_in_use Packet buffers currently taken from the pool.");
+    add("# TYPE oryx_mbufs_in_use gauge");
+    add("oryx_mbufs_in_use " + std::to_string(rte_mempool_in_use_count(pool_)));
+  }
+  return out;
+}
+
+}  // namespace oryx::kernel

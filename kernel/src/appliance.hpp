@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+// appliance.hpp - one running Oryx kernel: configuration, plugins, DPDK,
+// stage instances, the graph and its workers, in start-up order, and the
+// read-only views the REST API serves.
+#pragma once
+
+#include "appliance_config.hpp"
+#include "counters.hpp"
+#include "dataplane.hpp"
+#include "graph_plan.hpp"
+#include "plugin_loader.hpp"
+#include "port_registry.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct rte_mempool;
+
+namespace oryx::kernel {
+
+class Appliance {
+ public:
+  explicit Appliance(std::unique_ptr<ApplianceConfig> config);
+  ~Appliance();
+  Appliance(const Appliance&) = delete;
+  Appliance& operator=(const Appliance&) = delete;
+
+  // Loads plugins and validates every stage table and the graph; nothing
+  // runs yet. Throws ConfigInvalid or PluginError.
+  void check();
+  // Brings up DPDK, plugins, stages and workers. Throws on failure after
+  // undoing what it did.
+  void start();
+  // Stops workers, stages, ports, plugins and DPDK, in that order.
+  void shutdown();
+
+  const ApplianceConfig& config() const { return *config_; }
+  PortRegistry& ports() { return ports_; }
+  rte_mempool* mbuf_pool() const { return pool_; }
+  uint32_t worker_count() const { return uint32_t(config_->worker_lcores.size()); }
+  uint16_t burst() const { return uint16_t(config_->kernel.get_int("burst")); }
+
+  nlohmann::json status_json() const;
+  nlohmann::json plugins_json() const;
+  nlohmann::json ports_json() const;
+  nlohmann::json stats_json() const;
+  nlohmann::json config_json() const;  // effective, secrets redacted
+  nlohmann::json graph_json() const;
+  std::string metrics_text() const;
+
+  // The process-wide kernel the host API serves (one per process).
+  static Appliance* current();
+
+ private:
+  void create_instances();
+  void destroy_instances();
+
+  std::unique_ptr<ApplianceConfig> config_;
+  PluginLoader loader_;
+  CounterRegistry counters_;
+  PortRegistry ports_;
+  std::vector<const oryx_stage_desc*> descs_;
+  std::vector<StageRuntime> stages_;
+  GraphPlan plan_;
+  std::unique_ptr<Dataplane> dataplane_;
+  rte_mempool* pool_ = nullptr;
+  bool eal_up_ = false;
+  bool plugins_up_ = false;
+  std::chrono::steady_clock::time_point started_;
+  std::string state_ = "configured";
+};
+
+// The host function table handed to every plugin.
+const oryx_host_api* host_api();
+
+}  // namespace oryx::kernel

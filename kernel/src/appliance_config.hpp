@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+// appliance_config.hpp - appliance.toml: the kernel's own tables and the
+// structure of stage tables (their plugin keys are validated once the
+// owning plugin is loaded, see Appliance::validate_stages).
+#pragma once
+
+#include "config_schema.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace oryx::kernel {
+
+// Schemas of the kernel tables; also rendered into docs/configuration.md.
+const oryx_param* kernel_table_schema();
+const oryx_param* plugins_table_schema();
+const oryx_param* log_table_schema();
+const oryx_param* http_table_schema();
+const oryx_param* stats_table_schema();
+
+struct KernelTableSchema {
+  const char* name;
+  const char* help;
+  const oryx_param* schema;
+};
+const std::vector<KernelTableSchema>& kernel_tables();
+
+struct StageSpec {
+  std::string name;
+  std::string type;
+  std::vector<std::string> next;  // edge k+1 -> next[k]
+  unsigned line = 0;
+  unsigned next_line = 0;
+  toml::value raw;                        // the table as written
+  std::unique_ptr<oryx_config> config;    // set by validate_stage()
+};
+
+struct ApplianceConfig {
+  std::string file;
+  toml::value root;
+  ValidatedTable kernel, plugins, log, http, stats;
+  std::vector<StageSpec> stages;  // in file order
+  std::vector<unsigned> worker_lcores;
+
+  const StageSpec* find_stage(const std::string& name) const;
+};
+
+// Parses and validates everything that does not need plugins. Throws
+// ConfigInvalid with every error found.
+std::unique_ptr<ApplianceConfig> load_config(const std::string& file);
+std::unique_ptr<ApplianceConfig> parse_config(const std::string& text, const std::string& file);
+
+// Validates one stage table against its plugin's schema.
+void validate_stage(StageSpec& stage, const std::string& file, const oryx_param* schema,
+                    std::vector<ConfigError>& errors);
+
+// Stage and instance names: [a-z0-9_-], 1..48 characters (they become
+// DPDK graph node names and Prometheus label values).
+bool valid_stage_name(const std::string& name);
+
+}  // namespace oryx::kernel

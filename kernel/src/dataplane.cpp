@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: Apache-2.0
+// dataplane.cpp - rte_graph nodes wrapping plugin stages, and workers.
+//
+// Each configured stage becomes one or two rte_graph nodes whose process
+// function is a kernel trampoline: it hands the burst to the plugin, counts,
+// then enqueues every packet on the edge the plugin chose. DPDK's graph
+// library does the scheduling, stream management and per-node statistics.
+#include "dataplane.hpp"
+
+#include "logging.hpp"
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_graph.h>
+#include <rte_graph_worker.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+namespace oryx::kernel {
+
+namespace {
+
+constexpr const char* kDropNode = "oryx-drop";
+constexpr uint16_t kChunk = 256;
+
+// What a node needs on one worker; pointed to from rte_node::ctx.
+struct NodeWorkerCtx {
+  StageRuntime* stage;
+  Worker* worker;
+  uint64_t* row;
+  uint16_t burst;
+  uint16_t edge_count;  // of this node, drop edge included
+};
+static_assert(sizeof(NodeWorkerCtx*) <= RTE_NODE_CTX_SZ);
+
+std::atomic<bool> g_stop{false};
+// Set while rte_graph_create runs so node init callbacks know the worker.
+Worker* g_creating_worker = nullptr;
+uint16_t g_burst = 32;
+std::vector<Dataplane::NodeRuntime>* g_node_runtimes = nullptr;
+std::vector<std::string>* g_node_names = nullptr;
+std::vector<NodeWorkerCtx*> g_contexts;  // owned, freed at exit of Dataplane
+
+NodeWorkerCtx* ctx_of(rte_node* node) {
+  NodeWorkerCtx* c;
+  std::memcpy(&c, node->ctx, sizeof(c));
+  return c;
+}
+
+// Enqueues packets on their chosen edges; counts drops and bad edges.
+void dispatch(rte_graph* graph, rte_node* node, NodeWorkerCtx* c, rte_mbuf** pkts,
+              uint16_t* next, uint16_t n) {
+  uint16_t edges = c->edge_count;
+  uint16_t first = next[0];
+  bool uniform = true;
+  for (uint16_t i = 1; i < n; i++)
+    if (next[i] != first) {
+      uniform = false;
+      break;
+    }
+  if (uniform && first != ORYX_EDGE_CONSUMED && first < edges) {
+    if (first == ORYX_EDGE_DROP) c->row[CounterBlock::kDrops] += n;
+    rte_node_enqueue(graph, node, first, reinterpret_cast<void**>(pkts), n);
+    return;
+  }
+  for (uint16_t i = 0; i < n; i++) {
+    uint16_t e = next[i];
+    if (e == ORYX_EDGE_CONSUMED) continue;
+    if (e >= edges) e = ORYX_EDGE_DROP;  // a plugin bug must not corrupt the graph
+    if (e == ORYX_EDGE_DROP) c->row[CounterBlock::kDrops]++;
+    rte_node_enqueue_x1(graph, node, e, pkts[i]);
+  }
+}
+
+uint16_t source_trampoline(rte_graph* graph, rte_node* node, void**, uint16_t) {
+  NodeWorkerCtx* c = ctx_of(node);
+  rte_mbuf* pkts[kChunk];
+  uint16_t next[kChunk];
+  oryx_burst b{sizeof(oryx_burst), c->worker->index, pkts, next,
+               CounterBlock::plugin_part(c->row), 0, c->burst, 0};
+  uint16_t got = c->stage->desc->poll(c->stage->instance, &b);
+  if (got == 0) return 0;
+  if (got > c->burst) got = c->burst;  // never trust a count beyond capacity
+  c->row[CounterBlock::kPackets] += got;
+  c->worker->polled += got;
+  dispatch(graph, node, c, pkts, next, got);
+  return got;
+}
+
+uint16_t input_trampoline(rte_graph* graph, rte_node* node, void** objs, uint16_t n) {
+  NodeWorkerCtx* c = ctx_of(node);
+  uint16_t next[kChunk];
+  for (uint16_t done = 0; done < n;) {
+    uint16_t count = std::min<uint16_t>(kChunk, n - done);
+    rte_mbuf** pkts = reinterpret_cast<rte_mbuf**>(objs + done);
+    oryx_burst b{sizeof(oryx_burst), c->worker->index, pkts, next,
+                 CounterBlock::plugin_part(c->row), count, count, 0};
+    c->stage->desc->process(c->stage->instance, &b);
+    c->row[CounterBlock::kPackets] += count;
+    dispatch(graph, node, c, pkts, next, count);
+    done += count;
+  }
+  return n;
+}
+
+uint16_t drop_process(rte_graph*, rte_node*, void** objs, uint16_t n) {
+  rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(objs), n);
+  return n;
+}
+
+int node_init(const rte_graph*, rte_node* node) {
+  Worker* w = g_creating_worker;
+  if (!w || !g_node_names) return -1;
+  for (size_t i = 0; i < g_node_names->size(); i++) {
+    if ((*g_node_names)[i] != node->name) continue;
+    auto& rt = (*g_node_runtimes)[i];
+    auto* c = new NodeWorkerCtx{rt.stage, w, rt.stage->counters->row(w->index), g_burst,
+                                rt.edge_count};
+    g_contexts.push_back(c);
+    std::memcpy(node->ctx, &c, sizeof(c));
+    return 0;
+  }
+  return -1;
+}
+
+rte_node_t register_node(const std::string& name, bool source, rte_node_process_t process,
+                         const std::vector<std::string>& edges) {
+  size_t size = sizeof(rte_node_register) + edges.size() * sizeof(const char*);
+  auto* reg = static_cast<rte_node_register*>(std::calloc(1, size));
+  std::snprintf(reg->name, sizeof(reg->name), "%s", name.c_str());
+  reg->flags = source ? RTE_NODE_SOURCE_F : 0;
+  reg->process = process;
+  reg->init = process == drop_process ? nullptr : node_init;
+  reg->nb_edges = rte_edge_t(edges.size());
+  for (size_t i = 0; i < edges.size(); i++) reg->next_nodes[i] = strdup(edges[i].c_str());
+  // The registration is copied by DPDK; node names live for the process.
+  rte_node_t id = __rte_node_register(reg);
+  for (size_t i = 0; i < edges.size(); i++) std::free(const_cast<char*>(reg->next_nodes[i]));
+  std::free(reg);
+  return id;
+}
+
+}  // namespace
+
+Dataplane::Dataplane(const GraphPlan& plan, std::vector<StageRuntime>& stages,
+                     DataplaneOptions options)
+    : plan_(plan), stages_(stages), options_(std::move(options)) {
+  g_burst = options_.burst;
+  for (size_t i = 0; i < options_.lcores.size(); i++) {
+    auto* w = new Worker();
+    w->index = uint32_t(i);
+    w->lcore = options_.lcores[i];
+    workers_.push_back(w);
+  }
+}
+
+Dataplane::~Dataplane() {
+  stop();
+  for (auto* w : workers_) {
+    if (w->graph) rte_graph_destroy(w->graph_id);
+    delete w;
+  }
+  for (auto* c : g_contexts) delete c;
+  g_contexts.clear();
+  g_node_runtimes = nullptr;
+  g_node_names = nullptr;
+}
+
+void Dataplane::build() {
+  auto log = logging::get("oryx");
+  if (rte_node_from_name(kDropNode) == RTE_NODE_ID_INVALID &&
+      register_node(kDropNode, false, drop_process, {}) == RTE_NODE_ID_INVALID)
+    throw std::runtime_error("cannot register the drop node");
+
+  std::vector<const char*> patterns;
+  for (const auto& n : plan_.nodes) {
+    StageRuntime* st = &stages_[n.stage];
+    node_runtimes_.push_back({st, n.source, uint16_t(n.edges.size() + 1)});
+    graph_node_names_.push_back(n.name);
+    if (!n.reachable) {
+      log->info("node {} is fed by no stage; left out of the graph", n.name);
+      continue;
+    }
+    std::vector<std::string> edges = {kDropNode};
+    for (size_t e : n.edges) edges.push_back(plan_.nodes[e].name);
+    if (register_node(n.name, n.source, n.source ? source_trampoline : input_trampoline, edges) ==
+        RTE_NODE_ID_INVALID)
+      throw std::runtime_error("cannot register graph node " + n.name);
+  }
+  g_node_runtimes = &node_runtimes_;
+  g_node_names = &graph_node_names_;
+
+  std::vector<std::string> pattern_store;
+  for (const auto& n : plan_.nodes)
+    if (n.reachable) pattern_store.push_back(n.name);
+  bool has_source = false;
+  for (const auto& n : plan_.nodes) has_source |= n.source;
+  if (!has_source) {
+    log->warn("no stage produces packets; workers will idle");
+    return;
+  }
+  pattern_store.push_back(kDropNode);
+  for (const auto& p : pattern_store) patterns.push_back(p.c_str());
+
+  for (auto* w : workers_) {
+    std::string gname = "worker-" + std::to_string(w->index);
+    rte_graph_param prm{};
+    prm.socket_id = int(rte_lcore_to_socket_id(w->lcore));
+    prm.nb_node_patterns = uint16_t(patterns.size());
+    prm.node_patterns = patterns.data();
+    g_creating_worker = w;
+    rte_graph_t id = rte_graph_create(gname.c_str(), &prm);
+    g_creating_worker = nullptr;
+    if (id == RTE_GRAPH_ID_INVALID)
+      throw std::runtime_error("rte_graph_create failed for " + gname + ": " +
+                               rte_strerror(rte_errno));
+    w->graph_id = id;
+    w->graph = rte_graph_lookup(gname.c_str());
+  }
+  log->info("graph built: {} nodes on {} worker(s)", pattern_store.size(), workers_.size());
+}
+
+namespace {
+
+struct LaunchArgs {
+  Worker* worker;
+  std::vector<StageRuntime>* stages;
+  bool busy_poll;
+  uint32_t sleep_max_us;
+};
+
+int run_worker(void* arg) {
+  auto* a = static_cast<LaunchArgs*>(arg);
+  Worker* w = a->worker;
+  auto log = logging::get("oryx");
+  for (auto& s : *a->stages)
+    if (s.desc->worker_init && s.desc->worker_init(s.instance, w->index) != ORYX_OK)
+      log->error("stage {}: worker_init failed on worker {}", s.name, w->index);
+  w->running.store(true);
+  uint32_t idle_walks = 0;
+  uint32_t sleep_us = 1;
+  uint64_t last = rte_rdtsc();
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    w->polled = 0;
+    if (w->graph) rte_graph_walk(w->graph);
+    w->walks++;
+    uint64_t now = rte_rdtsc();
+    if (w->polled) {
+      w->busy_walks++;
+      w->busy_cycles += now - last;
+      last = now;
+      idle_walks = 0;
+      sleep_us = 1;
+      continue;
+    }
+    if (!a->busy_poll && ++idle_walks > 256) {
+      // Adaptive back-off: sleep longer the longer the worker stays idle,
+      // so the other programs on a small machine get the CPU.
+      std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+      w->sleeps++;
+      sleep_us = std::min(sleep_us * 2, a->sleep_max_us);
+      now = rte_rdtsc();
+    }
+    w->idle_cycles += now - last;
+    last = now;
+  }
+  for (auto& s : *a->stages)
+    if (s.desc->worker_fini) s.desc->worker_fini(s.instance, w->index);
+  w->running.store(false);
+  delete a;
+  return 0;
+}
+
+}  // namespace
+
+void Dataplane::launch() {
+  g_stop.store(false);
+  for (auto* w : workers_) {
+    auto* a = new LaunchArgs{w, &stages_, options_.busy_poll, options_.idle_sleep_max_us};
+    int rc = rte_eal_remote_launch(run_worker, a, w->lcore);
+    if (rc != 0) {
+      delete a;
+      stop();
+      throw std::runtime_error("cannot launch worker on lcore " + std::to_string(w->lcore) +
+                               ": " + strerror(-rc));
+    }
+  }
+  launched_ = true;
+  logging::get("oryx")->info("{} worker(s) running ({})", workers_.size(),
+                             options_.busy_poll ? "busy-poll" : "adaptive idle back-off");
+}
+
+void Dataplane::stop() {
+  if (!launched_) return;
+  g_stop.store(true);
+  for (auto* w : workers_) rte_eal_wait_lcore(w->lcore);
+  launched_ = false;
+}
+
+nlohmann::json Dataplane::workers_json() const {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto* w : workers_) {
+    uint64_t busy = __atomic_load_n(&w->busy_cycles, __ATOMIC_RELAXED);
+    uint64_t idle = __atomic_load_n(&w->idle_cycles, __ATOMIC_RELAXED);
+    arr.push_back({{"index", w->index},
+                   {"lcore", w->lcore},
+                   {"running", w->running.load()},
+                   {"walks", __atomic_load_n(&w->walks, __ATOMIC_RELAXED)},
+                   {"busy_walks", __atomic_load_n(&w->busy_walks, __ATOMIC_RELAXED)},
+                   {"busy_cycles", busy},
+                   {"idle_cycles", idle},
+                   {"sleeps", __atomic_load_n(&w->sleeps, __ATOMIC_RELAXED)},
+                   {"tsc_hz", rte_get_tsc_hz()}});
+  }
+  return arr;
+}
+
+nlohmann::json Dataplane::node_stats_json() const {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& n : plan_.nodes) {
+    if (!n.reachable) continue;
+    rte_node_t id = rte_node_from_name(n.name.c_str());
+    uint64_t calls = 0, objs = 0, cycles = 0;
+    for (const auto* w : workers_) {
+      if (!w->graph) continue;
+      rte_node* node = rte_graph_node_get(w->graph_id, id);
+      if (!node) continue;
+      calls += __atomic_load_n(&node->total_calls, __ATOMIC_RELAXED);
+      objs += __atomic_load_n(&node->total_objs, __ATOMIC_RELAXED);
+      cycles += __atomic_load_n(&node->total_cycles, __ATOMIC_RELAXED);
+    }
+    out[n.name] = {{"calls", calls}, {"objs", objs}, {"cycles", cycles}};
+  }
+  return out;
+}
+
+uint64_t Dataplane::total_drops() const {
+  uint64_t drops = 0;
+  for (const auto& s : stages_)
+    if (s.counters) drops += s.counters->total(CounterBlock::kDrops);
+  return drops;
+}
+
+}  // namespace oryx::kernel

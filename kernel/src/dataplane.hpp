@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+// dataplane.hpp - the validated graph plan as DPDK rte_graph nodes, one
+// graph per worker lcore, and the worker loop (run to completion, with
+// busy-poll or adaptive back-off when idle).
+#pragma once
+
+#include "counters.hpp"
+#include "graph_plan.hpp"
+
+#include <oryx/abi.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+struct rte_graph;
+
+namespace oryx::kernel {
+
+struct StageRuntime {
+  std::string name;
+  std::string type;
+  const oryx_stage_desc* desc = nullptr;
+  void* instance = nullptr;
+  CounterBlock* counters = nullptr;
+  bool started = false;
+};
+
+struct alignas(64) Worker {
+  uint32_t index = 0;
+  unsigned lcore = 0;
+  rte_graph* graph = nullptr;
+  uint16_t graph_id = 0;
+  // Written by the worker only.
+  uint64_t polled = 0;        // packets polled in the current walk
+  uint64_t walks = 0;
+  uint64_t busy_walks = 0;
+  uint64_t busy_cycles = 0;
+  uint64_t idle_cycles = 0;
+  uint64_t sleeps = 0;
+  std::atomic<bool> running{false};
+};
+
+struct DataplaneOptions {
+  std::vector<unsigned> lcores;
+  uint16_t burst = 32;
+  bool busy_poll = false;
+  uint32_t idle_sleep_max_us = 200;
+};
+
+class Dataplane {
+ public:
+  Dataplane(const GraphPlan& plan, std::vector<StageRuntime>& stages, DataplaneOptions options);
+  ~Dataplane();
+  Dataplane(const Dataplane&) = delete;
+  Dataplane& operator=(const Dataplane&) = delete;
+
+  // Registers nodes and creates the per-worker graphs. Throws on failure.
+  void build();
+  // Runs worker_init of every stage on each worker, then the loop.
+  void launch();
+  // Asks workers to stop and waits for them (worker_fini runs on each).
+  void stop();
+
+  uint32_t worker_count() const { return uint32_t(options_.lcores.size()); }
+  uint16_t burst() const { return options_.burst; }
+  nlohmann::json workers_json() const;
+  // Per node of worker graphs: calls, objects, cycles (from rte_graph).
+  nlohmann::json node_stats_json() const;
+  uint64_t total_drops() const;
+  bool running() const { return launched_; }
+
+  // Internal, for the C trampolines.
+  struct NodeRuntime {
+    StageRuntime* stage;
+    bool source;
+    uint16_t edge_count;  // drop edge included
+  };
+
+ private:
+  const GraphPlan& plan_;
+  std::vector<StageRuntime>& stages_;
+  DataplaneOptions options_;
+  std::vector<Worker*> workers_;
+  std::vector<NodeRuntime> node_runtimes_;
+  std::vector<std::string> graph_node_names_;
+  bool launched_ = false;
+};
+
+}  // namespace oryx::kernel

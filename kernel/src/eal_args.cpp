@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// eal_args.cpp - EAL arguments from configuration.
+#include "eal_args.hpp"
+
+namespace oryx::kernel {
+
+std::vector<std::string> eal_arguments(const ApplianceConfig& cfg, const std::string& argv0) {
+  const auto& k = cfg.kernel;
+  std::string lcores = std::to_string(k.get_int("main_lcore"));
+  for (unsigned c : cfg.worker_lcores)
+    if (c != unsigned(k.get_int("main_lcore"))) lcores += "," + std::to_string(c);
+  std::vector<std::string> args = {argv0,
+                                   "-l", lcores,
+                                   "--main-lcore", std::to_string(k.get_int("main_lcore")),
+                                   "--file-prefix", k.get_string("file_prefix")};
+  if (k.get_bool("hugepages")) {
+    // No runtime files or hugepage files survive the process, even when it
+    // is killed: the next start needs no cleanup.
+    args.push_back("--in-memory");
+    args.push_back("-m");
+    args.push_back(std::to_string(k.get_int("memory_mb")));
+    if (!k.get_string("hugepage_dir").empty()) {
+      args.push_back("--huge-dir");
+      args.push_back(k.get_string("hugepage_dir"));
+    }
+  } else {
+    args.push_back("--no-huge");
+    args.push_back("--no-shconf");
+    args.push_back("-m");
+    args.push_back(std::to_string(k.get_int("memory_mb")));
+  }
+  // Virtual devices are hot-plugged by stages. PCI NICs are probed only when
+  // listed, so the appliance never grabs a NIC nobody configured.
+  const auto& pci = k.get_list("pci_allow");
+  if (pci.empty()) args.push_back("--no-pci");
+  for (const auto& addr : pci) {
+    args.push_back("-a");
+    args.push_back(addr);
+  }
+  for (const auto& extra : k.get_list("eal_args")) args.push_back(extra);
+  return args;
+}
+
+}  // namespace oryx::kernel

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: Apache-2.0
+// oryxctl.cpp - command-line client of the oryxd REST API.
+#include <civetweb.h>
+#include <getopt.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifndef ORYX_VERSION
+#define ORYX_VERSION "0.0.0"
+#endif
+
+using nlohmann::json;
+
+namespace {
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "Usage: oryxctl [OPTIONS] COMMAND [ARGS]\n"
+               "Query and steer a running oryxd through its REST API.\n"
+               "\n"
+               "Commands:\n"
+               "  status                 appliance state, uptime, workers and their load\n"
+               "  plugins                loaded plugins: name, version, ABI, state\n"
+               "  ports                  ports: driver, link, queues, packet counters\n"
+               "  stats [--watch [SEC]]  stage and port counters; --watch redraws every SEC\n"
+               "                         seconds (default 1) with rates, until Ctrl-C\n"
+               "  graph                  stages and edges of the running graph\n"
+               "  config                 the effective configuration (secrets redacted)\n"
+               "  log                    loggers and their levels, recent warnings\n"
+               "  log LOGGER LEVEL       set a logger's level (\"*\" for all); needs the token\n"
+               "\n"
+               "Options:\n"
+               "  -u, --url URL     oryxd address (default $ORYX_URL or http://127.0.0.1:8080)\n"
+               "  -t, --token TOK   bearer token for state-changing calls (default $ORYX_TOKEN)\n"
+               "  -j, --json        print the API's JSON instead of tables\n"
+               "  -h, --help        show this help\n"
+               "  -V, --version     show the version\n"
+               "\n"
+               "Exit status: 0 on success, 1 when oryxd answered with an error, 2 on bad\n"
+               "usage, 3 when oryxd cannot be reached.\n");
+}
+
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+};
+
+bool parse_url(const std::string& url, Endpoint& ep) {
+  std::string rest = url;
+  const std::string scheme = "http://";
+  if (rest.rfind(scheme, 0) == 0) rest = rest.substr(scheme.size());
+  else if (rest.find("://") != std::string::npos) return false;
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  size_t colon = rest.rfind(':');
+  if (colon == std::string::npos) {
+    ep.host = rest;
+    ep.port = 80;
+    return !rest.empty();
+  }
+  ep.host = rest.substr(0, colon);
+  try {
+    ep.port = std::stoi(rest.substr(colon + 1));
+  } catch (...) {
+    return false;
+  }
+  return !ep.host.empty() && ep.port > 0 && ep.port < 65536;
+}
+
+struct Failure {
+  int code;
+  std::string message;
+};
+
+json request(const Endpoint& ep, const std::string& method, const std::string& path,
+             const std::string& token = "", const std::string& body = "") {
+  char err[256] = "";
+  std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
+  mg_connection* c = mg_download(ep.host.c_str(), ep.port, 0, err, sizeof(err),
+                                 "%s %s HTTP/1.0\r\nHost: %s\r\n%sContent-Type: application/json\r\n"
+                                 "Content-Length: %zu\r\n\r\n%s",
+                                 method.c_str(), path.c_str(), ep.host.c_str(), auth.c_str(),
+                                 body.size(), body.c_str());
+  if (!c)
+    throw Failure{3, "cannot reach oryxd at " + ep.host + ":" + std::to_string(ep.port) + " (" +
+                         err + "); is it running? (systemctl status oryxd)"};
+  std::string data;
+  char buf[8192];
+  int n;
+  while ((n = mg_read(c, buf, sizeof(buf))) > 0) data.append(buf, n);
+  const mg_response_info* ri = mg_get_response_info(c);
+  int status = ri ? ri->status_code : 0;
+  mg_close_connection(c);
+  json j;
+  try {
+    j = json::parse(data);
+  } catch (const std::exception&) {
+    throw Failure{1, "oryxd sent a non-JSON answer (HTTP " + std::to_string(status) + ")"};
+  }
+  if (status >= 400)
+    throw Failure{1, "oryxd: " + j.value("error", std::string("HTTP ") + std::to_string(status))};
+  return j;
+}
+
+std::string human(uint64_t v) {
+  char buf[32];
+  if (v >= 10000000000ULL) std::snprintf(buf, sizeof(buf), "%.1fG", v / 1e9);
+  else if (v >= 10000000ULL) std::snprintf(buf, sizeof(buf), "%.1fM", v / 1e6);
+  else if (v >= 100000ULL) std::snprintf(buf, sizeof(buf), "%.1fk", v / 1e3);
+  else std::snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+  return buf;
+}
+
+// Prints rows as left-aligned columns.
+void table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); i++) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); i++) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+std::string str(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "-";
+  return v.dump();
+}
+
+void print_status(const json& s) {
+  std::printf("state      %s\nversion    %s (plugin ABI %s)\npid        %s\nuptime     %.0f s\n"
+              "config     %s\nstages     %s, plugins %s, ports %s\n",
+              str(s["state"]).c_str(), str(s["version"]).c_str(), str(s["abi"]).c_str(),
+              str(s["pid"]).c_str(), s.value("uptime_seconds", 0.0), str(s["config_file"]).c_str(),
+              str(s["stages"]).c_str(), str(s["plugins"]).c_str(), str(s["ports"]).c_str());
+  if (s.contains("mbufs"))
+    std::printf("mbufs      %s in use of %s\n", str(s["mbufs"]["in_use"]).c_str(),
+                str(s["mbufs"]["size"]).c_str());
+  std::vector<std::vector<std::string>> rows = {{"WORKER", "LCORE", "RUNNING", "BUSY%", "WALKS"}};
+  for (const auto& w : s["workers"]) {
+    double busy = w["busy_cycles"].get<double>(), idle = w["idle_cycles"].get<double>();
+    char pct[16];
+    std::snprintf(pct, sizeof(pct), "%.1f", busy + idle > 0 ? 100.0 * busy / (busy + idle) : 0.0);
+    rows.push_back({str(w["index"]), str(w["lcore"]), w["running"].get<bool>() ? "yes" : "no", pct,
+                    human(w["walks"].get<uint64_t>())});
+  }
+  std::printf("\n");
+  table(rows);
+  if (!s["recent_log"].empty()) {
+    std::printf("\nrecent warnings and errors:\n");
+    for (const auto& l : s["recent_log"]) std::printf("  %s", str(l).c_str());
+  }
+}
+
+void print_plugins(const json& arr) {
+  std::vector<std::vector<std::string>> rows = {{"NAME", "VERSION", "ABI", "STATE", "STAGES", "PATH"}};
+  for (const auto& p : arr) {
+    std::string stages;
+    for (const auto& s : p["stages"]) stages += (stages.empty() ? "" : ",") + str(s);
+    rows.push_back({str(p["name"]), str(p["version"]), str(p["abi"]), str(p["state"]), stages,
+                    str(p["path"])});
+  }
+  table(rows);
+}
+
+void print_ports(const json& arr) {
+  std::vector<std::vector<std::string>> rows = {
+      {"PORT", "DRIVER", "LINK", "MTU", "RXQ", "TXQ", "RX-PKTS", "TX-PKTS", "RX-MISSED", "ERRORS"}};
+  for (const auto& p : arr) {
+    const json& st = p.value("stats", json::object());
+    rows.push_back({str(p["name"]), str(p.value("driver", json("-"))),
+                    p.contains("link") && p["link"]["up"].get<bool>() ? "up" : "down",
+                    str(p.value("mtu", json("-"))), str(p.value("rx_queues", json("-"))),
+                    str(p.value("tx_queues", json("-"))),
+                    human(st.value("rx_packets", uint64_t(0))),
+                    human(st.value("tx_packets", uint64_t(0))),
+                    human(st.value("rx_missed", uint64_t(0))),
+                    human(st.value("rx_errors", uint64_t(0)) + st.value("tx_errors", uint64_t(0)))});
+  }
+  table(rows);
+}
+
+void print_stats(const json& s, const json* prev, double seconds) {
+  std::vector<std::vector<std::string>> rows = {{"STAGE", "COUNTER", "VALUE", "RATE/s"}};
+  for (const auto& [stage, body] : s["stages"].items())
+    for (const auto& [name, value] : body["counters"].items()) {
+      if (!value.is_number()) continue;
+      std::string rate = "";
+      if (prev && seconds > 0) {
+        uint64_t before = (*prev)["stages"][stage]["counters"].value(name, uint64_t(0));
+        rate = human(uint64_t((value.get<uint64_t>() - before) / seconds));
+      }
+      rows.push_back({stage, name, human(value.get<uint64_t>()), rate});
+    }
+  table(rows);
+  std::printf("\ndrops total: %s\n", human(s.value("drops_total", uint64_t(0))).c_str());
+}
+
+void print_graph(const json& g) {
+  std::vector<std::vector<std::string>> rows = {{"FROM", "EDGE", "TO"}};
+  for (const auto& e : g["edges"])
+    if (str(e["to"]) != "oryx-drop") rows.push_back({str(e["from"]), str(e["edge"]), str(e["to"])});
+  table(rows);
+  std::printf("\nevery stage also has edge 0 to oryx-drop (counted drops)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* env_url = std::getenv("ORYX_URL");
+  const char* env_token = std::getenv("ORYX_TOKEN");
+  std::string url = env_url ? env_url : "http://127.0.0.1:8080";
+  std::string token = env_token ? env_token : "";
+  bool as_json = false;
+
+  static const option opts[] = {{"url", required_argument, nullptr, 'u'},
+                                {"token", required_argument, nullptr, 't'},
+                                {"json", no_argument, nullptr, 'j'},
+                                {"help", no_argument, nullptr, 'h'},
+                                {"version", no_argument, nullptr, 'V'},
+                                {nullptr, 0, nullptr, 0}};
+  int opt;
+  // "+" stops at the command so its own options (stats --watch) stay put.
+  while ((opt = getopt_long(argc, argv, "+u:t:jhV", opts, nullptr)) != -1) {
+    switch (opt) {
+      case 'u': url = optarg; break;
+      case 't': token = optarg; break;
+      case 'j': as_json = true; break;
+      case 'h': usage(stdout); return 0;
+      case 'V': std::printf("oryxctl %s\n", ORYX_VERSION); return 0;
+      default: usage(stderr); return 2;
+    }
+  }
+  if (optind >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  std::string cmd = argv[optind];
+  std::vector<std::string> args(argv + optind + 1, argv + argc);
+  Endpoint ep;
+  if (!parse_url(url, ep)) {
+    std::fprintf(stderr, "oryxctl: bad URL '%s' (expected http://HOST:PORT)\n", url.c_str());
+    return 2;
+  }
+  mg_init_library(0);
+
+  try {
+    auto show = [&](const json& j, void (*printer)(const json&)) {
+      if (as_json) std::printf("%s\n", j.dump(2).c_str());
+      else printer(j);
+    };
+    if (cmd == "status" && args.empty()) show(request(ep, "GET", "/api/v1/status"), print_status);
+    else if (cmd == "plugins" && args.empty()) show(request(ep, "GET", "/api/v1/plugins"), print_plugins);
+    else if (cmd == "ports" && args.empty()) show(request(ep, "GET", "/api/v1/ports"), print_ports);
+    else if (cmd == "graph" && args.empty()) show(request(ep, "GET", "/api/v1/graph"), print_graph);
+    else if (cmd == "config" && args.empty()) std::printf("%s\n", request(ep, "GET", "/api/v1/config").dump(2).c_str());
+    else if (cmd == "log" && args.empty()) {
+      json j = request(ep, "GET", "/api/v1/log");
+      if (as_json) {
+        std::printf("%s\n", j.dump(2).c_str());
+      } else {
+        std::vector<std::vector<std::string>> rows = {{"LOGGER", "LEVEL"}};
+        for (const auto& l : j["loggers"]) rows.push_back({str(l["logger"]), str(l["level"])});
+        table(rows);
+      }
+    } else if (cmd == "log" && args.size() == 2) {
+      json j = request(ep, "POST", "/api/v1/log", token,
+                       json{{"logger", args[0]}, {"level", args[1]}}.dump());
+      std::printf("%s\n", as_json ? j.dump(2).c_str()
+                                  : ("logger " + str(j["logger"]) + " now at " + str(j["level"])).c_str());
+    } else if (cmd == "stats" && (args.empty() || args[0] == "--watch")) {
+      if (args.empty()) {
+        json j = request(ep, "GET", "/api/v1/stats");
+        if (as_json) std::printf("%s\n", j.dump(2).c_str());
+        else print_stats(j, nullptr, 0);
+        return 0;
+      }
+      double every = args.size() > 1 ? std::atof(args[1].c_str()) : 1.0;
+      if (every <= 0 || args.size() > 2) {
+        std::fprintf(stderr, "oryxctl: stats --watch takes an interval in seconds > 0\n");
+        return 2;
+      }
+      json prev;
+      auto last = std::chrono::steady_clock::now();
+      while (true) {
+        json j = request(ep, "GET", "/api/v1/stats");
+        auto now = std::chrono::steady_clock::now();
+        double secs = std::chrono::duration<double>(now - last).count();
+        if (as_json) {
+          std::printf("%s\n", j.dump().c_str());
+        } else {
+          std::printf("\033[H\033[2J");
+          print_stats(j, prev.is_null() ? nullptr : &prev, secs);
+        }
+        std::fflush(stdout);
+        prev = j;
+        last = now;
+        std::this_thread::sleep_for(std::chrono::duration<double>(every));
+      }
+    } else {
+      std::fprintf(stderr, "oryxctl: unknown command or arguments: %s\n", cmd.c_str());
+      usage(stderr);
+      return 2;
+    }
+  } catch (const Failure& f) {
+    std::fprintf(stderr, "oryxctl: %s\n", f.message.c_str());
+    return f.code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "oryxctl: unexpected answer: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

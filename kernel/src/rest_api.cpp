@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: Apache-2.0
+// rest_api.cpp - the REST API, /metrics and the dashboard over CivetWeb.
+#include "rest_api.hpp"
+
+#include "logging.hpp"
+
+#include <civetweb.h>
+
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <stdexcept>
+
+namespace oryx::kernel {
+
+namespace {
+
+constexpr size_t kMaxBody = 64 * 1024;
+
+void send(mg_connection* conn, int status, const std::string& type, const std::string& body) {
+  const char* reason = mg_get_response_code_text(conn, status);
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+            "Connection: close\r\n\r\n",
+            status, reason, type.c_str(), body.size());
+  mg_write(conn, body.data(), body.size());
+}
+
+void send_json(mg_connection* conn, int status, const nlohmann::json& j) {
+  send(conn, status, "application/json", j.dump(2) + "\n");
+}
+
+void send_error(mg_connection* conn, int status, const std::string& message) {
+  send_json(conn, status, {{"error", message}, {"status", status}});
+}
+
+bool constant_time_equal(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); i++) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+}  // namespace
+
+RestServer::RestServer(Appliance& appliance) : appliance_(appliance) {}
+
+RestServer::~RestServer() { stop(); }
+
+void RestServer::add_routes() {
+  auto get = [this](const std::string& uri, std::function<nlohmann::json()> body) {
+    routes_[uri] = {"GET", [body](mg_connection* c, const mg_request_info*) {
+                      send_json(c, 200, body());
+                    }};
+  };
+  Appliance& a = appliance_;
+  get("/api/v1/status", [&a] { return a.status_json(); });
+  get("/api/v1/plugins", [&a] { return a.plugins_json(); });
+  get("/api/v1/ports", [&a] { return a.ports_json(); });
+  get("/api/v1/stats", [&a] { return a.stats_json(); });
+  get("/api/v1/config", [&a] { return a.config_json(); });
+  get("/api/v1/graph", [&a] { return a.graph_json(); });
+  get("/api/v1/log", [] {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& l : logging::list()) arr.push_back({{"logger", l.name}, {"level", l.level}});
+    return nlohmann::json{{"loggers", arr}, {"recent", logging::recent(100)}};
+  });
+  get("/api/v1", [this] {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& [uri, r] : routes_) arr.push_back({{"path", uri}, {"method", r.method}});
+    return nlohmann::json{{"endpoints", arr}};
+  });
+  routes_["/metrics"] = {"GET", [&a](mg_connection* c, const mg_request_info*) {
+                           send(c, 200, "text/plain; version=0.0.4", a.metrics_text());
+                         }};
+  post_routes_["/api/v1/log"] = [](mg_connection* c, const nlohmann::json& body) {
+    if (!body.is_object() || !body.contains("level") || !body["level"].is_string())
+      return send_error(c, 400, "expected {\"logger\": name (default \"*\"), \"level\": level}");
+    std::string logger = body.value("logger", "*");
+    if (!body.contains("logger")) logger = "*";
+    else if (!body["logger"].is_string()) return send_error(c, 400, "logger must be a string");
+    std::string level = body["level"];
+    if (!logging::set_level(logger, level))
+      return send_error(c, 400, "unknown level \"" + level +
+                                    "\" (trace|debug|info|warn|error|critical)");
+    logging::get("oryx")->info("log level of {} set to {} over REST", logger, level);
+    send_json(c, 200, {{"logger", logger}, {"level", level}});
+  };
+}
+
+int RestServer::dispatch(mg_connection* conn) {
+  const mg_request_info* ri = mg_get_request_info(conn);
+  std::string uri = ri->local_uri ? ri->local_uri : "";
+  while (uri.size() > 1 && uri.back() == '/') uri.pop_back();
+  std::string method = ri->request_method ? ri->request_method : "";
+  bool api = uri == "/metrics" || uri.rfind("/api/", 0) == 0 || uri == "/api";
+  if (!api) return 0;  // static dashboard files
+
+  auto post = post_routes_.find(uri);
+  auto get = routes_.find(uri);
+  if (method == "POST" && post != post_routes_.end()) {
+    const std::string& token = appliance_.config().http.get_string("token");
+    if (token.empty()) {
+      send_error(conn, 403, "state-changing calls are disabled: set [http] token in the config");
+      return 1;
+    }
+    const char* auth = mg_get_header(conn, "Authorization");
+    const std::string prefix = "Bearer ";
+    if (!auth || std::strncmp(auth, prefix.c_str(), prefix.size()) != 0 ||
+        !constant_time_equal(auth + prefix.size(), token)) {
+      send_error(conn, 401, "missing or wrong bearer token");
+      return 1;
+    }
+    if (ri->content_length > int64_t(kMaxBody)) {
+      send_error(conn, 413, "request body larger than 64 KiB");
+      return 1;
+    }
+    std::string body;
+    char buf[4096];
+    int n;
+    while (body.size() <= kMaxBody && (n = mg_read(conn, buf, sizeof(buf))) > 0) body.append(buf, n);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(body);
+    } catch (const std::exception& e) {
+      send_error(conn, 400, std::string("malformed JSON body: ") + e.what());
+      return 1;
+    }
+    post->second(conn, j);
+    return 1;
+  }
+  if (method == "GET" || method == "HEAD") {
+    if (get != routes_.end()) {
+      try {
+        get->second.handler(conn, ri);
+      } catch (const std::exception& e) {
+        send_error(conn, 500, e.what());
+      }
+      return 1;
+    }
+    if (post != post_routes_.end()) {
+      send_error(conn, 405, "this endpoint changes state: use POST");
+      return 1;
+    }
+    send_error(conn, 404, "no such endpoint: " + uri + " (see GET /api/v1)");
+    return 1;
+  }
+  if (get != routes_.end() || post != post_routes_.end()) {
+    send_error(conn, 405, "method " + method + " not allowed on " + uri);
+    return 1;
+  }
+  send_error(conn, 404, "no such endpoint: " + uri);
+  return 1;
+}
+
+void RestServer::start() {
+  const auto& http = appliance_.config().http;
+  add_routes();
+  mg_init_library(0);
+  std::string threads = std::to_string(http.get_int("threads"));
+  std::string listen = http.get_string("listen");
+  std::string root = http.get_string("webui_dir");
+  std::vector<const char*> options = {"listening_ports", listen.c_str(),
+                                      "num_threads",     threads.c_str(),
+                                      "enable_directory_listing", "no",
+                                      "request_timeout_ms", "10000"};
+  if (!root.empty()) {
+    options.push_back("document_root");
+    options.push_back(root.c_str());
+  }
+  options.push_back(nullptr);
+
+  mg_callbacks callbacks{};
+  callbacks.log_message = [](const mg_connection*, const char* msg) {
+    logging::get("http")->warn("{}", msg);
+    return 1;
+  };
+  ctx_ = mg_start(&callbacks, this, options.data());
+  if (!ctx_) throw std::runtime_error("cannot start the HTTP server on " + listen +
+                                      " (address in use or invalid?)");
+  mg_set_request_handler(
+      ctx_, "/",
+      [](mg_connection* c, void* self) { return static_cast<RestServer*>(self)->dispatch(c); },
+      this);
+
+  mg_server_port ports[4] = {};
+  int n = mg_get_server_ports(ctx_, 4, ports);
+  if (n > 0) {
+    std::string host = listen.substr(0, listen.rfind(':'));
+    if (host.empty() || host == listen) host = "0.0.0.0";
+    bound_ = host + ":" + std::to_string(ports[0].port);
+  }
+  logging::get("oryx")->info("REST API and dashboard on http://{}/", bound_);
+  const std::string& port_file = http.get_string("port_file");
+  if (!port_file.empty()) {
+    std::ofstream out(port_file);
+    out << bound_ << "\n";
+  }
+}
+
+void RestServer::stop() {
+  if (ctx_) {
+    mg_stop(ctx_);
+    ctx_ = nullptr;
+  }
+}
+
+}  // namespace oryx::kernel

@@ -1,0 +1,32 @@
+# OryxPlugin.cmake - oryx_add_plugin(): one call per plugin.
+#
+#   oryx_add_plugin(NAME <name> SOURCES <files...> [LINK_LIBRARIES <libs...>]
+#                   [COMPONENT <cpack component>] [OUTPUT_DIR <dir>] [NO_INSTALL])
+#
+# Builds <name>.so as a MODULE with hidden visibility, no soname and no
+# undefined symbols: a plugin reaches the kernel only through the host
+# function table, never by linking to it.
+function(oryx_add_plugin)
+  cmake_parse_arguments(P "NO_INSTALL" "NAME;COMPONENT;OUTPUT_DIR" "SOURCES;LINK_LIBRARIES" ${ARGN})
+  if(NOT P_NAME OR NOT P_SOURCES)
+    message(FATAL_ERROR "oryx_add_plugin needs NAME and SOURCES")
+  endif()
+  set(target oryx_plugin_${P_NAME})
+  add_library(${target} MODULE ${P_SOURCES})
+  target_link_libraries(${target} PRIVATE Oryx::sdk ${P_LINK_LIBRARIES})
+  set_target_properties(${target} PROPERTIES
+    PREFIX "" OUTPUT_NAME ${P_NAME} NO_SONAME ON
+    CXX_VISIBILITY_PRESET hidden C_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  if(P_OUTPUT_DIR)
+    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${P_OUTPUT_DIR})
+  elseif(ORYX_PLUGIN_OUTPUT_DIR)
+    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${ORYX_PLUGIN_OUTPUT_DIR})
+  endif()
+  if(NOT P_COMPONENT)
+    set(P_COMPONENT runtime)
+  endif()
+  if(ORYX_PLUGIN_INSTALL_DIR AND NOT P_NO_INSTALL)
+    install(TARGETS ${target} LIBRARY DESTINATION ${ORYX_PLUGIN_INSTALL_DIR} COMPONENT ${P_COMPONENT})
+  endif()
+endfunction()

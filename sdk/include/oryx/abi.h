@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* abi.h - the frozen C ABI between the Oryx kernel and its plugins.
+ *
+ * A plugin is a shared object exporting exactly one symbol,
+ * `oryx_plugin_entry`, which returns a size-prefixed descriptor. Everything
+ * the plugin needs from the kernel (configuration, logging, counters, the
+ * port registry, mbuf pools) comes through the host function table given to
+ * its callbacks; a plugin never links against the kernel.
+ *
+ * ABI policy (see docs/plugin-guide.md):
+ *  - ORYX_ABI_MAJOR changes only when a struct member moves or a meaning
+ *    changes; the kernel refuses any other major.
+ *  - ORYX_ABI_MINOR grows when members are appended; the kernel refuses a
+ *    plugin built against a newer minor than its own (fail closed).
+ *  - structs only grow at the end; every struct starts with `struct_size`
+ *    so the reader knows which trailing members exist. Sizes are pinned by
+ *    static assertions at the bottom of this file.
+ *
+ * OWNERSHIP: pointers marked _host_ptr belong to the kernel and stay valid
+ * for the documented lifetime; pointers marked _plugin_ptr belong to the
+ * plugin and must stay valid until plugin fini (descriptors: forever).
+ */
+#ifndef ORYX_ABI_H
+#define ORYX_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ORYX_ABI_MAJOR 1
+#define ORYX_ABI_MINOR 0
+
+/* Name of the single exported entry point. */
+#define ORYX_PLUGIN_ENTRY_SYMBOL "oryx_plugin_entry"
+
+struct rte_mbuf;
+struct rte_mempool;
+
+/* Return codes of every fallible callback. */
+enum oryx_status {
+	ORYX_OK = 0,
+	ORYX_ERR_INVALID = -1,  /* bad configuration or argument */
+	ORYX_ERR_NOMEM = -2,    /* out of memory or mbufs */
+	ORYX_ERR_UNSUPPORTED = -3, /* the device or kernel lacks a feature */
+	ORYX_ERR_IO = -4,       /* a device or system call failed */
+	ORYX_ERR_INTERNAL = -5  /* a bug, or an exception caught at the ABI */
+};
+
+enum oryx_log_level {
+	ORYX_LOG_TRACE = 0,
+	ORYX_LOG_DEBUG = 1,
+	ORYX_LOG_INFO = 2,
+	ORYX_LOG_WARN = 3,
+	ORYX_LOG_ERROR = 4,
+	ORYX_LOG_CRITICAL = 5
+};
+
+/* ---- configuration schema ---------------------------------------------- */
+
+enum oryx_param_type {
+	ORYX_PARAM_BOOL = 1,
+	ORYX_PARAM_INT = 2,
+	ORYX_PARAM_STRING = 3,
+	ORYX_PARAM_STRING_LIST = 4
+};
+
+enum oryx_param_flags {
+	ORYX_PARAM_REQUIRED = 1u << 0, /* no default; the user must set it */
+	ORYX_PARAM_SECRET = 1u << 1    /* redacted in /api/v1/config */
+};
+
+/* One key of a stage instance's table. Arrays of these end with name NULL. */
+struct oryx_param {
+	const char *name;          /* key, lower_snake */
+	uint32_t type;             /* enum oryx_param_type */
+	uint32_t flags;            /* enum oryx_param_flags */
+	int64_t min;               /* INT: inclusive range; lists: length range */
+	int64_t max;
+	const char *default_value; /* TOML literal ("32", "true", "\"x\""), NULL if required */
+	const char *choices;       /* STRING: allowed values separated by '|', or NULL */
+	const char *help;          /* one sentence for docs/configuration.md */
+};
+
+/* ---- counters ---------------------------------------------------------- */
+
+enum oryx_counter_kind {
+	ORYX_COUNTER = 1, /* monotonic; summed over workers */
+	ORYX_GAUGE = 2    /* current level; summed over workers */
+};
+
+struct oryx_counter_desc {
+	const char *name; /* lower_snake, becomes oryx_stage_<name> in /metrics */
+	uint32_t kind;    /* enum oryx_counter_kind */
+	uint32_t reserved;
+	const char *unit; /* "packets", "bytes", ... */
+	const char *help;
+};
+
+/* ---- the host function table ------------------------------------------- */
+
+/* Opaque kernel objects handed to plugins. */
+struct oryx_config;   /* a validated stage table, defaults applied */
+struct oryx_logger;   /* a named spdlog logger owned by the kernel */
+
+struct oryx_host_api {
+	uint32_t struct_size;
+	uint16_t abi_major;
+	uint16_t abi_minor;
+
+	/* Logging; msg is copied. */
+	void (*log)(struct oryx_logger *logger, int level, const char *msg);
+	int (*log_enabled)(struct oryx_logger *logger, int level);
+
+	/* Typed access to a validated stage table. Keys are the schema's names;
+	 * the kernel already checked types, ranges and presence, so these only
+	 * fail for a key the schema does not declare (ORYX_ERR_INVALID). */
+	int (*config_bool)(const struct oryx_config *cfg, const char *key, int *out);
+	int (*config_int)(const struct oryx_config *cfg, const char *key, int64_t *out);
+	/* Returns a _host_ptr valid until instance_destroy. */
+	int (*config_string)(const struct oryx_config *cfg, const char *key, const char **out);
+	int (*config_list_size)(const struct oryx_config *cfg, const char *key, size_t *out);
+	int (*config_list_string)(const struct oryx_config *cfg, const char *key, size_t index,
+				  const char **out);
+	/* 1 if the user wrote the key, 0 if the default applies. */
+	int (*config_is_set)(const struct oryx_config *cfg, const char *key);
+
+	/* Data plane resources. */
+	uint32_t (*worker_count)(void);
+	uint32_t (*burst_size)(void);
+	/* The kernel's mbuf pool for a NUMA socket (SOCKET_ID_ANY allowed). */
+	struct rte_mempool *(*mbuf_pool)(int socket_id);
+
+	/* Port registry: stages that own a DPDK ethdev register it by name so the
+	 * kernel reports it (/api/v1/ports) and other stages can find it. */
+	int (*port_register)(const char *name, uint16_t port_id, const char *kind);
+	int (*port_lookup)(const char *name, uint16_t *port_id);
+};
+
+/* ---- stages ------------------------------------------------------------ */
+
+/* Edge value meaning "the stage took ownership of the packet" (sent it,
+ * queued it, or freed it after counting the drop itself). */
+#define ORYX_EDGE_CONSUMED ((uint16_t)0xFFFF)
+/* Edge 0 of every stage is the kernel's drop sink: counted, then freed. */
+#define ORYX_EDGE_DROP ((uint16_t)0)
+
+/* One burst handed to a stage. Edge k (k >= 1) is the k-th name in the
+ * stage's `next` list; next[i] receives the edge for pkts[i]. */
+struct oryx_burst {
+	uint32_t struct_size;
+	uint32_t worker;           /* 0 .. worker_count-1 */
+	struct rte_mbuf **pkts;    /* _host_ptr, valid for this call */
+	uint16_t *next;            /* _host_ptr, one slot per packet */
+	uint64_t *counters;        /* _host_ptr: this worker's row for this instance */
+	uint16_t count;            /* packets in pkts (process) */
+	uint16_t capacity;         /* room in pkts (poll) */
+	uint32_t reserved;
+};
+
+/* Everything instance_create gets. */
+struct oryx_instance_args {
+	uint32_t struct_size;
+	uint32_t reserved;
+	const char *name;                   /* instance name, _host_ptr */
+	const struct oryx_config *config;   /* _host_ptr, valid until destroy */
+	const struct oryx_host_api *host;   /* _host_ptr, valid forever */
+	struct oryx_logger *logger;         /* _host_ptr, "<plugin>.<instance>" */
+	uint64_t *control_counters;         /* _host_ptr: row written by control threads */
+	char *error;                        /* buffer for a failure reason */
+	size_t error_size;
+	size_t edge_count;                  /* entries in `next`, excluding drop */
+	const char *const *edge_names;      /* _host_ptr: target stage names */
+};
+
+enum oryx_stage_flags {
+	ORYX_STAGE_SOURCE = 1u << 0, /* has poll(): the kernel makes "<name>.rx" */
+	ORYX_STAGE_SINK = 1u << 1    /* process() only consumes or drops: the input
+	                                node gets no edges but drop, so a port can be
+	                                both the start and the end of a path */
+};
+
+struct oryx_stage_desc {
+	uint32_t struct_size;
+	uint32_t flags;                         /* enum oryx_stage_flags */
+	const char *name;                       /* stage type, unique across plugins */
+	const char *help;
+	const struct oryx_param *params;        /* NULL-name terminated */
+	const struct oryx_counter_desc *counters;
+	uint32_t counter_count;
+	uint32_t reserved;
+
+	/* Control plane, main thread. */
+	int (*instance_create)(const struct oryx_instance_args *args, void **instance_out);
+	void (*instance_destroy)(void *instance);
+	/* After every instance exists and before workers run (e.g. start a port). */
+	int (*start)(void *instance, char *error, size_t error_size);
+	/* After workers stopped, before destroy. */
+	void (*stop)(void *instance);
+
+	/* Worker threads; `worker` is 0 .. worker_count-1. */
+	int (*worker_init)(void *instance, uint32_t worker);
+	void (*worker_fini)(void *instance, uint32_t worker);
+
+	/* Data path. poll() fills up to burst->capacity packets and their edges
+	 * and returns how many; process() sets an edge for each of burst->count
+	 * packets. Either may be NULL (a pure source has no process()). */
+	uint16_t (*poll)(void *instance, struct oryx_burst *burst);
+	void (*process)(void *instance, struct oryx_burst *burst);
+};
+
+/* ---- plugins ----------------------------------------------------------- */
+
+struct oryx_plugin_init_args {
+	uint32_t struct_size;
+	uint32_t reserved;
+	const struct oryx_host_api *host; /* _host_ptr, valid forever */
+	struct oryx_logger *logger;       /* _host_ptr, logger "<plugin>" */
+	char *error;
+	size_t error_size;
+};
+
+struct oryx_plugin_desc {
+	uint32_t struct_size;
+	uint16_t abi_major;       /* ORYX_ABI_MAJOR the plugin was built with */
+	uint16_t abi_minor;
+	const char *name;         /* lower_snake or kebab, unique */
+	const char *version;      /* the plugin's own semver */
+	const char *description;
+	const char *depends_on;   /* comma-separated plugin names, or NULL */
+	int (*init)(const struct oryx_plugin_init_args *args);
+	void (*fini)(void);
+	const struct oryx_stage_desc *const *stages; /* NULL-terminated */
+};
+
+typedef const struct oryx_plugin_desc *(*oryx_plugin_entry_fn)(void);
+
+#if defined(__GNUC__)
+#define ORYX_EXPORT __attribute__((visibility("default")))
+#else
+#define ORYX_EXPORT
+#endif
+
+/* Pinned layouts (x86_64 / aarch64 LP64). Changing one is an ABI break. */
+#if defined(__LP64__)
+#ifdef __cplusplus
+#define ORYX_STATIC_ASSERT static_assert
+#else
+#define ORYX_STATIC_ASSERT _Static_assert
+#endif
+ORYX_STATIC_ASSERT(sizeof(struct oryx_param) == 56, "oryx_param layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_counter_desc) == 32, "oryx_counter_desc layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_host_api) == 112, "oryx_host_api layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_burst) == 40, "oryx_burst layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_instance_args) == 80, "oryx_instance_args layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_stage_desc) == 112, "oryx_stage_desc layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_plugin_init_args) == 40, "oryx_plugin_init_args layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_plugin_desc) == 64, "oryx_plugin_desc layout");
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ORYX_ABI_H */

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: Apache-2.0
+// sdk.hpp - header-only C++ wrapper over the frozen C ABI in abi.h.
+//
+// A plugin writes ordinary C++ classes; this header turns them into the C
+// descriptors the kernel loads, with an exception barrier at every entry
+// so no exception ever crosses the ABI. It depends on nothing but the
+// standard library and abi.h, so out-of-tree plugins need only Oryx::sdk.
+#pragma once
+
+#include <oryx/abi.h>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace oryx::sdk {
+
+// Thrown by plugin code on the control plane; the trampolines turn it into
+// an ORYX_ERR_* code plus the message shown to the operator.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& what, int status = ORYX_ERR_INVALID)
+      : std::runtime_error(what), status_(status) {}
+  int status() const noexcept { return status_; }
+
+ private:
+  int status_;
+};
+
+// A kernel-owned logger; messages are assembled from any streamable parts.
+class Logger {
+ public:
+  Logger() = default;
+  Logger(const oryx_host_api* host, oryx_logger* logger) : host_(host), logger_(logger) {}
+
+  template <typename... Parts>
+  void log(int level, const Parts&... parts) const {
+    if (!host_ || !host_->log_enabled(logger_, level)) return;
+    std::ostringstream out;
+    (out << ... << parts);
+    host_->log(logger_, level, out.str().c_str());
+  }
+  template <typename... P> void trace(const P&... p) const { log(ORYX_LOG_TRACE, p...); }
+  template <typename... P> void debug(const P&... p) const { log(ORYX_LOG_DEBUG, p...); }
+  template <typename... P> void info(const P&... p) const { log(ORYX_LOG_INFO, p...); }
+  template <typename... P> void warn(const P&... p) const { log(ORYX_LOG_WARN, p...); }
+  template <typename... P> void error(const P&... p) const { log(ORYX_LOG_ERROR, p...); }
+
+ private:
+  const oryx_host_api* host_ = nullptr;
+  oryx_logger* logger_ = nullptr;
+};
+
+// Typed view of a validated stage table. The kernel checked every key
+// against the schema, so a failure here means the plugin asked for a key
+// its own schema does not declare: a bug, reported as an Error.
+class Config {
+ public:
+  Config(const oryx_host_api* host, const oryx_config* cfg) : host_(host), cfg_(cfg) {}
+
+  bool get_bool(const char* key) const {
+    int v = 0;
+    check(host_->config_bool(cfg_, key, &v), key);
+    return v != 0;
+  }
+  int64_t get_int(const char* key) const {
+    int64_t v = 0;
+    check(host_->config_int(cfg_, key, &v), key);
+    return v;
+  }
+  std::string get_string(const char* key) const {
+    const char* v = nullptr;
+    check(host_->config_string(cfg_, key, &v), key);
+    return v ? v : "";
+  }
+  std::vector<std::string> get_string_list(const char* key) const {
+    size_t n = 0;
+    check(host_->config_list_size(cfg_, key, &n), key);
+    std::vector<std::string> out;
+    out.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      const char* v = nullptr;
+      check(host_->config_list_string(cfg_, key, i, &v), key);
+      out.emplace_back(v ? v : "");
+    }
+    return out;
+  }
+  bool is_set(const char* key) const { return host_->config_is_set(cfg_, key) == 1; }
+
+ private:
+  static void check(int rc, const char* key) {
+    if (rc != ORYX_OK) throw Error(std::string("key '") + key + "' is not in the stage schema",
+                                   ORYX_ERR_INTERNAL);
+  }
+  const oryx_host_api* host_;
+  const oryx_config* cfg_;
+};
+
+// What a stage constructor receives.
+struct InstanceContext {
+  std::string name;
+  const oryx_host_api* host;
+  Config config;
+  Logger log;
+  uint64_t* control_counters;
+  std::vector<std::string> edges;  // edge k+1 leads to edges[k]
+
+  explicit InstanceContext(const oryx_instance_args* a)
+      : name(a->name),
+        host(a->host),
+        config(a->host, a->config),
+        log(a->host, a->logger),
+        control_counters(a->control_counters) {
+    for (size_t i = 0; i < a->edge_count; i++) edges.emplace_back(a->edge_names[i]);
+  }
+  // Edge number (1-based) of the edge leading to `stage`, or 0 if none.
+  uint16_t edge_to(std::string_view stage) const {
+    for (size_t i = 0; i < edges.size(); i++)
+      if (edges[i] == stage) return static_cast<uint16_t>(i + 1);
+    return 0;
+  }
+};
+
+namespace detail {
+
+inline void write_error(char* buf, size_t size, const char* msg) {
+  if (buf && size) std::snprintf(buf, size, "%s", msg);
+}
+
+// Runs fn, converting any exception to a status code and message.
+template <typename Fn>
+int barrier(char* err, size_t err_size, Fn&& fn) noexcept {
+  try {
+    fn();
+    return ORYX_OK;
+  } catch (const Error& e) {
+    write_error(err, err_size, e.what());
+    return e.status();
+  } catch (const std::bad_alloc&) {
+    write_error(err, err_size, "out of memory");
+    return ORYX_ERR_NOMEM;
+  } catch (const std::exception& e) {
+    write_error(err, err_size, e.what());
+    return ORYX_ERR_INTERNAL;
+  } catch (...) {
+    write_error(err, err_size, "unknown exception");
+    return ORYX_ERR_INTERNAL;
+  }
+}
+
+template <typename T>
+int create(const oryx_instance_args* args, void** out) noexcept {
+  return barrier(args->error, args->error_size, [&] {
+    InstanceContext ctx(args);
+    *out = new T(ctx);
+  });
+}
+
+template <typename T>
+void destroy(void* inst) noexcept {
+  try {
+    delete static_cast<T*>(inst);
+  } catch (...) {
+  }
+}
+
+template <typename T>
+int start(void* inst, char* err, size_t err_size) noexcept {
+  return barrier(err, err_size, [&] {
+    if constexpr (requires(T& t) { t.start(); }) static_cast<T*>(inst)->start();
+  });
+}
+
+template <typename T>
+void stop(void* inst) noexcept {
+  try {
+    if constexpr (requires(T& t) { t.stop(); }) static_cast<T*>(inst)->stop();
+  } catch (...) {
+  }
+}
+
+template <typename T>
+int worker_init(void* inst, uint32_t worker) noexcept {
+  return barrier(nullptr, 0, [&] {
+    if constexpr (requires(T& t) { t.worker_init(worker); })
+      static_cast<T*>(inst)->worker_init(worker);
+  });
+}
+
+template <typename T>
+void worker_fini(void* inst, uint32_t worker) noexcept {
+  try {
+    if constexpr (requires(T& t) { t.worker_fini(worker); })
+      static_cast<T*>(inst)->worker_fini(worker);
+  } catch (...) {
+  }
+}
+
+// Data path: plugins must not throw here; if one does, the burst is
+// dropped rather than letting the exception unwind through the kernel.
+template <typename T>
+uint16_t poll(void* inst, oryx_burst* b) noexcept {
+  try {
+    return static_cast<T*>(inst)->poll(*b);
+  } catch (...) {
+    return 0;
+  }
+}
+
+template <typename T>
+void process(void* inst, oryx_burst* b) noexcept {
+  try {
+    static_cast<T*>(inst)->process(*b);
+  } catch (...) {
+    for (uint16_t i = 0; i < b->count; i++) b->next[i] = ORYX_EDGE_DROP;
+  }
+}
+
+}  // namespace detail
+
+// Static description of a stage type; T is the instance class.
+struct StageInfo {
+  const char* name;
+  const char* help;
+  const oryx_param* params;
+  const oryx_counter_desc* counters;
+  uint32_t counter_count;
+  uint32_t flags = 0;  // ORYX_STAGE_SINK; SOURCE is derived from poll()
+};
+
+template <typename T>
+constexpr oryx_stage_desc make_stage(const StageInfo& info) {
+  constexpr bool has_poll = requires(T& t, oryx_burst& b) { t.poll(b); };
+  constexpr bool has_process = requires(T& t, oryx_burst& b) { t.process(b); };
+  static_assert(has_poll || has_process, "a stage needs poll() or process()");
+  oryx_stage_desc d{};
+  d.struct_size = sizeof(oryx_stage_desc);
+  d.flags = info.flags | (has_poll ? uint32_t(ORYX_STAGE_SOURCE) : 0u);
+  d.name = info.name;
+  d.help = info.help;
+  d.params = info.params;
+  d.counters = info.counters;
+  d.counter_count = info.counter_count;
+  d.instance_create = &detail::create<T>;
+  d.instance_destroy = &detail::destroy<T>;
+  d.start = &detail::start<T>;
+  d.stop = &detail::stop<T>;
+  d.worker_init = &detail::worker_init<T>;
+  d.worker_fini = &detail::worker_fini<T>;
+  if constexpr (has_poll) d.poll = &detail::poll<T>;
+  if constexpr (has_process) d.process = &detail::process<T>;
+  return d;
+}
+
+// Schema helpers, usable in constant initialisers.
+constexpr oryx_param param_bool(const char* name, const char* def, const char* help) {
+  return {name, ORYX_PARAM_BOOL, 0, 0, 1, def, nullptr, help};
+}
+constexpr oryx_param param_int(const char* name, int64_t min, int64_t max, const char* def,
+                               const char* help) {
+  return {name, ORYX_PARAM_INT, def ? 0u : unsigned(ORYX_PARAM_REQUIRED), min, max, def, nullptr,
+          help};
+}
+constexpr oryx_param param_string(const char* name, const char* def, const char* help,
+                                  const char* choices = nullptr, uint32_t flags = 0) {
+  return {name, ORYX_PARAM_STRING, flags | (def ? 0u : unsigned(ORYX_PARAM_REQUIRED)), 0, 0, def,
+          choices, help};
+}
+constexpr oryx_param param_string_list(const char* name, int64_t min_len, int64_t max_len,
+                                       const char* def, const char* help) {
+  return {name, ORYX_PARAM_STRING_LIST, def ? 0u : unsigned(ORYX_PARAM_REQUIRED), min_len, max_len,
+          def, nullptr, help};
+}
+constexpr oryx_param param_end() { return {nullptr, 0, 0, 0, 0, nullptr, nullptr, nullptr}; }
+
+constexpr oryx_counter_desc counter(const char* name, const char* unit, const char* help) {
+  return {name, ORYX_COUNTER, 0, unit, help};
+}
+constexpr oryx_counter_desc gauge(const char* name, const char* unit, const char* help) {
+  return {name, ORYX_GAUGE, 0, unit, help};
+}
+
+// Plugin-wide state the SDK keeps for the plugin's own init hook.
+struct PluginInfo {
+  const char* name;
+  const char* version;
+  const char* description;
+  const char* depends_on;
+  const oryx_stage_desc* const* stages;
+};
+
+constexpr oryx_plugin_desc make_plugin(const PluginInfo& info,
+                                       int (*init)(const oryx_plugin_init_args*) = nullptr,
+                                       void (*fini)() = nullptr) {
+  oryx_plugin_desc d{};
+  d.struct_size = sizeof(oryx_plugin_desc);
+  d.abi_major = ORYX_ABI_MAJOR;
+  d.abi_minor = ORYX_ABI_MINOR;
+  d.name = info.name;
+  d.version = info.version;
+  d.description = info.description;
+  d.depends_on = info.depends_on;
+  d.init = init;
+  d.fini = fini;
+  d.stages = info.stages;
+  return d;
+}
+
+}  // namespace oryx::sdk
+
+// Exports the plugin's single entry point returning `desc`, which must be a
+// constant-initialised oryx_plugin_desc (no global constructors in plugins).
+#define ORYX_PLUGIN_EXPORT(desc)                                                \
+  extern "C" ORYX_EXPORT const struct oryx_plugin_desc* oryx_plugin_entry(void) { \
+    return &(desc);                                                             \
+  }

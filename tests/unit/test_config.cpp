@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+// test_config.cpp - appliance.toml validation: every bad input names the
+// file, the line and the key, and says what was expected and found.
+#include "appliance.hpp"
+#include "appliance_config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace oryx::kernel;
+
+namespace {
+
+std::string plugin_dir() { return ORYX_TEST_PLUGIN_DIR; }
+
+// Returns every error text of `toml` (empty when valid), after plugins
+// from the build tree validated the stage tables.
+std::vector<ConfigError> errors_of(const std::string& toml) {
+  std::string text = "[plugins]\npath = [\"" + plugin_dir() + "\"]\n" + toml;
+  try {
+    auto cfg = parse_config(text, "test.toml");
+    Appliance a(std::move(cfg));
+    a.check();
+  } catch (const ConfigInvalid& e) {
+    return e.errors();
+  }
+  return {};
+}
+
+struct BadCase {
+  const char* what;
+  const char* toml;  // starts on line 3 (two lines of [plugins] come first)
+  unsigned line;
+  const char* key;
+  const char* message;
+};
+
+const BadCase kBad[] = {
+    {"wrong type", "[kernel]\nburst = \"many\"\n", 4, "kernel.burst",
+     "expected integer in 1..256, found string \"many\""},
+    {"out of range", "[kernel]\nburst = 1000\n", 4, "kernel.burst",
+     "expected integer in 1..256, found 1000"},
+    {"unknown key with suggestion", "[kernel]\nbrust = 32\n", 4, "kernel.brust",
+     "unknown key (did you mean 'burst'?)"},
+    {"unknown table", "[kernal]\nburst = 32\n", 3, "kernal",
+     "unknown table (did you mean 'kernel'?)"},
+    {"bad choice", "[kernel]\nidle = \"busypoll\"\n", 4, "kernel.idle",
+     "expected one of \"adaptive\", \"busy-poll\", found \"busypoll\" (did you mean \"busy-poll\"?)"},
+    {"bad lcores", "[kernel]\nworker_lcores = \"1,x\"\n", 4, "kernel.worker_lcores",
+     "expected a list of distinct CPUs"},
+    {"bad log level", "[log]\nlevel = \"loud\"\n", 4, "log.level", "found \"loud\""},
+    {"missing required key", "[stage.p0]\ntype = \"port\"\n", 3, "stage.p0.driver",
+     "missing required key"},
+    {"missing type", "[stage.p0]\ndriver = \"null\"\n", 3, "stage.p0.type",
+     "missing required key"},
+    {"unknown stage type", "[stage.p0]\ntype = \"prot\"\n", 3, "stage.p0.type",
+     "unknown stage type \"prot\" (did you mean \"port\"?)"},
+    {"unknown stage key", "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nrx_queus = 2\n", 6,
+     "stage.p0.rx_queus", "unknown key (did you mean 'rx_queues'?)"},
+    {"stage key wrong type", "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\npromiscuous = 1\n", 6,
+     "stage.p0.promiscuous", "expected boolean, found integer 1"},
+    {"bad stage name", "[stage.P0]\ntype = \"port\"\ndriver = \"null\"\n", 3, "stage.P0",
+     "expected a stage name of 1..48 characters"},
+    {"unknown stage in edge",
+     "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"xcc\"\n"
+     "[stage.xc]\ntype = \"xconnect\"\nnext = [\"p0\", \"p0\"]\n",
+     6, "stage.p0.next", "unknown stage \"xcc\" (did you mean \"xc\"?)"},
+    {"cycle",
+     "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"x1\"\n"
+     "[stage.x1]\ntype = \"xconnect\"\nnext = [\"x2\", \"p0\"]\n"
+     "[stage.x2]\ntype = \"xconnect\"\nnext = [\"x1\", \"p0\"]\n",
+     12, "stage.x2.next", "edges form a cycle: x1 -> x2 -> x1"},
+    {"next of wrong type", "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = 3\n", 6,
+     "stage.p0.next", "expected stage name or list of stage names"},
+    {"bad TOML syntax", "[kernel]\nburst = = 3\n", 4, "(syntax)", ""},
+};
+
+}  // namespace
+
+TEST_CASE("each bad config gives file, line, key and message", "[kernel][config]") {
+  for (const auto& c : kBad) {
+    INFO(c.what);
+    auto errors = errors_of(c.toml);
+    REQUIRE(!errors.empty());
+    const ConfigError& e = errors.front();
+    CHECK(e.file == "test.toml");
+    CHECK(e.line == c.line);
+    CHECK(e.key == c.key);
+    CHECK_THAT(e.message, Catch::Contains(c.message));
+    CHECK_THAT(e.str(), Catch::StartsWith("test.toml:" + std::to_string(c.line) + ": " + c.key));
+  }
+}
+
+TEST_CASE("all errors of a file are reported together, in line order", "[kernel][config]") {
+  auto errors = errors_of("[kernel]\nburst = 0\nmbufs = \"x\"\n[http]\nport = 80\n");
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0].line == 4);
+  CHECK(errors[1].line == 5);
+  CHECK(errors[2].key == "http.port");
+}
+
+TEST_CASE("a valid config applies defaults and keeps what the user set", "[kernel][config]") {
+  auto cfg = parse_config("[kernel]\nburst = 64\nworker_lcores = \"1, 3-4\"\n", "ok.toml");
+  CHECK(cfg->kernel.get_int("burst") == 64);
+  CHECK(cfg->kernel.set_by_user.count("burst") == 1);
+  CHECK(cfg->kernel.get_int("mbufs") == 8191);
+  CHECK(cfg->kernel.set_by_user.count("mbufs") == 0);
+  CHECK(cfg->worker_lcores == std::vector<unsigned>{1, 3, 4});
+  CHECK(cfg->http.get_string("listen") == "127.0.0.1:8080");
+}
+
+TEST_CASE("a missing file is a clear error", "[kernel][config]") {
+  try {
+    load_config("/nonexistent/appliance.toml");
+    FAIL("no error");
+  } catch (const ConfigInvalid& e) {
+    CHECK_THAT(e.what(), Catch::Contains("/nonexistent/appliance.toml:0: (file): cannot open"));
+  }
+}
+
+TEST_CASE("did_you_mean only suggests close words", "[kernel][config]") {
+  CHECK(did_you_mean("brust", {"burst", "mbufs"}) == "burst");
+  CHECK(did_you_mean("zzzzzz", {"burst", "mbufs"}).empty());
+}
+
+TEST_CASE("kernel schemas are well formed", "[kernel][config]") {
+  for (const auto& t : kernel_tables()) {
+    INFO(t.name);
+    CHECK(check_schema(t.schema).empty());
+  }
+}

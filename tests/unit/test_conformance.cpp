@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// test_conformance.cpp - every plugin the build produced honours the ABI:
+// descriptor sizes, names, schema, counters, and a clean init/fini.
+#include "appliance.hpp"
+#include "config_schema.hpp"
+#include "plugin_loader.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <set>
+
+using namespace oryx::kernel;
+
+TEST_CASE("every built plugin conforms to the ABI", "[kernel][conformance]") {
+  PluginLoader loader;
+  loader.load({ORYX_TEST_PLUGIN_DIR}, {}, {});
+  REQUIRE(loader.plugins().size() >= 2);  // io and xconnect at least
+  for (const auto& p : loader.plugins()) {
+    INFO("plugin " << p.name);
+    CHECK(p.desc->struct_size == sizeof(oryx_plugin_desc));
+    CHECK(p.desc->abi_major == ORYX_ABI_MAJOR);
+    CHECK(p.desc->abi_minor <= ORYX_ABI_MINOR);
+    CHECK(p.desc->description != nullptr);
+    CHECK(!p.stages.empty());
+    for (const auto* s : p.stages) {
+      INFO("stage " << s->name);
+      CHECK(s->struct_size == sizeof(oryx_stage_desc));
+      CHECK(valid_stage_name(s->name));
+      CHECK(s->help != nullptr);
+      CHECK(check_schema(s->params).empty());
+      std::set<std::string> counters;
+      for (uint32_t c = 0; c < s->counter_count; c++) {
+        const auto& d = s->counters[c];
+        CHECK(counters.insert(d.name).second);
+        CHECK((d.kind == ORYX_COUNTER || d.kind == ORYX_GAUGE));
+        CHECK(d.help != nullptr);
+        CHECK(std::string(d.name) != "packets");  // kernel's own counter names
+        CHECK(std::string(d.name) != "drops");
+      }
+    }
+  }
+  loader.init_all(host_api());
+  for (const auto& p : loader.plugins()) CHECK(p.state == "initialized");
+  loader.fini_all();
+}
