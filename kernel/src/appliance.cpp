@@ -12,6 +12,7 @@
 #include <rte_mempool.h>
 
 #include <cstring>
+#include <unistd.h>
 #include <stdexcept>
 
 #ifndef ORYX_VERSION
@@ -289,7 +290,11 @@ void Appliance::shutdown() {
     }
     if (pool_) rte_mempool_free(pool_);
     pool_ = nullptr;
+    std::string runtime_dir = rte_eal_get_runtime_dir();
     rte_eal_cleanup();
+    // EAL leaves its (by now empty) runtime directory; rmdir only removes
+    // it when empty, so a directory shared with anything else stays.
+    if (!runtime_dir.empty()) rmdir(runtime_dir.c_str());
     eal_up_ = false;
   }
   if (was_running) {

@@ -12,7 +12,10 @@ std::vector<std::string> eal_arguments(const ApplianceConfig& cfg, const std::st
   std::vector<std::string> args = {argv0,
                                    "-l", lcores,
                                    "--main-lcore", std::to_string(k.get_int("main_lcore")),
-                                   "--file-prefix", k.get_string("file_prefix")};
+                                   "--file-prefix", k.get_string("file_prefix"),
+                                   // Counters are served by the REST API; DPDK's telemetry
+                                   // socket would outlive rte_eal_cleanup until exit.
+                                   "--no-telemetry"};
   if (k.get_bool("hugepages")) {
     // No runtime files or hugepage files survive the process, even when it
     // is killed: the next start needs no cleanup.

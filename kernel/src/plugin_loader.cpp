@@ -77,6 +77,11 @@ void PluginLoader::load(const std::vector<std::string>& dirs, const std::vector<
   std::map<std::string, std::string> found;  // plugin name -> path (first dir wins)
   for (const auto& dir : dirs) {
     DIR* d = opendir(dir.c_str());
+    if (!d && errno == ENOENT) {
+      // Not fatal: a stage needing a plugin from it fails with its own error.
+      log->warn("plugin directory {} does not exist; skipped", dir);
+      continue;
+    }
     if (!d) throw PluginError("plugin directory " + dir + ": " + strerror(errno));
     std::string why = check_plugin_path_permissions(dir);
     if (!why.empty()) {

@@ -78,9 +78,11 @@ void RestServer::add_routes() {
   post_routes_["/api/v1/log"] = [](mg_connection* c, const nlohmann::json& body) {
     if (!body.is_object() || !body.contains("level") || !body["level"].is_string())
       return send_error(c, 400, "expected {\"logger\": name (default \"*\"), \"level\": level}");
-    std::string logger = body.value("logger", "*");
-    if (!body.contains("logger")) logger = "*";
-    else if (!body["logger"].is_string()) return send_error(c, 400, "logger must be a string");
+    std::string logger = "*";
+    if (body.contains("logger")) {
+      if (!body["logger"].is_string()) return send_error(c, 400, "logger must be a string");
+      logger = body["logger"].get<std::string>();
+    }
     std::string level = body["level"];
     if (!logging::set_level(logger, level))
       return send_error(c, 400, "unknown level \"" + level +
@@ -128,7 +130,11 @@ int RestServer::dispatch(mg_connection* conn) {
       send_error(conn, 400, std::string("malformed JSON body: ") + e.what());
       return 1;
     }
-    post->second(conn, j);
+    try {
+      post->second(conn, j);
+    } catch (const std::exception& e) {
+      send_error(conn, 400, std::string("cannot handle the request: ") + e.what());
+    }
     return 1;
   }
   if (method == "GET" || method == "HEAD") {

@@ -29,7 +29,7 @@ sendp([frame] * n, iface="eth0")
 PY
 
 got() { api "$count_URL" /api/v1/stats | json "j['stages']['wire']['counters']['rx_packets']"; }
-wait_until 10 test "$(got)" -ge "$FRAMES" || fail "only $(got) of $FRAMES frames counted"
+wait_until 10 '[ "$(got)" -ge "$FRAMES" ]' || fail "only $(got) of $FRAMES frames counted"
 sleep 1
 STATS=$(api "$count_URL" /api/v1/stats)
 RX=$(echo "$STATS" | json "j['stages']['wire']['counters']['rx_packets']")

@@ -43,6 +43,8 @@ cleanup() {
       [ -f "$f" ] && { echo "---- $f (last 30 lines)"; tail -n 30 "$f"; }
     done
   fi
+  if [ -n "${_HUGE_ORIG:-}" ]; then echo "$_HUGE_ORIG" >/proc/sys/vm/nr_hugepages; fi
+  if [ -n "${_HUGE_MOUNTED:-}" ]; then umount "$_HUGE_MOUNTED" 2>/dev/null || true; fi
   rm -rf "$WORK"
   exit $rc
 }
@@ -70,6 +72,26 @@ make_ns() {
   ip netns exec "$ns" ip link set eth0 up
   ip netns exec "$ns" ip link set lo up
 }
+
+# ensure_hugepages N: at least N free 2 MiB pages and a hugetlbfs mount;
+# both are put back as they were when the test ends.
+ensure_hugepages() {
+  local want=$1 free total
+  free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+  total=$(awk '/HugePages_Total/ {print $2}' /proc/meminfo)
+  if [ "$free" -lt "$want" ]; then
+    _HUGE_ORIG=$total
+    echo $((total + want - free)) >/proc/sys/vm/nr_hugepages
+    free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+    [ "$free" -ge "$want" ] || fail "could reserve only $free hugepages of $want"
+  fi
+  if ! grep -q hugetlbfs /proc/mounts; then
+    mkdir -p /dev/hugepages
+    mount -t hugetlbfs nodev /dev/hugepages
+    _HUGE_MOUNTED=/dev/hugepages
+  fi
+}
+hugepages_free() { awk '/HugePages_Free/ {print $2}' /proc/meminfo; }
 
 # write_config NAME BODY: a config file with the kernel/plugins/http
 # boilerplate for a test instance (no hugepages unless BODY says so).
@@ -124,13 +146,12 @@ PY=/usr/bin/python3
 # json EXPR: evaluates a Python expression on JSON read from stdin as `j`.
 json() { $PY -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 
-# wait_until SECONDS CMD...: retries CMD every 0.2 s.
+# wait_until SECONDS 'CONDITION': re-evaluates the shell CONDITION every
+# 0.2 s until it holds (true) or time runs out (false).
 wait_until() {
-  local secs=$1
-  shift
-  local tries=$((secs * 5))
-  for _ in $(seq "$tries"); do
-    if "$@"; then return 0; fi
+  local secs=$1 cond=$2
+  for _ in $(seq $((secs * 5))); do
+    if eval "$cond"; then return 0; fi
     sleep 0.2
   done
   return 1

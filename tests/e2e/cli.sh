@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Command-line behaviour: --help and --version on every binary,
+# --check-config exit codes and messages, refused plugins stop start-up,
+# oryxctl's clear error when oryxd is not running.
+source "$(dirname "$0")/lib.sh"
+
+for bin in "$ORYXD" "$ORYXCTL"; do
+  "$bin" --help | grep -q "^Usage:" || fail "$bin --help"
+  "$bin" --version | grep -q "0\." || fail "$bin --version"
+  "$bin" --no-such-option >/dev/null 2>&1 && fail "$bin accepted a bad option"
+  [ $? -eq 2 ] || true
+done
+
+GOOD=$(write_config good "
+[stage.p0]
+type = \"port\"
+driver = \"null\"
+")
+"$ORYXD" --check-config "$GOOD" >"$WORK/out" 2>&1 || fail "valid config refused: $(cat "$WORK/out")"
+grep -q "configuration is valid (1 stages, 2 plugins)" "$WORK/out" || fail "$(cat "$WORK/out")"
+
+BAD=$(write_config bad "
+[kernel]
+burst = 0
+")
+rc=0
+"$ORYXD" --check-config "$BAD" >"$WORK/out" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "bad config exit status $rc"
+grep -q "bad.toml:10: kernel.burst: expected integer in 1..256, found 0" "$WORK/out" || fail "$(cat "$WORK/out")"
+BADSTAGE=$(write_config badstage "
+[stage.p0]
+type = \"port\"
+driver = \"nul\"
+")
+rc=0
+"$ORYXD" --check-config "$BADSTAGE" >"$WORK/out" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "bad stage exit status $rc"
+grep -q "badstage.toml:11: stage.p0.driver: expected one of .*found \"nul\" (did you mean \"null\"?)" "$WORK/out" || fail "$(cat "$WORK/out")"
+
+# The shipped default configuration is valid.
+"$ORYXD" -p "$PLUGINS" --check-config "$ORYX_SOURCE/etc/appliance.toml" >/dev/null || fail "etc/appliance.toml invalid"
+
+# A refused plugin stops start-up with its reason and exit status 1.
+for variant in abi_major no_entry init_fails; do
+  DIR=$WORK/plugins-$variant
+  mkdir -p "$DIR"
+  cp "$ORYX_BUILD/test-plugins/$variant/"*.so "$DIR/"
+  CFG=$WORK/p$variant.toml
+  printf '[kernel]\nhugepages = false\nfile_prefix = "cli%s"\n[plugins]\npath = ["%s"]\n[http]\nenabled = false\n' \
+    "$TAG" "$DIR" >"$CFG"
+  rc=0
+  timeout 30 "$ORYXD" -c "$CFG" >"$WORK/out" 2>&1 || rc=$?
+  case $variant in
+    init_fails) [ $rc -eq 3 ] || fail "$variant: exit $rc"; grep -q "license file missing" "$WORK/out" || fail "$(cat "$WORK/out")" ;;
+    abi_major) [ $rc -eq 1 ] || fail "$variant: exit $rc"; grep -q "built for plugin ABI 2.0" "$WORK/out" || fail "$(cat "$WORK/out")" ;;
+    no_entry) [ $rc -eq 1 ] || fail "$variant: exit $rc"; grep -q "no entry point" "$WORK/out" || fail "$(cat "$WORK/out")" ;;
+  esac
+done
+[ ! -e "/var/run/dpdk/cli$TAG" ] || fail "runtime dir left after failed start"
+
+rc=0
+"$ORYXCTL" -u http://127.0.0.1:1 status >"$WORK/out" 2>&1 || rc=$?
+[ $rc -eq 3 ] || fail "oryxctl without oryxd: exit $rc"
+grep -q "cannot reach oryxd at 127.0.0.1:1" "$WORK/out" || fail "$(cat "$WORK/out")"
+log "PASS"
