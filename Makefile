@@ -18,14 +18,7 @@ help:
 	@echo "make deps     install missing Debian packages (packaging/debian-deps.txt)"
 
 deps:
-	@missing=""; \
-	for p in $$(sed -e 's/#.*//' packaging/debian-deps.txt); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	else echo "all Debian packages present"; fi
+	@bash packaging/install-deps.sh
 	@$(MAKE) --no-print-directory -C tests/webui deps
 
 build: deps

@@ -34,6 +34,8 @@ void usage(FILE* out) {
                "                           every error with file, line and key, and exit:\n"
                "                           0 if valid, 1 if not\n"
                "  -p, --plugin-dir DIR     search DIR for plugins before [plugins] path\n"
+               "  -w, --webui-dir DIR      serve the dashboard from DIR instead of\n"
+               "                           [http] webui_dir (e.g. a source tree's webui/)\n"
                "  -h, --help               show this help and exit\n"
                "  -V, --version            show version and plugin ABI and exit\n"
                "\n"
@@ -53,20 +55,23 @@ int main(int argc, char** argv) {
   using namespace oryx::kernel;
   std::string config_file = ORYX_DEFAULT_CONFIG;
   std::vector<std::string> extra_plugin_dirs;
+  std::string webui_dir;
   bool check_only = false;
 
   static const option long_opts[] = {{"config", required_argument, nullptr, 'c'},
                                      {"check-config", required_argument, nullptr, 'C'},
                                      {"plugin-dir", required_argument, nullptr, 'p'},
+                                     {"webui-dir", required_argument, nullptr, 'w'},
                                      {"help", no_argument, nullptr, 'h'},
                                      {"version", no_argument, nullptr, 'V'},
                                      {nullptr, 0, nullptr, 0}};
   int opt;
-  while ((opt = getopt_long(argc, argv, "c:p:hV", long_opts, nullptr)) != -1) {
+  while ((opt = getopt_long(argc, argv, "c:p:w:hV", long_opts, nullptr)) != -1) {
     switch (opt) {
       case 'c': config_file = optarg; break;
       case 'C': config_file = optarg; check_only = true; break;
       case 'p': extra_plugin_dirs.push_back(optarg); break;
+      case 'w': webui_dir = optarg; break;
       case 'h': usage(stdout); return 0;
       case 'V':
         std::printf("oryxd %s (plugin ABI %d.%d)\n", ORYX_VERSION, ORYX_ABI_MAJOR, ORYX_ABI_MINOR);
@@ -92,6 +97,7 @@ int main(int argc, char** argv) {
     auto& path = std::get<std::vector<std::string>>(cfg->plugins.values["path"]);
     path.insert(path.begin(), extra_plugin_dirs.begin(), extra_plugin_dirs.end());
   }
+  if (!webui_dir.empty()) cfg->http.values["webui_dir"] = webui_dir;
   logging::init(cfg->log.get_string("level"), cfg->log.get_list("loggers"),
                 cfg->log.get_string("file"));
   auto log = logging::get("oryx");

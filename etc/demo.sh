@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# demo.sh - `make demo`: Oryx patching two network namespaces together.
+#
+# Creates namespaces oryx-west (198.18.0.1) and oryx-east (198.18.0.2), each
+# wired by a veth to the root namespace (interfaces oryx-west, oryx-east),
+# reserves hugepages, and starts oryxd on etc/appliance.toml, which attaches
+# AF_XDP ports to both veths and cross-connects them. Then it sends ping
+# and a TCP transfer through the appliance, shows what oryxctl reports, and
+# keeps traffic flowing until Ctrl-C (or DEMO_SECONDS), then cleans up.
+set -euo pipefail
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "$BUILD" && pwd)
+ORYXD=$BUILD/kernel/oryxd
+ORYXCTL=$BUILD/kernel/oryxctl
+URL=http://127.0.0.1:8080
+WORK=$(mktemp -d /tmp/oryx-demo-XXXXXX)
+PID=""
+HUGE_ORIG=""
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+cleanup() {
+  step "cleaning up"
+  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+    kill -TERM "$PID"
+    wait "$PID" 2>/dev/null || true
+    echo "oryxd stopped"
+  fi
+  ip link del oryx-west 2>/dev/null || true
+  ip link del oryx-east 2>/dev/null || true
+  ip netns del oryx-west 2>/dev/null || true
+  ip netns del oryx-east 2>/dev/null || true
+  [ -n "$HUGE_ORIG" ] && echo "$HUGE_ORIG" >/proc/sys/vm/nr_hugepages
+  rm -rf "$WORK"
+  echo "namespaces, links and hugepages released"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+[ "$(id -u)" -eq 0 ] || { echo "make demo needs root (namespaces, AF_XDP, hugepages)"; exit 1; }
+if curl -s -o /dev/null "$URL/api/v1/status"; then
+  echo "something already serves $URL (another oryxd?); stop it first"; exit 1
+fi
+
+step "reserving hugepages and mounting hugetlbfs and bpffs"
+FREE=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+if [ "$FREE" -lt 160 ]; then
+  HUGE_ORIG=$(awk '/HugePages_Total/ {print $2}' /proc/meminfo)
+  echo $((HUGE_ORIG + 160 - FREE)) >/proc/sys/vm/nr_hugepages
+fi
+grep -q hugetlbfs /proc/mounts || { mkdir -p /dev/hugepages; mount -t hugetlbfs nodev /dev/hugepages; }
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+grep -E 'HugePages_(Total|Free)' /proc/meminfo
+
+step "creating namespaces oryx-west (198.18.0.1) and oryx-east (198.18.0.2)"
+for side in west east; do
+  addr=198.18.0.$([ $side = west ] && echo 1 || echo 2)/24
+  ip netns add oryx-$side
+  ip link add oryx-$side type veth peer name eth0 netns oryx-$side
+  sysctl -qw net.ipv6.conf.oryx-$side.disable_ipv6=1
+  ip netns exec oryx-$side sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1
+  ip netns exec oryx-$side ip addr add $addr dev eth0
+  # AF_XDP sees frames as on the wire: let the kernel fill in checksums.
+  ip netns exec oryx-$side ethtool -K eth0 tx off rx off >/dev/null
+  ip link set oryx-$side up
+  ip netns exec oryx-$side ip link set eth0 up
+  echo "oryx-$side: eth0 $addr <-> oryx-$side (root namespace, Oryx attaches here)"
+done
+
+step "starting oryxd on etc/appliance.toml"
+"$ORYXD" -c "$ROOT/etc/appliance.toml" -p "$BUILD/plugins" -w "$ROOT/webui" >"$WORK/oryxd.log" 2>&1 &
+PID=$!
+for _ in $(seq 100); do
+  curl -sf "$URL/api/v1/status" >/dev/null && break
+  kill -0 "$PID" 2>/dev/null || { cat "$WORK/oryxd.log"; echo "oryxd failed to start"; exit 1; }
+  sleep 0.1
+done
+grep -E "\[oryx\]|\[io\." "$WORK/oryxd.log" | sed 's/^/  /'
+
+step "ping from oryx-west to oryx-east, through Oryx"
+ip netns exec oryx-west ping -c 5 -i 0.2 198.18.0.2
+
+step "TCP transfer of 64 MiB from west to east, through Oryx"
+head -c $((64 * 1024 * 1024)) /dev/urandom >"$WORK/payload"
+ip netns exec oryx-east timeout 60 socat -u TCP-LISTEN:5001,reuseaddr OPEN:"$WORK/received",creat,trunc &
+RECEIVER=$!
+sleep 0.3
+START=$(date +%s%N)
+ip netns exec oryx-west timeout 60 socat -u OPEN:"$WORK/payload" TCP:198.18.0.2:5001
+wait "$RECEIVER"
+MS=$((($(date +%s%N) - START) / 1000000))
+if cmp -s "$WORK/payload" "$WORK/received"; then
+  echo "64 MiB arrived intact in $MS ms ($((64 * 8 * 1000 / (MS > 0 ? MS : 1))) Mbit/s)"
+else
+  echo "the received data differs from what was sent"; exit 1
+fi
+
+step "oryxctl status / ports / stats"
+"$ORYXCTL" status
+echo
+"$ORYXCTL" ports
+echo
+"$ORYXCTL" stats
+
+step "dashboard: $URL/   (Prometheus: $URL/metrics)"
+SECONDS_LEFT=${DEMO_SECONDS:-0}
+if [ "$SECONDS_LEFT" -gt 0 ]; then
+  echo "traffic keeps flowing for $SECONDS_LEFT s (DEMO_SECONDS)"
+else
+  echo "traffic keeps flowing; press Ctrl-C to stop and clean up"
+fi
+T=0
+while [ "$SECONDS_LEFT" -eq 0 ] || [ $T -lt "$SECONDS_LEFT" ]; do
+  ip netns exec oryx-west ping -q -c 10 -i 0.1 198.18.0.2 >/dev/null || true
+  T=$((T + 1))
+  "$ORYXCTL" --json stats | python3 -c "import json,sys; j=json.load(sys.stdin); c=j['stages']['patch']['counters']; print(f\"patch: west->east {c['a_to_b']}  east->west {c['b_to_a']}  drops {j['drops_total']}\")"
+done
