@@ -254,6 +254,14 @@ std::unique_ptr<ApplianceConfig> parse_config(const std::string& text, const std
                       "expected a list of distinct CPUs like \"1\" or \"1,3-4\", found \"" +
                           cfg->kernel.get_string("worker_lcores") + "\""});
   }
+  if (!cfg->worker_lcores.empty() && cfg->kernel.values.count("main_lcore")) {
+    unsigned main = unsigned(cfg->kernel.get_int("main_lcore"));
+    for (unsigned c : cfg->worker_lcores)
+      if (c == main)
+        errors.push_back({file, cfg->kernel.line, "kernel.worker_lcores",
+                          "expected CPUs other than main_lcore " + std::to_string(main) +
+                              " (the control thread runs there), found " + std::to_string(c)});
+  }
   if (cfg->log.values.count("loggers")) {
     for (const auto& entry : cfg->log.get_list("loggers")) {
       size_t eq = entry.find('=');

@@ -53,6 +53,16 @@ NodeWorkerCtx* ctx_of(rte_node* node) {
   return c;
 }
 
+// True when every packet goes to the same real forward edge (not drop, not
+// consumed, within range).
+bool uniform_to_edge(const NodeWorkerCtx* c, const uint16_t* next, uint16_t n) {
+  uint16_t first = next[0];
+  if (first == ORYX_EDGE_DROP || first >= c->edge_count) return false;
+  for (uint16_t i = 1; i < n; i++)
+    if (next[i] != first) return false;
+  return true;
+}
+
 // Enqueues packets on their chosen edges; counts drops and bad edges.
 void dispatch(rte_graph* graph, rte_node* node, NodeWorkerCtx* c, rte_mbuf** pkts,
               uint16_t* next, uint16_t n) {
@@ -80,8 +90,15 @@ void dispatch(rte_graph* graph, rte_node* node, NodeWorkerCtx* c, rte_mbuf** pkt
 
 uint16_t source_trampoline(rte_graph* graph, rte_node* node, void**, uint16_t) {
   NodeWorkerCtx* c = ctx_of(node);
-  rte_mbuf* pkts[kChunk];
   uint16_t next[kChunk];
+  // Poll straight into the stream of edge 1, the usual destination, so the
+  // common case (every packet to one edge) copies no pointers at all.
+  const bool direct = c->edge_count > 1;
+  rte_mbuf** pkts = direct ? reinterpret_cast<rte_mbuf**>(
+                                 rte_node_next_stream_get(graph, node, 1, c->burst))
+                           : nullptr;
+  rte_mbuf* local[kChunk];
+  if (!direct) pkts = local;
   oryx_burst b{sizeof(oryx_burst), c->worker->index, pkts, next,
                CounterBlock::plugin_part(c->row), 0, c->burst, 0};
   uint16_t got = c->stage->desc->poll(c->stage->instance, &b);
@@ -89,6 +106,18 @@ uint16_t source_trampoline(rte_graph* graph, rte_node* node, void**, uint16_t) {
   if (got > c->burst) got = c->burst;  // never trust a count beyond capacity
   c->row[CounterBlock::kPackets] += got;
   c->worker->polled += got;
+  if (direct) {
+    uint16_t i = 0;
+    while (i < got && next[i] == 1) i++;
+    if (i == got) {
+      rte_node_next_stream_put(graph, node, 1, got);
+      return got;
+    }
+    // Mixed edges: the packets sit in unclaimed stream slots; move them out
+    // before dispatching, since dispatch may write to that same stream.
+    std::memcpy(local, pkts, got * sizeof(*pkts));
+    pkts = local;
+  }
   dispatch(graph, node, c, pkts, next, got);
   return got;
 }
@@ -103,6 +132,11 @@ uint16_t input_trampoline(rte_graph* graph, rte_node* node, void** objs, uint16_
                  CounterBlock::plugin_part(c->row), count, count, 0};
     c->stage->desc->process(c->stage->instance, &b);
     c->row[CounterBlock::kPackets] += count;
+    if (count == n && uniform_to_edge(c, next, count)) {
+      // Every packet to one forward edge: hand the whole stream over.
+      rte_node_next_stream_move(graph, node, next[0]);
+      return n;
+    }
     dispatch(graph, node, c, pkts, next, count);
     done += count;
   }

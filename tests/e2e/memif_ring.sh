@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# memif between two oryxd instances (server and client) and a ring port come
-# up; frames generated in one instance cross memif into the other.
+# memif between two oryxd instances (server and client) and a ring port:
+# exactly the frames a namespace sent into the first instance cross memif
+# into the second and through its ring port, every one counted.
+#
+# The traffic is finite and both instances are idle before they stop:
+# DPDK 22.11's memif PMD can fault when a peer disconnects while frames
+# are in flight (see plugins/io/README.md).
 source "$(dirname "$0")/lib.sh"
 
-SOCK=$WORK/memif.sock
+NS=oxm$TAG
+make_ns "$NS" "$NS" 198.18.40.1/24
+SOCK=oryx-e2e-$TAG.sock
 SERVER=$(write_config srv "
 [kernel]
 hugepages = false
 file_prefix = \"msrv$TAG\"
-[stage.gen]
+[stage.wire]
 type = \"port\"
-driver = \"null\"
+driver = \"af_xdp\"
+iface = \"$NS\"
 next = \"patch\"
 [stage.link]
 type = \"port\"
@@ -20,7 +28,7 @@ socket = \"$SOCK\"
 next = \"patch\"
 [stage.patch]
 type = \"xconnect\"
-next = [\"gen\", \"link\"]
+next = [\"wire\", \"link\"]
 ")
 CLIENT=$(write_config cli "
 [kernel]
@@ -31,14 +39,10 @@ type = \"port\"
 driver = \"memif\"
 role = \"client\"
 socket = \"$SOCK\"
-next = \"patch\"
+next = \"loop\"
 [stage.loop]
 type = \"port\"
 driver = \"ring\"
-next = \"patch\"
-[stage.patch]
-type = \"xconnect\"
-next = [\"link\", \"loop\"]
 ")
 start_oryxd srv "$SERVER"
 start_oryxd cli "$CLIENT"
@@ -48,17 +52,27 @@ wait_until 10 'link_up "$srv_URL" link' || fail "memif server link never came up
 wait_until 10 'link_up "$cli_URL" link' || fail "memif client link never came up"
 link_up "$cli_URL" loop || fail "ring port is down"
 
-rx() { api "$cli_URL" /api/v1/stats | json "j['stages']['link']['counters']['rx_packets']"; }
-wait_until 10 '[ "$(rx)" -gt 1000 ]' || fail "client received $(rx) frames over memif"
-SRV_TX=$(api "$srv_URL" /api/v1/stats | json "j['ports']['link']['tx_packets']")
-[ "$SRV_TX" -gt 0 ] || fail "server sent nothing"
-RING_TX=$(api "$cli_URL" /api/v1/stats | json "j['stages']['loop']['counters']['tx_packets']")
-[ "$RING_TX" -gt 0 ] || fail "nothing reached the ring port"
-log "memif: server sent $SRV_TX, client received $(rx); ring port transmitted $RING_TX"
+FRAMES=2000
+ip netns exec "$NS" $PY - "$FRAMES" <<'PY'
+import sys
+from scapy.all import Ether, IP, UDP, Raw, sendp, conf
+conf.verb = 0
+frame = Ether(dst="02:00:00:00:00:01") / IP(src="198.18.40.1", dst="198.18.40.2") / UDP() / Raw(b"m" * 200)
+sendp([frame] * int(sys.argv[1]), iface="eth0")
+PY
+counter() { api "$1" /api/v1/stats | json "j['stages']['$2']['counters']['$3']"; }
+wait_until 10 '[ "$(counter "$cli_URL" loop rx_packets)" -ge "$FRAMES" ]' ||
+  fail "ring loop saw $(counter "$cli_URL" loop rx_packets) of $FRAMES frames"
+sleep 0.5
+[ "$(counter "$srv_URL" link tx_packets)" -eq "$FRAMES" ] || fail "server memif sent $(counter "$srv_URL" link tx_packets)"
+[ "$(counter "$cli_URL" link rx_packets)" -eq "$FRAMES" ] || fail "client memif received $(counter "$cli_URL" link rx_packets)"
+[ "$(counter "$cli_URL" loop tx_packets)" -eq "$FRAMES" ] || fail "ring sent $(counter "$cli_URL" loop tx_packets)"
+[ "$(counter "$cli_URL" loop rx_packets)" -eq "$FRAMES" ] || fail "ring looped $(counter "$cli_URL" loop rx_packets)"
+[ "$(counter "$cli_URL" loop rx_no_route)" -eq "$FRAMES" ] || fail "looped frames not counted as no-route drops"
+log "$FRAMES frames: namespace -> AF_XDP -> xconnect -> memif -> memif -> ring -> counted drop"
 
 DRIVER=$(api "$cli_URL" /api/v1/ports | json "[p['driver'] for p in j]")
 [ "$DRIVER" = "['net_memif', 'net_ring']" ] || fail "drivers $DRIVER"
 stop_oryxd "$cli_PID" || fail "client exit status $?"
 stop_oryxd "$srv_PID" || fail "server exit status $?"
-[ ! -e "$SOCK" ] || fail "memif socket $SOCK left behind"
 log "PASS"

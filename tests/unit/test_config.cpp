@@ -49,6 +49,8 @@ const BadCase kBad[] = {
      "expected one of \"adaptive\", \"busy-poll\", found \"busypoll\" (did you mean \"busy-poll\"?)"},
     {"bad lcores", "[kernel]\nworker_lcores = \"1,x\"\n", 4, "kernel.worker_lcores",
      "expected a list of distinct CPUs"},
+    {"worker on the main lcore", "[kernel]\nmain_lcore = 1\nworker_lcores = \"1\"\n", 3,
+     "kernel.worker_lcores", "expected CPUs other than main_lcore 1"},
     {"bad log level", "[log]\nlevel = \"loud\"\n", 4, "log.level", "found \"loud\""},
     {"missing required key", "[stage.p0]\ntype = \"port\"\n", 3, "stage.p0.driver",
      "missing required key"},
