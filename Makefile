@@ -30,6 +30,14 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 600
+	@$(MAKE) --no-print-directory test-asan
+
+# Unit, loader and plugin conformance tests again under AddressSanitizer
+# (leaks included): every plugin's init/fini must be clean.
+test-asan: deps
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DORYX_ASAN=ON $(CMAKE_ARGS) >/dev/null
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure
 
 bench: build
 	bash bench/xconnect.sh $(BUILD)
@@ -41,4 +49,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-asan

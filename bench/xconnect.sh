@@ -8,12 +8,12 @@
 # first oryxd with xconnect, then bare_fwd, each on the same CPU, for
 # DURATION seconds after a warm-up. Prints a table and writes JSON.
 #
-# Usage: bench/xconnect.sh [BUILD_DIR]   (env: DURATION=5 ROUNDS=3)
+# Usage: bench/xconnect.sh [BUILD_DIR]   (env: DURATION=5 ROUNDS=5)
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-5}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 WORK=$(mktemp -d /tmp/oryx-bench-XXXXXX)
 OUT=${OUT:-$BUILD/bench-xconnect.json}
 PIDS=()

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // oryxd.cpp - the Oryx appliance daemon.
 #include "appliance.hpp"
+#include "config_reference.hpp"
 #include "logging.hpp"
 #include "rest_api.hpp"
 
@@ -36,6 +37,8 @@ void usage(FILE* out) {
                "  -p, --plugin-dir DIR     search DIR for plugins before [plugins] path\n"
                "  -w, --webui-dir DIR      serve the dashboard from DIR instead of\n"
                "                           [http] webui_dir (e.g. a source tree's webui/)\n"
+               "      --config-reference   print the configuration reference (Markdown) for\n"
+               "                           the kernel and the plugins in -p DIRs, and exit\n"
                "  -h, --help               show this help and exit\n"
                "  -V, --version            show version and plugin ABI and exit\n"
                "\n"
@@ -57,11 +60,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> extra_plugin_dirs;
   std::string webui_dir;
   bool check_only = false;
+  bool reference = false;
 
   static const option long_opts[] = {{"config", required_argument, nullptr, 'c'},
                                      {"check-config", required_argument, nullptr, 'C'},
                                      {"plugin-dir", required_argument, nullptr, 'p'},
                                      {"webui-dir", required_argument, nullptr, 'w'},
+                                     {"config-reference", no_argument, nullptr, 'R'},
                                      {"help", no_argument, nullptr, 'h'},
                                      {"version", no_argument, nullptr, 'V'},
                                      {nullptr, 0, nullptr, 0}};
@@ -72,6 +77,7 @@ int main(int argc, char** argv) {
       case 'C': config_file = optarg; check_only = true; break;
       case 'p': extra_plugin_dirs.push_back(optarg); break;
       case 'w': webui_dir = optarg; break;
+      case 'R': reference = true; break;
       case 'h': usage(stdout); return 0;
       case 'V':
         std::printf("oryxd %s (plugin ABI %d.%d)\n", ORYX_VERSION, ORYX_ABI_MAJOR, ORYX_ABI_MINOR);
@@ -83,6 +89,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "oryxd: unexpected argument '%s'\n", argv[optind]);
     usage(stderr);
     return 2;
+  }
+
+  if (reference) {
+    logging::init("warn", {}, "");
+    PluginLoader loader;
+    try {
+      loader.load(extra_plugin_dirs, {}, {});
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "oryxd: %s\n", e.what());
+      return 1;
+    }
+    std::fputs(config_reference(loader).c_str(), stdout);
+    return 0;
   }
 
   std::unique_ptr<ApplianceConfig> cfg;

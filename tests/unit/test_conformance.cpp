@@ -7,7 +7,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <set>
+#include <toml.hpp>
 
 using namespace oryx::kernel;
 
@@ -42,4 +44,21 @@ TEST_CASE("every built plugin conforms to the ABI", "[kernel][conformance]") {
   loader.init_all(host_api());
   for (const auto& p : loader.plugins()) CHECK(p.state == "initialized");
   loader.fini_all();
+}
+
+TEST_CASE("every in-tree plugin ships a README and a manifest", "[kernel][conformance]") {
+  PluginLoader loader;
+  loader.load({ORYX_TEST_PLUGIN_DIR}, {}, {});
+  for (const auto& p : loader.plugins()) {
+    INFO("plugin " << p.name);
+    std::filesystem::path dir = std::filesystem::path(ORYX_SOURCE_DIR) / "plugins" / p.name;
+    REQUIRE(std::filesystem::exists(dir / "README.md"));
+    REQUIRE(std::filesystem::exists(dir / "plugin.toml"));
+    auto manifest = toml::parse((dir / "plugin.toml").string());
+    CHECK(toml::find<std::string>(manifest, "name") == p.name);
+    auto state = toml::find<std::string>(manifest, "state");
+    CHECK((state == "production" || state == "experimental" || state == "development"));
+    auto stages = toml::find<std::vector<std::string>>(manifest, "stages");
+    CHECK(stages.size() == p.stages.size());
+  }
 }

@@ -52,11 +52,15 @@ constexpr oryx_param kParams[] = {
         "offloads", 0, 5, "[]",
         "Offloads required from the device: rx_checksum, tx_checksum, tso, vlan_strip, "
         "vlan_insert; start-up fails if the device lacks one."),
-    oryx::sdk::param_string("socket", "\"/run/oryx/memif.sock\"", "memif: control socket path."),
+    oryx::sdk::param_string("socket", "\"/run/oryx/memif.sock\"", "memif: control socket name."),
+    oryx::sdk::param_bool("socket_abstract", "true",
+                          "memif: put the socket in the abstract namespace (no file); false "
+                          "creates a file at `socket`, as VPP and libmemif peers expect."),
     oryx::sdk::param_string("role", "\"client\"", "memif: role of this end.", "server|client"),
     oryx::sdk::param_int("memif_id", 0, 65535, "0", "memif: interface id within the socket."),
     oryx::sdk::param_string("ring", "\"\"",
-                            "ring: name of the in-memory ring pair (default: the stage name)."),
+                            "ring: name of the in-memory ring (default: the stage name); what "
+                            "the port sends comes back on its receive side."),
     oryx::sdk::param_int("packet_size", 64, 9000, "64",
                          "null: size of the packets the null device produces."),
     oryx::sdk::param_string("address", "\"\"", "pci: device address, e.g. 0000:03:00.0."),
@@ -196,7 +200,8 @@ class PortStage {
       args = "iface=" + (iface.empty() ? name_ : iface);
     } else if (driver_ == "memif") {
       args = "role=" + cfg.get_string("role") + ",socket=" + cfg.get_string("socket") +
-             ",id=" + std::to_string(cfg.get_int("memif_id"));
+             ",id=" + std::to_string(cfg.get_int("memif_id")) +
+             ",socket-abstract=" + (cfg.get_bool("socket_abstract") ? "yes" : "no");
     } else if (driver_ == "ring") {
       std::string ring = cfg.get_string("ring");
       args = "nodeaction=" + (ring.empty() ? name_ : ring) + ":0:CREATE";
