@@ -19,6 +19,8 @@ OUT=${OUT:-$BUILD/bench-xconnect.json}
 PIDS=()
 cleanup() {
   finish "${PIDS[@]}"
+  # Killed processes leave their (empty) EAL runtime directories.
+  rmdir /var/run/dpdk/bench-*-$$ 2>/dev/null || true
   [ -n "${RESTORE_HUGE:-}" ] && echo "$RESTORE_HUGE" >/proc/sys/vm/nr_hugepages
   [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }

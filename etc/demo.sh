@@ -30,6 +30,7 @@ cleanup() {
   ip link del oryx-east 2>/dev/null || true
   ip netns del oryx-west 2>/dev/null || true
   ip netns del oryx-east 2>/dev/null || true
+  rmdir /sys/fs/bpf/xdp 2>/dev/null || true  # libxdp's lock directory, if empty
   [ -n "$HUGE_ORIG" ] && echo "$HUGE_ORIG" >/proc/sys/vm/nr_hugepages
   rm -rf "$WORK"
   echo "namespaces, links and hugepages released"

@@ -38,6 +38,8 @@ cleanup() {
   done
   for l in "${_LINKS[@]}"; do ip link del "$l" 2>/dev/null || true; done
   for ns in "${_NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  # libxdp leaves its (empty) lock directory in bpffs; rmdir keeps it if in use.
+  rmdir /sys/fs/bpf/xdp 2>/dev/null || true
   if [ $rc -ne 0 ]; then
     for f in "$WORK"/*.log; do
       [ -f "$f" ] && { echo "---- $f (last 30 lines)"; tail -n 30 "$f"; }
