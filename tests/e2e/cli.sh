@@ -58,6 +58,11 @@ for variant in abi_major no_entry init_fails; do
 done
 [ ! -e "/var/run/dpdk/cli$TAG" ] || fail "runtime dir left after failed start"
 
+for args in "-u ftp://x status" "-u http://127.0.0.1:99999 status" "frobnicate" "stats --watch 0" "log io"; do
+  rc=0
+  "$ORYXCTL" $args >"$WORK/out" 2>&1 || rc=$?
+  [ $rc -eq 2 ] || fail "oryxctl $args: exit $rc, expected 2 (bad usage): $(cat "$WORK/out")"
+done
 rc=0
 "$ORYXCTL" -u http://127.0.0.1:1 status >"$WORK/out" 2>&1 || rc=$?
 [ $rc -eq 3 ] || fail "oryxctl without oryxd: exit $rc"

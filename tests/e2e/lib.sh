@@ -47,7 +47,7 @@ cleanup() {
   fi
   if [ -n "${_HUGE_ORIG:-}" ]; then echo "$_HUGE_ORIG" >/proc/sys/vm/nr_hugepages; fi
   if [ -n "${_HUGE_MOUNTED:-}" ]; then umount "$_HUGE_MOUNTED" 2>/dev/null || true; fi
-  rm -rf "$WORK"
+  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
   exit $rc
 }
 trap cleanup EXIT
