@@ -370,12 +370,8 @@ nlohmann::json Appliance::stats_json() const {
   nlohmann::json ports = nlohmann::json::object();
   if (eal_up_)
     for (const auto& p : ports_.entries()) {
-      rte_eth_stats st{};
-      if (rte_eth_stats_get(p.port_id, &st) == 0)
-        ports[p.name] = {{"rx_packets", st.ipackets}, {"tx_packets", st.opackets},
-                         {"rx_bytes", st.ibytes},     {"tx_bytes", st.obytes},
-                         {"rx_missed", st.imissed},   {"rx_errors", st.ierrors},
-                         {"tx_errors", st.oerrors},   {"rx_nombuf", st.rx_nombuf}};
+      auto c = PortRegistry::counters(p.port_id);
+      if (!c.is_null()) ports[p.name] = std::move(c);
     }
   return {{"stages", stages},
           {"ports", ports},

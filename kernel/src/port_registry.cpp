@@ -29,11 +29,20 @@ std::vector<PortEntry> PortRegistry::entries() const {
   return ports_;
 }
 
+nlohmann::json PortRegistry::counters(uint16_t port_id) {
+  rte_eth_stats st{};
+  if (rte_eth_stats_get(port_id, &st) != 0) return nullptr;
+  return {{"rx_packets", st.ipackets}, {"tx_packets", st.opackets}, {"rx_bytes", st.ibytes},
+          {"tx_bytes", st.obytes},     {"rx_missed", st.imissed},   {"rx_errors", st.ierrors},
+          {"tx_errors", st.oerrors},   {"rx_nombuf", st.rx_nombuf}};
+}
+
 nlohmann::json PortRegistry::describe(const PortEntry& port, bool xstats) {
   using nlohmann::json;
   json j = {{"name", port.name}, {"port_id", port.port_id}, {"kind", port.kind}};
   rte_eth_dev_info info{};
-  if (rte_eth_dev_info_get(port.port_id, &info) == 0) {
+  const bool have_info = rte_eth_dev_info_get(port.port_id, &info) == 0;
+  if (have_info) {
     j["driver"] = info.driver_name ? info.driver_name : "";
     char devname[RTE_ETH_NAME_MAX_LEN] = "";
     rte_eth_dev_get_name_by_port(port.port_id, devname);
@@ -62,27 +71,21 @@ nlohmann::json PortRegistry::describe(const PortEntry& port, bool xstats) {
   int promisc = rte_eth_promiscuous_get(port.port_id);
   if (promisc >= 0) j["promiscuous"] = promisc == 1;
 
+  j["stats"] = counters(port.port_id);
   rte_eth_stats st{};
-  if (rte_eth_stats_get(port.port_id, &st) == 0) {
-    j["stats"] = {{"rx_packets", st.ipackets}, {"tx_packets", st.opackets},
-                  {"rx_bytes", st.ibytes},     {"tx_bytes", st.obytes},
-                  {"rx_missed", st.imissed},   {"rx_errors", st.ierrors},
-                  {"tx_errors", st.oerrors},   {"rx_nombuf", st.rx_nombuf}};
-    rte_eth_dev_info qi{};
-    if (rte_eth_dev_info_get(port.port_id, &qi) == 0) {
-      json queues = json::array();
-      uint16_t nq = std::min<uint16_t>(RTE_ETHDEV_QUEUE_STAT_CNTRS,
-                                       std::max(qi.nb_rx_queues, qi.nb_tx_queues));
-      for (uint16_t q = 0; q < nq; q++)
-        queues.push_back({{"queue", q},
-                          {"rx_packets", q < qi.nb_rx_queues ? st.q_ipackets[q] : 0},
-                          {"tx_packets", q < qi.nb_tx_queues ? st.q_opackets[q] : 0},
-                          {"rx_bytes", q < qi.nb_rx_queues ? st.q_ibytes[q] : 0},
-                          {"tx_bytes", q < qi.nb_tx_queues ? st.q_obytes[q] : 0}});
-      j["queues"] = queues;
-      j["rx_queues"] = qi.nb_rx_queues;
-      j["tx_queues"] = qi.nb_tx_queues;
-    }
+  if (have_info && rte_eth_stats_get(port.port_id, &st) == 0) {
+    json queues = json::array();
+    uint16_t nq = std::min<uint16_t>(RTE_ETHDEV_QUEUE_STAT_CNTRS,
+                                     std::max(info.nb_rx_queues, info.nb_tx_queues));
+    for (uint16_t q = 0; q < nq; q++)
+      queues.push_back({{"queue", q},
+                        {"rx_packets", q < info.nb_rx_queues ? st.q_ipackets[q] : 0},
+                        {"tx_packets", q < info.nb_tx_queues ? st.q_opackets[q] : 0},
+                        {"rx_bytes", q < info.nb_rx_queues ? st.q_ibytes[q] : 0},
+                        {"tx_bytes", q < info.nb_tx_queues ? st.q_obytes[q] : 0}});
+    j["queues"] = queues;
+    j["rx_queues"] = info.nb_rx_queues;
+    j["tx_queues"] = info.nb_tx_queues;
   }
   if (xstats) {
     int n = rte_eth_xstats_get_names(port.port_id, nullptr, 0);

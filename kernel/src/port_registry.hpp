@@ -28,6 +28,8 @@ class PortRegistry {
 
   // One port's state, counters and (optionally) driver xstats.
   static nlohmann::json describe(const PortEntry& port, bool xstats);
+  // The port's basic ethdev counters, or null if the device cannot say.
+  static nlohmann::json counters(uint16_t port_id);
 
  private:
   mutable std::mutex mutex_;
