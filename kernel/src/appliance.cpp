@@ -12,6 +12,7 @@
 #include <rte_mempool.h>
 
 #include <cstring>
+#include <set>
 #include <unistd.h>
 #include <stdexcept>
 
@@ -83,14 +84,25 @@ int host_port_lookup(const char* name, uint16_t* port_id) {
   return g_current->ports().lookup(name, *port_id) ? ORYX_OK : ORYX_ERR_INVALID;
 }
 
+int host_endpoint_register(const char* name, const char* help, char* (*handler)(void*),
+                           void* ctx) {
+  if (!g_current || !name || !handler || !valid_stage_name(name)) return ORYX_ERR_INVALID;
+  return g_current->add_endpoint(name, {help ? help : "", handler, ctx}) ? ORYX_OK
+                                                                         : ORYX_ERR_INVALID;
+}
+
 const oryx_host_api kHostApi = {
     sizeof(oryx_host_api), ORYX_ABI_MAJOR,          ORYX_ABI_MINOR,
     logging::abi_log,      logging::abi_log_enabled, host_config_bool,
     host_config_int,       host_config_string,       host_config_list_size,
     host_config_list_string, host_config_is_set,     host_worker_count,
     host_burst_size,       host_mbuf_pool,           host_port_register,
-    host_port_lookup,
+    host_port_lookup,      host_endpoint_register,
 };
+
+// Names the kernel serves itself under /api/v1/.
+const std::set<std::string> kKernelEndpoints = {"status", "plugins", "ports", "stats",
+                                                "config", "graph",   "log"};
 
 nlohmann::json value_json(const ParamValue& v) {
   return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
@@ -125,6 +137,25 @@ std::string label(const std::string& s) {
 }  // namespace
 
 const oryx_host_api* host_api() { return &kHostApi; }
+
+bool Appliance::add_endpoint(const std::string& name, PluginEndpoint endpoint) {
+  if (kKernelEndpoints.count(name)) return false;
+  std::lock_guard lock(endpoints_mutex_);
+  return endpoints_.emplace(name, std::move(endpoint)).second;
+}
+
+const Appliance::PluginEndpoint* Appliance::find_endpoint(const std::string& name) const {
+  std::lock_guard lock(endpoints_mutex_);
+  auto it = endpoints_.find(name);
+  return it == endpoints_.end() ? nullptr : &it->second;  // entries are never removed
+}
+
+std::vector<std::pair<std::string, std::string>> Appliance::endpoints() const {
+  std::lock_guard lock(endpoints_mutex_);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, e] : endpoints_) out.emplace_back(name, e.help);
+  return out;
+}
 Appliance* Appliance::current() { return g_current; }
 
 Appliance::Appliance(std::unique_ptr<ApplianceConfig> config) : config_(std::move(config)) {

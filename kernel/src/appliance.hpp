@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +54,16 @@ class Appliance {
   nlohmann::json graph_json() const;
   std::string metrics_text() const;
 
+  // JSON endpoints plugins registered (GET /api/v1/<name>).
+  struct PluginEndpoint {
+    std::string help;
+    char* (*handler)(void* ctx);
+    void* ctx;
+  };
+  bool add_endpoint(const std::string& name, PluginEndpoint endpoint);
+  const PluginEndpoint* find_endpoint(const std::string& name) const;
+  std::vector<std::pair<std::string, std::string>> endpoints() const;  // name, help
+
   // The process-wide kernel the host API serves (one per process).
   static Appliance* current();
 
@@ -71,6 +83,8 @@ class Appliance {
   bool eal_up_ = false;
   bool plugins_up_ = false;
   std::chrono::steady_clock::time_point started_;
+  mutable std::mutex endpoints_mutex_;
+  std::map<std::string, PluginEndpoint> endpoints_;
   std::string state_ = "configured";
 };
 

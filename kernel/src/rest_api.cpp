@@ -70,6 +70,9 @@ void RestServer::add_routes() {
   get("/api/v1", [this] {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& [uri, r] : routes_) arr.push_back({{"path", uri}, {"method", r.method}});
+    for (const auto& [uri, _] : post_routes_) arr.push_back({{"path", uri}, {"method", "POST"}});
+    for (const auto& [name, help] : appliance_.endpoints())
+      arr.push_back({{"path", "/api/v1/" + name}, {"method", "GET"}, {"help", help}});
     return nlohmann::json{{"endpoints", arr}};
   });
   routes_["/metrics"] = {"GET", [&a](mg_connection* c, const mg_request_info*) {
@@ -149,6 +152,19 @@ int RestServer::dispatch(mg_connection* conn) {
     if (post != post_routes_.end()) {
       send_error(conn, 405, "this endpoint changes state: use POST");
       return 1;
+    }
+    const std::string prefix = "/api/v1/";
+    if (uri.rfind(prefix, 0) == 0) {
+      if (const auto* e = appliance_.find_endpoint(uri.substr(prefix.size()))) {
+        char* text = e->handler(e->ctx);
+        if (!text) {
+          send_error(conn, 500, "the plugin serving " + uri + " returned nothing");
+        } else {
+          send(conn, 200, "application/json", text);
+          std::free(text);
+        }
+        return 1;
+      }
     }
     send_error(conn, 404, "no such endpoint: " + uri + " (see GET /api/v1)");
     return 1;

@@ -52,7 +52,7 @@ for variant in abi_major no_entry init_fails; do
   timeout 30 "$ORYXD" -c "$CFG" >"$WORK/out" 2>&1 || rc=$?
   case $variant in
     init_fails) [ $rc -eq 3 ] || fail "$variant: exit $rc"; grep -q "license file missing" "$WORK/out" || fail "$(cat "$WORK/out")" ;;
-    abi_major) [ $rc -eq 1 ] || fail "$variant: exit $rc"; grep -q "built for plugin ABI 2.0" "$WORK/out" || fail "$(cat "$WORK/out")" ;;
+    abi_major) [ $rc -eq 1 ] || fail "$variant: exit $rc"; grep -q "built for plugin ABI 2.1" "$WORK/out" || fail "$(cat "$WORK/out")" ;;
     no_entry) [ $rc -eq 1 ] || fail "$variant: exit $rc"; grep -q "no entry point" "$WORK/out" || fail "$(cat "$WORK/out")" ;;
   esac
 done

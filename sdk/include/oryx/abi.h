@@ -7,6 +7,8 @@
  * port registry, mbuf pools) comes through the host function table given to
  * its callbacks; a plugin never links against the kernel.
  *
+ * History: 1.0 first release; 1.1 appended oryx_host_api.endpoint_register.
+ *
  * ABI policy (see docs/plugin-guide.md):
  *  - ORYX_ABI_MAJOR changes only when a struct member moves or a meaning
  *    changes; the kernel refuses any other major.
@@ -31,7 +33,7 @@ extern "C" {
 #endif
 
 #define ORYX_ABI_MAJOR 1
-#define ORYX_ABI_MINOR 0
+#define ORYX_ABI_MINOR 1
 
 /* Name of the single exported entry point. */
 #define ORYX_PLUGIN_ENTRY_SYMBOL "oryx_plugin_entry"
@@ -137,6 +139,16 @@ struct oryx_host_api {
 	 * kernel reports it (/api/v1/ports) and other stages can find it. */
 	int (*port_register)(const char *name, uint16_t port_id, const char *kind);
 	int (*port_lookup)(const char *name, uint16_t *port_id);
+
+	/* ---- ABI 1.1 ---- */
+	/* Serves GET /api/v1/<name> with the JSON text handler(ctx) returns
+	 * (malloc'd; the kernel frees it with free()). The handler runs on an
+	 * HTTP thread, never a worker. Names: [a-z0-9_-], unique; registering
+	 * twice, or a kernel endpoint's name, fails with ORYX_ERR_INVALID.
+	 * The registration lives as long as the process (plugins are never
+	 * unloaded). */
+	int (*endpoint_register)(const char *name, const char *help,
+				 char *(*handler)(void *ctx), void *ctx);
 };
 
 /* ---- stages ------------------------------------------------------------ */
@@ -252,7 +264,7 @@ typedef const struct oryx_plugin_desc *(*oryx_plugin_entry_fn)(void);
 #endif
 ORYX_STATIC_ASSERT(sizeof(struct oryx_param) == 56, "oryx_param layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_counter_desc) == 32, "oryx_counter_desc layout");
-ORYX_STATIC_ASSERT(sizeof(struct oryx_host_api) == 112, "oryx_host_api layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_host_api) == 120, "oryx_host_api layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_burst) == 40, "oryx_burst layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_instance_args) == 80, "oryx_instance_args layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_stage_desc) == 112, "oryx_stage_desc layout");
