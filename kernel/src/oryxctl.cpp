@@ -37,6 +37,7 @@ void usage(FILE* out) {
                "                         seconds (default 1) with rates, until Ctrl-C\n"
                "  graph                  stages and edges of the running graph\n"
                "  config                 the effective configuration (secrets redacted)\n"
+               "  connections            live TCP and UDP endpoints of the stack (netstat)\n"
                "  log                    loggers and their levels, recent warnings\n"
                "  log LOGGER LEVEL       set a logger's level (\"*\" for all); needs the token\n"
                "\n"
@@ -214,6 +215,14 @@ void print_stats(const json& s, const json* prev, double seconds) {
   std::printf("\ndrops total: %s\n", human(s.value("drops_total", uint64_t(0))).c_str());
 }
 
+void print_connections(const json& arr) {
+  std::vector<std::vector<std::string>> rows = {{"PROTO", "LOCAL", "REMOTE", "STATE", "SEND-Q", "RECV-Q"}};
+  for (const auto& c : arr)
+    rows.push_back({str(c["proto"]), str(c["local"]), str(c["remote"]), str(c["state"]),
+                    str(c["send_queue"]), str(c["recv_queue"])});
+  table(rows);
+}
+
 void print_graph(const json& g) {
   std::vector<std::vector<std::string>> rows = {{"FROM", "EDGE", "TO"}};
   for (const auto& e : g["edges"])
@@ -271,6 +280,8 @@ int main(int argc, char** argv) {
     else if (cmd == "plugins" && args.empty()) show(request(ep, "GET", "/api/v1/plugins"), print_plugins);
     else if (cmd == "ports" && args.empty()) show(request(ep, "GET", "/api/v1/ports"), print_ports);
     else if (cmd == "graph" && args.empty()) show(request(ep, "GET", "/api/v1/graph"), print_graph);
+    else if (cmd == "connections" && args.empty())
+      show(request(ep, "GET", "/api/v1/connections"), print_connections);
     else if (cmd == "config" && args.empty()) std::printf("%s\n", request(ep, "GET", "/api/v1/config").dump(2).c_str());
     else if (cmd == "log" && args.empty()) {
       json j = request(ep, "GET", "/api/v1/log");

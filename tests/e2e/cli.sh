@@ -17,7 +17,7 @@ type = \"port\"
 driver = \"null\"
 ")
 "$ORYXD" --check-config "$GOOD" >"$WORK/out" 2>&1 || fail "valid config refused: $(cat "$WORK/out")"
-grep -q "configuration is valid (1 stages, 2 plugins)" "$WORK/out" || fail "$(cat "$WORK/out")"
+grep -q "configuration is valid (1 stages, [0-9]* plugins)" "$WORK/out" || fail "$(cat "$WORK/out")"
 
 BAD=$(write_config bad "
 [kernel]

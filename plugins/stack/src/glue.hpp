@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+// glue.hpp - the seam between the stack's two translation-unit families.
+//
+// lwIP's and DPDK's headers clash (struct ip6_hdr and friends), so files
+// that include lwIP never include DPDK and vice versa. This header includes
+// neither: packets cross it as opaque handles plus data pointers, and the
+// DPDK side supplies the few mbuf operations the lwIP side needs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace oryx::stack {
+
+// Counters the lwIP side keeps (in the stage's control row, always under
+// the lwIP core lock). Order is the order of the declared counters.
+enum Counter : size_t {
+  kRxFrames, kRxBytes, kTxFrames, kTxBytes,
+  kRxArp, kTxArp, kArpRequestsIn, kArpRepliesIn, kArpRequestsOut, kArpRepliesOut,
+  kRxIpv4, kTxIpv4, kRxIpv6, kTxIpv6,
+  kRxIcmp, kTxIcmp, kIcmpEchoRequests, kIcmpEchoReplies,
+  kRxTcp, kTxTcp, kRxTcpBytes, kTxTcpBytes, kRxUdp, kTxUdp, kRxUdpBytes, kTxUdpBytes,
+  kTcpAccepted, kTcpClosed, kTcpReset,
+  kDropNotForUs, kDropTruncated, kDropUnknownEthertype, kDropTxNoMbuf, kDropTxRingFull,
+  kDropTooBig, kTcpConnections, kMbufsHeld,
+  kCounterCount
+};
+
+// Operations the DPDK side provides to the lwIP side.
+struct MbufOps {
+  // A fresh mbuf with room for len bytes; returns its handle and writes
+  // the data pointer, or nullptr when the pool is empty.
+  void* (*alloc)(void* pool, uint16_t len, uint8_t** data);
+  void (*free)(void* mbuf);
+  // Queues a finished frame for transmission; false when the queue is full
+  // (the mbuf is then still the caller's).
+  bool (*queue_tx)(void* ring, void* mbuf);
+};
+
+struct Services {
+  int tcp_echo_port = 0;  // 0 = off
+  int udp_echo_port = 0;
+  int tcp_discard_port = 0;
+  int udp_discard_port = 0;
+  int http_port = 0;
+  size_t http_body_bytes = 0;
+};
+
+struct InterfaceConfig {
+  std::string name;
+  uint8_t mac[6];
+  uint16_t mtu;
+  std::string ipv4, ipv4_mask, ipv4_gateway;  // dotted quads, may be empty
+  std::string ipv6;                            // may be empty
+  bool gratuitous_arp;
+};
+
+// One lwIP network interface bound to a port of the graph.
+class Interface {
+ public:
+  // Starts lwIP (once per process) and adds the interface. `counters` is
+  // the stage's control row. Throws std::runtime_error on failure.
+  Interface(const InterfaceConfig& cfg, const Services& services, const MbufOps& ops,
+            void* pool, void* tx_ring, uint64_t* counters);
+  ~Interface();
+  Interface(const Interface&) = delete;
+  Interface& operator=(const Interface&) = delete;
+
+  // Hands received frames to lwIP without copying: each mbuf is wrapped in
+  // a custom pbuf placed in its headroom and freed when lwIP is done.
+  // `headroom[i]` must have room for headroom_needed() bytes.
+  struct Frame {
+    void* mbuf;
+    uint8_t* data;
+    uint16_t len;
+    uint8_t* headroom;
+  };
+  void input(const Frame* frames, uint16_t count);
+  static size_t headroom_needed();
+
+  // Brings the link up (gratuitous ARP, IPv6 link-local) / down.
+  void up();
+  void down();
+
+  // JSON array of every live TCP and UDP endpoint of the process's lwIP
+  // (netstat-like); lwIP keeps one table for all interfaces.
+  static std::string connections_json();
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+}  // namespace oryx::stack

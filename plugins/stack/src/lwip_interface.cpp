@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: Apache-2.0
+// lwip_interface.cpp - the lwIP side of the stack: a netif per interface,
+// zero-copy receive through custom pbufs, transmit into the stage's ring,
+// per-protocol counters, and the built-in services on lwIP's raw API.
+//
+// Locking: lwIP runs its timers in its own tcpip thread; every call into
+// lwIP from elsewhere (the worker's input, the REST thread's connection
+// table) holds the core lock, so the counters below, which are only
+// touched from lwIP context, need no atomics.
+#include "glue.hpp"
+#include "services.hpp"
+
+extern "C" {
+#include <lwip/etharp.h>
+#include <lwip/ethip6.h>
+#include <lwip/init.h>
+#include <lwip/ip_addr.h>
+#include <lwip/netif.h>
+#include <lwip/pbuf.h>
+#include <lwip/priv/tcp_priv.h>
+#include <lwip/tcp.h>
+#include <lwip/tcpip.h>
+#include <lwip/udp.h>
+#include <netif/ethernet.h>
+}
+
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <sstream>
+#include <stdexcept>
+
+namespace oryx::stack {
+
+namespace {
+
+// A received mbuf seen by lwIP as a custom pbuf; lives in the mbuf headroom.
+struct RxPbuf {
+  pbuf_custom pc;
+  void* mbuf;
+  void* owner;  // Interface::Impl
+};
+
+class CoreLock {
+ public:
+  CoreLock() { LOCK_TCPIP_CORE(); }
+  ~CoreLock() { UNLOCK_TCPIP_CORE(); }
+  CoreLock(const CoreLock&) = delete;
+  CoreLock& operator=(const CoreLock&) = delete;
+};
+
+void start_lwip_once() {
+  static std::once_flag once;
+  // tcpip_init runs lwip_init and starts the thread that drives lwIP's
+  // timers (retransmission, delayed ACK, ARP and reassembly ageing), so they
+  // fire whether the workers busy-poll or sleep.
+  std::call_once(once, [] { tcpip_init(nullptr, nullptr); });
+}
+
+uint16_t be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
+
+const char* tcp_state_name(tcp_state s) {
+  static const char* names[] = {"CLOSED",     "LISTEN",     "SYN_SENT",   "SYN_RCVD",
+                                "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT",
+                                "CLOSING",    "LAST_ACK",   "TIME_WAIT"};
+  return unsigned(s) < sizeof(names) / sizeof(*names) ? names[s] : "UNKNOWN";
+}
+
+std::string endpoint(const ip_addr_t* ip, u16_t port) {
+  char buf[IPADDR_STRLEN_MAX];
+  ipaddr_ntoa_r(ip, buf, sizeof(buf));
+  std::string a = buf;
+  if (IP_IS_V6(ip)) a = "[" + a + "]";
+  return a + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+struct Interface::Impl {
+  netif nif{};
+  MbufOps ops;
+  void* pool;
+  void* ring;
+  uint64_t* c;
+  Services services;
+  std::unique_ptr<ServiceSet> listeners;
+  bool added = false;
+
+  // Counts a frame by protocol; `rx` selects the direction.
+  void classify(const uint8_t* f, uint16_t len, bool rx) {
+    c[rx ? kRxFrames : kTxFrames]++;
+    c[rx ? kRxBytes : kTxBytes] += len;
+    if (len < 14) return;
+    uint16_t type = be16(f + 12);
+    const uint8_t* l3 = f + 14;
+    uint16_t l3len = uint16_t(len - 14);
+    if (type == 0x0806) {
+      c[rx ? kRxArp : kTxArp]++;
+      if (l3len >= 8) {
+        uint16_t op = be16(l3 + 6);
+        if (op == 1) c[rx ? kArpRequestsIn : kArpRequestsOut]++;
+        if (op == 2) c[rx ? kArpRepliesIn : kArpRepliesOut]++;
+      }
+      return;
+    }
+    uint8_t proto = 0;
+    uint16_t l4len = 0;
+    if (type == 0x0800 && l3len >= 20) {
+      c[rx ? kRxIpv4 : kTxIpv4]++;
+      unsigned ihl = (l3[0] & 0x0f) * 4u;
+      uint16_t frag = be16(l3 + 6) & 0x1fff;
+      if (frag != 0) return;  // later fragments carry no transport header
+      proto = l3[9];
+      uint16_t total = be16(l3 + 2);
+      l4len = total > ihl ? uint16_t(total - ihl) : 0;
+      l3 += ihl;
+    } else if (type == 0x86dd && l3len >= 40) {
+      c[rx ? kRxIpv6 : kTxIpv6]++;
+      proto = l3[6];
+      l4len = be16(l3 + 4);
+      l3 += 40;
+    } else {
+      return;
+    }
+    if (proto == 1 || proto == 58) {
+      c[rx ? kRxIcmp : kTxIcmp]++;
+      uint8_t icmp_type = l3[0];
+      if ((proto == 1 && icmp_type == 8) || (proto == 58 && icmp_type == 128))
+        c[kIcmpEchoRequests] += rx ? 1 : 0;
+      if ((proto == 1 && icmp_type == 0) || (proto == 58 && icmp_type == 129))
+        c[kIcmpEchoReplies] += rx ? 0 : 1;
+    } else if (proto == 6) {
+      c[rx ? kRxTcp : kTxTcp]++;
+      c[rx ? kRxTcpBytes : kTxTcpBytes] += l4len;
+    } else if (proto == 17) {
+      c[rx ? kRxUdp : kTxUdp]++;
+      c[rx ? kRxUdpBytes : kTxUdpBytes] += l4len;
+    }
+  }
+
+  static err_t link_output(netif* n, pbuf* p) {
+    auto* self = static_cast<Impl*>(n->state);
+    if (p->tot_len > n->mtu + 18u) {
+      self->c[kDropTooBig]++;
+      return ERR_VAL;
+    }
+    uint8_t* data = nullptr;
+    void* m = self->ops.alloc(self->pool, p->tot_len, &data);
+    if (!m) {
+      self->c[kDropTxNoMbuf]++;
+      return ERR_MEM;
+    }
+    pbuf_copy_partial(p, data, p->tot_len, 0);
+    self->classify(data, p->tot_len, false);
+    if (!self->ops.queue_tx(self->ring, m)) {
+      self->ops.free(m);
+      self->c[kDropTxRingFull]++;
+      return ERR_MEM;
+    }
+    return ERR_OK;
+  }
+
+  static void free_rx(pbuf* p) {
+    auto* r = reinterpret_cast<RxPbuf*>(p);
+    auto* owner = static_cast<Impl*>(r->owner);
+    owner->c[kMbufsHeld]--;
+    owner->ops.free(r->mbuf);
+  }
+
+  static err_t netif_setup(netif* n) {
+    n->name[0] = 'o';
+    n->name[1] = 'x';
+    n->output = etharp_output;
+    n->output_ip6 = ethip6_output;
+    n->linkoutput = link_output;
+    n->hwaddr_len = ETH_HWADDR_LEN;
+    n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
+               NETIF_FLAG_IGMP | NETIF_FLAG_MLD6;
+    return ERR_OK;
+  }
+};
+
+size_t Interface::headroom_needed() { return sizeof(RxPbuf); }
+
+Interface::Interface(const InterfaceConfig& cfg, const Services& services, const MbufOps& ops,
+                     void* pool, void* tx_ring, uint64_t* counters)
+    : impl_(new Impl()) {
+  impl_->ops = ops;
+  impl_->pool = pool;
+  impl_->ring = tx_ring;
+  impl_->c = counters;
+  impl_->services = services;
+  start_lwip_once();
+
+  ip4_addr_t addr{}, mask{}, gw{};
+  if (!cfg.ipv4.empty() && !ip4addr_aton(cfg.ipv4.c_str(), &addr))
+    throw std::runtime_error("bad IPv4 address " + cfg.ipv4);
+  if (!cfg.ipv4_mask.empty() && !ip4addr_aton(cfg.ipv4_mask.c_str(), &mask))
+    throw std::runtime_error("bad IPv4 mask " + cfg.ipv4_mask);
+  if (!cfg.ipv4_gateway.empty() && !ip4addr_aton(cfg.ipv4_gateway.c_str(), &gw))
+    throw std::runtime_error("bad IPv4 gateway " + cfg.ipv4_gateway);
+  ip6_addr_t addr6{};
+  if (!cfg.ipv6.empty() && !ip6addr_aton(cfg.ipv6.c_str(), &addr6))
+    throw std::runtime_error("bad IPv6 address " + cfg.ipv6);
+
+  CoreLock lock;
+  netif* n = &impl_->nif;
+  if (!netif_add(n, &addr, &mask, &gw, impl_, Impl::netif_setup, ethernet_input)) {
+    delete impl_;
+    throw std::runtime_error("lwIP refused the interface");
+  }
+  impl_->added = true;
+  std::memcpy(n->hwaddr, cfg.mac, 6);
+  n->mtu = cfg.mtu;
+  n->mtu6 = cfg.mtu;
+  if (!netif_default) netif_set_default(n);
+  netif_create_ip6_linklocal_address(n, 1);
+  if (!cfg.ipv6.empty()) {
+    s8_t index = -1;
+    netif_add_ip6_address(n, &addr6, &index);
+    // Statically configured: usable at once (no duplicate detection wait).
+    if (index >= 0) netif_ip6_addr_set_state(n, index, IP6_ADDR_PREFERRED);
+  }
+  impl_->listeners = std::make_unique<ServiceSet>(services, n, counters);
+}
+
+Interface::~Interface() {
+  {
+    CoreLock lock;
+    impl_->listeners.reset();
+    if (impl_->added) {
+      netif_set_down(&impl_->nif);
+      netif_remove(&impl_->nif);
+    }
+  }
+  delete impl_;
+}
+
+void Interface::up() {
+  CoreLock lock;
+  // Both up: lwIP announces the address with a gratuitous ARP and starts
+  // IPv6 link-local duplicate detection.
+  netif_set_link_up(&impl_->nif);
+  netif_set_up(&impl_->nif);
+}
+
+void Interface::down() {
+  CoreLock lock;
+  netif_set_link_down(&impl_->nif);
+  netif_set_down(&impl_->nif);
+}
+
+void Interface::input(const Frame* frames, uint16_t count) {
+  CoreLock lock;
+  Impl* self = impl_;
+  for (uint16_t i = 0; i < count; i++) {
+    const Frame& f = frames[i];
+    self->classify(f.data, f.len, true);
+    if (f.len < 14) {
+      self->c[kDropTruncated]++;
+      self->ops.free(f.mbuf);
+      continue;
+    }
+    // lwIP trusts the NIC's MAC filter; ports often run promiscuous.
+    bool group = f.data[0] & 1;
+    if (!group && std::memcmp(f.data, self->nif.hwaddr, 6) != 0) {
+      self->c[kDropNotForUs]++;
+      self->ops.free(f.mbuf);
+      continue;
+    }
+    uint16_t type = be16(f.data + 12);
+    if (type != 0x0800 && type != 0x0806 && type != 0x86dd) {
+      self->c[kDropUnknownEthertype]++;
+      self->ops.free(f.mbuf);
+      continue;
+    }
+    auto* r = new (f.headroom) RxPbuf();
+    r->mbuf = f.mbuf;
+    r->owner = self;
+    r->pc.custom_free_function = Impl::free_rx;
+    pbuf* p = pbuf_alloced_custom(PBUF_RAW, f.len, PBUF_REF, &r->pc, f.data, f.len);
+    self->c[kMbufsHeld]++;
+    if (self->nif.input(p, &self->nif) != ERR_OK) pbuf_free(p);
+  }
+}
+
+std::string Interface::connections_json() {
+  std::ostringstream out;
+  out << "[";
+  bool first = true;
+  auto row = [&](const char* proto, const std::string& local, const std::string& remote,
+                 const char* state, size_t sendq, size_t recvq) {
+    out << (first ? "" : ",") << "{\"proto\":\"" << proto << "\",\"local\":\"" << local
+        << "\",\"remote\":\"" << remote << "\",\"state\":\"" << state << "\",\"send_queue\":"
+        << sendq << ",\"recv_queue\":" << recvq << "}";
+    first = false;
+  };
+  CoreLock lock;
+  for (tcp_pcb_listen* l = reinterpret_cast<tcp_pcb_listen*>(tcp_listen_pcbs.listen_pcbs); l;
+       l = l->next)
+    row("tcp", endpoint(&l->local_ip, l->local_port), "*", "LISTEN", 0, 0);
+  for (tcp_pcb* list : {tcp_active_pcbs, tcp_tw_pcbs})
+    for (tcp_pcb* p = list; p; p = p->next) {
+      size_t sendq = 0;
+      for (tcp_seg* s = p->unsent; s; s = s->next) sendq += s->len;
+      for (tcp_seg* s = p->unacked; s; s = s->next) sendq += s->len;
+      size_t recvq = ServiceSet::pending_bytes(p);
+      row("tcp", endpoint(&p->local_ip, p->local_port), endpoint(&p->remote_ip, p->remote_port),
+          tcp_state_name(p->state), sendq, recvq);
+    }
+  for (udp_pcb* u = udp_pcbs; u; u = u->next)
+    row("udp", endpoint(&u->local_ip, u->local_port),
+        u->remote_port ? endpoint(&u->remote_ip, u->remote_port) : "*", "", 0, 0);
+  out << "]";
+  return out.str();
+}
+
+}  // namespace oryx::stack

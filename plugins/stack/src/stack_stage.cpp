@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: Apache-2.0
+// stack_stage.cpp - the DPDK side of the stack plugin: the `stack` stage.
+//
+// process(): frames from the port go to lwIP without copying (the mbuf is
+// wrapped, not copied; lwIP frees it when done). poll(): frames lwIP sent —
+// from the worker's own input processing or from lwIP's timer thread — are
+// taken from a multi-producer ring and handed to edge 1, the port.
+#include "glue.hpp"
+
+#include <oryx/sdk.hpp>
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+namespace {
+
+using oryx::sdk::Error;
+using namespace oryx::stack;
+
+constexpr oryx_counter_desc kCounters[] = {
+    oryx::sdk::counter("rx_frames", "frames", "Frames handed to the stack."),
+    oryx::sdk::counter("rx_bytes", "bytes", "Bytes handed to the stack."),
+    oryx::sdk::counter("tx_frames", "frames", "Frames the stack sent."),
+    oryx::sdk::counter("tx_bytes", "bytes", "Bytes the stack sent."),
+    oryx::sdk::counter("rx_arp", "frames", "ARP frames received."),
+    oryx::sdk::counter("tx_arp", "frames", "ARP frames sent."),
+    oryx::sdk::counter("arp_requests_in", "frames", "ARP requests received."),
+    oryx::sdk::counter("arp_replies_in", "frames", "ARP replies received."),
+    oryx::sdk::counter("arp_requests_out", "frames",
+                       "ARP requests sent (address misses, and gratuitous ARP)."),
+    oryx::sdk::counter("arp_replies_out", "frames", "ARP replies sent."),
+    oryx::sdk::counter("rx_ipv4", "packets", "IPv4 packets received."),
+    oryx::sdk::counter("tx_ipv4", "packets", "IPv4 packets sent."),
+    oryx::sdk::counter("rx_ipv6", "packets", "IPv6 packets received."),
+    oryx::sdk::counter("tx_ipv6", "packets", "IPv6 packets sent."),
+    oryx::sdk::counter("rx_icmp", "packets", "ICMP and ICMPv6 messages received."),
+    oryx::sdk::counter("tx_icmp", "packets", "ICMP and ICMPv6 messages sent."),
+    oryx::sdk::counter("icmp_echo_requests", "packets", "Echo requests received (v4 and v6)."),
+    oryx::sdk::counter("icmp_echo_replies", "packets", "Echo replies sent (v4 and v6)."),
+    oryx::sdk::counter("rx_tcp", "segments", "TCP segments received."),
+    oryx::sdk::counter("tx_tcp", "segments", "TCP segments sent."),
+    oryx::sdk::counter("rx_tcp_bytes", "bytes", "TCP bytes received (headers included)."),
+    oryx::sdk::counter("tx_tcp_bytes", "bytes", "TCP bytes sent (headers included)."),
+    oryx::sdk::counter("rx_udp", "datagrams", "UDP datagrams received."),
+    oryx::sdk::counter("tx_udp", "datagrams", "UDP datagrams sent."),
+    oryx::sdk::counter("rx_udp_bytes", "bytes", "UDP bytes received (headers included)."),
+    oryx::sdk::counter("tx_udp_bytes", "bytes", "UDP bytes sent (headers included)."),
+    oryx::sdk::counter("tcp_accepted", "connections", "TCP connections accepted by services."),
+    oryx::sdk::counter("tcp_closed", "connections", "TCP connections closed in order."),
+    oryx::sdk::counter("tcp_reset", "connections", "TCP connections reset or aborted."),
+    oryx::sdk::counter("drop_not_for_us", "frames", "Frames dropped: not addressed here."),
+    oryx::sdk::counter("drop_truncated", "frames", "Frames dropped: shorter than a header."),
+    oryx::sdk::counter("drop_unknown_ethertype", "frames", "Frames dropped: unknown ethertype."),
+    oryx::sdk::counter("drop_tx_no_mbuf", "frames", "Frames not sent: mbuf pool empty."),
+    oryx::sdk::counter("drop_tx_ring_full", "frames", "Frames not sent: transmit ring full."),
+    oryx::sdk::counter("drop_too_big", "frames", "Frames not sent: larger than the MTU."),
+    oryx::sdk::gauge("tcp_connections", "connections", "Live TCP connections of services."),
+    oryx::sdk::gauge("mbufs_held", "mbufs", "Received mbufs lwIP still holds."),
+    oryx::sdk::counter("drop_multi_segment", "frames",
+                       "Frames dropped: chained mbufs are not handed to lwIP yet."),
+};
+constexpr size_t kDropMultiSegment = kCounterCount;  // the DPDK side's own counter
+static_assert(std::size(kCounters) == kCounterCount + 1);
+
+constexpr oryx_param kParams[] = {
+    oryx::sdk::param_string("address", "\"\"", "IPv4 address with prefix length, e.g. 198.18.0.10/24."),
+    oryx::sdk::param_string("gateway", "\"\"", "IPv4 default gateway."),
+    oryx::sdk::param_string("ipv6", "\"\"",
+                            "IPv6 address (a link-local one is always added), e.g. 2001:db8::10."),
+    oryx::sdk::param_string("mac", "\"\"", "MAC address; empty uses the port's."),
+    oryx::sdk::param_int("mtu", 0, 9000, "0", "MTU; 0 uses the port's."),
+    oryx::sdk::param_int("tx_ring", 64, 65536, "4096",
+                         "Frames the stack may queue for the port before dropping (power of 2)."),
+    oryx::sdk::param_int("tcp_echo_port", 0, 65535, "0", "TCP echo service port; 0 is off."),
+    oryx::sdk::param_int("udp_echo_port", 0, 65535, "0", "UDP echo service port; 0 is off."),
+    oryx::sdk::param_int("tcp_discard_port", 0, 65535, "0", "TCP discard service port; 0 is off."),
+    oryx::sdk::param_int("udp_discard_port", 0, 65535, "0", "UDP discard service port; 0 is off."),
+    oryx::sdk::param_int("http_port", 0, 65535, "0", "HTTP responder port; 0 is off."),
+    oryx::sdk::param_int("http_body_bytes", 0, 16777216, "128",
+                         "Size of the HTTP responder's fixed response body."),
+    oryx::sdk::param_end(),
+};
+
+// mbuf operations for the lwIP side.
+void* mbuf_alloc(void* pool, uint16_t len, uint8_t** data) {
+  rte_mbuf* m = rte_pktmbuf_alloc(static_cast<rte_mempool*>(pool));
+  if (!m) return nullptr;
+  char* d = rte_pktmbuf_append(m, len);
+  if (!d) {
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  *data = reinterpret_cast<uint8_t*>(d);
+  return m;
+}
+void mbuf_free(void* m) { rte_pktmbuf_free(static_cast<rte_mbuf*>(m)); }
+bool mbuf_queue_tx(void* ring, void* m) {
+  return rte_ring_mp_enqueue(static_cast<rte_ring*>(ring), m) == 0;
+}
+
+// "198.18.0.10/24" -> address and dotted mask.
+void split_cidr(const std::string& cidr, std::string& addr, std::string& mask) {
+  size_t slash = cidr.find('/');
+  addr = cidr.substr(0, slash);
+  int bits = 32;
+  if (slash != std::string::npos) {
+    char* end = nullptr;
+    long b = std::strtol(cidr.c_str() + slash + 1, &end, 10);
+    if (*end || b < 0 || b > 32) throw Error("address: bad prefix length in \"" + cidr + "\"");
+    bits = int(b);
+  }
+  in_addr a{};
+  if (inet_pton(AF_INET, addr.c_str(), &a) != 1)
+    throw Error("address: \"" + addr + "\" is not an IPv4 address");
+  uint32_t m = bits ? htonl(~uint32_t(0) << (32 - bits)) : 0;
+  char buf[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &m, buf, sizeof(buf));
+  mask = buf;
+}
+
+class StackStage {
+ public:
+  explicit StackStage(const oryx::sdk::InstanceContext& ctx)
+      : name_(ctx.name), host_(ctx.host), log_(ctx.log), control_(ctx.control_counters) {
+    if (ctx.edges.size() != 1)
+      throw Error("a stack stage has one next edge, the port it sends on; found " +
+                  std::to_string(ctx.edges.size()));
+    port_name_ = ctx.edges[0];
+    const auto& cfg = ctx.config;
+    iface_.name = name_;
+    if (!cfg.get_string("address").empty())
+      split_cidr(cfg.get_string("address"), iface_.ipv4, iface_.ipv4_mask);
+    iface_.ipv4_gateway = cfg.get_string("gateway");
+    iface_.ipv6 = cfg.get_string("ipv6");
+    if (iface_.ipv4.empty() && iface_.ipv6.empty())
+      throw Error("give the stack an address (address = \"a.b.c.d/len\") or an ipv6 address");
+    in6_addr a6{};
+    if (!iface_.ipv6.empty() && inet_pton(AF_INET6, iface_.ipv6.c_str(), &a6) != 1)
+      throw Error("ipv6: \"" + iface_.ipv6 + "\" is not an IPv6 address");
+    in_addr gw{};
+    if (!iface_.ipv4_gateway.empty() && inet_pton(AF_INET, iface_.ipv4_gateway.c_str(), &gw) != 1)
+      throw Error("gateway: \"" + iface_.ipv4_gateway + "\" is not an IPv4 address");
+    mac_text_ = cfg.get_string("mac");
+    if (!mac_text_.empty() && rte_ether_unformat_addr(mac_text_.c_str(), &mac_) != 0)
+      throw Error("mac: \"" + mac_text_ + "\" is not a MAC address");
+    mtu_ = uint16_t(cfg.get_int("mtu"));
+    services_.tcp_echo_port = int(cfg.get_int("tcp_echo_port"));
+    services_.udp_echo_port = int(cfg.get_int("udp_echo_port"));
+    services_.tcp_discard_port = int(cfg.get_int("tcp_discard_port"));
+    services_.udp_discard_port = int(cfg.get_int("udp_discard_port"));
+    services_.http_port = int(cfg.get_int("http_port"));
+    services_.http_body_bytes = size_t(cfg.get_int("http_body_bytes"));
+
+    unsigned ring_size = unsigned(cfg.get_int("tx_ring"));
+    if (ring_size & (ring_size - 1)) throw Error("tx_ring must be a power of 2");
+    std::string ring_name = "oryx_stack_" + name_;
+    // Producers: the worker (replies while handling input) and lwIP's timer
+    // thread; the consumer is this stage's poll on one worker.
+    ring_ = rte_ring_create(ring_name.c_str(), ring_size, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    if (!ring_) throw Error("cannot create ring " + ring_name + ": " + rte_strerror(rte_errno));
+  }
+
+  ~StackStage() {
+    iface_impl_.reset();
+    if (ring_) {
+      void* m;
+      while (rte_ring_dequeue(ring_, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+      rte_ring_free(ring_);
+    }
+  }
+
+  // Ports exist by now: take the MAC and MTU from ours, start lwIP.
+  void start() {
+    uint16_t port_id;
+    if (host_->port_lookup(port_name_.c_str(), &port_id) != ORYX_OK)
+      throw Error("next edge \"" + port_name_ + "\" is not a port");
+    if (mac_text_.empty() && rte_eth_macaddr_get(port_id, &mac_) != 0)
+      throw Error("cannot read the MAC address of port " + port_name_);
+    std::memcpy(iface_.mac, mac_.addr_bytes, 6);
+    uint16_t port_mtu = 1500;
+    rte_eth_dev_get_mtu(port_id, &port_mtu);
+    iface_.mtu = mtu_ ? mtu_ : port_mtu;
+    MbufOps ops{mbuf_alloc, mbuf_free, mbuf_queue_tx};
+    try {
+      iface_impl_ = std::make_unique<Interface>(iface_, services_, ops, host_->mbuf_pool(SOCKET_ID_ANY),
+                                                ring_, control_);
+    } catch (const std::exception& e) {
+      throw Error(e.what());
+    }
+    iface_impl_->up();
+    // One table for the whole process, whichever stack stage registered it.
+    host_->endpoint_register("connections", "Live TCP and UDP endpoints of the stack (netstat)",
+                             &StackStage::connections, nullptr);
+    char mac[RTE_ETHER_ADDR_FMT_SIZE];
+    rte_ether_format_addr(mac, sizeof(mac), &mac_);
+    log_.info("stack ", name_, " up on ", port_name_, ": ", iface_.ipv4, "/", iface_.ipv4_mask,
+              iface_.ipv6.empty() ? "" : " " + iface_.ipv6, " mac ", mac, " mtu ", iface_.mtu);
+  }
+
+  void stop() {
+    if (iface_impl_) iface_impl_->down();
+  }
+
+  void process(oryx_burst& b) {
+    std::array<Interface::Frame, 256> frames;
+    uint16_t n = 0;
+    for (uint16_t i = 0; i < b.count; i++) {
+      rte_mbuf* m = b.pkts[i];
+      b.next[i] = ORYX_EDGE_CONSUMED;
+      if (!iface_impl_ || m->nb_segs != 1 || m->data_off < Interface::headroom_needed()) {
+        b.counters[kDropMultiSegment]++;
+        rte_pktmbuf_free(m);
+        continue;
+      }
+      frames[n++] = {m, rte_pktmbuf_mtod(m, uint8_t*), m->data_len,
+                     static_cast<uint8_t*>(m->buf_addr)};
+    }
+    if (n) iface_impl_->input(frames.data(), n);
+  }
+
+  uint16_t poll(oryx_burst& b) {
+    unsigned got = rte_ring_sc_dequeue_burst(ring_, reinterpret_cast<void**>(b.pkts), b.capacity,
+                                             nullptr);
+    for (unsigned i = 0; i < got; i++) b.next[i] = 1;
+    return uint16_t(got);
+  }
+
+ private:
+  static char* connections(void*) {
+    std::string json = Interface::connections_json();
+    return strdup(json.c_str());
+  }
+
+  std::string name_;
+  const oryx_host_api* host_;
+  oryx::sdk::Logger log_;
+  uint64_t* control_;
+  std::string port_name_;
+  InterfaceConfig iface_{};
+  Services services_;
+  std::string mac_text_;
+  rte_ether_addr mac_{};
+  uint16_t mtu_ = 0;
+  rte_ring* ring_ = nullptr;
+  std::unique_ptr<Interface> iface_impl_;
+};
+
+constexpr oryx_stage_desc kStackStage = oryx::sdk::make_stage<StackStage>(
+    {"stack", "TCP/UDP/IPv4/IPv6 on lwIP, attached to a port, with built-in services.", kParams,
+     kCounters, uint32_t(std::size(kCounters))});
+constexpr const oryx_stage_desc* kStages[] = {&kStackStage, nullptr};
+constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(
+    {"stack", "0.1.0", "User-space TCP/IP stack (lwIP) with echo, discard and HTTP services",
+     nullptr, kStages});
+
+}  // namespace
+
+ORYX_PLUGIN_EXPORT(kPlugin)
