@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # demo.sh - `make demo`: Oryx patching two network namespaces together.
 #
-# Creates namespaces oryx-west (198.18.0.1) and oryx-east (198.18.0.2), each
-# wired by a veth to the root namespace (interfaces oryx-west, oryx-east),
-# reserves hugepages, and starts oryxd on etc/appliance.toml, which attaches
-# AF_XDP ports to both veths and cross-connects them. Then it sends ping
-# and a TCP transfer through the appliance, shows what oryxctl reports, and
-# keeps traffic flowing until Ctrl-C (or DEMO_SECONDS), then cleans up.
+# Creates namespaces oryx-west (198.18.0.1), oryx-east (198.18.0.2) and
+# oryx-svc (198.18.1.1), each wired by a veth to the root namespace
+# (interfaces of the same names), reserves hugepages, and starts oryxd on
+# etc/appliance.toml: west and east are cross-connected over AF_XDP, and
+# Oryx's own TCP/IP stack answers on oryx-svc at 198.18.1.10. It sends ping
+# and a TCP transfer through the cross-connect, pings and fetches HTTP from
+# the stack, shows what oryxctl reports, and keeps traffic flowing until
+# Ctrl-C (or DEMO_SECONDS), then cleans up.
 set -euo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,10 +28,10 @@ cleanup() {
     wait "$PID" 2>/dev/null || true
     echo "oryxd stopped"
   fi
-  ip link del oryx-west 2>/dev/null || true
-  ip link del oryx-east 2>/dev/null || true
-  ip netns del oryx-west 2>/dev/null || true
-  ip netns del oryx-east 2>/dev/null || true
+  for side in west east svc; do
+    ip link del oryx-$side 2>/dev/null || true
+    ip netns del oryx-$side 2>/dev/null || true
+  done
   rmdir /sys/fs/bpf/xdp 2>/dev/null || true  # libxdp's lock directory, if empty
   [ -n "$HUGE_ORIG" ] && echo "$HUGE_ORIG" >/proc/sys/vm/nr_hugepages
   rm -rf "$WORK"
@@ -53,9 +55,10 @@ grep -q hugetlbfs /proc/mounts || { mkdir -p /dev/hugepages; mount -t hugetlbfs 
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 grep -E 'HugePages_(Total|Free)' /proc/meminfo
 
-step "creating namespaces oryx-west (198.18.0.1) and oryx-east (198.18.0.2)"
-for side in west east; do
-  addr=198.18.0.$([ $side = west ] && echo 1 || echo 2)/24
+step "creating namespaces oryx-west (198.18.0.1), oryx-east (198.18.0.2), oryx-svc (198.18.1.1)"
+declare -A ADDR=([west]=198.18.0.1/24 [east]=198.18.0.2/24 [svc]=198.18.1.1/24)
+for side in west east svc; do
+  addr=${ADDR[$side]}
   ip netns add oryx-$side
   ip link add oryx-$side type veth peer name eth0 netns oryx-$side
   sysctl -qw net.ipv6.conf.oryx-$side.disable_ipv6=1
@@ -96,6 +99,12 @@ else
   echo "the received data differs from what was sent"; exit 1
 fi
 
+step "the user-space stack on oryx-svc: ping, HTTP, TCP echo from oryx-svc to 198.18.1.10"
+ip netns exec oryx-svc ping -c 3 -i 0.2 198.18.1.10
+ip netns exec oryx-svc curl -s -D - -o /dev/null http://198.18.1.10/ | head -4
+echo "hello through lwIP" | ip netns exec oryx-svc socat -t 1 - TCP:198.18.1.10:7
+"$ORYXCTL" connections
+
 step "oryxctl status / ports / stats"
 "$ORYXCTL" status
 echo
@@ -113,6 +122,7 @@ fi
 T=0
 while [ "$SECONDS_LEFT" -eq 0 ] || [ $T -lt "$SECONDS_LEFT" ]; do
   ip netns exec oryx-west ping -q -c 10 -i 0.1 198.18.0.2 >/dev/null || true
+  ip netns exec oryx-svc curl -s -o /dev/null http://198.18.1.10/ || true
   T=$((T + 1))
-  "$ORYXCTL" --json stats | python3 -c "import json,sys; j=json.load(sys.stdin); c=j['stages']['patch']['counters']; print(f\"patch: west->east {c['a_to_b']}  east->west {c['b_to_a']}  drops {j['drops_total']}\")"
+  "$ORYXCTL" --json stats | python3 -c "import json,sys; j=json.load(sys.stdin); c=j['stages']['patch']['counters']; s=j['stages']['ip']['counters']; print(f\"patch: west->east {c['a_to_b']}  east->west {c['b_to_a']}   stack: tcp accepted {s['tcp_accepted']}  icmp echo {s['icmp_echo_requests']}   drops {j['drops_total']}\")"
 done
