@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+// loadgen.cpp - TCP request/response load generator and echo server for
+// comparing Oryx's stack with the kernel's (bench/stack_echo.sh).
+//
+//   loadgen --server PORT
+//   loadgen --connect HOST:PORT [--connections N] [--size BYTES]
+//           [--seconds S] [--json]
+//
+// Each connection sends one request of --size bytes, waits for the whole
+// echo, records the round-trip time, and repeats. Prints requests/s, bytes/s
+// and RTT percentiles (p50, p99, p99.9).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "loadgen: %s: %s\n", what.c_str(), std::strerror(errno));
+  std::exit(1);
+}
+
+void usage() {
+  std::printf(
+      "Usage: loadgen --server PORT\n"
+      "       loadgen --connect HOST:PORT [--connections N] [--size BYTES] [--seconds S] [--json]\n"
+      "TCP request/response load: N connections each send BYTES and wait for the echo.\n"
+      "Prints requests per second, throughput and RTT p50/p99/p99.9.\n");
+}
+
+void set_nodelay_nonblock(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+int run_server(int port) {
+  int ls = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  if (bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof(a)) || listen(ls, 1024)) die("listen");
+  set_nodelay_nonblock(ls);
+  int ep = epoll_create1(0);
+  epoll_event ev{EPOLLIN, {.fd = ls}};
+  epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+  std::vector<char> buf(1 << 20);
+  epoll_event events[256];
+  while (true) {
+    int n = epoll_wait(ep, events, 256, -1);
+    for (int i = 0; i < n; i++) {
+      int fd = events[i].data.fd;
+      if (fd == ls) {
+        int c;
+        while ((c = accept(ls, nullptr, nullptr)) >= 0) {
+          set_nodelay_nonblock(c);
+          epoll_event cev{EPOLLIN, {.fd = c}};
+          epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+        }
+        continue;
+      }
+      ssize_t r = read(fd, buf.data(), buf.size());
+      if (r <= 0) {
+        close(fd);
+        continue;
+      }
+      // Echo everything; block briefly if the peer's window is full.
+      for (ssize_t off = 0; off < r;) {
+        ssize_t w = write(fd, buf.data() + off, size_t(r - off));
+        if (w > 0) off += w;
+        else if (errno != EAGAIN) break;
+      }
+    }
+  }
+}
+
+struct Conn {
+  int fd;
+  size_t sent = 0, received = 0;
+  Clock::time_point started;
+};
+
+int run_client(const std::string& target, int conns, size_t size, double seconds, bool json) {
+  size_t colon = target.rfind(':');
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(std::atoi(target.c_str() + colon + 1)));
+  if (colon == std::string::npos || inet_pton(AF_INET, target.substr(0, colon).c_str(), &a.sin_addr) != 1) {
+    std::fprintf(stderr, "loadgen: bad target %s\n", target.c_str());
+    return 2;
+  }
+  int ep = epoll_create1(0);
+  std::vector<Conn> cs(static_cast<size_t>(conns));
+  std::vector<char> req(size, 'q'), buf(std::max<size_t>(size, 65536));
+  for (int i = 0; i < conns; i++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a))) die("connect to " + target);
+    set_nodelay_nonblock(fd);
+    cs[size_t(i)].fd = fd;
+    epoll_event ev{EPOLLIN | EPOLLOUT, {.u32 = uint32_t(i)}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    cs[size_t(i)].started = Clock::now();
+  }
+  std::vector<double> rtts;
+  rtts.reserve(1 << 20);
+  auto start = Clock::now();
+  auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  uint64_t done = 0;
+  epoll_event events[512];
+  while (Clock::now() < end) {
+    int n = epoll_wait(ep, events, 512, 100);
+    for (int i = 0; i < n; i++) {
+      Conn& c = cs[events[i].data.u32];
+      if (c.sent < size) {
+        ssize_t w = write(c.fd, req.data() + c.sent, size - c.sent);
+        if (w > 0) c.sent += size_t(w);
+      }
+      ssize_t r;
+      while (c.received < size && (r = read(c.fd, buf.data(), size - c.received)) > 0)
+        c.received += size_t(r);
+      if (c.received == size) {
+        auto now = Clock::now();
+        rtts.push_back(std::chrono::duration<double, std::micro>(now - c.started).count());
+        done++;
+        c.sent = c.received = 0;
+        c.started = now;
+        ssize_t w = write(c.fd, req.data(), size);
+        if (w > 0) c.sent = size_t(w);
+      }
+    }
+  }
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::sort(rtts.begin(), rtts.end());
+  auto pct = [&](double p) { return rtts.empty() ? 0.0 : rtts[std::min(rtts.size() - 1, size_t(p * rtts.size()))]; };
+  double rate = double(done) / elapsed;
+  double mbps = rate * double(size) * 2 * 8 / 1e6;
+  if (json)
+    std::printf("{\"connections\":%d,\"size\":%zu,\"seconds\":%.2f,\"requests\":%llu,\"rate\":%.1f,"
+                "\"mbit_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}\n",
+                conns, size, elapsed, (unsigned long long)done, rate, mbps, pct(0.5), pct(0.99), pct(0.999));
+  else
+    std::printf("%d conn x %zu B: %.0f req/s, %.1f Mbit/s, RTT p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n",
+                conns, size, rate, mbps, pct(0.5), pct(0.99), pct(0.999));
+  for (auto& c : cs) close(c.fd);
+  return done > 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string target;
+  int server_port = 0, conns = 1;
+  size_t size = 64;
+  double seconds = 5;
+  bool json = false;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        usage();
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--server") server_port = std::atoi(next().c_str());
+    else if (a == "--connect") target = next();
+    else if (a == "--connections") conns = std::atoi(next().c_str());
+    else if (a == "--size") size = size_t(std::atol(next().c_str()));
+    else if (a == "--seconds") seconds = std::atof(next().c_str());
+    else if (a == "--json") json = true;
+    else if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    } else {
+      usage();
+      return 2;
+    }
+  }
+  if (server_port > 0) return run_server(server_port);
+  if (target.empty() || conns < 1 || size < 1 || seconds <= 0) {
+    usage();
+    return 2;
+  }
+  return run_client(target, conns, size, seconds, json);
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# stack_echo.sh - Oryx's TCP stack against the Linux kernel's, same run.
+#
+# A client namespace runs bench/loadgen against
+#   (a) Oryx: the lwIP stack's TCP echo service on an AF_XDP port, over veth;
+#   (b) the kernel: loadgen --server in a second namespace, over veth.
+# Workloads: 64-byte request/response on 1 connection (latency), on 50
+# connections (rate), and 64 KiB messages on 1 connection (bulk). The client
+# runs on CPU 0; the Oryx worker (busy-poll) and the kernel-side server on
+# CPU 1. Prints a table and writes JSON.
+#
+# Usage: bench/stack_echo.sh [BUILD_DIR]   (env: SECONDS_EACH=5)
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+SECS=${SECONDS_EACH:-5}
+OUT=${OUT:-$BUILD/bench-stack-echo.json}
+TAG=$(printf '%04x' $((RANDOM % 65536)))
+CLI=obc$TAG
+KRN=obk$TAG
+HOSTIF=obo$TAG
+WORK=$(mktemp -d /tmp/oryx-bench-XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  ip link del "$HOSTIF" 2>/dev/null || true
+  ip netns del "$CLI" 2>/dev/null || true
+  ip netns del "$KRN" 2>/dev/null || true
+  rmdir /sys/fs/bpf/xdp 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+ip netns add "$CLI"
+ip netns add "$KRN"
+# (a) client eth0 <-> HOSTIF (Oryx, AF_XDP)
+ip link add "$HOSTIF" type veth peer name eth0 netns "$CLI"
+# (b) client eth1 <-> kernel server eth0
+ip link add eth1 netns "$CLI" type veth peer name eth0 netns "$KRN"
+sysctl -qw "net.ipv6.conf.$HOSTIF.disable_ipv6=1"
+ip netns exec "$CLI" ip addr add 198.18.70.1/24 dev eth0
+ip netns exec "$CLI" ip addr add 198.18.71.1/24 dev eth1
+ip netns exec "$KRN" ip addr add 198.18.71.2/24 dev eth0
+ip netns exec "$CLI" ethtool -K eth0 tx off rx off >/dev/null  # AF_XDP needs real checksums
+ip link set "$HOSTIF" up
+for ns in "$CLI" "$KRN"; do ip netns exec "$ns" ip link set lo up; done
+ip netns exec "$CLI" ip link set eth0 up
+ip netns exec "$CLI" ip link set eth1 up
+ip netns exec "$KRN" ip link set eth0 up
+
+cat >"$WORK/oryx.toml" <<EOF
+[kernel]
+hugepages = false
+memory_mb = 256
+file_prefix = "bench-stack-$$"
+main_lcore = 0
+worker_lcores = "1"
+idle = "busy-poll"
+[plugins]
+path = ["$BUILD/plugins"]
+[log]
+level = "warn"
+[http]
+listen = "127.0.0.1:0"
+port_file = "$WORK/oryx.port"
+webui_dir = ""
+[stage.wire]
+type = "port"
+driver = "af_xdp"
+iface = "$HOSTIF"
+next = "ip"
+[stage.ip]
+type = "stack"
+address = "198.18.70.2/24"
+tcp_echo_port = 7
+next = "wire"
+EOF
+"$BUILD/kernel/oryxd" -c "$WORK/oryx.toml" >"$WORK/oryx.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$WORK/oryx.port" ] && break; sleep 0.1; done
+[ -s "$WORK/oryx.port" ] || { cat "$WORK/oryx.log"; exit 1; }
+ip netns exec "$KRN" taskset -c 1 "$BUILD/bench/loadgen" --server 7 &
+PIDS+=($!)
+ip netns exec "$CLI" ping -c 2 -W 2 198.18.70.2 >/dev/null
+ip netns exec "$CLI" ping -c 2 -W 2 198.18.71.2 >/dev/null
+
+run() {  # run TARGET CONNS SIZE -> JSON line
+  ip netns exec "$CLI" taskset -c 0 "$BUILD/bench/loadgen" --connect "$1:7" \
+    --connections "$2" --size "$3" --seconds "$SECS" --json
+}
+RESULTS=()
+for w in "1 64" "50 64" "1 65536"; do
+  set -- $w
+  echo "workload: $1 connection(s) x $2 bytes" >&2
+  K=$(run 198.18.71.2 "$1" "$2")
+  O=$(run 198.18.70.2 "$1" "$2")
+  echo "  kernel: $K" >&2
+  echo "  oryx:   $O" >&2
+  RESULTS+=("{\"kernel\":$K,\"oryx\":$O}")
+done
+
+python3 - "$OUT" "${RESULTS[@]}" <<'PY'
+import json, sys, datetime, platform
+out, rows = sys.argv[1], [json.loads(r) for r in sys.argv[2:]]
+lat, rate, bulk = rows
+table = [
+    ("64 B, 1 conn: RTT p50 (us)", lat["kernel"]["p50_us"], lat["oryx"]["p50_us"], "lower is better"),
+    ("64 B, 1 conn: RTT p99 (us)", lat["kernel"]["p99_us"], lat["oryx"]["p99_us"], "lower is better"),
+    ("64 B, 50 conns: requests/s", rate["kernel"]["rate"], rate["oryx"]["rate"], "higher is better"),
+    ("64 KiB, 1 conn: Mbit/s (both ways)", bulk["kernel"]["mbit_per_s"], bulk["oryx"]["mbit_per_s"], "higher is better"),
+]
+print(f"\n{'metric':<36}{'kernel':>14}{'oryx':>14}{'oryx/kernel':>13}")
+for name, k, o, _ in table:
+    print(f"{name:<36}{k:>14,.1f}{o:>14,.1f}{(o / k if k else 0):>13.2f}")
+json.dump({"benchmark": "stack-echo", "date": datetime.datetime.now().isoformat(timespec="seconds"),
+           "host": platform.node(), "rows": [{"metric": n, "kernel": k, "oryx": o, "ratio": (o / k if k else 0), "note": d} for n, k, o, d in table],
+           "raw": rows}, open(out, "w"), indent=2)
+print(f"\nwritten to {out}")
+PY
