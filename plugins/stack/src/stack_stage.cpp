@@ -11,7 +11,10 @@
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
 #include <rte_ring.h>
 
 #include <arpa/inet.h>
@@ -67,9 +70,27 @@ constexpr oryx_counter_desc kCounters[] = {
     oryx::sdk::gauge("mbufs_held", "mbufs", "Received mbufs lwIP still holds."),
     oryx::sdk::counter("drop_multi_segment", "frames",
                        "Frames dropped: chained mbufs are not handed to lwIP yet."),
+    oryx::sdk::counter("drop_bad_ipv4_header", "packets",
+                       "IPv4 packets dropped: bad version, header length, total length or "
+                       "header checksum."),
+    oryx::sdk::counter("drop_bad_ipv6_header", "packets",
+                       "IPv6 packets dropped: payload length beyond the frame."),
+    oryx::sdk::counter("drop_bad_l4_header", "packets",
+                       "TCP/UDP packets dropped: header truncated or lengths inconsistent."),
+    oryx::sdk::counter("drop_bad_checksum", "packets",
+                       "TCP/UDP packets dropped: checksum wrong (checked by the port if it "
+                       "can, in software otherwise)."),
 };
-constexpr size_t kDropMultiSegment = kCounterCount;  // the DPDK side's own counter
-static_assert(std::size(kCounters) == kCounterCount + 1);
+// The DPDK side's own counters follow the lwIP side's.
+enum LocalCounter : size_t {
+  kDropMultiSegment = kCounterCount,
+  kDropBadIpv4,
+  kDropBadIpv6,
+  kDropBadL4,
+  kDropBadChecksum,
+  kLocalEnd
+};
+static_assert(std::size(kCounters) == kLocalEnd);
 
 constexpr oryx_param kParams[] = {
     oryx::sdk::param_string("address", "\"\"", "IPv4 address with prefix length, e.g. 198.18.0.10/24."),
@@ -125,6 +146,80 @@ void split_cidr(const std::string& cidr, std::string& addr, std::string& mask) {
   char buf[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, &m, buf, sizeof(buf));
   mask = buf;
+}
+
+// Checks what lwIP would otherwise drop without a trace (Debian builds it
+// without statistics): IP header sanity and TCP/UDP lengths and checksums of
+// unfragmented packets. Returns the counter to bump, or 0 when the packet is
+// fine. Fragments are checked by lwIP after reassembly.
+size_t validate(const rte_mbuf* m) {
+  const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint32_t len = m->data_len;
+  if (len < sizeof(rte_ether_hdr)) return 0;  // lwIP side counts truncation
+  uint16_t type = rte_be_to_cpu_16(reinterpret_cast<const rte_ether_hdr*>(f)->ether_type);
+  const uint8_t* l3 = f + sizeof(rte_ether_hdr);
+  uint32_t l3len = len - uint32_t(sizeof(rte_ether_hdr));
+  uint8_t proto;
+  const uint8_t* l4;
+  uint32_t l4len;
+  bool good_by_port = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  bool bad_by_port = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD;
+  if (type == RTE_ETHER_TYPE_IPV4) {
+    if (l3len < sizeof(rte_ipv4_hdr)) return kDropBadIpv4;
+    auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(l3);
+    uint32_t ihl = rte_ipv4_hdr_len(ip);
+    uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || ihl > l3len ||
+        total < ihl || total > l3len)
+      return kDropBadIpv4;
+    if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+        ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+         rte_raw_cksum(ip, ihl) != 0xffff))
+      return kDropBadIpv4;
+    if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+      return 0;
+    proto = ip->next_proto_id;
+    l4 = l3 + ihl;
+    l4len = total - ihl;
+    if (proto == IPPROTO_TCP) {
+      if (l4len < sizeof(rte_tcp_hdr)) return kDropBadL4;
+      uint32_t doff = uint32_t(reinterpret_cast<const rte_tcp_hdr*>(l4)->data_off >> 4) * 4;
+      if (doff < sizeof(rte_tcp_hdr) || doff > l4len) return kDropBadL4;
+    } else if (proto == IPPROTO_UDP) {
+      if (l4len < sizeof(rte_udp_hdr)) return kDropBadL4;
+      auto* udp = reinterpret_cast<const rte_udp_hdr*>(l4);
+      uint32_t ulen = rte_be_to_cpu_16(udp->dgram_len);
+      if (ulen < sizeof(rte_udp_hdr) || ulen > l4len) return kDropBadL4;
+      if (udp->dgram_cksum == 0) return 0;  // IPv4 UDP without checksum
+    } else {
+      return 0;
+    }
+    if (bad_by_port) return kDropBadChecksum;
+    if (!good_by_port && rte_ipv4_udptcp_cksum_verify(ip, l4) != 0) return kDropBadChecksum;
+    return 0;
+  }
+  if (type == RTE_ETHER_TYPE_IPV6) {
+    if (l3len < sizeof(rte_ipv6_hdr)) return kDropBadIpv6;
+    auto* ip6 = reinterpret_cast<const rte_ipv6_hdr*>(l3);
+    uint32_t payload = rte_be_to_cpu_16(ip6->payload_len);
+    if ((l3[0] >> 4) != 6 || payload > l3len - sizeof(rte_ipv6_hdr)) return kDropBadIpv6;
+    proto = ip6->proto;
+    l4 = l3 + sizeof(rte_ipv6_hdr);
+    if (proto == IPPROTO_TCP) {
+      if (payload < sizeof(rte_tcp_hdr)) return kDropBadL4;
+      uint32_t doff = uint32_t(reinterpret_cast<const rte_tcp_hdr*>(l4)->data_off >> 4) * 4;
+      if (doff < sizeof(rte_tcp_hdr) || doff > payload) return kDropBadL4;
+    } else if (proto == IPPROTO_UDP) {
+      if (payload < sizeof(rte_udp_hdr)) return kDropBadL4;
+      uint32_t ulen = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr*>(l4)->dgram_len);
+      if (ulen < sizeof(rte_udp_hdr) || ulen > payload) return kDropBadL4;
+    } else {
+      return 0;  // extension headers and ICMPv6: lwIP checks them
+    }
+    if (bad_by_port) return kDropBadChecksum;
+    if (!good_by_port && rte_ipv6_udptcp_cksum_verify(ip6, l4) != 0) return kDropBadChecksum;
+  }
+  return 0;
 }
 
 class StackStage {
@@ -218,6 +313,11 @@ class StackStage {
       b.next[i] = ORYX_EDGE_CONSUMED;
       if (!iface_impl_ || m->nb_segs != 1 || m->data_off < Interface::headroom_needed()) {
         b.counters[kDropMultiSegment]++;
+        rte_pktmbuf_free(m);
+        continue;
+      }
+      if (size_t bad = validate(m)) {
+        b.counters[bad]++;
         rte_pktmbuf_free(m);
         continue;
       }
