@@ -77,6 +77,32 @@ std::string endpoint(const ip_addr_t* ip, u16_t port) {
 
 }  // namespace
 
+// A SYN for a 4-tuple this stack holds in TIME_WAIT is refused by lwIP
+// with a RST. Linux (RFC 6191) accepts it when its sequence number is
+// beyond the old connection's, so a client reconnecting from the same port
+// works; do the same by retiring the TIME_WAIT entry first. IPv4 only.
+void retire_time_wait_for_syn(const uint8_t* f, uint16_t len) {
+  if (len < 14 + 20 + 20 || be16(f + 12) != 0x0800) return;
+  const uint8_t* ip = f + 14;
+  unsigned ihl = (ip[0] & 0x0f) * 4u;
+  if (ip[9] != 6 || len < 14 + ihl + 20 || (be16(ip + 6) & 0x3fff)) return;
+  const uint8_t* tcp = ip + ihl;
+  uint8_t flags = tcp[13];
+  if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN) return;
+  u32_t src, dst, seq;
+  std::memcpy(&src, ip + 12, 4);
+  std::memcpy(&dst, ip + 16, 4);
+  std::memcpy(&seq, tcp + 4, 4);
+  seq = lwip_ntohl(seq);
+  u16_t sport = be16(tcp), dport = be16(tcp + 2);
+  for (tcp_pcb* p = tcp_tw_pcbs; p; p = p->next) {
+    if (!IP_IS_V4(&p->local_ip) || p->local_port != dport || p->remote_port != sport) continue;
+    if (ip_2_ip4(&p->local_ip)->addr != dst || ip_2_ip4(&p->remote_ip)->addr != src) continue;
+    if (TCP_SEQ_GT(seq, p->rcv_nxt)) tcp_abort(p);  // removes a TIME_WAIT pcb, sends nothing
+    return;
+  }
+}
+
 struct Interface::Impl {
   netif nif{};
   MbufOps ops;
@@ -275,6 +301,7 @@ void Interface::input(const Frame* frames, uint16_t count) {
       self->ops.free(f.mbuf);
       continue;
     }
+    if (tcp_tw_pcbs) retire_time_wait_for_syn(f.data, f.len);
     auto* r = new (f.headroom) RxPbuf();
     r->mbuf = f.mbuf;
     r->owner = self;
