@@ -70,12 +70,12 @@ open(sys.argv[2], "wb").write(got)
 PY
 cmp "$WORK/payload" "$WORK/echoed" || fail "echoed data differs"
 
-log "UDP echo: 1 .. 1472 bytes and fragmented datagrams"
+log "UDP echo: 1 .. 65,507 bytes (up to 45 fragments each way)"
 ip netns exec "$NS" timeout 30 $PY - <<'PY' || fail "UDP echo"
 import os, socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(3)
-for size in [1, 64, 512, 1472, 1473, 4000, 8000]:
+for size in [1, 64, 512, 1472, 1473, 4000, 8000, 16000, 32768, 65507]:
     data = os.urandom(size)
     s.sendto(data, ("198.18.60.2", 7))
     got, _ = s.recvfrom(65536)
@@ -99,9 +99,11 @@ kill "$DISCARD" 2>/dev/null || true
 wait "$DISCARD" 2>/dev/null || true
 
 # echo, two HTTP connections (the second with two requests), discard
+[ "$(C ipv4_reassembled)" -ge 6 ] || fail "only $(C ipv4_reassembled) datagrams reassembled"
 [ "$(C tcp_accepted)" -eq 4 ] || fail "tcp_accepted $(C tcp_accepted)"
 wait_until 5 '[ "$(C tcp_connections)" -eq 0 ]' || fail "$(C tcp_connections) connections still open"
 [ "$(C mbufs_held)" -eq 0 ] || fail "lwIP still holds $(C mbufs_held) mbufs"
+[ "$(C reassembly_mbufs)" -eq 0 ] || fail "reassembly still holds $(C reassembly_mbufs) mbufs"
 kill "${_PIDS[0]}" 2>/dev/null || true
 sleep 0.5
 ip netns exec "$NS" tcpdump -n -r "$WORK/peer.pcap" 2>/dev/null | grep -q "Request who-has 198.18.60.2 tell 198.18.60.2" ||

@@ -33,7 +33,8 @@ struct MbufOps {
   // A fresh mbuf with room for len bytes; returns its handle and writes
   // the data pointer, or nullptr when the pool is empty.
   void* (*alloc)(void* pool, uint16_t len, uint8_t** data);
-  void (*free)(void* mbuf);
+  void (*free)(void* mbuf);          // a whole packet, all its segments
+  void (*free_segment)(void* mbuf);  // one segment of a chained packet
   // Queues a finished frame for transmission; false when the queue is full
   // (the mbuf is then still the caller's).
   bool (*queue_tx)(void* ring, void* mbuf);
@@ -68,14 +69,19 @@ class Interface {
   Interface(const Interface&) = delete;
   Interface& operator=(const Interface&) = delete;
 
-  // Hands received frames to lwIP without copying: each mbuf is wrapped in
-  // a custom pbuf placed in its headroom and freed when lwIP is done.
-  // `headroom[i]` must have room for headroom_needed() bytes.
+  // Hands received frames to lwIP without copying: each mbuf segment is
+  // wrapped in a custom pbuf placed in its headroom and freed when lwIP is
+  // done. `headroom` must have room for headroom_needed() bytes. A chained
+  // packet is given as consecutive frames, the first with `segments` = the
+  // number of segments and `total_len` = the packet length; later
+  // segments have segments = 0.
   struct Frame {
     void* mbuf;
     uint8_t* data;
     uint16_t len;
     uint8_t* headroom;
+    uint16_t segments;
+    uint32_t total_len;
   };
   void input(const Frame* frames, uint16_t count);
   static size_t headroom_needed();

@@ -24,6 +24,7 @@ extern "C" {
 #include <netif/ethernet.h>
 }
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -114,13 +115,13 @@ struct Interface::Impl {
   bool added = false;
 
   // Counts a frame by protocol; `rx` selects the direction.
-  void classify(const uint8_t* f, uint16_t len, bool rx) {
+  void classify(const uint8_t* f, uint32_t len, bool rx) {
     c[rx ? kRxFrames : kTxFrames]++;
     c[rx ? kRxBytes : kTxBytes] += len;
     if (len < 14) return;
     uint16_t type = be16(f + 12);
     const uint8_t* l3 = f + 14;
-    uint16_t l3len = uint16_t(len - 14);
+    uint32_t l3len = len - 14;
     if (type == 0x0806) {
       c[rx ? kRxArp : kTxArp]++;
       if (l3len >= 8) {
@@ -191,7 +192,7 @@ struct Interface::Impl {
     auto* r = reinterpret_cast<RxPbuf*>(p);
     auto* owner = static_cast<Impl*>(r->owner);
     owner->c[kMbufsHeld]--;
-    owner->ops.free(r->mbuf);
+    owner->ops.free_segment(r->mbuf);
   }
 
   static err_t netif_setup(netif* n) {
@@ -280,9 +281,19 @@ void Interface::down() {
 void Interface::input(const Frame* frames, uint16_t count) {
   CoreLock lock;
   Impl* self = impl_;
-  for (uint16_t i = 0; i < count; i++) {
+  auto wrap = [self](const Frame& f) {
+    auto* r = new (f.headroom) RxPbuf();
+    r->mbuf = f.mbuf;
+    r->owner = self;
+    r->pc.custom_free_function = Impl::free_rx;
+    self->c[kMbufsHeld]++;
+    return pbuf_alloced_custom(PBUF_RAW, f.len, PBUF_REF, &r->pc, f.data, f.len);
+  };
+  for (uint16_t i = 0; i < count;) {
     const Frame& f = frames[i];
-    self->classify(f.data, f.len, true);
+    uint16_t segments = f.segments ? f.segments : 1;
+    i = uint16_t(i + segments);
+    self->classify(f.data, f.total_len, true);
     if (f.len < 14) {
       self->c[kDropTruncated]++;
       self->ops.free(f.mbuf);
@@ -302,12 +313,8 @@ void Interface::input(const Frame* frames, uint16_t count) {
       continue;
     }
     if (tcp_tw_pcbs) retire_time_wait_for_syn(f.data, f.len);
-    auto* r = new (f.headroom) RxPbuf();
-    r->mbuf = f.mbuf;
-    r->owner = self;
-    r->pc.custom_free_function = Impl::free_rx;
-    pbuf* p = pbuf_alloced_custom(PBUF_RAW, f.len, PBUF_REF, &r->pc, f.data, f.len);
-    self->c[kMbufsHeld]++;
+    pbuf* p = wrap(f);
+    for (uint16_t k = 1; k < segments; k++) pbuf_cat(p, wrap((&f)[k]));
     if (self->nif.input(p, &self->nif) != ERR_OK) pbuf_free(p);
   }
 }

@@ -6,9 +6,11 @@
 // from the worker's own input processing or from lwIP's timer thread — are
 // taken from a multi-producer ring and handed to edge 1, the port.
 #include "glue.hpp"
+#include "ipv4_reassembly.hpp"
 
 #include <oryx/sdk.hpp>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
@@ -23,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 namespace {
 
@@ -80,6 +83,16 @@ constexpr oryx_counter_desc kCounters[] = {
     oryx::sdk::counter("drop_bad_checksum", "packets",
                        "TCP/UDP packets dropped: checksum wrong (checked by the port if it "
                        "can, in software otherwise)."),
+    oryx::sdk::counter("ipv4_reassembled", "packets", "IPv4 datagrams rebuilt from fragments."),
+    oryx::sdk::counter("drop_reass_overlap", "datagrams",
+                       "IPv4 datagrams dropped whole: overlapping fragments."),
+    oryx::sdk::counter("drop_reass_timeout", "datagrams",
+                       "IPv4 datagrams dropped: fragments missing after 5 s."),
+    oryx::sdk::counter("drop_reass_too_big", "fragments",
+                       "IPv4 fragments dropped: beyond 65,535 bytes or misaligned."),
+    oryx::sdk::counter("drop_reass_table_full", "fragments",
+                       "IPv4 fragments dropped: 64 datagrams already in reassembly."),
+    oryx::sdk::gauge("reassembly_mbufs", "mbufs", "Fragments waiting for the rest of their datagram."),
 };
 // The DPDK side's own counters follow the lwIP side's.
 enum LocalCounter : size_t {
@@ -88,6 +101,12 @@ enum LocalCounter : size_t {
   kDropBadIpv6,
   kDropBadL4,
   kDropBadChecksum,
+  kReassembled,
+  kDropReassOverlap,
+  kDropReassTimeout,
+  kDropReassTooBig,
+  kDropReassTableFull,
+  kReassemblyMbufs,
   kLocalEnd
 };
 static_assert(std::size(kCounters) == kLocalEnd);
@@ -124,6 +143,7 @@ void* mbuf_alloc(void* pool, uint16_t len, uint8_t** data) {
   return m;
 }
 void mbuf_free(void* m) { rte_pktmbuf_free(static_cast<rte_mbuf*>(m)); }
+void mbuf_free_segment(void* m) { rte_pktmbuf_free_seg(static_cast<rte_mbuf*>(m)); }
 bool mbuf_queue_tx(void* ring, void* m) {
   return rte_ring_mp_enqueue(static_cast<rte_ring*>(ring), m) == 0;
 }
@@ -262,10 +282,15 @@ class StackStage {
     // thread; the consumer is this stage's poll on one worker.
     ring_ = rte_ring_create(ring_name.c_str(), ring_size, SOCKET_ID_ANY, RING_F_SC_DEQ);
     if (!ring_) throw Error("cannot create ring " + ring_name + ": " + rte_strerror(rte_errno));
+    const uint64_t timeout = rte_get_tsc_hz() * 5;  // Linux waits 30 s; a stage needs its mbufs
+    for (uint32_t w = 0; w < std::max<uint32_t>(1, host_->worker_count()); w++)
+      reassembly_.push_back(std::make_unique<Ipv4Reassembly>(timeout));
+    last_expiry_.assign(reassembly_.size(), 0);
   }
 
   ~StackStage() {
     iface_impl_.reset();
+    reassembly_.clear();
     if (ring_) {
       void* m;
       while (rte_ring_dequeue(ring_, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
@@ -284,7 +309,7 @@ class StackStage {
     uint16_t port_mtu = 1500;
     rte_eth_dev_get_mtu(port_id, &port_mtu);
     iface_.mtu = mtu_ ? mtu_ : port_mtu;
-    MbufOps ops{mbuf_alloc, mbuf_free, mbuf_queue_tx};
+    MbufOps ops{mbuf_alloc, mbuf_free, mbuf_free_segment, mbuf_queue_tx};
     try {
       iface_impl_ = std::make_unique<Interface>(iface_, services_, ops, host_->mbuf_pool(SOCKET_ID_ANY),
                                                 ring_, control_);
@@ -306,8 +331,10 @@ class StackStage {
   }
 
   void process(oryx_burst& b) {
-    std::array<Interface::Frame, 256> frames;
-    uint16_t n = 0;
+    // Room for a burst of single-segment frames or reassembled chains.
+    std::array<Interface::Frame, 512> frames;
+    size_t n = 0;
+    Ipv4Reassembly& reass = *reassembly_[b.worker];
     for (uint16_t i = 0; i < b.count; i++) {
       rte_mbuf* m = b.pkts[i];
       b.next[i] = ORYX_EDGE_CONSUMED;
@@ -321,13 +348,31 @@ class StackStage {
         rte_pktmbuf_free(m);
         continue;
       }
-      frames[n++] = {m, rte_pktmbuf_mtod(m, uint8_t*), m->data_len,
-                     static_cast<uint8_t*>(m->buf_addr)};
+      if (is_ipv4_fragment(m)) {
+        m = reass.add(m, rte_rdtsc());
+        if (!m) continue;
+      }
+      if (n + m->nb_segs > frames.size()) {  // only with many huge datagrams in one burst
+        iface_impl_->input(frames.data(), uint16_t(n));
+        n = 0;
+      }
+      uint16_t segments = m->nb_segs;
+      uint32_t total = m->pkt_len;
+      for (rte_mbuf* s = m; s; s = s->next)
+        frames[n++] = {s, rte_pktmbuf_mtod(s, uint8_t*), s->data_len,
+                       static_cast<uint8_t*>(s->buf_addr), uint16_t(s == m ? segments : 0), total};
     }
-    if (n) iface_impl_->input(frames.data(), n);
+    if (n) iface_impl_->input(frames.data(), uint16_t(n));
+    publish_reassembly(b);
   }
 
   uint16_t poll(oryx_burst& b) {
+    uint64_t now = rte_rdtsc();
+    if (now - last_expiry_[b.worker] > rte_get_tsc_hz() / 100) {
+      reassembly_[b.worker]->expire(now);
+      last_expiry_[b.worker] = now;
+      publish_reassembly(b);
+    }
     unsigned got = rte_ring_sc_dequeue_burst(ring_, reinterpret_cast<void**>(b.pkts), b.capacity,
                                              nullptr);
     for (unsigned i = 0; i < got; i++) b.next[i] = 1;
@@ -335,6 +380,24 @@ class StackStage {
   }
 
  private:
+  static bool is_ipv4_fragment(const rte_mbuf* m) {
+    auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+    if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) return false;
+    auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
+    return rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
+  }
+
+  // The worker's reassembly statistics, as absolute values in its own row.
+  void publish_reassembly(oryx_burst& b) {
+    const auto& r = *reassembly_[b.worker];
+    b.counters[kReassembled] = r.stats().reassembled;
+    b.counters[kDropReassOverlap] = r.stats().overlap;
+    b.counters[kDropReassTimeout] = r.stats().timeout;
+    b.counters[kDropReassTooBig] = r.stats().too_big;
+    b.counters[kDropReassTableFull] = r.stats().table_full;
+    b.counters[kReassemblyMbufs] = r.mbufs_held();
+  }
+
   static char* connections(void*) {
     std::string json = Interface::connections_json();
     return strdup(json.c_str());
@@ -351,6 +414,8 @@ class StackStage {
   rte_ether_addr mac_{};
   uint16_t mtu_ = 0;
   rte_ring* ring_ = nullptr;
+  std::vector<std::unique_ptr<Ipv4Reassembly>> reassembly_;  // one per worker
+  std::vector<uint64_t> last_expiry_;
   std::unique_ptr<Interface> iface_impl_;
 };
 
