@@ -1,26 +1,37 @@
 #!/usr/bin/env bash
-# The lwIP stack on an AF_XDP port answers a kernel peer in a namespace:
-# ARP both ways and gratuitous ARP, ping (small, 1472-byte and fragmented),
-# IPv6 ping, TCP echo byte-exact both ways, UDP echo, the HTTP responder with
-# curl, and the connection table; counters match what was exchanged.
+# The lwIP stack on a port answers a kernel peer in a namespace: ARP both
+# ways and gratuitous ARP, ping (small, 1472-byte and fragmented), IPv6
+# ping, TCP echo byte-exact both ways, UDP echo up to 65,507 bytes, the HTTP
+# responder with curl, and the connection table; counters match.
+# STACK_PORT=af_xdp (default: a veth into the namespace) or tap (DPDK's TAP
+# interface, moved into the namespace once oryxd created it).
 source "$(dirname "$0")/lib.sh"
 
+DRIVER=${STACK_PORT:-af_xdp}
 NS=oxn$TAG
-make_ns "$NS" "$NS" 198.18.60.1/24
-ip netns exec "$NS" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0
-ip netns exec "$NS" ip -6 addr add 2001:db8:60::1/64 dev eth0 nodad
-# Capture what the peer sees from the moment Oryx starts (gratuitous ARP).
-ip netns exec "$NS" tcpdump -i eth0 -n -w "$WORK/peer.pcap" arp >/dev/null 2>&1 &
-_PIDS+=($!)
-sleep 0.5
+if [ "$DRIVER" = tap ]; then
+  PEER=oxtap$TAG
+  ip netns add "$NS"
+  _NAMESPACES+=("$NS")
+  ip netns exec "$NS" ip link set lo up
+else
+  PEER=eth0
+  make_ns "$NS" "$NS" 198.18.60.1/24
+  ip netns exec "$NS" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0
+  ip netns exec "$NS" ip -6 addr add 2001:db8:60::1/64 dev eth0 nodad
+  # Capture what the peer sees from the moment Oryx starts (gratuitous ARP).
+  ip netns exec "$NS" tcpdump -i eth0 -n -w "$WORK/peer.pcap" arp >/dev/null 2>&1 &
+  _PIDS+=($!)
+  sleep 0.5
+fi
 CFG=$(write_config st "
 [kernel]
 hugepages = false
 file_prefix = \"st$TAG\"
 [stage.wire]
 type = \"port\"
-driver = \"af_xdp\"
-iface = \"$NS\"
+driver = \"$DRIVER\"
+iface = \"$([ "$DRIVER" = tap ] && echo "$PEER" || echo "$NS")\"
 next = \"ip\"
 [stage.ip]
 type = \"stack\"
@@ -34,6 +45,12 @@ http_body_bytes = 1000
 next = \"wire\"
 ")
 start_oryxd st "$CFG"
+if [ "$DRIVER" = tap ]; then
+  ip link set "$PEER" netns "$NS"
+  ip netns exec "$NS" ip addr add 198.18.60.1/24 dev "$PEER"
+  ip netns exec "$NS" ip -6 addr add 2001:db8:60::1/64 dev "$PEER" nodad
+  ip netns exec "$NS" ip link set "$PEER" up
+fi
 C() { api "$st_URL" /api/v1/stats | json "j['stages']['ip']['counters']['$1']"; }
 
 log "ping: ARP resolution, small, 1472-byte and fragmented echo"
@@ -104,9 +121,11 @@ wait "$DISCARD" 2>/dev/null || true
 wait_until 5 '[ "$(C tcp_connections)" -eq 0 ]' || fail "$(C tcp_connections) connections still open"
 [ "$(C mbufs_held)" -eq 0 ] || fail "lwIP still holds $(C mbufs_held) mbufs"
 [ "$(C reassembly_mbufs)" -eq 0 ] || fail "reassembly still holds $(C reassembly_mbufs) mbufs"
-kill "${_PIDS[0]}" 2>/dev/null || true
-sleep 0.5
-ip netns exec "$NS" tcpdump -n -r "$WORK/peer.pcap" 2>/dev/null | grep -q "Request who-has 198.18.60.2 tell 198.18.60.2" ||
-  fail "no gratuitous ARP seen by the peer"
+if [ "$DRIVER" = af_xdp ]; then
+  kill "${_PIDS[0]}" 2>/dev/null || true
+  sleep 0.5
+  ip netns exec "$NS" tcpdump -n -r "$WORK/peer.pcap" 2>/dev/null |
+    grep -q "Request who-has 198.18.60.2 tell 198.18.60.2" || fail "no gratuitous ARP seen by the peer"
+fi
 stop_oryxd "$st_PID" || fail "exit status $?"
 log "PASS"
