@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // loadgen.cpp - TCP request/response load generator and echo server for
-// comparing Oryx's stack with the kernel's (bench/stack_echo.sh).
+// comparing Oryx's stack with the kernel's (bench/stack.sh).
 //
 //   loadgen --server PORT
 //   loadgen --connect HOST:PORT [--connections N] [--size BYTES]

@@ -18,4 +18,16 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 echo "installing: ${missing[*]}"
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# nginx is only a benchmark peer, run by bench/ in a namespace: keep its
+# package from starting a system service on port 80.
+policy=/usr/sbin/policy-rc.d
+guard=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  guard=1
+fi
+rc=0
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" || rc=$?
+[ -n "$guard" ] && rm -f "$policy"
+exit $rc

@@ -22,7 +22,7 @@ enum Counter : size_t {
   kRxIpv4, kTxIpv4, kRxIpv6, kTxIpv6,
   kRxIcmp, kTxIcmp, kIcmpEchoRequests, kIcmpEchoReplies,
   kRxTcp, kTxTcp, kRxTcpBytes, kTxTcpBytes, kRxUdp, kTxUdp, kRxUdpBytes, kTxUdpBytes,
-  kTcpAccepted, kTcpClosed, kTcpReset,
+  kTcpAccepted, kTcpClosed, kTcpReset, kTcpTimeWaitRecycled,
   kDropNotForUs, kDropTruncated, kDropUnknownEthertype, kDropTxNoMbuf, kDropTxRingFull,
   kDropTooBig, kTcpConnections, kMbufsHeld,
   kCounterCount

@@ -31,6 +31,7 @@ extern "C" {
 #include <new>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 namespace oryx::stack {
 
@@ -102,6 +103,21 @@ void retire_time_wait_for_syn(const uint8_t* f, uint16_t len) {
     if (TCP_SEQ_GT(seq, p->rcv_nxt)) tcp_abort(p);  // removes a TIME_WAIT pcb, sends nothing
     return;
   }
+}
+
+// lwIP keeps every TIME_WAIT connection for 2*MSL (2 minutes) in a list
+// it scans for each segment; a server that closes first under load would
+// collect hundreds of thousands. Like Linux's tcp_max_tw_buckets, keep the
+// newest kMaxTimeWait and retire older ones. Returns how many were retired.
+constexpr size_t kMaxTimeWait = 4096;
+size_t cap_time_wait() {
+  size_t n = 0;
+  tcp_pcb* p = tcp_tw_pcbs;
+  for (; p && n < kMaxTimeWait; p = p->next) n++;  // newest first
+  std::vector<tcp_pcb*> old;
+  for (; p; p = p->next) old.push_back(p);
+  for (tcp_pcb* o : old) tcp_abort(o);  // a TIME_WAIT pcb is freed silently
+  return old.size();
 }
 
 struct Interface::Impl {
@@ -317,6 +333,7 @@ void Interface::input(const Frame* frames, uint16_t count) {
     for (uint16_t k = 1; k < segments; k++) pbuf_cat(p, wrap((&f)[k]));
     if (self->nif.input(p, &self->nif) != ERR_OK) pbuf_free(p);
   }
+  if (tcp_tw_pcbs) self->c[kTcpTimeWaitRecycled] += cap_time_wait();
 }
 
 std::string Interface::connections_json() {

@@ -63,6 +63,8 @@ constexpr oryx_counter_desc kCounters[] = {
     oryx::sdk::counter("tcp_accepted", "connections", "TCP connections accepted by services."),
     oryx::sdk::counter("tcp_closed", "connections", "TCP connections closed in order."),
     oryx::sdk::counter("tcp_reset", "connections", "TCP connections reset or aborted."),
+    oryx::sdk::counter("tcp_time_wait_recycled", "connections",
+                       "TIME_WAIT connections retired early: more than 4,096 were waiting."),
     oryx::sdk::counter("drop_not_for_us", "frames", "Frames dropped: not addressed here."),
     oryx::sdk::counter("drop_truncated", "frames", "Frames dropped: shorter than a header."),
     oryx::sdk::counter("drop_unknown_ethertype", "frames", "Frames dropped: unknown ethertype."),

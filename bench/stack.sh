@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# stack_echo.sh - Oryx's TCP stack against the Linux kernel's, same run.
+# stack.sh - Oryx's TCP stack against the Linux kernel's, same run.
 #
-# A client namespace runs bench/loadgen against
-#   (a) Oryx: the lwIP stack's TCP echo service on an AF_XDP port, over veth;
-#   (b) the kernel: loadgen --server in a second namespace, over veth.
+# A client namespace runs bench/loadgen and wrk against
+#   (a) Oryx: the lwIP stack's TCP echo and HTTP services on an AF_XDP port,
+#       over veth;
+#   (b) the kernel: loadgen --server and nginx in a second namespace, over veth.
 # Workloads: 64-byte request/response on 1 connection (latency), on 50
-# connections (rate), and 64 KiB messages on 1 connection (bulk). The client
-# runs on CPU 0; the Oryx worker (busy-poll) and the kernel-side server on
-# CPU 1. Prints a table and writes JSON.
+# connections (rate), 64 KiB messages on 1 connection (bulk), and wrk with 50
+# keep-alive connections and with "Connection: close" (128-byte bodies). The
+# client runs on CPU 0; the Oryx worker (busy-poll) and the kernel-side
+# servers on CPU 1. Prints a table and writes JSON.
 #
-# Usage: bench/stack_echo.sh [BUILD_DIR]   (env: SECONDS_EACH=5)
+# Usage: bench/stack.sh [BUILD_DIR]   (env: SECONDS_EACH=5)
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 SECS=${SECONDS_EACH:-5}
-OUT=${OUT:-$BUILD/bench-stack-echo.json}
+OUT=${OUT:-$BUILD/bench-stack.json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
 CLI=obc$TAG
 KRN=obk$TAG
@@ -74,13 +76,38 @@ next = "ip"
 type = "stack"
 address = "198.18.70.2/24"
 tcp_echo_port = 7
+http_port = 80
+http_body_bytes = 128
 next = "wire"
+EOF
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx;
+  proxy_temp_path $WORK/nginx;
+  fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx;
+  scgi_temp_path $WORK/nginx;
+  keepalive_requests 1000000;
+  server {
+    listen 80;
+    location / { default_type text/plain; return 200 "$(head -c 128 /dev/zero | tr '\0' 'o')"; }
+  }
+}
 EOF
 "$BUILD/kernel/oryxd" -c "$WORK/oryx.toml" >"$WORK/oryx.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$WORK/oryx.port" ] && break; sleep 0.1; done
 [ -s "$WORK/oryx.port" ] || { cat "$WORK/oryx.log"; exit 1; }
 ip netns exec "$KRN" taskset -c 1 "$BUILD/bench/loadgen" --server 7 &
+PIDS+=($!)
+ip netns exec "$KRN" taskset -c 1 nginx -c "$WORK/nginx.conf" &
 PIDS+=($!)
 ip netns exec "$CLI" ping -c 2 -W 2 198.18.70.2 >/dev/null
 ip netns exec "$CLI" ping -c 2 -W 2 198.18.71.2 >/dev/null
@@ -100,20 +127,38 @@ for w in "1 64" "50 64" "1 65536"; do
   RESULTS+=("{\"kernel\":$K,\"oryx\":$O}")
 done
 
+wrk_rate() {  # wrk_rate HOST [extra wrk args] -> requests/s
+  ip netns exec "$CLI" taskset -c 0 wrk -t1 -c50 -d"${SECS}s" "${@:2}" "http://$1/" |
+    awk '/Requests\/sec/ {print $2}'
+}
+sleep 0.5
+curl_check() { ip netns exec "$CLI" curl -s --max-time 5 "http://$1/" | wc -c; }
+[ "$(curl_check 198.18.71.2)" -eq 128 ] && [ "$(curl_check 198.18.70.2)" -eq 128 ] ||
+  { echo "an HTTP server does not answer with 128 bytes" >&2; exit 1; }
+echo "workload: wrk, 50 keep-alive connections" >&2
+HK=$(wrk_rate 198.18.71.2); HO=$(wrk_rate 198.18.70.2)
+echo "  kernel (nginx): $HK req/s, oryx: $HO req/s" >&2
+echo "workload: wrk, Connection: close" >&2
+CK=$(wrk_rate 198.18.71.2 -H "Connection: close"); CO=$(wrk_rate 198.18.70.2 -H "Connection: close")
+echo "  kernel (nginx): $CK req/s, oryx: $CO req/s" >&2
+RESULTS+=("{\"kernel\":{\"rate\":$HK},\"oryx\":{\"rate\":$HO}}" "{\"kernel\":{\"rate\":$CK},\"oryx\":{\"rate\":$CO}}")
+
 python3 - "$OUT" "${RESULTS[@]}" <<'PY'
 import json, sys, datetime, platform
 out, rows = sys.argv[1], [json.loads(r) for r in sys.argv[2:]]
-lat, rate, bulk = rows
+lat, rate, bulk, http_ka, http_close = rows
 table = [
     ("64 B, 1 conn: RTT p50 (us)", lat["kernel"]["p50_us"], lat["oryx"]["p50_us"], "lower is better"),
     ("64 B, 1 conn: RTT p99 (us)", lat["kernel"]["p99_us"], lat["oryx"]["p99_us"], "lower is better"),
     ("64 B, 50 conns: requests/s", rate["kernel"]["rate"], rate["oryx"]["rate"], "higher is better"),
     ("64 KiB, 1 conn: Mbit/s (both ways)", bulk["kernel"]["mbit_per_s"], bulk["oryx"]["mbit_per_s"], "higher is better"),
+    ("HTTP keep-alive, 50 conns: req/s", http_ka["kernel"]["rate"], http_ka["oryx"]["rate"], "higher is better"),
+    ("HTTP Connection: close: req/s", http_close["kernel"]["rate"], http_close["oryx"]["rate"], "higher is better"),
 ]
 print(f"\n{'metric':<36}{'kernel':>14}{'oryx':>14}{'oryx/kernel':>13}")
 for name, k, o, _ in table:
     print(f"{name:<36}{k:>14,.1f}{o:>14,.1f}{(o / k if k else 0):>13.2f}")
-json.dump({"benchmark": "stack-echo", "date": datetime.datetime.now().isoformat(timespec="seconds"),
+json.dump({"benchmark": "stack", "date": datetime.datetime.now().isoformat(timespec="seconds"),
            "host": platform.node(), "rows": [{"metric": n, "kernel": k, "oryx": o, "ratio": (o / k if k else 0), "note": d} for n, k, o, d in table],
            "raw": rows}, open(out, "w"), indent=2)
 print(f"\nwritten to {out}")
