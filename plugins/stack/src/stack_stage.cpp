@@ -370,11 +370,9 @@ class StackStage {
 
   uint16_t poll(oryx_burst& b) {
     uint64_t now = rte_rdtsc();
-    if (now - last_expiry_[b.worker] > rte_get_tsc_hz() / 100) {
-      reassembly_[b.worker]->expire(now);
-      last_expiry_[b.worker] = now;
-      publish_reassembly(b);
-    }
+    expire_reassembly(b, now);
+    // The transmit ring has one consumer: worker 0 sends for the stack.
+    if (b.worker != 0) return 0;
     unsigned got = rte_ring_sc_dequeue_burst(ring_, reinterpret_cast<void**>(b.pkts), b.capacity,
                                              nullptr);
     for (unsigned i = 0; i < got; i++) b.next[i] = 1;
@@ -387,6 +385,14 @@ class StackStage {
     if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) return false;
     auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
     return rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
+  }
+
+  // Ages this worker's incomplete datagrams, every 10 ms at most.
+  void expire_reassembly(oryx_burst& b, uint64_t now) {
+    if (now - last_expiry_[b.worker] < rte_get_tsc_hz() / 100) return;
+    reassembly_[b.worker]->expire(now);
+    last_expiry_[b.worker] = now;
+    publish_reassembly(b);
   }
 
   // The worker's reassembly statistics, as absolute values in its own row.
