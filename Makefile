@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo test test-asan bench package install clean help
+.PHONY: all deps build demo test test-asan test-packages bench package install clean help
 
 all: build
 
@@ -31,6 +31,11 @@ demo: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 600
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory test-packages
+
+# Build both package formats, then install, run and remove them.
+test-packages: package
+	bash tests/packaging/install_test.sh $(BUILD)/packages
 
 # Unit, loader and plugin conformance tests again under AddressSanitizer
 # (leaks included): every plugin's init/fini must be clean.
@@ -42,11 +47,20 @@ test-asan: deps
 bench: build
 	bash bench/xconnect.sh $(BUILD)
 
-package: build
-	cd $(BUILD) && cpack -G "RPM;DEB"
+# Packages are built from their own configurations with prefix /usr: the
+# .deb with Debian's multiarch libdir, the .rpm with lib64.
+package: deps
+	cmake -S . -B $(BUILD)-deb -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr -DORYX_BUILD_TESTS=OFF >/dev/null
+	cmake --build $(BUILD)-deb -j $(JOBS)
+	cd $(BUILD)-deb && cpack -G DEB
+	cmake -S . -B $(BUILD)-rpm -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_INSTALL_LIBDIR=lib64 -DORYX_BUILD_TESTS=OFF >/dev/null
+	cmake --build $(BUILD)-rpm -j $(JOBS)
+	cd $(BUILD)-rpm && cpack -G RPM
+	@rm -rf $(BUILD)/packages && mkdir -p $(BUILD)/packages && cp $(BUILD)-deb/*.deb $(BUILD)-rpm/*.rpm $(BUILD)/packages/
+	@ls -l $(BUILD)/packages
 
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-deb $(BUILD)-rpm

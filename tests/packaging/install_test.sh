@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# install_test.sh PACKAGE_DIR - the packages as a user gets them:
+#  - contents and metadata of both formats, lint findings against the
+#    explained list in packaging/README.md;
+#  - the .deb installed on this (Debian) machine: the installed oryxd on the
+#    installed default configuration against test namespaces, the dashboard
+#    and oryxctl status, an edited configuration kept across reinstall, the
+#    SDK example built against the installed oryx-devel and loaded, then
+#    removal leaving no process, XDP program or file behind;
+#  - the .rpm installed into a scratch root, with its config-file flags.
+# Run as root by `make test` after `make package`.
+set -euo pipefail
+PKG=$(cd "${1:?package directory}" && pwd)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d /tmp/oryx-pkg-XXXXXX)
+log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+NAMESPACES=()
+cleanup() {
+  local rc=$?
+  [ -n "${ORYXD_PID:-}" ] && kill -TERM "$ORYXD_PID" 2>/dev/null && wait "$ORYXD_PID" 2>/dev/null
+  dpkg -s oryx >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq oryx oryx-plugins-stack oryx-devel >/dev/null 2>&1
+  for side in west east svc; do ip link del "oryx-$side" 2>/dev/null || true; done
+  for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  rmdir /sys/fs/bpf/xdp 2>/dev/null || true
+  [ $rc -ne 0 ] && [ -f "$WORK/oryxd.log" ] && tail -30 "$WORK/oryxd.log"
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+
+DEB=$(ls "$PKG"/oryx_*_amd64.deb); DEB_STACK=$(ls "$PKG"/oryx-plugins-stack_*.deb); DEB_DEV=$(ls "$PKG"/oryx-devel_*.deb)
+RPM=$(ls "$PKG"/oryx-[0-9]*.rpm); RPM_STACK=$(ls "$PKG"/oryx-plugins-stack-*.rpm); RPM_DEV=$(ls "$PKG"/oryx-devel-*.rpm)
+
+log "contents and metadata"
+contents() { dpkg-deb -c "$1" | awk '{print $6}'; }
+for f in ./usr/bin/oryxd ./usr/bin/oryxctl ./etc/oryx/appliance.toml ./usr/lib/systemd/system/oryxd.service \
+         ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/io.so ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/xconnect.so \
+         ./usr/share/oryx/webui/index.html ./usr/share/man/man8/oryxd.8.gz ./usr/share/man/man5/appliance.toml.5.gz \
+         ./usr/libexec/oryx/oryx-prepare ./usr/share/doc/oryx/copyright; do
+  contents "$DEB" | grep -qx "$f" || fail "oryx .deb lacks $f"
+done
+contents "$DEB_STACK" | grep -qx ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/stack.so || fail "stack plugin missing"
+contents "$DEB" | grep -q stack.so && fail "the stack plugin belongs to oryx-plugins-stack"
+contents "$DEB_DEV" | grep -qx ./usr/include/oryx/abi.h || fail "devel lacks abi.h"
+contents "$DEB_DEV" | grep -q "OryxConfig.cmake" || fail "devel lacks the CMake package"
+dpkg-deb -f "$DEB" Depends | grep -q "librte-net-af-xdp23" || fail "Depends lacks the AF_XDP driver"
+dpkg-deb -f "$DEB_STACK" Depends | grep -q "liblwip0" || fail "stack Depends lacks liblwip0"
+dpkg-deb -I "$DEB" conffiles | grep -qx /etc/oryx/appliance.toml || fail "appliance.toml is not a conffile"
+rpm -qpl "$RPM" 2>/dev/null | grep -qx /usr/lib64/oryx/plugins-1/io.so || fail "rpm: plugins not in lib64"
+rpm -qpR "$RPM" 2>/dev/null | grep -q "^dpdk" || fail "rpm Requires lacks dpdk"
+rpm -qpR "$RPM_STACK" 2>/dev/null | grep -q "^lwip" || fail "rpm stack Requires lacks lwip"
+rpm -qpc "$RPM" 2>/dev/null | grep -qx /etc/oryx/appliance.toml || fail "rpm: appliance.toml not %config"
+
+log "lint: every finding must be explained in packaging/README.md"
+explained() { sed -n '/^<!-- lint:begin -->/,/^<!-- lint:end -->/p' "$SRC/packaging/README.md"; }
+# The linters' exit codes reflect their findings; the list is what counts.
+{ lintian --tag-display-limit 0 "$PKG"/*.deb 2>/dev/null || true; } >"$WORK/lintian.out"
+{ rpmlint "$PKG"/*.rpm 2>/dev/null || true; } >"$WORK/rpmlint.out"
+grep -E '^[EW]:' "$WORK/lintian.out" | sed -E 's/^[EW]: [^:]+: ([^ ]+).*/\1/' | sort -u >"$WORK/lintian" || true
+grep -E ': [EW]: ' "$WORK/rpmlint.out" | sed -E 's/.*: [EW]: ([^ ]+).*/\1/' | sort -u >"$WORK/rpmlint" || true
+for tag in $(cat "$WORK/lintian" "$WORK/rpmlint"); do
+  explained | grep -q "\`$tag\`" || fail "unexplained lint finding: $tag"
+done
+log "lintian: $(wc -l <"$WORK/lintian") tag(s), rpmlint: $(wc -l <"$WORK/rpmlint") tag(s), all explained"
+
+log "install the .deb packages"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$DEB" "$DEB_STACK" "$DEB_DEV" >"$WORK/apt.log" 2>&1 || { cat "$WORK/apt.log"; fail "apt-get install"; }
+[ -x /usr/bin/oryxd ] && man -w oryxd >/dev/null 2>&1 || fail "oryxd or its man page not installed"
+/usr/bin/oryxd --check-config /etc/oryx/appliance.toml >/dev/null || fail "installed default config invalid"
+
+# The installed default configuration expects oryx-west, oryx-east and
+# oryx-svc; give it test namespaces behind them, as make demo does.
+for side in west east svc; do
+  ip netns add "oryx-pkg-$side"; NAMESPACES+=("oryx-pkg-$side")
+  ip link add "oryx-$side" type veth peer name eth0 netns "oryx-pkg-$side"
+  sysctl -qw "net.ipv6.conf.oryx-$side.disable_ipv6=1"
+  ip netns exec "oryx-pkg-$side" ethtool -K eth0 tx off rx off >/dev/null 2>&1 || true
+  ip link set "oryx-$side" up; ip netns exec "oryx-pkg-$side" ip link set eth0 up
+done
+ip netns exec oryx-pkg-svc ip addr add 198.18.1.1/24 dev eth0
+/usr/libexec/oryx/oryx-prepare /etc/oryx/appliance.toml || fail "oryx-prepare"
+/usr/bin/oryxd -c /etc/oryx/appliance.toml >"$WORK/oryxd.log" 2>&1 &
+ORYXD_PID=$!
+for _ in $(seq 100); do curl -sf http://127.0.0.1:8080/api/v1/status >/dev/null && break; sleep 0.1; done
+curl -sf http://127.0.0.1:8080/ | grep -q "<title>Oryx appliance</title>" || fail "dashboard not served from the installed webui"
+/usr/bin/oryxctl status | grep -q "^state *running" || fail "oryxctl status"
+/usr/bin/oryxctl plugins | grep -q "^stack " || fail "stack plugin not loaded from the installed plugin directory"
+ip netns exec oryx-pkg-svc ping -c 2 -W 2 198.18.1.10 >/dev/null || fail "installed stack does not answer ping"
+log "installed oryxd runs on the installed default configuration"
+
+log "the SDK example against the installed oryx-devel"
+cmake -S "$SRC/sdk/examples/length-filter" -B "$WORK/example" >/dev/null || fail "configure against installed SDK"
+cmake --build "$WORK/example" >/dev/null || fail "build against installed SDK"
+chmod 755 "$WORK" "$WORK/example" "$WORK/example/plugins"
+/usr/bin/oryxd -p "$WORK/example/plugins" --check-config /etc/oryx/appliance.toml | grep -q "4 plugins" ||
+  fail "example plugin not loaded by the installed oryxd"
+
+log "an edited configuration survives reinstalling"
+sed -i 's/^idle_sleep_max_us = 200/idle_sleep_max_us = 300/' /etc/oryx/appliance.toml
+kill -TERM "$ORYXD_PID"; wait "$ORYXD_PID" || fail "installed oryxd exit status $?"; ORYXD_PID=""
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall "$DEB" >/dev/null 2>&1 || fail "reinstall"
+grep -q "^idle_sleep_max_us = 300" /etc/oryx/appliance.toml || fail "reinstall replaced the edited configuration"
+
+log "removal stops oryxd and leaves nothing behind"
+/usr/bin/oryxd -c /etc/oryx/appliance.toml >"$WORK/oryxd2.log" 2>&1 &
+STARTED=$!
+for _ in $(seq 100); do curl -sf http://127.0.0.1:8080/api/v1/status >/dev/null && break; sleep 0.1; done
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq oryx oryx-plugins-stack oryx-devel >/dev/null 2>&1 || fail "purge"
+wait "$STARTED" 2>/dev/null || true
+pidof oryxd >/dev/null && fail "oryxd still running after removal"
+for side in west east svc; do ip link show "oryx-$side" | grep -q xdp && fail "XDP program left on oryx-$side"; done
+[ ! -e /usr/bin/oryxd ] && [ ! -e /etc/oryx ] && [ ! -e /usr/lib/x86_64-linux-gnu/oryx ] || fail "files left after purge"
+
+log "the .rpm packages in a scratch root"
+ROOT=$WORK/rpmroot
+mkdir -p "$ROOT"
+rpm --root "$ROOT" --initdb
+rpm --root "$ROOT" --nodeps --noscripts -i "$RPM" "$RPM_STACK" "$RPM_DEV" 2>/dev/null || fail "rpm -i into scratch root"
+for f in /usr/bin/oryxd /usr/lib64/oryx/plugins-1/stack.so /etc/oryx/appliance.toml /usr/include/oryx/sdk.hpp; do
+  [ -e "$ROOT$f" ] || fail "rpm scratch root lacks $f"
+done
+rpm --root "$ROOT" -qc oryx | grep -qx /etc/oryx/appliance.toml || fail "rpm: config file flag missing"
+rpm --root "$ROOT" -q --qf '[%{FILENAMES} %{FILEFLAGS:fflags}\n]' oryx | grep -q "^/etc/oryx/appliance.toml cn" ||
+  fail "rpm: appliance.toml is not %config(noreplace)"
+log "PASS"
