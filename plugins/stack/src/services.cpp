@@ -47,17 +47,25 @@ struct ServiceConn {
     tcp_err(pcb, nullptr);
   }
 
-  // Ends the connection in an orderly way (FIN) and forgets it.
-  void close() {
+  // Ends the connection in an orderly way (FIN) and forgets it. Returns
+  // ERR_ABRT when lwIP had to abort instead: a callback must then return it.
+  err_t close() {
     detach();
-    if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
+    err_t result = ERR_OK;
+    if (tcp_close(pcb) != ERR_OK) {
+      tcp_abort(pcb);
+      result = ERR_ABRT;
+    }
     set->counters[kTcpClosed]++;
     finish();
+    return result;
   }
 
   void finish();
 
-  void flush() {
+  // Sends what it can; returns ERR_ABRT if the connection was aborted (the
+  // object is then gone and the calling callback must return ERR_ABRT).
+  err_t flush() {
     while (pending() > 0) {
       size_t room = tcp_sndbuf(pcb);
       if (room == 0) break;
@@ -69,7 +77,7 @@ struct ServiceConn {
         tcp_abort(pcb);
         set->counters[kTcpReset]++;
         finish();
-        return;
+        return ERR_ABRT;
       }
       out_off += n;
       if (kind == kEcho) tcp_recved(pcb, u16_t(n));
@@ -79,7 +87,8 @@ struct ServiceConn {
       out_off = 0;
     }
     tcp_output(pcb);
-    if (pending() == 0 && (peer_closed || close_after)) close();
+    if (pending() == 0 && (peer_closed || close_after)) return close();
+    return ERR_OK;
   }
 
   void handle_http() {
@@ -122,8 +131,7 @@ struct ServiceConn {
     }
     if (!p) {
       self->peer_closed = true;
-      self->flush();
-      return ERR_OK;
+      return self->flush();
     }
     if (err != ERR_OK) {
       pbuf_free(p);
@@ -143,13 +151,12 @@ struct ServiceConn {
       }
     }
     pbuf_free(p);
-    if (self->kind != kDiscard) self->flush();
-    return ERR_OK;
+    return self->kind != kDiscard ? self->flush() : err_t(ERR_OK);
   }
 
   static err_t on_sent(void* arg, tcp_pcb*, u16_t) {
-    if (auto* self = static_cast<ServiceConn*>(arg)) self->flush();
-    return ERR_OK;
+    auto* self = static_cast<ServiceConn*>(arg);
+    return self ? self->flush() : err_t(ERR_OK);
   }
 
   static void on_err(void* arg, err_t err) {
