@@ -139,6 +139,40 @@ stop_oryxd() {
   return $rc
 }
 
+# start_stack NAME NET KEYS...: a namespace with eth0 at NET.1/24 wired by
+# AF_XDP to an oryxd whose stack stage "ip" answers at NET.2 with the
+# given stage keys (one "key = value" per argument). Sets NS, URL (and
+# NAME_URL/NAME_PID), and C COUNTER prints one of the stack's counters.
+start_stack() {
+  local name=$1 net=$2
+  shift 2
+  NS=ox$name$TAG
+  make_ns "$NS" "$NS" "$net.1/24"
+  local keys
+  keys=$(printf '%s\n' "$@")
+  local cfg
+  cfg=$(write_config "$name" "
+[kernel]
+hugepages = false
+file_prefix = \"$name$TAG\"
+mbufs = 32767
+[stage.wire]
+type = \"port\"
+driver = \"af_xdp\"
+iface = \"$NS\"
+next = \"ip\"
+[stage.ip]
+type = \"stack\"
+address = \"$net.2/24\"
+next = \"wire\"
+$keys
+")
+  start_oryxd "$name" "$cfg"
+  eval "URL=\$${name}_URL"
+  ip netns exec "$NS" ping -c 1 -W 2 "$net.2" >/dev/null || fail "the stack at $net.2 does not answer ping"
+}
+C() { api "$URL" /api/v1/stats | json "j['stages']['ip']['counters']['$1']"; }
+
 # api URL PATH: GET a JSON endpoint.
 api() { curl -sf "$1$2"; }
 

@@ -5,28 +5,8 @@
 # return to baseline afterwards.
 source "$(dirname "$0")/lib.sh"
 
-NS=oxh$TAG
-make_ns "$NS" "$NS" 198.18.80.1/24
-CFG=$(write_config h "
-[kernel]
-hugepages = false
-file_prefix = \"h$TAG\"
-[stage.wire]
-type = \"port\"
-driver = \"af_xdp\"
-iface = \"$NS\"
-next = \"ip\"
-[stage.ip]
-type = \"stack\"
-address = \"198.18.80.2/24\"
-tcp_echo_port = 7
-udp_echo_port = 7
-next = \"wire\"
-")
-start_oryxd h "$CFG"
-C() { api "$h_URL" /api/v1/stats | json "j['stages']['ip']['counters']['$1']"; }
-ip netns exec "$NS" ping -c 1 -W 2 198.18.80.2 >/dev/null || fail "no ping"
-MAC=$(api "$h_URL" /api/v1/ports | json "j[0]['mac']")
+start_stack h 198.18.80 "tcp_echo_port = 7" "udp_echo_port = 7"
+MAC=$(api "$URL" /api/v1/ports | json "j[0]['mac']")
 
 # A conversation that must survive everything below: one echo per 50 ms.
 ip netns exec "$NS" $PY - "$WORK/alive" <<'PY' &
@@ -112,7 +92,7 @@ wait_until 30 '[ "$(C mbufs_held)" -eq 0 ]' || fail "lwIP still holds $(C mbufs_
 # The fragments after the overlap start a datagram that never completes.
 wait_until 10 '[ "$(C reassembly_mbufs)" -eq 0 ]' || fail "reassembly holds $(C reassembly_mbufs) mbufs"
 [ "$(C drop_reass_timeout)" -eq 1 ] || fail "reassembly timeouts $(C drop_reass_timeout), expected 1"
-HALF=$(api "$h_URL" /api/v1/connections | json "len([c for c in j if c['state'] in ('SYN_RCVD', 'ESTABLISHED')])")
+HALF=$(api "$URL" /api/v1/connections | json "len([c for c in j if c['state'] in ('SYN_RCVD', 'ESTABLISHED')])")
 [ "$HALF" -eq 0 ] || fail "$HALF half-open or stray connections left"
 ip netns exec "$NS" ping -c 2 -W 2 198.18.80.2 >/dev/null || fail "stack unresponsive afterwards"
 stop_oryxd "$h_PID" || fail "exit status $?"

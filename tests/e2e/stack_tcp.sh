@@ -5,29 +5,7 @@
 # reconnecting from a port the stack left in TIME_WAIT.
 source "$(dirname "$0")/lib.sh"
 
-NS=oxt$TAG
-make_ns "$NS" "$NS" 198.18.90.1/24
-CFG=$(write_config t "
-[kernel]
-hugepages = false
-file_prefix = \"t$TAG\"
-mbufs = 32767
-[stage.wire]
-type = \"port\"
-driver = \"af_xdp\"
-iface = \"$NS\"
-next = \"ip\"
-[stage.ip]
-type = \"stack\"
-address = \"198.18.90.2/24\"
-tcp_echo_port = 7
-http_port = 80
-http_body_bytes = 10
-next = \"wire\"
-")
-start_oryxd t "$CFG"
-C() { api "$t_URL" /api/v1/stats | json "j['stages']['ip']['counters']['$1']"; }
-ip netns exec "$NS" ping -c 1 -W 2 198.18.90.2 >/dev/null || fail "no ping"
+start_stack t 198.18.90 "tcp_echo_port = 7" "http_port = 80" "http_body_bytes = 10"
 
 log "64 MiB each way through TCP echo, sha256 compared"
 ip netns exec "$NS" timeout 120 $PY - <<'PY' || fail "bulk echo"
@@ -106,7 +84,7 @@ for attempt in range(20):
 else:
     raise SystemExit("could not reuse the 4-tuple")
 PY
-TW=$(api "$t_URL" /api/v1/connections | json "len([c for c in j if c['state'] == 'TIME_WAIT'])")
+TW=$(api "$URL" /api/v1/connections | json "len([c for c in j if c['state'] == 'TIME_WAIT'])")
 [ "$TW" -ge 1 ] || fail "no TIME_WAIT entry after the stack closed first"
 stop_oryxd "$t_PID" || fail "exit status $?"
 log "PASS"
