@@ -341,10 +341,16 @@ std::string Interface::connections_json() {
   out << "[";
   bool first = true;
   auto row = [&](const char* proto, const std::string& local, const std::string& remote,
-                 const char* state, size_t sendq, size_t recvq) {
+                 const char* state, size_t sendq, size_t recvq, const tcp_pcb* tcp = nullptr) {
     out << (first ? "" : ",") << "{\"proto\":\"" << proto << "\",\"local\":\"" << local
         << "\",\"remote\":\"" << remote << "\",\"state\":\"" << state << "\",\"send_queue\":"
-        << sendq << ",\"recv_queue\":" << recvq << "}";
+        << sendq << ",\"recv_queue\":" << recvq;
+    if (tcp)  // windows, congestion window and retransmission timer, like ss -ti
+      out << ",\"snd_wnd\":" << tcp->snd_wnd << ",\"rcv_wnd\":" << tcp->rcv_wnd
+          << ",\"cwnd\":" << tcp->cwnd << ",\"rto_ms\":" << tcp->rto * TCP_SLOW_INTERVAL
+          << ",\"rto_backoff\":" << unsigned(tcp->nrtx) << ",\"unacked\":" << (tcp->unacked != nullptr)
+          << ",\"unsent\":" << (tcp->unsent != nullptr);
+    out << "}";
     first = false;
   };
   CoreLock lock;
@@ -358,7 +364,7 @@ std::string Interface::connections_json() {
       for (tcp_seg* s = p->unacked; s; s = s->next) sendq += s->len;
       size_t recvq = ServiceSet::pending_bytes(p);
       row("tcp", endpoint(&p->local_ip, p->local_port), endpoint(&p->remote_ip, p->remote_port),
-          tcp_state_name(p->state), sendq, recvq);
+          tcp_state_name(p->state), sendq, recvq, p);
     }
   for (udp_pcb* u = udp_pcbs; u; u = u->next)
     row("udp", endpoint(&u->local_ip, u->local_port),
