@@ -348,7 +348,9 @@ std::string Interface::connections_json() {
     if (tcp)  // windows, congestion window and retransmission timer, like ss -ti
       out << ",\"snd_wnd\":" << tcp->snd_wnd << ",\"rcv_wnd\":" << tcp->rcv_wnd
           << ",\"cwnd\":" << tcp->cwnd << ",\"rto_ms\":" << tcp->rto * TCP_SLOW_INTERVAL
-          << ",\"rto_backoff\":" << unsigned(tcp->nrtx) << ",\"unacked\":" << (tcp->unacked != nullptr)
+          << ",\"rto_backoff\":" << unsigned(tcp->nrtx) << ",\"rtime\":" << tcp->rtime
+          << ",\"persist_backoff\":" << unsigned(tcp->persist_backoff)
+          << ",\"unacked\":" << (tcp->unacked != nullptr)
           << ",\"unsent\":" << (tcp->unsent != nullptr);
     out << "}";
     first = false;
