@@ -473,12 +473,16 @@ std::string Appliance::metrics_text() const {
                                            {"rx_missed", "Packets the port dropped for lack of room."},
                                            {"rx_errors", "Erroneous packets received."},
                                            {"tx_errors", "Failed transmissions."}};
-    auto stats = stats_json()["ports"];
+    std::vector<std::pair<std::string, nlohmann::json>> ports;
+    for (const auto& p : ports_.entries()) {
+      auto c = PortRegistry::counters(p.port_id);
+      if (!c.is_null()) ports.emplace_back(p.name, std::move(c));
+    }
     for (const auto& f : port_fields) {
       std::string metric = std::string("oryx_port_") + f[0] + "_total";
       add("# HELP " + metric + " " + f[1]);
       add("# TYPE " + metric + " counter");
-      for (const auto& [name, st] : stats.items())
+      for (const auto& [name, st] : ports)
         add(metric + "{port=\"" + label(name) + "\"} " + std::to_string(st[f[0]].get<uint64_t>()));
     }
   }

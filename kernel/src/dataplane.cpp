@@ -53,14 +53,17 @@ NodeWorkerCtx* ctx_of(rte_node* node) {
   return c;
 }
 
+// True when every packet of the burst has the same edge.
+bool all_same(const uint16_t* next, uint16_t n) {
+  for (uint16_t i = 1; i < n; i++)
+    if (next[i] != next[0]) return false;
+  return true;
+}
+
 // True when every packet goes to the same real forward edge (not drop, not
 // consumed, within range).
 bool uniform_to_edge(const NodeWorkerCtx* c, const uint16_t* next, uint16_t n) {
-  uint16_t first = next[0];
-  if (first == ORYX_EDGE_DROP || first >= c->edge_count) return false;
-  for (uint16_t i = 1; i < n; i++)
-    if (next[i] != first) return false;
-  return true;
+  return next[0] != ORYX_EDGE_DROP && next[0] < c->edge_count && all_same(next, n);
 }
 
 // Enqueues packets on their chosen edges; counts drops and bad edges.
@@ -68,13 +71,7 @@ void dispatch(rte_graph* graph, rte_node* node, NodeWorkerCtx* c, rte_mbuf** pkt
               uint16_t* next, uint16_t n) {
   uint16_t edges = c->edge_count;
   uint16_t first = next[0];
-  bool uniform = true;
-  for (uint16_t i = 1; i < n; i++)
-    if (next[i] != first) {
-      uniform = false;
-      break;
-    }
-  if (uniform && first != ORYX_EDGE_CONSUMED && first < edges) {
+  if (first != ORYX_EDGE_CONSUMED && first < edges && all_same(next, n)) {
     if (first == ORYX_EDGE_DROP) c->row[CounterBlock::kDrops] += n;
     rte_node_enqueue(graph, node, first, reinterpret_cast<void**>(pkts), n);
     return;
