@@ -11,9 +11,11 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <set>
-#include <unistd.h>
 #include <stdexcept>
 
 #ifndef ORYX_VERSION
@@ -91,13 +93,23 @@ int host_endpoint_register(const char* name, const char* help, char* (*handler)(
                                                                          : ORYX_ERR_INVALID;
 }
 
+int host_service_register(const char* name, uint32_t version, const void* iface) {
+  if (!g_current || !name || !iface) return ORYX_ERR_INVALID;
+  return g_current->add_service(name, version, iface) ? ORYX_OK : ORYX_ERR_INVALID;
+}
+
+const void* host_service_lookup(const char* name, uint32_t version) {
+  return g_current && name ? g_current->find_service(name, version) : nullptr;
+}
+
 const oryx_host_api kHostApi = {
     sizeof(oryx_host_api), ORYX_ABI_MAJOR,          ORYX_ABI_MINOR,
     logging::abi_log,      logging::abi_log_enabled, host_config_bool,
     host_config_int,       host_config_string,       host_config_list_size,
     host_config_list_string, host_config_is_set,     host_worker_count,
     host_burst_size,       host_mbuf_pool,           host_port_register,
-    host_port_lookup,      host_endpoint_register,
+    host_port_lookup,      host_endpoint_register,   host_service_register,
+    host_service_lookup,
 };
 
 // Names the kernel serves itself under /api/v1/.
@@ -156,6 +168,20 @@ std::vector<std::pair<std::string, std::string>> Appliance::endpoints() const {
   for (const auto& [name, e] : endpoints_) out.emplace_back(name, e.help);
   return out;
 }
+bool Appliance::add_service(const std::string& name, uint32_t version, const void* iface) {
+  bool valid = !name.empty() && name.size() <= 64 &&
+               name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") == std::string::npos;
+  if (!valid) return false;
+  std::lock_guard lock(endpoints_mutex_);
+  return services_.emplace(name, std::make_pair(version, iface)).second;
+}
+
+const void* Appliance::find_service(const std::string& name, uint32_t version) const {
+  std::lock_guard lock(endpoints_mutex_);
+  auto it = services_.find(name);
+  return it != services_.end() && it->second.first == version ? it->second.second : nullptr;
+}
+
 Appliance* Appliance::current() { return g_current; }
 
 Appliance::Appliance(std::unique_ptr<ApplianceConfig> config) : config_(std::move(config)) {
@@ -200,6 +226,12 @@ void Appliance::check() {
 
 void Appliance::start() {
   auto log = logging::get("oryx");
+  // BPF maps and AF_XDP umems count against locked memory on older
+  // kernels; lift the limit (as root) so XDP-based ports load their
+  // programs, whichever program embeds the kernel.
+  rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+  if (setrlimit(RLIMIT_MEMLOCK, &unlimited) != 0)
+    log->debug("cannot raise RLIMIT_MEMLOCK: {}", strerror(errno));
   try {
     auto args = eal_arguments(*config_, "oryxd");
     std::string cmdline;

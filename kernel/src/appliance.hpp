@@ -64,6 +64,11 @@ class Appliance {
   const PluginEndpoint* find_endpoint(const std::string& name) const;
   std::vector<std::pair<std::string, std::string>> endpoints() const;  // name, help
 
+  // C interfaces plugins published (ABI 1.2 service registry); an
+  // embedding program finds the stack's socket layer here.
+  bool add_service(const std::string& name, uint32_t version, const void* iface);
+  const void* find_service(const std::string& name, uint32_t version) const;
+
   // The process-wide kernel the host API serves (one per process).
   static Appliance* current();
 
@@ -85,6 +90,7 @@ class Appliance {
   std::chrono::steady_clock::time_point started_;
   mutable std::mutex endpoints_mutex_;
   std::map<std::string, PluginEndpoint> endpoints_;
+  std::map<std::string, std::pair<uint32_t, const void*>> services_;  // name -> version, iface
   std::string state_ = "configured";
 };
 

@@ -7,7 +7,6 @@
 
 #include <getopt.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -146,11 +145,6 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  // BPF maps and AF_XDP umems count against locked memory on older
-  // kernels; lift the limit as root so XDP-based ports load their programs.
-  rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
-  if (setrlimit(RLIMIT_MEMLOCK, &unlimited) != 0)
-    log->debug("cannot raise RLIMIT_MEMLOCK: {}", strerror(errno));
   logging::capture_dpdk_log();
   RestServer rest(*appliance);
   try {

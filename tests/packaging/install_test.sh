@@ -43,6 +43,7 @@ done
 contents "$DEB_STACK" | grep -qx ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/stack.so || fail "stack plugin missing"
 contents "$DEB" | grep -q stack.so && fail "the stack plugin belongs to oryx-plugins-stack"
 contents "$DEB_DEV" | grep -qx ./usr/include/oryx/abi.h || fail "devel lacks abi.h"
+contents "$DEB_DEV" | grep -qx ./usr/include/oryx/socket_api.h || fail "devel lacks socket_api.h"
 contents "$DEB_DEV" | grep -q "OryxConfig.cmake" || fail "devel lacks the CMake package"
 dpkg-deb -f "$DEB" Depends | grep -q "librte-net-af-xdp23" || fail "Depends lacks the AF_XDP driver"
 dpkg-deb -f "$DEB_STACK" Depends | grep -q "liblwip0" || fail "stack Depends lacks liblwip0"

@@ -25,6 +25,7 @@ enum Counter : size_t {
   kTcpAccepted, kTcpClosed, kTcpReset, kTcpTimeWaitRecycled,
   kDropNotForUs, kDropTruncated, kDropUnknownEthertype, kDropTxNoMbuf, kDropTxRingFull,
   kDropTooBig, kTcpConnections, kMbufsHeld,
+  kTcpOpened, kTcpAcceptOverflow, kUdpRcvbufDrops, kSocketsOpen,
   kCounterCount
 };
 
@@ -39,6 +40,24 @@ struct MbufOps {
   // (the mbuf is then still the caller's).
   bool (*queue_tx)(void* ring, void* mbuf);
 };
+
+// The socket layer's command ring (an rte_ring, multi-producer) that the
+// stack's worker 0 drains.
+struct CommandRing {
+  void* ring = nullptr;
+  bool (*enqueue)(void* ring, void* item) = nullptr;
+  unsigned (*dequeue)(void* ring, void** items, unsigned max) = nullptr;
+};
+
+// The process-wide socket layer (socket_layer.cpp). The first stack stage
+// attaches its ring and counter row; `running` says whether a worker
+// drains the ring (otherwise callers run their work themselves).
+void sockets_attach(const CommandRing& ring, uint64_t* counters);
+void sockets_set_running(bool running);
+// Runs queued socket calls; on the stack's worker, without the core lock.
+void sockets_run_commands();
+// The struct oryx_socket_api to publish in the service registry.
+const void* sockets_api();
 
 struct Services {
   int tcp_echo_port = 0;  // 0 = off

@@ -7,6 +7,7 @@
 // lwIP from elsewhere (the worker's input, the REST thread's connection
 // table) holds the core lock, so the counters below, which are only
 // touched from lwIP context, need no atomics.
+#include "core_lock.hpp"
 #include "glue.hpp"
 #include "services.hpp"
 
@@ -42,14 +43,6 @@ struct RxPbuf {
   pbuf_custom pc;
   void* mbuf;
   void* owner;  // Interface::Impl
-};
-
-class CoreLock {
- public:
-  CoreLock() { LOCK_TCPIP_CORE(); }
-  ~CoreLock() { UNLOCK_TCPIP_CORE(); }
-  CoreLock(const CoreLock&) = delete;
-  CoreLock& operator=(const CoreLock&) = delete;
 };
 
 void start_lwip_once() {

@@ -9,6 +9,7 @@
 #include "ipv4_reassembly.hpp"
 
 #include <oryx/sdk.hpp>
+#include <oryx/socket_api.h>
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -60,7 +61,7 @@ constexpr oryx_counter_desc kCounters[] = {
     oryx::sdk::counter("tx_udp", "datagrams", "UDP datagrams sent."),
     oryx::sdk::counter("rx_udp_bytes", "bytes", "UDP bytes received (headers included)."),
     oryx::sdk::counter("tx_udp_bytes", "bytes", "UDP bytes sent (headers included)."),
-    oryx::sdk::counter("tcp_accepted", "connections", "TCP connections accepted by services."),
+    oryx::sdk::counter("tcp_accepted", "connections", "TCP connections accepted (services and sockets)."),
     oryx::sdk::counter("tcp_closed", "connections", "TCP connections closed in order."),
     oryx::sdk::counter("tcp_reset", "connections", "TCP connections reset or aborted."),
     oryx::sdk::counter("tcp_time_wait_recycled", "connections",
@@ -71,8 +72,16 @@ constexpr oryx_counter_desc kCounters[] = {
     oryx::sdk::counter("drop_tx_no_mbuf", "frames", "Frames not sent: mbuf pool empty."),
     oryx::sdk::counter("drop_tx_ring_full", "frames", "Frames not sent: transmit ring full."),
     oryx::sdk::counter("drop_too_big", "frames", "Frames not sent: larger than the MTU."),
-    oryx::sdk::gauge("tcp_connections", "connections", "Live TCP connections of services."),
+    oryx::sdk::gauge("tcp_connections", "connections",
+                     "Live TCP connections (services and sockets)."),
     oryx::sdk::gauge("mbufs_held", "mbufs", "Received mbufs lwIP still holds."),
+    oryx::sdk::counter("tcp_opened", "connections",
+                       "TCP connections opened actively (connect on a socket)."),
+    oryx::sdk::counter("tcp_accept_overflow", "connections",
+                       "TCP connections refused with a RST: every accept queue was full."),
+    oryx::sdk::counter("udp_rcvbuf_drops", "datagrams",
+                       "UDP datagrams dropped: the socket's receive buffer was full."),
+    oryx::sdk::gauge("sockets", "sockets", "Open sockets of the socket layer."),
     oryx::sdk::counter("drop_multi_segment", "frames",
                        "Frames dropped: chained mbufs are not handed to lwIP yet."),
     oryx::sdk::counter("drop_bad_ipv4_header", "packets",
@@ -148,6 +157,15 @@ void mbuf_free(void* m) { rte_pktmbuf_free(static_cast<rte_mbuf*>(m)); }
 void mbuf_free_segment(void* m) { rte_pktmbuf_free_seg(static_cast<rte_mbuf*>(m)); }
 bool mbuf_queue_tx(void* ring, void* m) {
   return rte_ring_mp_enqueue(static_cast<rte_ring*>(ring), m) == 0;
+}
+
+// The socket layer's command ring: any application thread produces, the
+// stack's worker consumes.
+bool command_enqueue(void* ring, void* cmd) {
+  return rte_ring_mp_enqueue(static_cast<rte_ring*>(ring), cmd) == 0;
+}
+unsigned command_dequeue(void* ring, void** cmds, unsigned max) {
+  return rte_ring_mc_dequeue_burst(static_cast<rte_ring*>(ring), cmds, max, nullptr);
 }
 
 // "198.18.0.10/24" -> address and dotted mask.
@@ -284,6 +302,10 @@ class StackStage {
     // thread; the consumer is this stage's poll on one worker.
     ring_ = rte_ring_create(ring_name.c_str(), ring_size, SOCKET_ID_ANY, RING_F_SC_DEQ);
     if (!ring_) throw Error("cannot create ring " + ring_name + ": " + rte_strerror(rte_errno));
+    std::string commands_name = "oryx_sock_" + name_;
+    commands_ = rte_ring_create(commands_name.c_str(), kCommandRingSize, SOCKET_ID_ANY, 0);
+    if (!commands_)
+      throw Error("cannot create ring " + commands_name + ": " + rte_strerror(rte_errno));
     const uint64_t timeout = rte_get_tsc_hz() * 5;  // Linux waits 30 s; a stage needs its mbufs
     for (uint32_t w = 0; w < std::max<uint32_t>(1, host_->worker_count()); w++)
       reassembly_.push_back(std::make_unique<Ipv4Reassembly>(timeout));
@@ -292,6 +314,7 @@ class StackStage {
 
   ~StackStage() {
     iface_impl_.reset();
+    if (commands_) rte_ring_free(commands_);  // empty: stop() drained it
     reassembly_.clear();
     if (ring_) {
       void* m;
@@ -319,9 +342,13 @@ class StackStage {
       throw Error(e.what());
     }
     iface_impl_->up();
-    // One table for the whole process, whichever stack stage registered it.
+    // One table and one socket layer for the whole process (lwIP is one
+    // instance): the first stack stage registers them.
     host_->endpoint_register("connections", "Live TCP and UDP endpoints of the stack (netstat)",
                              &StackStage::connections, nullptr);
+    sockets_attach({commands_, command_enqueue, command_dequeue}, control_);
+    host_->service_register(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION, sockets_api());
+    sockets_set_running(true);
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
     rte_ether_format_addr(mac, sizeof(mac), &mac_);
     log_.info("stack ", name_, " up on ", port_name_, ": ", iface_.ipv4, "/", iface_.ipv4_mask,
@@ -329,6 +356,7 @@ class StackStage {
   }
 
   void stop() {
+    sockets_set_running(false);
     if (iface_impl_) iface_impl_->down();
   }
 
@@ -371,8 +399,10 @@ class StackStage {
   uint16_t poll(oryx_burst& b) {
     uint64_t now = rte_rdtsc();
     expire_reassembly(b, now);
-    // The transmit ring has one consumer: worker 0 sends for the stack.
+    // The transmit ring has one consumer: worker 0 sends for the stack, and
+    // runs queued socket calls first so that what they send leaves now.
     if (b.worker != 0) return 0;
+    sockets_run_commands();
     unsigned got = rte_ring_sc_dequeue_burst(ring_, reinterpret_cast<void**>(b.pkts), b.capacity,
                                              nullptr);
     for (unsigned i = 0; i < got; i++) b.next[i] = 1;
@@ -421,7 +451,9 @@ class StackStage {
   std::string mac_text_;
   rte_ether_addr mac_{};
   uint16_t mtu_ = 0;
+  static constexpr unsigned kCommandRingSize = 4096;
   rte_ring* ring_ = nullptr;
+  rte_ring* commands_ = nullptr;  // socket calls handed to this stage's worker 0
   std::vector<std::unique_ptr<Ipv4Reassembly>> reassembly_;  // one per worker
   std::vector<uint64_t> last_expiry_;
   std::unique_ptr<Interface> iface_impl_;

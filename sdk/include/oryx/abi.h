@@ -7,7 +7,8 @@
  * port registry, mbuf pools) comes through the host function table given to
  * its callbacks; a plugin never links against the kernel.
  *
- * History: 1.0 first release; 1.1 appended oryx_host_api.endpoint_register.
+ * History: 1.0 first release; 1.1 appended oryx_host_api.endpoint_register;
+ *          1.2 appended oryx_host_api.service_register and service_lookup.
  *
  * ABI policy (see docs/plugin-guide.md):
  *  - ORYX_ABI_MAJOR changes only when a struct member moves or a meaning
@@ -33,7 +34,7 @@ extern "C" {
 #endif
 
 #define ORYX_ABI_MAJOR 1
-#define ORYX_ABI_MINOR 1
+#define ORYX_ABI_MINOR 2
 
 /* Name of the single exported entry point. */
 #define ORYX_PLUGIN_ENTRY_SYMBOL "oryx_plugin_entry"
@@ -149,6 +150,17 @@ struct oryx_host_api {
 	 * unloaded). */
 	int (*endpoint_register)(const char *name, const char *help,
 				 char *(*handler)(void *ctx), void *ctx);
+
+	/* ---- ABI 1.2 ---- */
+	/* Service registry: a plugin publishes a C interface (a _plugin_ptr to a
+	 * struct of function pointers that starts with struct_size) under a
+	 * name and an interface version, for other plugins and for programs
+	 * that embed the kernel (the preload library finds the stack's socket
+	 * layer this way). Names: [a-z0-9_.-], unique per process; registering
+	 * twice fails with ORYX_ERR_INVALID. service_lookup returns NULL unless
+	 * the name is registered with exactly that version (fail closed). */
+	int (*service_register)(const char *name, uint32_t version, const void *iface);
+	const void *(*service_lookup)(const char *name, uint32_t version);
 };
 
 /* ---- stages ------------------------------------------------------------ */
@@ -264,7 +276,7 @@ typedef const struct oryx_plugin_desc *(*oryx_plugin_entry_fn)(void);
 #endif
 ORYX_STATIC_ASSERT(sizeof(struct oryx_param) == 56, "oryx_param layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_counter_desc) == 32, "oryx_counter_desc layout");
-ORYX_STATIC_ASSERT(sizeof(struct oryx_host_api) == 120, "oryx_host_api layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_host_api) == 136, "oryx_host_api layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_burst) == 40, "oryx_burst layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_instance_args) == 80, "oryx_instance_args layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_stage_desc) == 112, "oryx_stage_desc layout");
