@@ -139,19 +139,13 @@ stop_oryxd() {
   return $rc
 }
 
-# start_stack NAME NET KEYS...: a namespace with eth0 at NET.1/24 wired by
-# AF_XDP to an oryxd whose stack stage "ip" answers at NET.2 with the
-# given stage keys (one "key = value" per argument). Sets NS, URL (and
-# NAME_URL/NAME_PID), and C COUNTER prints one of the stack's counters.
-start_stack() {
-  local name=$1 net=$2
-  shift 2
-  NS=ox$name$TAG
-  make_ns "$NS" "$NS" "$net.1/24"
-  local keys
-  keys=$(printf '%s\n' "$@")
-  local cfg
-  cfg=$(write_config "$name" "
+# stack_config NAME IFACE NET KEYS...: a config whose stack stage "ip"
+# answers at NET.2/24 on an AF_XDP port to IFACE, with the given stage keys
+# (one "key = value" per argument); prints its path.
+stack_config() {
+  local name=$1 iface=$2 net=$3
+  shift 3
+  write_config "$name" "
 [kernel]
 hugepages = false
 file_prefix = \"$name$TAG\"
@@ -159,15 +153,26 @@ mbufs = 32767
 [stage.wire]
 type = \"port\"
 driver = \"af_xdp\"
-iface = \"$NS\"
+iface = \"$iface\"
 next = \"ip\"
 [stage.ip]
 type = \"stack\"
 address = \"$net.2/24\"
 next = \"wire\"
-$keys
-")
-  start_oryxd "$name" "$cfg"
+$(printf '%s\n' "$@")
+"
+}
+
+# start_stack NAME NET KEYS...: a namespace with eth0 at NET.1/24 wired by
+# AF_XDP to an oryxd whose stack stage "ip" answers at NET.2 with the
+# given stage keys. Sets NS, URL (and NAME_URL/NAME_PID), and C COUNTER
+# prints one of the stack's counters.
+start_stack() {
+  local name=$1 net=$2
+  shift 2
+  NS=ox$name$TAG
+  make_ns "$NS" "$NS" "$net.1/24"
+  start_oryxd "$name" "$(stack_config "$name" "$NS" "$net" "$@")"
   eval "URL=\$${name}_URL"
   ip netns exec "$NS" ping -c 1 -W 2 "$net.2" >/dev/null || fail "the stack at $net.2 does not answer ping"
 }

@@ -25,22 +25,7 @@ ip netns exec "$NS" $PY "$ORYX_SOURCE/plugins/stack/tests/peer.py" --dir "$WORK/
 _PIDS+=($!)
 wait_until 10 '[ -e "$WORK/records/peer.ready" ]' || fail "the peer did not start"
 
-CFG=$(write_config sockets "
-[kernel]
-hugepages = false
-file_prefix = \"sk$TAG\"
-mbufs = 32767
-[stage.wire]
-type = \"port\"
-driver = \"af_xdp\"
-iface = \"$NS\"
-next = \"ip\"
-[stage.ip]
-type = \"stack\"
-address = \"$NET.2/24\"
-ipv6 = \"2001:db8:91::2\"
-next = \"wire\"
-")
+CFG=$(stack_config sockets "$NS" "$NET" 'ipv6 = "2001:db8:91::2"')
 
 for model in ${SOCKET_MODELS:-separate rtc}; do
   log "socket layer, $model model"
