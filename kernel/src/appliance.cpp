@@ -152,18 +152,18 @@ const oryx_host_api* host_api() { return &kHostApi; }
 
 bool Appliance::add_endpoint(const std::string& name, PluginEndpoint endpoint) {
   if (kKernelEndpoints.count(name)) return false;
-  std::lock_guard lock(endpoints_mutex_);
+  std::lock_guard lock(registry_mutex_);
   return endpoints_.emplace(name, std::move(endpoint)).second;
 }
 
 const Appliance::PluginEndpoint* Appliance::find_endpoint(const std::string& name) const {
-  std::lock_guard lock(endpoints_mutex_);
+  std::lock_guard lock(registry_mutex_);
   auto it = endpoints_.find(name);
   return it == endpoints_.end() ? nullptr : &it->second;  // entries are never removed
 }
 
 std::vector<std::pair<std::string, std::string>> Appliance::endpoints() const {
-  std::lock_guard lock(endpoints_mutex_);
+  std::lock_guard lock(registry_mutex_);
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [name, e] : endpoints_) out.emplace_back(name, e.help);
   return out;
@@ -172,12 +172,12 @@ bool Appliance::add_service(const std::string& name, uint32_t version, const voi
   bool valid = !name.empty() && name.size() <= 64 &&
                name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") == std::string::npos;
   if (!valid) return false;
-  std::lock_guard lock(endpoints_mutex_);
+  std::lock_guard lock(registry_mutex_);
   return services_.emplace(name, std::make_pair(version, iface)).second;
 }
 
 const void* Appliance::find_service(const std::string& name, uint32_t version) const {
-  std::lock_guard lock(endpoints_mutex_);
+  std::lock_guard lock(registry_mutex_);
   auto it = services_.find(name);
   return it != services_.end() && it->second.first == version ? it->second.second : nullptr;
 }

@@ -88,7 +88,7 @@ class Appliance {
   bool eal_up_ = false;
   bool plugins_up_ = false;
   std::chrono::steady_clock::time_point started_;
-  mutable std::mutex endpoints_mutex_;
+  mutable std::mutex registry_mutex_;  // endpoints_ and services_
   std::map<std::string, PluginEndpoint> endpoints_;
   std::map<std::string, std::pair<uint32_t, const void*>> services_;  // name -> version, iface
   std::string state_ = "configured";

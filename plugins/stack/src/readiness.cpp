@@ -80,4 +80,11 @@ void publish(Socket& s, bool wake) {
   if (s.notify && s.handle >= 0) s.notify(s.notify_ctx, s.handle, mask);
 }
 
+int take_error(Socket& s) {
+  int e = s.error;
+  s.error = 0;
+  publish(s, false);
+  return -e;
+}
+
 }  // namespace oryx::stack::ops

@@ -88,6 +88,11 @@ bool is_local(const ip_addr_t& ip) {
   return false;
 }
 
+u8_t ip_type(const Socket& s) {
+  if (s.domain == AF_INET) return IPADDR_TYPE_V4;
+  return s.v6only ? IPADDR_TYPE_V6 : IPADDR_TYPE_ANY;
+}
+
 size_t iov_total(const msghdr& msg) {
   size_t total = 0;
   for (size_t i = 0; i < msg.msg_iovlen; i++) total += msg.msg_iov[i].iov_len;

@@ -20,7 +20,6 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
-#include <queue>
 
 namespace oryx::stack {
 
@@ -41,9 +40,6 @@ int64_t deadline_after(int64_t timeout_us) { return timeout_us ? steady_us() + t
 long futex(std::atomic<uint32_t>* word, int op, uint32_t val, const timespec* timeout) {
   return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, val, timeout, nullptr, 0);
 }
-
-// Handles are reused lowest first, like file descriptors.
-std::priority_queue<int, std::vector<int>, std::greater<int>> g_free_handles;
 
 }  // namespace
 
@@ -164,9 +160,9 @@ std::shared_ptr<Socket> SocketLayer::get(int h) const {
 int SocketLayer::install(std::shared_ptr<Socket> s) {
   std::lock_guard lock(table_mutex_);
   int h;
-  if (!g_free_handles.empty()) {
-    h = g_free_handles.top();
-    g_free_handles.pop();
+  if (!free_handles_.empty()) {
+    h = free_handles_.top();
+    free_handles_.pop();
   } else {
     if (table_.size() >= size_t(INT_MAX)) return -EMFILE;
     h = int(table_.size());
@@ -179,7 +175,7 @@ int SocketLayer::install(std::shared_ptr<Socket> s) {
 void SocketLayer::release(int h) {
   std::lock_guard lock(table_mutex_);
   table_[size_t(h)].reset();
-  g_free_handles.push(h);
+  free_handles_.push(h);
 }
 
 int SocketLayer::set_model(int model) {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <queue>
 #include <vector>
 
 namespace oryx::stack {
@@ -71,6 +72,8 @@ class SocketLayer {
 
   mutable std::mutex table_mutex_;
   std::vector<std::shared_ptr<Socket>> table_;
+  // Released handles, reused lowest first like file descriptors.
+  std::priority_queue<int, std::vector<int>, std::greater<int>> free_handles_;
   CommandRing ring_;
   std::atomic<bool> running_{false};
   uint64_t* counters_ = nullptr;

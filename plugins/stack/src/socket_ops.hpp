@@ -23,11 +23,16 @@ uint32_t poll_mask(const Socket& s);
 // Recomputes s.events; with `wake`, also wakes blocked threads and calls
 // the notify callback, as Linux wakes a socket's wait queue.
 void publish(Socket& s, bool wake);
+// Reports the pending error once, as Linux does: returns -errno (or 0) and
+// clears it.
+int take_error(Socket& s);
 
 // Addresses (socket_addr.cpp).
 int to_ip(const Socket& s, const sockaddr* addr, socklen_t len, ip_addr_t& ip, uint16_t& port);
 void from_ip(const Socket& s, const ip_addr_t& ip, uint16_t port, sockaddr* addr, socklen_t* len);
 bool is_local(const ip_addr_t& ip);
+// The lwIP address type of the socket's pcb: IPv4, IPv6 only, or dual stack.
+u8_t ip_type(const Socket& s);
 
 // Stream sockets (tcp_socket.cpp).
 int stream_open(Socket& s);

@@ -80,12 +80,7 @@ int get_socket_level(Socket& s, int name, void* value, socklen_t* len) {
     case SO_PROTOCOL: return put_int(value, len, s.is_stream() ? IPPROTO_TCP : IPPROTO_UDP);
     case SO_ACCEPTCONN: return put_int(value, len, s.phase == Phase::kListening);
     case SO_RCVLOWAT: return put_int(value, len, 1);
-    case SO_ERROR: {
-      int e = s.error;
-      s.error = 0;
-      publish(s, false);
-      return put_int(value, len, e);
-    }
+    case SO_ERROR: return put_int(value, len, -take_error(s));
     case SO_LINGER: {
       linger l{s.linger_on, s.linger_seconds};
       return put_bytes(value, len, &l, sizeof(l));

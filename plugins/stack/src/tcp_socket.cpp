@@ -216,11 +216,6 @@ err_t on_connected(void* arg, tcp_pcb*, err_t) {
   return ERR_OK;
 }
 
-u8_t pcb_type(const Socket& s) {
-  if (s.domain == AF_INET) return IPADDR_TYPE_V4;
-  return s.v6only ? IPADDR_TYPE_V6 : IPADDR_TYPE_ANY;
-}
-
 // Linux refuses a bind to an address:port someone listens on unless both
 // use SO_REUSEPORT; lwIP only checks pcbs that lack SO_REUSEADDR.
 bool clashes_with_listener(const Socket& s, const ip_addr_t& ip, uint16_t port) {
@@ -253,7 +248,7 @@ void set_counters(uint64_t* c) {
 }
 
 int stream_open(Socket& s) {
-  tcp_pcb* pcb = tcp_new_ip_type(pcb_type(s));
+  tcp_pcb* pcb = tcp_new_ip_type(ip_type(s));
   if (!pcb) return -ENOBUFS;
   attach(s, pcb);
   stream_apply_options(s);
@@ -276,8 +271,8 @@ void stream_apply_options(Socket& s) {
   pcb->tos = s.tos;
   pcb->ttl = s.ttl;
   if (s.phase == Phase::kFresh) {  // IPV6_V6ONLY may still change the family
-    IP_SET_TYPE_VAL(pcb->local_ip, pcb_type(s));
-    IP_SET_TYPE_VAL(pcb->remote_ip, pcb_type(s));
+    IP_SET_TYPE_VAL(pcb->local_ip, ip_type(s));
+    IP_SET_TYPE_VAL(pcb->remote_ip, ip_type(s));
   }
 }
 
@@ -383,22 +378,12 @@ int stream_connect(Socket& s, const ip_addr_t& ip, uint16_t port) {
 
 int stream_connect_result(Socket& s) {
   if (s.phase == Phase::kConnecting) return -EINPROGRESS;
-  if (s.error) {
-    int e = s.error;
-    s.error = 0;
-    publish(s, false);
-    return -e;
-  }
+  if (s.error) return take_error(s);
   return s.phase == Phase::kConnected ? 0 : -ECONNREFUSED;
 }
 
 ssize_t stream_send(Socket& s, const msghdr& msg, size_t offset, int flags) {
-  if (s.error) {
-    int e = s.error;
-    s.error = 0;
-    publish(s, false);
-    return -e;
-  }
+  if (s.error) return take_error(s);
   if (s.phase == Phase::kConnecting) return -EAGAIN;
   if (s.phase != Phase::kConnected || (s.shut & kSendShutdown) || !s.tcp) return -EPIPE;
   if (offset >= iov_total(msg)) return 0;
@@ -467,12 +452,7 @@ ssize_t stream_recv(Socket& s, msghdr& msg, size_t offset, int flags) {
     }
     return ssize_t(got);
   }
-  if (s.error) {
-    int e = s.error;
-    s.error = 0;
-    publish(s, false);
-    return -e;
-  }
+  if (s.error) return take_error(s);
   if ((s.shut & kRcvShutdown) || s.phase == Phase::kClosed) return 0;
   return -EAGAIN;
 }

@@ -32,20 +32,12 @@ void on_recv(void* arg, udp_pcb*, pbuf* p, const ip_addr_t* addr, u16_t port) {
   publish(*s, true);
 }
 
-int take_error(Socket& s) {
-  int e = s.error;
-  s.error = 0;
-  publish(s, false);
-  return -e;
-}
-
 }  // namespace
 
 void set_udp_counters(uint64_t* c) { g_counters = c; }
 
 int dgram_open(Socket& s) {
-  u8_t type = s.domain == AF_INET ? IPADDR_TYPE_V4 : s.v6only ? IPADDR_TYPE_V6 : IPADDR_TYPE_ANY;
-  s.udp = udp_new_ip_type(type);
+  s.udp = udp_new_ip_type(ip_type(s));
   if (!s.udp) return -ENOBUFS;
   udp_recv(s.udp, on_recv, &s);
   dgram_apply_options(s);
@@ -61,9 +53,8 @@ void dgram_apply_options(Socket& s) {
   s.udp->tos = s.tos;
   s.udp->ttl = s.ttl;
   if (!s.bound) {
-    u8_t type = s.domain == AF_INET ? IPADDR_TYPE_V4 : s.v6only ? IPADDR_TYPE_V6 : IPADDR_TYPE_ANY;
-    IP_SET_TYPE_VAL(s.udp->local_ip, type);
-    IP_SET_TYPE_VAL(s.udp->remote_ip, type);
+    IP_SET_TYPE_VAL(s.udp->local_ip, ip_type(s));
+    IP_SET_TYPE_VAL(s.udp->remote_ip, ip_type(s));
   }
 }
 

@@ -254,6 +254,16 @@ std::string read_record(const std::string& name, int ms = 5000) {
   return "none";
 }
 
+// A connection to the peer's recorder (tcp/12), announced under `name`.
+int open_record(const std::string& name) {
+  int h = S->socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(h >= 0);
+  REQUIRE(connect_to(h, PEER, 12) == 0);
+  std::string head = name + "\n";
+  REQUIRE(send_all(h, head.data(), head.size()) == ssize_t(head.size()));
+  return h;
+}
+
 constexpr uint32_t kHupAll = EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM | EPOLLERR |
                              EPOLLHUP | EPOLLRDHUP;
 
@@ -457,10 +467,7 @@ TEST_CASE("TCP: how close ends a connection, as the peer sees it", "[tcp]") {
   SECTION("close after sending: FIN after every byte") {
     std::string name = "orderly" + std::to_string(g_model);
     {
-      Sock s(AF_INET, SOCK_STREAM);
-      REQUIRE(connect_to(s, PEER, 12) == 0);
-      std::string head = name + "\n";
-      REQUIRE(send_all(s, head.data(), head.size()) == ssize_t(head.size()));
+      Sock s(open_record(name));
       auto data = random_bytes(300000, 2);
       REQUIRE(send_all(s, data.data(), data.size()) == 300000);
     }
@@ -469,10 +476,7 @@ TEST_CASE("TCP: how close ends a connection, as the peer sees it", "[tcp]") {
   SECTION("SO_LINGER with a zero timeout: RST") {
     std::string name = "linger" + std::to_string(g_model);
     {
-      Sock s(AF_INET, SOCK_STREAM);
-      REQUIRE(connect_to(s, PEER, 12) == 0);
-      std::string head = name + "\n";
-      REQUIRE(send_all(s, head.data(), head.size()) == ssize_t(head.size()));
+      Sock s(open_record(name));
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       linger l{1, 0};
       REQUIRE(S->setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) == 0);
