@@ -26,6 +26,8 @@ enum Counter : size_t {
   kDropNotForUs, kDropTruncated, kDropUnknownEthertype, kDropTxNoMbuf, kDropTxRingFull,
   kDropTooBig, kTcpConnections, kMbufsHeld,
   kTcpOpened, kTcpAcceptOverflow, kUdpRcvbufDrops, kSocketsOpen,
+  kTcpRetransmits, kTcpPartialAckRetransmits, kTcpOutOfOrder, kTcpDuplicateSegments,
+  kDropTcpOutOfWindow,
   kCounterCount
 };
 

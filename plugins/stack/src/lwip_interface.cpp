@@ -10,6 +10,7 @@
 #include "core_lock.hpp"
 #include "glue.hpp"
 #include "services.hpp"
+#include "tcp_watch.hpp"
 
 extern "C" {
 #include <lwip/etharp.h>
@@ -71,32 +72,6 @@ std::string endpoint(const ip_addr_t* ip, u16_t port) {
 }
 
 }  // namespace
-
-// A SYN for a 4-tuple this stack holds in TIME_WAIT is refused by lwIP
-// with a RST. Linux (RFC 6191) accepts it when its sequence number is
-// beyond the old connection's, so a client reconnecting from the same port
-// works; do the same by retiring the TIME_WAIT entry first. IPv4 only.
-void retire_time_wait_for_syn(const uint8_t* f, uint16_t len) {
-  if (len < 14 + 20 + 20 || be16(f + 12) != 0x0800) return;
-  const uint8_t* ip = f + 14;
-  unsigned ihl = (ip[0] & 0x0f) * 4u;
-  if (ip[9] != 6 || len < 14 + ihl + 20 || (be16(ip + 6) & 0x3fff)) return;
-  const uint8_t* tcp = ip + ihl;
-  uint8_t flags = tcp[13];
-  if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN) return;
-  u32_t src, dst, seq;
-  std::memcpy(&src, ip + 12, 4);
-  std::memcpy(&dst, ip + 16, 4);
-  std::memcpy(&seq, tcp + 4, 4);
-  seq = lwip_ntohl(seq);
-  u16_t sport = be16(tcp), dport = be16(tcp + 2);
-  for (tcp_pcb* p = tcp_tw_pcbs; p; p = p->next) {
-    if (!IP_IS_V4(&p->local_ip) || p->local_port != dport || p->remote_port != sport) continue;
-    if (ip_2_ip4(&p->local_ip)->addr != dst || ip_2_ip4(&p->remote_ip)->addr != src) continue;
-    if (TCP_SEQ_GT(seq, p->rcv_nxt)) tcp_abort(p);  // removes a TIME_WAIT pcb, sends nothing
-    return;
-  }
-}
 
 // lwIP keeps every TIME_WAIT connection for 2*MSL (2 minutes) in a list
 // it scans for each segment; a server that closes first under load would
@@ -189,6 +164,8 @@ struct Interface::Impl {
     }
     pbuf_copy_partial(p, data, p->tot_len, 0);
     self->classify(data, p->tot_len, false);
+    TcpSegment seg;
+    if (parse_tcp_segment(data, p->tot_len, &seg)) watch_tx(seg, self->c);
     if (!self->ops.queue_tx(self->ring, m)) {
       self->ops.free(m);
       self->c[kDropTxRingFull]++;
@@ -321,10 +298,14 @@ void Interface::input(const Frame* frames, uint16_t count) {
       self->ops.free(f.mbuf);
       continue;
     }
-    if (tcp_tw_pcbs) retire_time_wait_for_syn(f.data, f.len);
+    TcpSegment seg;
+    bool tcp = parse_tcp_segment(f.data, f.len, &seg);
+    RxWatch watch;
+    if (tcp) watch = watch_rx_before(seg, self->c);
     pbuf* p = wrap(f);
     for (uint16_t k = 1; k < segments; k++) pbuf_cat(p, wrap((&f)[k]));
     if (self->nif.input(p, &self->nif) != ERR_OK) pbuf_free(p);
+    if (tcp) watch_rx_after(seg, watch, self->c);
   }
   if (tcp_tw_pcbs) self->c[kTcpTimeWaitRecycled] += cap_time_wait();
 }

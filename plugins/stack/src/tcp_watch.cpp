@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+// tcp_watch.cpp - segment-level TCP bookkeeping in the glue (see
+// tcp_watch.hpp). Connections are found by 4-tuple in lwIP's active list,
+// which lwIP keeps most-recently-received first, so the usual lookup ends
+// at the first entry.
+#include "tcp_watch.hpp"
+
+#include "glue.hpp"
+
+extern "C" {
+#include <lwip/priv/tcp_priv.h>
+#include <lwip/tcp.h>
+}
+
+#include <cstring>
+#include <unordered_map>
+
+namespace oryx::stack {
+
+namespace {
+
+uint16_t be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
+uint32_t be32(const uint8_t* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
+
+bool same_address(const ip_addr_t* a, const uint8_t* raw, bool ipv6) {
+  if (IP_IS_V6(a) != ipv6) return false;
+  return ipv6 ? std::memcmp(ip_2_ip6(a)->addr, raw, 16) == 0
+              : std::memcmp(&ip_2_ip4(a)->addr, raw, 4) == 0;
+}
+
+// The connection in `list` a segment belongs to; `rx` says which end of
+// the segment is ours.
+tcp_pcb* find_pcb(tcp_pcb* list, const TcpSegment& s, bool rx) {
+  uint16_t local_port = rx ? s.dport : s.sport, remote_port = rx ? s.sport : s.dport;
+  const uint8_t* local = rx ? s.dst : s.src;
+  const uint8_t* remote = rx ? s.src : s.dst;
+  for (tcp_pcb* p = list; p; p = p->next)
+    if (p->local_port == local_port && p->remote_port == remote_port &&
+        same_address(&p->local_ip, local, s.ipv6) && same_address(&p->remote_ip, remote, s.ipv6))
+      return p;
+  return nullptr;
+}
+
+uint32_t sequence_length(const TcpSegment& s) {
+  return s.payload + ((s.flags & TCP_SYN) ? 1 : 0) + ((s.flags & TCP_FIN) ? 1 : 0);
+}
+
+bool accepts_data(const tcp_pcb* p) {
+  return p->state == ESTABLISHED || p->state == FIN_WAIT_1 || p->state == FIN_WAIT_2;
+}
+
+// NewReno (RFC 6582): lwIP 2.1 leaves fast recovery at the first ACK that
+// advances, so every further hole lost in the same window waits for a
+// retransmission timeout of 1.5 s or more (500 ms timer ticks, no SACK).
+// The glue remembers, per connection in recovery, the highest sequence
+// sent when recovery began; an ACK below it retransmits the next hole at
+// once. Keyed by pcb; an entry whose pcb is gone is dropped when it is
+// next looked at or when the table is swept.
+std::unordered_map<const tcp_pcb*, uint32_t> recovery_point;
+
+void sweep_recovery_points() {
+  if (recovery_point.size() < 256) return;
+  for (auto it = recovery_point.begin(); it != recovery_point.end();) {
+    bool live = false;
+    for (tcp_pcb* p = tcp_active_pcbs; p && !live; p = p->next) live = p == it->first;
+    it = live ? std::next(it) : recovery_point.erase(it);
+  }
+}
+
+// A SYN for a 4-tuple this stack holds in TIME_WAIT is refused by lwIP
+// with a RST. Linux (RFC 6191) accepts it when its sequence number is
+// beyond the old connection's, so a client reconnecting from the same port
+// works; do the same by retiring the TIME_WAIT entry first.
+void retire_time_wait_for_syn(const TcpSegment& s) {
+  if ((s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN) return;
+  tcp_pcb* p = find_pcb(tcp_tw_pcbs, s, true);
+  if (p && TCP_SEQ_GT(s.seq, p->rcv_nxt)) tcp_abort(p);  // frees a TIME_WAIT pcb, sends nothing
+}
+
+}  // namespace
+
+bool parse_tcp_segment(const uint8_t* f, uint32_t len, TcpSegment* s) {
+  if (len < 14) return false;
+  uint16_t type = be16(f + 12);
+  const uint8_t* ip = f + 14;
+  uint32_t rest = len - 14;
+  const uint8_t* tcp;
+  uint32_t l4_len;
+  if (type == 0x0800) {
+    if (rest < 20) return false;
+    uint32_t ihl = (ip[0] & 0x0f) * 4u;
+    uint32_t total = be16(ip + 2);
+    if (ip[9] != 6 || ihl < 20 || total < ihl || total > rest || (be16(ip + 6) & 0x3fff)) return false;
+    s->ipv6 = false;
+    std::memcpy(s->src, ip + 12, 4);
+    std::memcpy(s->dst, ip + 16, 4);
+    tcp = ip + ihl;
+    l4_len = total - ihl;
+  } else if (type == 0x86dd) {
+    if (rest < 40 || ip[6] != 6) return false;
+    l4_len = be16(ip + 4);
+    if (l4_len > rest - 40) return false;
+    s->ipv6 = true;
+    std::memcpy(s->src, ip + 8, 16);
+    std::memcpy(s->dst, ip + 24, 16);
+    tcp = ip + 40;
+  } else {
+    return false;
+  }
+  if (l4_len < 20) return false;
+  uint32_t header = (tcp[12] >> 4) * 4u;
+  if (header < 20 || header > l4_len) return false;
+  s->sport = be16(tcp);
+  s->dport = be16(tcp + 2);
+  s->seq = be32(tcp + 4);
+  s->ack = be32(tcp + 8);
+  s->flags = tcp[13];
+  s->payload = l4_len - header;
+  return true;
+}
+
+RxWatch watch_rx_before(const TcpSegment& s, uint64_t* c) {
+  if (tcp_tw_pcbs) retire_time_wait_for_syn(s);
+  RxWatch w;
+  tcp_pcb* p = find_pcb(tcp_active_pcbs, s, true);
+  if (!p) return w;
+  w.pcb = p;
+  w.lastack_before = p->lastack;
+  w.in_recovery_before = p->flags & TF_INFR;
+  w.snd_nxt_before = p->snd_nxt;
+  uint32_t length = sequence_length(s);
+  if (length == 0 || (s.flags & (TCP_SYN | TCP_RST)) || !accepts_data(p)) return w;
+  if (TCP_SEQ_GEQ(s.seq, p->rcv_nxt + p->rcv_wnd))
+    c[kDropTcpOutOfWindow]++;
+  else if (TCP_SEQ_LEQ(s.seq + length, p->rcv_nxt))
+    c[kTcpDuplicateSegments]++;
+  else if (TCP_SEQ_GT(s.seq, p->rcv_nxt))
+    c[kTcpOutOfOrder]++;
+  return w;
+}
+
+void watch_rx_after(const TcpSegment& s, const RxWatch& before, uint64_t* c) {
+  if (!before.pcb || !(s.flags & TCP_ACK)) return;
+  auto* old = static_cast<const tcp_pcb*>(before.pcb);
+  tcp_pcb* p = find_pcb(tcp_active_pcbs, s, true);
+  if (p != old) {  // the connection ended while lwIP handled the segment
+    recovery_point.erase(old);
+    return;
+  }
+  // lwIP's integer smoothing settles the RTT deviation at 3 slow-timer
+  // ticks, so on a LAN every timeout waits 1.0-1.5 s. Two ticks (0.5-1 s)
+  // is the shortest that cannot fire while an ACK is still on its way,
+  // given a round trip under one tick (sa is the RTT in ticks, times 8).
+  if ((p->sa >> 3) == 0 && p->sv > 2 && p->nrtx == 0) {
+    p->sv = 2;
+    p->rto = 2;
+  }
+  if (!before.in_recovery_before && (p->flags & TF_INFR)) {  // lwIP began fast recovery
+    sweep_recovery_points();
+    recovery_point[p] = before.snd_nxt_before;
+    return;
+  }
+  auto it = recovery_point.find(p);
+  if (it == recovery_point.end() || !TCP_SEQ_GT(p->lastack, before.lastack_before)) return;
+  uint32_t recover = it->second;
+  if ((p->flags & TF_RTO) || !TCP_SEQ_LT(p->lastack, recover) || !p->unacked) {
+    recovery_point.erase(it);  // the timer took over, or every hole is repaired
+    return;
+  }
+  // A partial ACK: the next hole is lost too. Retransmit it now and stay
+  // in recovery (further duplicate ACKs inflate the window, no second
+  // halving), as RFC 6582 does.
+  if (tcp_rexmit(p) == ERR_OK) {
+    tcp_set_flags(p, TF_INFR);
+    c[kTcpPartialAckRetransmits]++;
+    tcp_output(p);
+  }
+}
+
+void watch_tx(const TcpSegment& s, uint64_t* c) {
+  if (sequence_length(s) == 0) return;
+  tcp_pcb* p = find_pcb(tcp_active_pcbs, s, false);
+  if (!p) return;
+  // lwIP moves snd_nxt only after a segment is out, so a first
+  // transmission starts at snd_nxt. A timeout rewinds snd_nxt and sets
+  // TF_RTO until rto_end is acknowledged; a fast retransmission leaves
+  // snd_nxt alone.
+  if (TCP_SEQ_LT(s.seq, p->snd_nxt) || ((p->flags & TF_RTO) && TCP_SEQ_LT(s.seq, p->rto_end)))
+    c[kTcpRetransmits]++;
+}
+
+}  // namespace oryx::stack
