@@ -2,7 +2,7 @@
 # The lwIP stack on a port answers a kernel peer in a namespace: ARP both
 # ways and gratuitous ARP, ping (small, 1472-byte and fragmented), IPv6
 # ping, TCP echo byte-exact both ways, UDP echo up to 65,507 bytes, the HTTP
-# responder with curl, and the connection table; counters match.
+# responder with curl and wrk, and the connection table; counters match.
 # STACK_PORT=af_xdp (default: a veth into the namespace) or tap (DPDK's TAP
 # interface, moved into the namespace once oryxd created it).
 source "$(dirname "$0")/lib.sh"
@@ -121,6 +121,14 @@ wait "$DISCARD" 2>/dev/null || true
 wait_until 5 '[ "$(C tcp_connections)" -eq 0 ]' || fail "$(C tcp_connections) connections still open"
 [ "$(C mbufs_held)" -eq 0 ] || fail "lwIP still holds $(C mbufs_held) mbufs"
 [ "$(C reassembly_mbufs)" -eq 0 ] || fail "reassembly still holds $(C reassembly_mbufs) mbufs"
+
+log "HTTP responder under wrk"
+WRK=$(ip netns exec "$NS" wrk -t1 -c20 -d2s http://198.18.60.2/) || fail "wrk"
+echo "$WRK" | grep -q "Non-2xx\|Socket errors" && fail "wrk saw errors: $WRK"
+REQS=$(echo "$WRK" | awk '/requests in/ {print $1}')
+[ "$REQS" -ge 100 ] || fail "wrk completed only $REQS requests"
+log "wrk: $REQS requests, $(echo "$WRK" | awk '/Requests\/sec/ {print $2}') per second, no errors"
+wait_until 10 '[ "$(C tcp_connections)" -eq 0 ]' || fail "$(C tcp_connections) connections open after wrk"
 if [ "$DRIVER" = af_xdp ]; then
   kill "${_PIDS[0]}" 2>/dev/null || true
   sleep 0.5
