@@ -448,7 +448,8 @@ nlohmann::json Appliance::config_json() const {
                       {"plugins", table_json(config_->plugins)},
                       {"log", table_json(config_->log)},
                       {"http", table_json(config_->http)},
-                      {"stats", table_json(config_->stats)}};
+                      {"stats", table_json(config_->stats)},
+                      {"preload", table_json(config_->preload)}};
   nlohmann::json stages = nlohmann::json::object();
   for (const auto& s : config_->stages) {
     nlohmann::json t = s.config ? table_json(*s.config) : nlohmann::json::object();

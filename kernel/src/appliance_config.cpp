@@ -86,6 +86,19 @@ const oryx_param kStats[] = {
     P("xstats", ORYX_PARAM_BOOL, 0, 1, "true", "Report driver extended statistics of ports."),
     END};
 
+const oryx_param kPreload[] = {
+    P("wildcard", ORYX_PARAM_STRING, 0, 0, "\"oryx\"",
+      "Under oryx run: where a socket bound to 0.0.0.0 or ::, or listening without a bind, "
+      "goes.", "oryx|kernel"),
+    P("connect", ORYX_PARAM_STRING, 0, 0, "\"subnet\"",
+      "Under oryx run: which connect() calls of an unbound socket go to Oryx: \"subnet\" "
+      "when the destination is on a stack interface's subnet, \"kernel\" never.",
+      "subnet|kernel"),
+    P("threading", ORYX_PARAM_STRING, 0, 0, "\"separate-thread\"",
+      "Under oryx run: how application threads reach the stack (see the stack plugin's "
+      "socket layer).", "separate-thread|run-to-completion"),
+    END};
+
 const std::set<std::string> kStageKernelKeys = {"type", "next"};
 
 bool parse_lcores(const std::string& text, std::vector<unsigned>& out) {
@@ -168,6 +181,7 @@ const oryx_param* plugins_table_schema() { return kPlugins; }
 const oryx_param* log_table_schema() { return kLog; }
 const oryx_param* http_table_schema() { return kHttp; }
 const oryx_param* stats_table_schema() { return kStats; }
+const oryx_param* preload_table_schema() { return kPreload; }
 
 const std::vector<KernelTableSchema>& kernel_tables() {
   static const std::vector<KernelTableSchema> tables = {
@@ -176,6 +190,8 @@ const std::vector<KernelTableSchema>& kernel_tables() {
       {"log", "Logging.", kLog},
       {"http", "REST API, Prometheus endpoint and dashboard.", kHttp},
       {"stats", "Counter reporting.", kStats},
+      {"preload", "Applications run by oryx run (liboryx-preload.so): which sockets go to Oryx.",
+       kPreload},
   };
   return tables;
 }
@@ -241,7 +257,9 @@ std::unique_ptr<ApplianceConfig> parse_config(const std::string& text, const std
     auto it = root.find(name);
     return (it != root.end() && it->second.is_table()) ? it->second : toml::value(toml::table{});
   };
-  ValidatedTable* targets[] = {&cfg->kernel, &cfg->plugins, &cfg->log, &cfg->http, &cfg->stats};
+  ValidatedTable* targets[] = {&cfg->kernel, &cfg->plugins, &cfg->log,
+                               &cfg->http,   &cfg->stats,   &cfg->preload};
+  static_assert(std::size(targets) == 6);
   for (size_t i = 0; i < kernel_tables().size(); i++) {
     const auto& t = kernel_tables()[i];
     *targets[i] = validate_table(table_or_empty(t.name), file, t.name, t.schema, {}, errors);

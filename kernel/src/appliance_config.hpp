@@ -18,6 +18,7 @@ const oryx_param* plugins_table_schema();
 const oryx_param* log_table_schema();
 const oryx_param* http_table_schema();
 const oryx_param* stats_table_schema();
+const oryx_param* preload_table_schema();
 
 struct KernelTableSchema {
   const char* name;
@@ -39,7 +40,7 @@ struct StageSpec {
 struct ApplianceConfig {
   std::string file;
   toml::value root;
-  ValidatedTable kernel, plugins, log, http, stats;
+  ValidatedTable kernel, plugins, log, http, stats, preload;
   std::vector<StageSpec> stages;  // in file order
   std::vector<unsigned> worker_lcores;
 
