@@ -30,7 +30,7 @@ const char* kUsage =
     "  -V, --version      version and plugin ABI\n"
     "\n"
     "The configuration is checked before COMMAND starts; an error names the file,\n"
-    "line and key, and nothing runs. See oryx-run(1) and docs/compatibility.md.\n";
+    "line and key, and nothing runs. See oryx(1) and docs/compatibility.md.\n";
 
 // The library next to this program (a build tree), else the installed one.
 std::string preload_library() {

@@ -33,25 +33,28 @@ DEB=$(ls "$PKG"/oryx_*_amd64.deb); DEB_STACK=$(ls "$PKG"/oryx-plugins-stack_*.de
 RPM=$(ls "$PKG"/oryx-[0-9]*.rpm); RPM_STACK=$(ls "$PKG"/oryx-plugins-stack-*.rpm); RPM_DEV=$(ls "$PKG"/oryx-devel-*.rpm)
 
 log "contents and metadata"
+# (grep without -q: it reads all input, so the producer never dies of
+# SIGPIPE, which pipefail would report as a failure)
 contents() { dpkg-deb -c "$1" | awk '{print $6}'; }
-for f in ./usr/bin/oryxd ./usr/bin/oryxctl ./etc/oryx/appliance.toml ./usr/lib/systemd/system/oryxd.service \
+for f in ./usr/bin/oryxd ./usr/bin/oryxctl ./usr/bin/oryx ./usr/lib/x86_64-linux-gnu/oryx/liboryx-preload.so \
+         ./usr/share/man/man1/oryx.1.gz ./usr/share/doc/oryx/compatibility.md ./etc/oryx/appliance.toml ./usr/lib/systemd/system/oryxd.service \
          ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/io.so ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/xconnect.so \
          ./usr/share/oryx/webui/index.html ./usr/share/man/man8/oryxd.8.gz ./usr/share/man/man5/appliance.toml.5.gz \
          ./usr/libexec/oryx/oryx-prepare ./usr/share/doc/oryx/copyright; do
-  contents "$DEB" | grep -qx "$f" || fail "oryx .deb lacks $f"
+  contents "$DEB" | grep -x "$f" >/dev/null || fail "oryx .deb lacks $f"
 done
-contents "$DEB_STACK" | grep -qx ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/stack.so || fail "stack plugin missing"
-contents "$DEB" | grep -q stack.so && fail "the stack plugin belongs to oryx-plugins-stack"
-contents "$DEB_DEV" | grep -qx ./usr/include/oryx/abi.h || fail "devel lacks abi.h"
-contents "$DEB_DEV" | grep -qx ./usr/include/oryx/socket_api.h || fail "devel lacks socket_api.h"
-contents "$DEB_DEV" | grep -q "OryxConfig.cmake" || fail "devel lacks the CMake package"
-dpkg-deb -f "$DEB" Depends | grep -q "librte-net-af-xdp23" || fail "Depends lacks the AF_XDP driver"
-dpkg-deb -f "$DEB_STACK" Depends | grep -q "liblwip0" || fail "stack Depends lacks liblwip0"
-dpkg-deb -I "$DEB" conffiles | grep -qx /etc/oryx/appliance.toml || fail "appliance.toml is not a conffile"
-rpm -qpl "$RPM" 2>/dev/null | grep -qx /usr/lib64/oryx/plugins-1/io.so || fail "rpm: plugins not in lib64"
-rpm -qpR "$RPM" 2>/dev/null | grep -q "^dpdk" || fail "rpm Requires lacks dpdk"
-rpm -qpR "$RPM_STACK" 2>/dev/null | grep -q "^lwip" || fail "rpm stack Requires lacks lwip"
-rpm -qpc "$RPM" 2>/dev/null | grep -qx /etc/oryx/appliance.toml || fail "rpm: appliance.toml not %config"
+contents "$DEB_STACK" | grep -x ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/stack.so >/dev/null || fail "stack plugin missing"
+contents "$DEB" | grep stack.so >/dev/null && fail "the stack plugin belongs to oryx-plugins-stack"
+contents "$DEB_DEV" | grep -x ./usr/include/oryx/abi.h >/dev/null || fail "devel lacks abi.h"
+contents "$DEB_DEV" | grep -x ./usr/include/oryx/socket_api.h >/dev/null || fail "devel lacks socket_api.h"
+contents "$DEB_DEV" | grep "OryxConfig.cmake" >/dev/null || fail "devel lacks the CMake package"
+dpkg-deb -f "$DEB" Depends | grep "librte-net-af-xdp23" >/dev/null || fail "Depends lacks the AF_XDP driver"
+dpkg-deb -f "$DEB_STACK" Depends | grep "liblwip0" >/dev/null || fail "stack Depends lacks liblwip0"
+dpkg-deb -I "$DEB" conffiles | grep -x /etc/oryx/appliance.toml >/dev/null || fail "appliance.toml is not a conffile"
+rpm -qpl "$RPM" 2>/dev/null | grep -x /usr/lib64/oryx/plugins-1/io.so >/dev/null || fail "rpm: plugins not in lib64"
+rpm -qpR "$RPM" 2>/dev/null | grep "^dpdk" >/dev/null || fail "rpm Requires lacks dpdk"
+rpm -qpR "$RPM_STACK" 2>/dev/null | grep "^lwip" >/dev/null || fail "rpm stack Requires lacks lwip"
+rpm -qpc "$RPM" 2>/dev/null | grep -x /etc/oryx/appliance.toml >/dev/null || fail "rpm: appliance.toml not %config"
 
 log "lint: every finding must be explained in packaging/README.md"
 explained() { sed -n '/^<!-- lint:begin -->/,/^<!-- lint:end -->/p' "$SRC/packaging/README.md"; }
@@ -68,6 +71,7 @@ log "lintian: $(wc -l <"$WORK/lintian") tag(s), rpmlint: $(wc -l <"$WORK/rpmlint
 log "install the .deb packages"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$DEB" "$DEB_STACK" "$DEB_DEV" >"$WORK/apt.log" 2>&1 || { cat "$WORK/apt.log"; fail "apt-get install"; }
 [ -x /usr/bin/oryxd ] && man -w oryxd >/dev/null 2>&1 || fail "oryxd or its man page not installed"
+/usr/bin/oryx --help | grep -q "oryx run" && man -w oryx >/dev/null 2>&1 || fail "oryx run or its man page not installed"
 /usr/bin/oryxd --check-config /etc/oryx/appliance.toml >/dev/null || fail "installed default config invalid"
 
 # The installed default configuration expects oryx-west, oryx-east and
