@@ -164,8 +164,8 @@ int mixed_select(int nfds, fd_set* r, fd_set* w, fd_set* x, int timeout_ms,
 bool any_oryx(int nfds, fd_set* r, fd_set* w, fd_set* x) {
   for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
     if (((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (x && FD_ISSET(fd, x))) &&
-        table().ours(fd) && table().find(fd) && table().find(fd)->kind == FdEntry::kOryx)
-      return true;
+        table().ours(fd))
+      if (auto e = table().find(fd); e && e->kind == FdEntry::kOryx) return true;
   return false;
 }
 
