@@ -4,6 +4,7 @@
 #include "epoll_set.hpp"
 #include "fd_table.hpp"
 #include "libc.hpp"
+#include "routing.hpp"
 #include "runtime.hpp"
 
 #include <poll.h>
@@ -74,6 +75,7 @@ int mixed_poll(pollfd* fds, nfds_t n, int timeout_ms, const sigset_t* mask, bool
   for (nfds_t i = 0; i < n; i++) {
     auto e = table().find(fds[i].fd);
     if (e && e->kind == FdEntry::kOryx) {
+      if (ensure_created(*e) < 0) continue;  // a forked parent's: polled as the bare placeholder
       oryx[i] = std::move(e);
       any = true;
     }
@@ -192,6 +194,7 @@ ORYX_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
   auto set = epoll_of(epfd);
   auto e = table().find(fd);
   if (!set || !e || e->kind != FdEntry::kOryx) return libc().epoll_ctl(epfd, op, fd, ev);
+  if (int r = ensure_created(*e); r < 0) return fail(-r);
   int r = set->control(op, fd, e, ev);
   return r < 0 ? fail(-r) : 0;
 }

@@ -16,7 +16,7 @@ FdEntry::~FdEntry() {
     gone.swap(watchers);
   }
   for (Watcher* w : gone) w->socket_gone(this);
-  if (kind == kOryx && handle >= 0) {
+  if (kind == kOryx && handle >= 0 && generation == Runtime::get().generation()) {
     const oryx_socket_api* s = Runtime::get().sockets_if_running();
     if (s) {
       s->set_notify(handle, nullptr, nullptr);

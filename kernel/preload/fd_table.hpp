@@ -6,13 +6,15 @@
 // working, and no kernel fd can ever collide with it). While its fate is
 // open (no bind or connect yet) calls go to that kernel socket and options
 // are remembered; once routed to Oryx the kernel socket stays as the
-// placeholder of the Oryx socket and calls go to the socket layer. Epoll
+// placeholder of the Oryx socket and calls go to the socket layer (whose
+// socket may be created later, see routing.hpp). Epoll
 // instances created by the application are entries too. dup'ed numbers
 // share one entry; the last reference closes the Oryx socket.
 #pragma once
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <atomic>
 #include <memory>
@@ -45,6 +47,13 @@ struct FdEntry {
   bool nonblock = false;
   std::vector<SockOption> options;  // set while undecided, replayed on Oryx
   int handle = -1;
+  unsigned generation = 0;  // the process (Runtime::generation) `handle` lives in
+  // A bind and listen recorded while the socket-layer socket does not
+  // exist yet (see routing.hpp); backlog < 0: no listen.
+  sockaddr_storage bound{};
+  socklen_t bound_len = 0;
+  int backlog = -1;
+  std::mutex create_mutex;
   // Epoll instances.
   std::shared_ptr<EpollSet> epoll;
 

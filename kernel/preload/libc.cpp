@@ -27,7 +27,8 @@ Libc load() {
   ORYX_RESOLVE(accept4); ORYX_RESOLVE(connect); ORYX_RESOLVE(close); ORYX_RESOLVE(shutdown);
   ORYX_RESOLVE(read); ORYX_RESOLVE(write); ORYX_RESOLVE(readv); ORYX_RESOLVE(writev);
   ORYX_RESOLVE(recv); ORYX_RESOLVE(send); ORYX_RESOLVE(recvfrom); ORYX_RESOLVE(sendto);
-  ORYX_RESOLVE(recvmsg); ORYX_RESOLVE(sendmsg); ORYX_RESOLVE(getsockopt);
+  ORYX_RESOLVE(recvmsg); ORYX_RESOLVE(sendmsg); ORYX_RESOLVE(recvmmsg);
+  ORYX_RESOLVE(sendmmsg); ORYX_RESOLVE(sendfile); ORYX_RESOLVE(getsockopt);
   ORYX_RESOLVE(setsockopt); ORYX_RESOLVE(getsockname); ORYX_RESOLVE(getpeername);
   ORYX_RESOLVE(fcntl); ORYX_RESOLVE(ioctl); ORYX_RESOLVE(dup); ORYX_RESOLVE(dup2);
   ORYX_RESOLVE(dup3); ORYX_RESOLVE(epoll_create); ORYX_RESOLVE(epoll_create1);

@@ -7,7 +7,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -86,6 +88,7 @@ Runtime& Runtime::get() {
 }
 
 Runtime::Runtime() {
+  pthread_atfork(nullptr, nullptr, &Runtime::forked_child);
   const char* file = std::getenv("ORYX_CONFIG");
   config_file_ = file && *file ? file : ORYX_DEFAULT_CONFIG;
   std::unique_ptr<oryx::kernel::ApplianceConfig> cfg;
@@ -119,7 +122,7 @@ Runtime::Runtime() {
 bool Runtime::oryx_bind(const sockaddr* sa, socklen_t len) const {
   int family;
   const unsigned char* raw;
-  if (!address_of(sa, len, family, raw)) return false;
+  if (inherited_ || !address_of(sa, len, family, raw)) return false;
   if (is_wildcard(family, raw)) return wildcard_oryx_;
   for (const Prefix& p : interfaces_)
     if (p.family == family && prefix_match(p.addr, raw, family == AF_INET ? 32 : 128)) return true;
@@ -127,7 +130,7 @@ bool Runtime::oryx_bind(const sockaddr* sa, socklen_t len) const {
 }
 
 bool Runtime::oryx_connect(const sockaddr* sa, socklen_t len) const {
-  if (!connect_subnet_) return false;
+  if (!connect_subnet_ || inherited_) return false;
   int family;
   const unsigned char* raw;
   if (!address_of(sa, len, family, raw) || is_wildcard(family, raw)) return false;
@@ -166,6 +169,7 @@ void Runtime::start_kernel() {
     die(std::string("cannot start the Oryx kernel: ") + e.what());
   }
   if (have_cpus) sched_setaffinity(0, sizeof(cpus), &cpus);
+  owner_pid_ = getpid();
   api_ = static_cast<const oryx_socket_api*>(
       g_appliance->find_service(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION));
   if (!api_ || api_->struct_size < sizeof(oryx_socket_api))
@@ -173,7 +177,17 @@ void Runtime::start_kernel() {
   std::atexit(stop_kernel);
 }
 
+void Runtime::forked_child() {
+  Runtime& r = get();
+  r.generation_++;
+  if (r.api_) {
+    r.api_ = nullptr;  // the parent's: never touched from here
+    r.inherited_ = true;
+  }
+}
+
 void Runtime::stop_kernel() {
+  if (getpid() != Runtime::get().owner_pid_) return;  // a forked child's exit
   Runtime::get().api_ = nullptr;
   if (g_rest) g_rest->stop();
   if (g_appliance) g_appliance->shutdown();

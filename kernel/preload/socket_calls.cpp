@@ -4,6 +4,7 @@
 // Kernel descriptors cost one table test and go straight to the C library.
 #include "epoll_set.hpp"
 #include "fd_table.hpp"
+#include "routing.hpp"
 #include "libc.hpp"
 #include "runtime.hpp"
 
@@ -17,6 +18,8 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <algorithm>
+#include <sys/sendfile.h>
 
 using namespace oryx::preload;
 
@@ -38,39 +41,23 @@ int fail(int err) {
   return -1;
 }
 
-// The stack's wake-up of one socket, fanned out to whoever watches it.
-void on_socket_woken(void* ctx, int, uint32_t) {
-  auto* entry = static_cast<FdEntry*>(ctx);
-  std::lock_guard lock(entry->watch_mutex);
-  for (Watcher* w : entry->watchers) w->socket_woken(entry);
-}
+// An fd as the calls below see it: a kernel fd ({nullptr, 0}), an Oryx
+// socket usable in this process ({entry, 0}), or an Oryx socket that
+// cannot be used here ({nullptr, errno}).
+struct Target {
+  std::shared_ptr<FdEntry> entry;
+  int error = 0;
+};
 
-const oryx_socket_api* stack() {
-  const oryx_socket_api* s = Runtime::get().sockets();
-  Runtime::get().enter_thread(s);
-  return s;
-}
-
-// Moves an undecided socket onto Oryx: a socket-layer socket with the
-// options set so far; the kernel socket stays as its placeholder.
-int route_to_oryx(FdEntry& e) {
-  const oryx_socket_api* s = stack();
-  int h = s->socket(e.domain, e.type | (e.nonblock ? SOCK_NONBLOCK : 0), e.protocol);
-  if (h < 0) return h;
-  for (const SockOption& o : e.options)
-    s->setsockopt(h, o.level, o.name, o.value.data(), socklen_t(o.value.size()));
-  e.options.clear();
-  e.handle = h;
-  e.kind = FdEntry::kOryx;
-  s->set_notify(h, on_socket_woken, &e);
-  return 0;
-}
-
-// The entry of an Oryx socket, or nullptr for anything else.
-std::shared_ptr<FdEntry> oryx_socket(int fd) {
+Target oryx_socket(int fd) {
   auto e = table().find(fd);
-  return e && e->kind == FdEntry::kOryx ? e : nullptr;
+  if (!e || e->kind != FdEntry::kOryx) return {};
+  if (int r = ensure_created(*e); r < 0) return {nullptr, -r};
+  return {std::move(e), 0};
 }
+
+// An Oryx socket whose socket-layer socket is still to be created.
+bool deferred(const FdEntry& e) { return e.kind == FdEntry::kOryx && e.handle < 0; }
 
 ssize_t oryx_send(FdEntry& e, const msghdr* msg, int flags) {
   ssize_t r = stack()->sendmsg(e.handle, msg, flags);
@@ -90,6 +77,22 @@ msghdr one_buffer(iovec& iov, void* buf, size_t len, sockaddr* addr = nullptr, s
   m.msg_name = addr;
   m.msg_namelen = alen;
   return m;
+}
+
+// Kernel fd: `kernel_call`; unusable Oryx socket: its errno; else `oryx_call(entry)`.
+#define ORYX_ROUTE(fd, kernel_call, oryx_call)  \
+  do {                                          \
+    Target t_ = oryx_socket(fd);                \
+    if (t_.error) return fail(t_.error);        \
+    if (!t_.entry) return kernel_call;          \
+    FdEntry& e = *t_.entry;                     \
+    return oryx_call;                           \
+  } while (0)
+
+// True when `addr` cannot be bound or connected on a socket of `domain`:
+// the kernel gives Linux's errno for it.
+bool wrong_family(const FdEntry& e, const sockaddr* addr, socklen_t len) {
+  return !addr || len < sizeof(sa_family_t) || addr->sa_family != e.domain;
 }
 
 }  // namespace
@@ -119,12 +122,20 @@ ORYX_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) {
   auto e = table().find(fd);
   if (!e || e->kind == FdEntry::kEpoll) return libc().bind(fd, addr, len);
   if (e->kind == FdEntry::kUndecided) {
+    if (wrong_family(*e, addr, len)) return libc().bind(fd, addr, len);
     if (!Runtime::get().oryx_bind(addr, len)) {
       table().take(fd);  // a kernel socket from now on
       return libc().bind(fd, addr, len);
     }
-    if (int r = route_to_oryx(*e); r < 0) return fail(-r);
+    if (int r = route_to_oryx(*e, false); r < 0) return fail(-r);
   }
+  if (deferred(*e) && !Runtime::get().sockets_if_running()) {
+    if (e->bound_len) return fail(EINVAL);  // already bound, as Linux says
+    std::memcpy(&e->bound, addr, std::min<size_t>(len, sizeof(e->bound)));
+    e->bound_len = std::min<socklen_t>(len, sizeof(e->bound));
+    return 0;
+  }
+  if (int r = ensure_created(*e); r < 0) return fail(-r);
   return result(stack()->bind(e->handle, addr, len));
 }
 
@@ -132,40 +143,49 @@ ORYX_EXPORT int listen(int fd, int backlog) {
   auto e = table().find(fd);
   if (!e || e->kind == FdEntry::kEpoll) return libc().listen(fd, backlog);
   if (e->kind == FdEntry::kUndecided) {
-    if (!Runtime::get().oryx_wildcard()) {
+    if (!Runtime::get().oryx_wildcard() || e->type != SOCK_STREAM) {
       table().take(fd);
       return libc().listen(fd, backlog);
     }
-    if (int r = route_to_oryx(*e); r < 0) return fail(-r);
+    if (int r = route_to_oryx(*e, false); r < 0) return fail(-r);
   }
+  if (deferred(*e) && !Runtime::get().sockets_if_running()) {
+    if (e->type != SOCK_STREAM) return fail(EOPNOTSUPP);
+    e->backlog = backlog < 0 ? 0 : backlog;  // a second listen changes the backlog
+    return 0;
+  }
+  if (int r = ensure_created(*e); r < 0) return fail(-r);
   return result(stack()->listen(e->handle, backlog));
 }
 
 ORYX_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
-  auto e = oryx_socket(fd);
-  if (!e) return libc().accept4(fd, addr, len, flags);
+  Target t = oryx_socket(fd);
+  if (t.error) return fail(t.error);
+  if (!t.entry) return libc().accept4(fd, addr, len, flags);
+  FdEntry& e = *t.entry;
   if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return fail(EINVAL);
   const oryx_socket_api* s = stack();
-  int h = s->accept(e->handle, addr, len, flags);
+  int h = s->accept(e.handle, addr, len, flags);
   if (h < 0) return fail(-h);
-  int placeholder = libc().socket(e->domain, e->type | (flags & SOCK_CLOEXEC), 0);
+  int placeholder = libc().socket(e.domain, e.type | (flags & SOCK_CLOEXEC), 0);
   if (placeholder < 0) {
     int err = errno;
     s->close(h);
     return fail(err);
   }
   auto c = std::make_shared<FdEntry>(FdEntry::kOryx);
-  c->domain = e->domain;
-  c->type = e->type;
+  c->domain = e.domain;
+  c->type = e.type;
   c->nonblock = flags & SOCK_NONBLOCK;
   c->handle = h;
+  c->generation = Runtime::get().generation();
   s->set_notify(h, on_socket_woken, c.get());
   table().put(placeholder, std::move(c));
   return placeholder;
 }
 
 ORYX_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
-  if (!oryx_socket(fd)) return libc().accept(fd, addr, len);
+  if (!table().ours(fd)) return libc().accept(fd, addr, len);
   return accept4(fd, addr, len, 0);
 }
 
@@ -173,12 +193,14 @@ ORYX_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
   auto e = table().find(fd);
   if (!e || e->kind == FdEntry::kEpoll) return libc().connect(fd, addr, len);
   if (e->kind == FdEntry::kUndecided) {
+    if (wrong_family(*e, addr, len)) return libc().connect(fd, addr, len);
     if (!Runtime::get().oryx_connect(addr, len)) {
       table().take(fd);
       return libc().connect(fd, addr, len);
     }
-    if (int r = route_to_oryx(*e); r < 0) return fail(-r);
+    if (int r = route_to_oryx(*e, true); r < 0) return fail(-r);
   }
+  if (int r = ensure_created(*e); r < 0) return fail(-r);
   return result(stack()->connect(e->handle, addr, len));
 }
 
@@ -188,21 +210,21 @@ ORYX_EXPORT int close(int fd) {
 }
 
 ORYX_EXPORT int shutdown(int fd, int how) {
-  auto e = oryx_socket(fd);
-  return e ? result(stack()->shutdown(e->handle, how)) : libc().shutdown(fd, how);
+  ORYX_ROUTE(fd, libc().shutdown(fd, how), result(stack()->shutdown(e.handle, how)));
 }
 
 ORYX_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   auto e = table().find(fd);
   if (e && e->kind == FdEntry::kUndecided && e->type == SOCK_DGRAM && msg && msg->msg_name) {
-    if (!Runtime::get().oryx_connect(static_cast<sockaddr*>(msg->msg_name), msg->msg_namelen)) {
+    auto* to = static_cast<sockaddr*>(msg->msg_name);
+    if (wrong_family(*e, to, msg->msg_namelen) ||
+        !Runtime::get().oryx_connect(to, msg->msg_namelen)) {
       table().take(fd);
       return libc().sendmsg(fd, msg, flags);
     }
-    if (int r = route_to_oryx(*e); r < 0) return fail(-r);
+    if (int r = route_to_oryx(*e, true); r < 0) return fail(-r);
   }
-  if (!e || e->kind != FdEntry::kOryx) return libc().sendmsg(fd, msg, flags);
-  return oryx_send(*e, msg, flags);
+  ORYX_ROUTE(fd, libc().sendmsg(fd, msg, flags), oryx_send(e, msg, flags));
 }
 
 ORYX_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* addr,
@@ -214,78 +236,135 @@ ORYX_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const
 }
 
 ORYX_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
-  auto e = oryx_socket(fd);
-  if (!e) return libc().send(fd, buf, len, flags);
   iovec iov;
   msghdr m = one_buffer(iov, const_cast<void*>(buf), len);
-  return oryx_send(*e, &m, flags);
+  ORYX_ROUTE(fd, libc().send(fd, buf, len, flags), oryx_send(e, &m, flags));
 }
 
 ORYX_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
-  auto e = oryx_socket(fd);
-  if (!e) return libc().write(fd, buf, len);
   iovec iov;
   msghdr m = one_buffer(iov, const_cast<void*>(buf), len);
-  return oryx_send(*e, &m, 0);
+  ORYX_ROUTE(fd, libc().write(fd, buf, len), oryx_send(e, &m, 0));
 }
 
 ORYX_EXPORT ssize_t writev(int fd, const iovec* iov, int count) {
-  auto e = oryx_socket(fd);
-  if (!e) return libc().writev(fd, iov, count);
+  if (!table().ours(fd)) return libc().writev(fd, iov, count);
   if (count < 0 || count > IOV_MAX) return fail(EINVAL);
   msghdr m{};
   m.msg_iov = const_cast<iovec*>(iov);
   m.msg_iovlen = size_t(count);
-  return oryx_send(*e, &m, 0);
+  ORYX_ROUTE(fd, libc().writev(fd, iov, count), oryx_send(e, &m, 0));
 }
 
 ORYX_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
-  auto e = oryx_socket(fd);
-  return e ? oryx_recv(*e, msg, flags) : libc().recvmsg(fd, msg, flags);
+  ORYX_ROUTE(fd, libc().recvmsg(fd, msg, flags), oryx_recv(e, msg, flags));
 }
 
 ORYX_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* addr,
                              socklen_t* alen) {
-  auto e = oryx_socket(fd);
-  if (!e) return libc().recvfrom(fd, buf, len, flags, addr, alen);
+  Target t = oryx_socket(fd);
+  if (t.error) return fail(t.error);
+  if (!t.entry) return libc().recvfrom(fd, buf, len, flags, addr, alen);
   iovec iov;
   msghdr m = one_buffer(iov, buf, len, addr, addr && alen ? *alen : 0);
-  ssize_t r = oryx_recv(*e, &m, flags);
+  ssize_t r = oryx_recv(*t.entry, &m, flags);
   if (r >= 0 && addr && alen) *alen = m.msg_namelen;
   return r;
 }
 
 ORYX_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {
-  auto e = oryx_socket(fd);
-  if (!e) return libc().recv(fd, buf, len, flags);
   iovec iov;
   msghdr m = one_buffer(iov, buf, len);
-  return oryx_recv(*e, &m, flags);
+  ORYX_ROUTE(fd, libc().recv(fd, buf, len, flags), oryx_recv(e, &m, flags));
 }
 
 ORYX_EXPORT ssize_t read(int fd, void* buf, size_t len) {
-  auto e = oryx_socket(fd);
-  if (!e) return libc().read(fd, buf, len);
   iovec iov;
   msghdr m = one_buffer(iov, buf, len);
-  return oryx_recv(*e, &m, 0);
+  ORYX_ROUTE(fd, libc().read(fd, buf, len), oryx_recv(e, &m, 0));
 }
 
 ORYX_EXPORT ssize_t readv(int fd, const iovec* iov, int count) {
-  auto e = oryx_socket(fd);
-  if (!e) return libc().readv(fd, iov, count);
+  if (!table().ours(fd)) return libc().readv(fd, iov, count);
   if (count < 0 || count > IOV_MAX) return fail(EINVAL);
   msghdr m{};
   m.msg_iov = const_cast<iovec*>(iov);
   m.msg_iovlen = size_t(count);
-  return oryx_recv(*e, &m, 0);
+  ORYX_ROUTE(fd, libc().readv(fd, iov, count), oryx_recv(e, &m, 0));
+}
+
+// recvmmsg/sendmmsg: one message at a time, as many as are ready (the
+// first may block, like Linux's without MSG_WAITFORONE's twist).
+ORYX_EXPORT int recvmmsg(int fd, mmsghdr* msgs, unsigned n, int flags, timespec* timeout) {
+  if (!table().ours(fd)) return libc().recvmmsg(fd, msgs, n, flags, timeout);
+  int done = 0;
+  for (unsigned i = 0; i < n; i++) {
+    ssize_t r = recvmsg(fd, &msgs[i].msg_hdr, done ? flags | MSG_DONTWAIT : flags & ~MSG_WAITFORONE);
+    if (r < 0) return done ? done : -1;
+    msgs[i].msg_len = unsigned(r);
+    done++;
+  }
+  return done;
+}
+
+ORYX_EXPORT int sendmmsg(int fd, mmsghdr* msgs, unsigned n, int flags) {
+  if (!table().ours(fd)) return libc().sendmmsg(fd, msgs, n, flags);
+  int done = 0;
+  for (unsigned i = 0; i < n; i++) {
+    ssize_t r = sendmsg(fd, &msgs[i].msg_hdr, flags);
+    if (r < 0) return done ? done : -1;
+    msgs[i].msg_len = unsigned(r);
+    done++;
+  }
+  return done;
+}
+
+// sendfile to an Oryx socket: the file is read in chunks and sent; what
+// the socket did not take is given back to the file offset.
+static ssize_t oryx_sendfile(FdEntry& e, int in_fd, off_t* offset, size_t count) {
+  char chunk[65536];
+  size_t total = 0;
+  while (total < count) {
+    size_t want = std::min(sizeof(chunk), count - total);
+    ssize_t got = offset ? pread(in_fd, chunk, want, *offset) : libc().read(in_fd, chunk, want);
+    if (got < 0) return total ? ssize_t(total) : -1;
+    if (got == 0) break;
+    iovec iov;
+    msghdr m = one_buffer(iov, chunk, size_t(got));
+    ssize_t sent = oryx_send(e, &m, total ? MSG_DONTWAIT : 0);
+    if (sent < 0) {
+      if (!offset) lseek(in_fd, -got, SEEK_CUR);
+      return total ? ssize_t(total) : -1;
+    }
+    total += size_t(sent);
+    if (offset) *offset += sent;
+    if (sent < got) {
+      if (!offset) lseek(in_fd, sent - got, SEEK_CUR);
+      break;
+    }
+  }
+  return ssize_t(total);
+}
+
+ORYX_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t* offset, size_t count) {
+  ORYX_ROUTE(out_fd, libc().sendfile(out_fd, in_fd, offset, count),
+             oryx_sendfile(e, in_fd, offset, count));
+}
+
+ORYX_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t* offset, size_t count) {
+  return sendfile(out_fd, in_fd, offset, count);
 }
 
 ORYX_EXPORT int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
   auto e = table().find(fd);
-  if (e && e->kind == FdEntry::kOryx) return result(stack()->setsockopt(e->handle, level, name, value, len));
+  if (e && e->kind == FdEntry::kOryx && !deferred(*e)) {
+    if (int r = ensure_created(*e); r < 0) return fail(-r);
+    return result(stack()->setsockopt(e->handle, level, name, value, len));
+  }
+  // Undecided or deferred: the placeholder checks the option as Linux
+  // would, and it is replayed on the Oryx socket when that is created.
   int r = libc().setsockopt(fd, level, name, value, len);
-  if (r == 0 && e && e->kind == FdEntry::kUndecided && value) {
+  if (r == 0 && e && e->kind != FdEntry::kEpoll && value) {
     auto* p = static_cast<const char*>(value);
     e->options.push_back({level, name, std::vector<char>(p, p + len)});
   }
@@ -293,19 +372,28 @@ ORYX_EXPORT int setsockopt(int fd, int level, int name, const void* value, sockl
 }
 
 ORYX_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
-  auto e = oryx_socket(fd);
-  return e ? result(stack()->getsockopt(e->handle, level, name, value, len))
-           : libc().getsockopt(fd, level, name, value, len);
+  if (auto entry = table().find(fd); entry && deferred(*entry))
+    return libc().getsockopt(fd, level, name, value, len);  // the options it was given
+  ORYX_ROUTE(fd, libc().getsockopt(fd, level, name, value, len),
+             result(stack()->getsockopt(e.handle, level, name, value, len)));
 }
 
 ORYX_EXPORT int getsockname(int fd, sockaddr* addr, socklen_t* len) {
-  auto e = oryx_socket(fd);
-  return e ? result(stack()->getsockname(e->handle, addr, len)) : libc().getsockname(fd, addr, len);
+  // A deferred socket answers with the address it was given, unless its
+  // port is still to be chosen.
+  if (auto entry = table().find(fd); entry && deferred(*entry) && entry->bound_len && addr && len &&
+                                     reinterpret_cast<const sockaddr_in*>(&entry->bound)->sin_port) {
+    std::memcpy(addr, &entry->bound, std::min(*len, entry->bound_len));
+    *len = entry->bound_len;
+    return 0;
+  }
+  ORYX_ROUTE(fd, libc().getsockname(fd, addr, len),
+             result(stack()->getsockname(e.handle, addr, len)));
 }
 
 ORYX_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
-  auto e = oryx_socket(fd);
-  return e ? result(stack()->getpeername(e->handle, addr, len)) : libc().getpeername(fd, addr, len);
+  ORYX_ROUTE(fd, libc().getpeername(fd, addr, len),
+             result(stack()->getpeername(e.handle, addr, len)));
 }
 
 ORYX_EXPORT int ioctl(int fd, unsigned long request, ...) {
@@ -314,13 +402,15 @@ ORYX_EXPORT int ioctl(int fd, unsigned long request, ...) {
   void* arg = va_arg(ap, void*);
   va_end(ap);
   auto e = table().find(fd);
-  if (e && e->kind == FdEntry::kOryx && (request == FIONREAD || request == FIONBIO)) {
+  if (e && e->kind == FdEntry::kOryx && (request == FIONREAD || request == FIONBIO) &&
+      !(request == FIONBIO && deferred(*e))) {
+    if (int r = ensure_created(*e); r < 0) return fail(-r);
     int r = stack()->ioctl(e->handle, request, arg);
     if (r == 0 && request == FIONBIO) e->nonblock = *static_cast<int*>(arg) != 0;
     return result(r);
   }
   int r = libc().ioctl(fd, request, arg);
-  if (r == 0 && e && e->kind == FdEntry::kUndecided && request == FIONBIO)
+  if (r == 0 && e && e->kind != FdEntry::kEpoll && request == FIONBIO)
     e->nonblock = *static_cast<int*>(arg) != 0;
   return r;
 }
@@ -340,8 +430,10 @@ static int fcntl_call(int fd, int cmd, long arg) {
     }
     case F_SETFL: {
       int nb = (arg & O_NONBLOCK) != 0;
-      if (e->kind == FdEntry::kOryx)
+      if (e->kind == FdEntry::kOryx && !deferred(*e)) {
+        if (int r = ensure_created(*e); r < 0) return fail(-r);
         if (int r = stack()->ioctl(e->handle, FIONBIO, &nb); r < 0) return fail(-r);
+      }
       e->nonblock = nb;
       return libc().fcntl(fd, F_SETFL, arg);
     }

@@ -163,6 +163,35 @@ $(printf '%s\n' "$@")
 "
 }
 
+# preload_config NAME IFACE NET [TOML...]: the configuration of an
+# application under `oryx run`: its in-process stack at NET.2/24 on IFACE
+# (AF_XDP), one busy-polling worker, the kernel's log in $WORK/NAME.oryx.log
+# (applications that daemonize close stderr). Prints the file's path.
+preload_config() {
+  local name=$1 iface=$2 net=$3
+  shift 3
+  write_config "$name" "
+[kernel]
+hugepages = false
+file_prefix = \"$name$TAG\"
+mbufs = 32767
+worker_lcores = \"1\"
+idle = \"busy-poll\"
+[log]
+file = \"$WORK/$name.oryx.log\"
+[stage.wire]
+type = \"port\"
+driver = \"af_xdp\"
+iface = \"$iface\"
+next = \"ip\"
+[stage.ip]
+type = \"stack\"
+address = \"$net.2/24\"
+next = \"wire\"
+$(printf '%s\n' "$@")
+"
+}
+
 # start_stack NAME NET KEYS...: a namespace with eth0 at NET.1/24 wired by
 # AF_XDP to an oryxd whose stack stage "ip" answers at NET.2 with the
 # given stage keys. Sets NS, URL (and NAME_URL/NAME_PID), and C COUNTER

@@ -9,23 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 NS=oxr$TAG
 make_ns "$NS" "$NS" 198.18.93.1/24
-CFG=$(write_config redis "
-[kernel]
-hugepages = false
-file_prefix = \"redis$TAG\"
-mbufs = 32767
-worker_lcores = \"1\"
-idle = \"busy-poll\"
-[stage.wire]
-type = \"port\"
-driver = \"af_xdp\"
-iface = \"$NS\"
-next = \"ip\"
-[stage.ip]
-type = \"stack\"
-address = \"198.18.93.2/24\"
-next = \"wire\"
-")
+CFG=$(preload_config redis "$NS" 198.18.93)
 ORYX=$ORYX_BUILD/kernel/preload/oryx
 
 log "oryx run -- redis-server on 198.18.93.2"
@@ -80,6 +64,6 @@ log "SIGTERM: redis exits, the kernel inside it stops"
 kill -TERM "$REDIS"
 wait_until 20 '! kill -0 "$REDIS" 2>/dev/null' || fail "redis did not exit"
 wait "$REDIS" || fail "redis exit status $?"
-grep -q "appliance stopped" "$WORK/redis.log" || fail "the in-process kernel did not stop"
+grep -q "appliance stopped" "$WORK/redis.oryx.log" || fail "the in-process kernel did not stop"
 ip link show "$NS" | grep -q xdp && fail "an XDP program is still attached to $NS"
 log "PASS"

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "routing.hpp"
+
+#include "runtime.hpp"
+
+#include <cerrno>
+
+namespace oryx::preload {
+
+const oryx_socket_api* stack() {
+  const oryx_socket_api* s = Runtime::get().sockets();
+  Runtime::get().enter_thread(s);
+  return s;
+}
+
+void on_socket_woken(void* ctx, int, uint32_t) {
+  auto* entry = static_cast<FdEntry*>(ctx);
+  std::lock_guard lock(entry->watch_mutex);
+  for (Watcher* w : entry->watchers) w->socket_woken(entry);
+}
+
+namespace {
+
+// Creates the socket-layer socket; `e.create_mutex` is held.
+int create(FdEntry& e) {
+  const oryx_socket_api* s = stack();
+  int h = s->socket(e.domain, e.type | (e.nonblock ? SOCK_NONBLOCK : 0), e.protocol);
+  if (h < 0) return h;
+  for (const SockOption& o : e.options)
+    s->setsockopt(h, o.level, o.name, o.value.data(), socklen_t(o.value.size()));
+  e.options.clear();
+  int r = 0;
+  if (e.bound_len) r = s->bind(h, reinterpret_cast<const sockaddr*>(&e.bound), e.bound_len);
+  if (r == 0 && e.backlog >= 0) r = s->listen(h, e.backlog);
+  if (r < 0) {
+    s->close(h);
+    return r;
+  }
+  e.generation = Runtime::get().generation();
+  e.handle = h;
+  s->set_notify(h, on_socket_woken, &e);
+  return 0;
+}
+
+}  // namespace
+
+int route_to_oryx(FdEntry& e, bool now) {
+  e.kind = FdEntry::kOryx;
+  if (!now && !Runtime::get().sockets_if_running()) return 0;
+  return ensure_created(e);
+}
+
+int ensure_created(FdEntry& e) {
+  Runtime& rt = Runtime::get();
+  if (e.handle >= 0) return e.generation == rt.generation() ? 0 : -EBADF;
+  if (rt.inherited()) return -EBADF;
+  std::lock_guard lock(e.create_mutex);
+  if (e.handle >= 0) return 0;
+  return create(e);
+}
+
+}  // namespace oryx::preload
