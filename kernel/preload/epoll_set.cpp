@@ -8,20 +8,26 @@
 
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstdint>
+#include <vector>
 
 namespace oryx::preload {
 
 namespace {
-// The eventfd's tag in the kernel epoll; never handed to the application.
-constexpr uint64_t kWakeTag = 0x6f72797877616b65ull;  // "oryxwake"
+// What Linux accepts alongside EPOLLEXCLUSIVE (EPOLLEXCLUSIVE_OK_BITS).
+constexpr uint32_t kExclusiveOk =
+    EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
 }
 
-EpollSet::EpollSet(int epfd) : epfd_(epfd), wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+EpollSet::EpollSet(int epfd)
+    : epfd_(epfd),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      wake_tag_(reinterpret_cast<uintptr_t>(this)) {
   if (wake_fd_ < 0) return;
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.u64 = kWakeTag;
+  ev.data.u64 = wake_tag_;
   if (libc().epoll_ctl(epfd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
     libc().close(wake_fd_);
     wake_fd_ = -1;
@@ -29,49 +35,57 @@ EpollSet::EpollSet(int epfd) : epfd_(epfd), wake_fd_(eventfd(0, EFD_NONBLOCK | E
 }
 
 EpollSet::~EpollSet() {
-  std::map<FdEntry*, Interest> left;
+  std::map<Key, Interest> left;
   {
     std::lock_guard lock(mutex_);
     left.swap(interests_);
   }
-  for (auto& [entry, in] : left) entry->remove_watcher(this);
+  for (auto& [key, in] : left) key.first->remove_watcher(this);
   if (wake_fd_ >= 0) libc().close(wake_fd_);
 }
 
 int EpollSet::control(int op, int fd, const std::shared_ptr<FdEntry>& entry, const epoll_event* ev) {
   FdEntry* e = entry.get();
   if (op != EPOLL_CTL_DEL && !ev) return -EFAULT;
+  if (op != EPOLL_CTL_DEL && (ev->events & EPOLLEXCLUSIVE) &&
+      (op == EPOLL_CTL_MOD || (ev->events & ~kExclusiveOk)))
+    return -EINVAL;  // as Linux checks before looking the fd up
   // Lock order: the entry's watcher list, then this set.
   std::lock_guard wl(e->watch_mutex);
   std::lock_guard lock(mutex_);
-  auto it = interests_.find(e);
+  const Key key{e, fd};
+  auto it = interests_.find(key);
+  auto watched = [&] {  // another number of the same socket is registered
+    auto first = interests_.lower_bound(Key{e, INT_MIN});
+    return first != interests_.end() && first->first.first == e;
+  };
   switch (op) {
     case EPOLL_CTL_ADD: {
       if (it != interests_.end()) return -EEXIST;
-      Interest in{fd, ev->events, ev->data};
-      auto& stored = interests_.emplace(e, in).first->second;
-      e->watchers.push_back(this);
-      queue(e, stored);  // ready at once if it already is, as Linux checks on insert
+      if (!watched()) e->watchers.push_back(this);
+      auto& stored = interests_.emplace(key, Interest{ev->events, ev->data}).first->second;
+      queue(key, stored);  // ready at once if it already is, as Linux checks on insert
       return 0;
     }
     case EPOLL_CTL_MOD: {
       if (it == interests_.end()) return -ENOENT;
-      if (ev->events & EPOLLEXCLUSIVE) return -EINVAL;  // Linux: not allowed on MOD
+      if (it->second.events & EPOLLEXCLUSIVE) return -EINVAL;  // Linux: never modified
       it->second.events = ev->events;
       it->second.data = ev->data;
       it->second.armed = true;
-      queue(e, it->second);
+      queue(key, it->second);
       return 0;
     }
     case EPOLL_CTL_DEL: {
       if (it == interests_.end()) return -ENOENT;
       interests_.erase(it);
-      for (auto r = ready_.begin(); r != ready_.end();) r = *r == e ? ready_.erase(r) : r + 1;
-      for (auto w = e->watchers.begin(); w != e->watchers.end(); ++w)
-        if (*w == this) {
-          e->watchers.erase(w);
-          break;
-        }
+      unqueue(e, fd);
+      if (!watched())
+        for (auto w = e->watchers.begin(); w != e->watchers.end(); ++w)
+          if (*w == this) {
+            e->watchers.erase(w);
+            break;
+          }
       return 0;
     }
     default:
@@ -79,54 +93,63 @@ int EpollSet::control(int op, int fd, const std::shared_ptr<FdEntry>& entry, con
   }
 }
 
+// Under mutex_: the eventfd is readable exactly while the ready list is not
+// empty, so that the kernel epoll reports it (in turn with the kernel fds)
+// until every ready Oryx socket was looked at.
+void EpollSet::update_wake() {
+  uint64_t n = 1;
+  if (!ready_.empty() && !wake_pending_) {
+    wake_pending_ = true;
+    (void)!libc().write(wake_fd_, &n, sizeof(n));
+  } else if (ready_.empty() && wake_pending_) {
+    wake_pending_ = false;
+    (void)!libc().read(wake_fd_, &n, sizeof(n));
+  }
+}
+
 // Under mutex_.
-void EpollSet::queue(FdEntry* entry, Interest& in) {
+void EpollSet::queue(const Key& key, Interest& in) {
   if (in.queued || !in.armed) return;
   in.queued = true;
-  ready_.push_back(entry);
-  if (!wake_pending_) {
-    wake_pending_ = true;
-    uint64_t one = 1;
-    (void)!libc().write(wake_fd_, &one, sizeof(one));
-  }
+  ready_.push_back(key);
+  update_wake();
+}
+
+// Under mutex_.
+void EpollSet::unqueue(FdEntry* entry, int fd) {
+  for (auto r = ready_.begin(); r != ready_.end();)
+    r = r->first == entry && (fd < 0 || r->second == fd) ? ready_.erase(r) : r + 1;
+  update_wake();
 }
 
 void EpollSet::socket_woken(FdEntry* entry) {
   std::lock_guard lock(mutex_);
-  auto it = interests_.find(entry);
-  if (it != interests_.end()) queue(entry, it->second);
+  for (auto it = interests_.lower_bound(Key{entry, INT_MIN});
+       it != interests_.end() && it->first.first == entry; ++it)
+    queue(it->first, it->second);
 }
 
 void EpollSet::socket_gone(FdEntry* entry) {
   std::lock_guard lock(mutex_);
-  interests_.erase(entry);
-  for (auto r = ready_.begin(); r != ready_.end();) r = *r == entry ? ready_.erase(r) : r + 1;
+  interests_.erase(interests_.lower_bound(Key{entry, INT_MIN}),
+                   interests_.upper_bound(Key{entry, INT_MAX}));
+  unqueue(entry, -1);
 }
 
-void EpollSet::drain_wake() {
-  uint64_t n;
-  (void)!libc().read(wake_fd_, &n, sizeof(n));
-  std::lock_guard lock(mutex_);
-  wake_pending_ = false;
-  if (!ready_.empty()) {  // more arrived than was collected: stay awake
-    wake_pending_ = true;
-    uint64_t one = 1;
-    (void)!libc().write(wake_fd_, &one, sizeof(one));
-  }
-}
-
+// Reports up to `max` ready Oryx sockets, each registration at most once.
 int EpollSet::collect(epoll_event* out, int max) {
   const oryx_socket_api* s = Runtime::get().sockets_if_running();
   std::lock_guard lock(mutex_);
   int n = 0;
-  size_t pending = ready_.size();
-  for (size_t i = 0; i < pending && n < max; i++) {
-    FdEntry* e = ready_.front();
+  std::vector<Key> again;  // level-triggered ones reported now: back of the list
+  while (!ready_.empty() && n < max) {
+    Key key = ready_.front();
     ready_.pop_front();
-    auto it = interests_.find(e);
+    auto it = interests_.find(key);
     if (it == interests_.end()) continue;
     Interest& in = it->second;
     in.queued = false;
+    FdEntry* e = key.first;
     uint32_t mask = s && e->handle >= 0 ? s->poll(e->handle) : EPOLLHUP;
     uint32_t got = mask & (in.events | EPOLLERR | EPOLLHUP);
     if (!got || !in.armed) continue;
@@ -137,9 +160,11 @@ int EpollSet::collect(epoll_event* out, int max) {
       in.armed = false;
     } else if (!(in.events & EPOLLET)) {
       in.queued = true;  // level-triggered: looked at again next time
-      ready_.push_back(e);
+      again.push_back(key);
     }
   }
+  ready_.insert(ready_.end(), again.begin(), again.end());
+  update_wake();
   return n;
 }
 
@@ -147,35 +172,24 @@ int EpollSet::wait(epoll_event* events, int max, int timeout_ms, const sigset_t*
   using clock = std::chrono::steady_clock;
   auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
   for (;;) {
-    int n = collect(events, max);
-    int wait_ms = 0;
-    if (n == 0 && timeout_ms != 0) {
-      if (timeout_ms < 0) {
-        wait_ms = -1;
-      } else {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-        wait_ms = left.count() > 0 ? int(left.count()) : 0;
-      }
+    int wait_ms = timeout_ms;
+    if (timeout_ms > 0) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
+      wait_ms = left > 0 ? int(left) : 0;
     }
-    int k = libc().epoll_pwait(epfd_, events + n, max - n, wait_ms, mask);
-    if (k < 0) {
-      if (n > 0) return n;
-      return -errno;
-    }
-    // Take the wake-up out of what the application sees.
+    // One kernel wait serves both kinds: the eventfd stands for the Oryx
+    // sockets on the ready list and is replaced by them.
+    int k = libc().epoll_pwait(epfd_, events, max, wait_ms, mask);
+    if (k < 0) return -errno;
+    int n = 0;
     bool woken = false;
-    for (int i = n; i < n + k;) {
-      if (events[i].data.u64 == kWakeTag) {
+    for (int i = 0; i < k; i++) {
+      if (events[i].data.u64 == wake_tag_)
         woken = true;
-        events[i] = events[n + k - 1];
-        k--;
-      } else {
-        i++;
-      }
+      else
+        events[n++] = events[i];
     }
-    if (woken) drain_wake();
-    n += k;
-    if (woken && n < max) n += collect(events + n, max - n);
+    if (woken) n += collect(events + n, max - n);  // room: the eventfd's own slot at least
     if (n > 0) return n;
     if (timeout_ms == 0 || (timeout_ms > 0 && clock::now() >= deadline)) return 0;
   }

@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/select.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -150,12 +151,13 @@ int mixed_select(int nfds, fd_set* r, fd_set* w, fd_set* x, int timeout_ms,
   }
   int k = mixed_poll(p.data(), p.size(), timeout_ms, mask, use_ppoll);
   if (k < 0) return k;
+  for (const pollfd& q : p)
+    if (q.revents & POLLNVAL) return fail(EBADF);  // the sets untouched, as Linux
   if (r) FD_ZERO(r);
   if (w) FD_ZERO(w);
   if (x) FD_ZERO(x);
   int count = 0;
   for (const pollfd& q : p) {
-    if (q.revents & POLLNVAL) return fail(EBADF);
     if (r && (q.events & POLLIN) && (q.revents & (POLLIN | POLLHUP | POLLERR))) FD_SET(q.fd, r), count++;
     if (w && (q.events & POLLOUT) && (q.revents & (POLLOUT | POLLERR))) FD_SET(q.fd, w), count++;
     if (x && (q.events & POLLPRI) && (q.revents & POLLPRI)) FD_SET(q.fd, x), count++;
@@ -223,7 +225,16 @@ ORYX_EXPORT int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t*
 ORYX_EXPORT int select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) {
   if (!any_oryx(nfds, r, w, x)) return libc().select(nfds, r, w, x, tv);
   int ms = tv ? int(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000) : -1;
-  return mixed_select(nfds, r, w, x, ms, nullptr, false);
+  auto start = std::chrono::steady_clock::now();
+  int n = mixed_select(nfds, r, w, x, ms, nullptr, false);
+  if (tv) {  // Linux's select leaves the time not slept in *tv (pselect does not)
+    long long slept = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - start).count();
+    long long left = std::max(0LL, tv->tv_sec * 1000000LL + tv->tv_usec - slept);
+    tv->tv_sec = time_t(left / 1000000);
+    tv->tv_usec = suseconds_t(left % 1000000);
+  }
+  return n;
 }
 
 ORYX_EXPORT int pselect(int nfds, fd_set* r, fd_set* w, fd_set* x, const timespec* ts,

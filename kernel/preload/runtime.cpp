@@ -2,6 +2,7 @@
 #include "runtime.hpp"
 
 #include "appliance.hpp"
+#include "fatal_signals.hpp"
 #include "logging.hpp"
 #include "rest_api.hpp"
 
@@ -156,6 +157,7 @@ void Runtime::start_kernel() {
   // the application's thread, so give it its CPUs back afterwards.
   cpu_set_t cpus;
   bool have_cpus = sched_getaffinity(0, sizeof(cpus), &cpus) == 0;
+  sigset_t mask = fatal_signals::block();
   try {
     auto cfg = oryx::kernel::load_config(config_file_);
     oryx::kernel::logging::init(cfg->log.get_string("level"), cfg->log.get_list("loggers"),
@@ -169,12 +171,14 @@ void Runtime::start_kernel() {
     die(std::string("cannot start the Oryx kernel: ") + e.what());
   }
   if (have_cpus) sched_setaffinity(0, sizeof(cpus), &cpus);
+  fatal_signals::restore(mask);
   owner_pid_ = getpid();
   api_ = static_cast<const oryx_socket_api*>(
       g_appliance->find_service(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION));
   if (!api_ || api_->struct_size < sizeof(oryx_socket_api))
     die("the configuration has no stack stage publishing the socket layer (" + config_file_ + ")");
   std::atexit(stop_kernel);
+  fatal_signals::arm(stop_kernel);
 }
 
 void Runtime::forked_child() {
@@ -183,11 +187,15 @@ void Runtime::forked_child() {
   if (r.api_) {
     r.api_ = nullptr;  // the parent's: never touched from here
     r.inherited_ = true;
+    fatal_signals::disarm_in_child();
   }
 }
 
 void Runtime::stop_kernel() {
   if (getpid() != Runtime::get().owner_pid_) return;  // a forked child's exit
+  // Once, whether from exit or from a fatal signal's reaper.
+  static std::mutex stopping;
+  std::lock_guard lock(stopping);
   Runtime::get().api_ = nullptr;
   if (g_rest) g_rest->stop();
   if (g_appliance) g_appliance->shutdown();

@@ -110,7 +110,9 @@ std::shared_ptr<spdlog::logger> get(const std::string& name) {
     it = s.overrides.find(name.substr(0, name.find('.')));
   logger->set_level(it != s.overrides.end() ? it->second : s.default_level);
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
-  logger->flush_on(spdlog::level::warn);
+  // Lifecycle lines (info) reach a log file at once, even if the process
+  // is then killed; debug and trace volume stays buffered.
+  logger->flush_on(spdlog::level::info);
   spdlog::register_logger(logger);
   return logger;
 }
