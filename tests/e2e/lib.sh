@@ -20,6 +20,7 @@ chmod 755 "$WORK"
 _NAMESPACES=()
 _LINKS=()
 _PIDS=()
+_ROUTES=()
 
 # libxdp keeps its dispatcher state in bpffs; mount it if the host has not.
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
@@ -36,6 +37,7 @@ cleanup() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
+  for r in "${_ROUTES[@]}"; do ip route del unreachable "$r" 2>/dev/null || true; done
   for l in "${_LINKS[@]}"; do ip link del "$l" 2>/dev/null || true; done
   for ns in "${_NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   # libxdp leaves its (empty) lock directory in bpffs; rmdir keeps it if in use.
@@ -73,6 +75,14 @@ make_ns() {
   ip link set "$hostif" up
   ip netns exec "$ns" ip link set eth0 up
   ip netns exec "$ns" ip link set lo up
+}
+
+# unreachable_route PREFIX: the root namespace's kernel refuses PREFIX
+# (ENETUNREACH) instead of sending it to the default route, so traffic
+# that should go through Oryx can never leave by eth0.
+unreachable_route() {
+  ip route add unreachable "$1"
+  _ROUTES+=("$1")
 }
 
 # ensure_hugepages N: at least N free 2 MiB pages and a hugetlbfs mount;
