@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# apps.sh - unmodified applications on the kernel stack and under `oryx run`,
+# same binaries, same client, same run.
+#
+#   kernel: redis-server / nginx in a namespace, reached over a veth;
+#   oryx:   the same binaries under `oryx run` (AF_XDP on a veth, the
+#           in-process stack's worker busy-polling CPU 1).
+# The clients (redis-benchmark, wrk) run in a client namespace on CPU 0.
+# Kernel-side servers are pinned to CPU 1; the Oryx-side application
+# threads may use either CPU (CPU 1 belongs to Oryx's worker); set
+# ORYX_APP_CPUS to pin them.
+#
+# Workloads: redis-benchmark SET and GET with 50 connections (rate, p50,
+# p99), GET on 1 connection (p50); nginx with wrk, 50 keep-alive
+# connections and "Connection: close". Prints kernel / oryx / ratio and
+# writes JSON.
+#
+# Usage: bench/apps.sh [BUILD_DIR]   (env: SECONDS_EACH=5, REQUESTS=200000)
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+SECS=${SECONDS_EACH:-5}
+REQS=${REQUESTS:-200000}
+APP_CPUS=${ORYX_APP_CPUS:-0,1}
+OUT=${OUT:-$BUILD/bench-apps.json}
+TAG=$(printf '%04x' $((RANDOM % 65536)))
+CLI=oac$TAG
+KRN=oak$TAG
+HOSTIF=oao$TAG
+WORK=$(mktemp -d /tmp/oryx-bench-XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+stop_pids() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  PIDS=()
+}
+cleanup() {
+  stop_pids
+  ip link del "$HOSTIF" 2>/dev/null || true
+  ip netns del "$CLI" 2>/dev/null || true
+  ip netns del "$KRN" 2>/dev/null || true
+  rmdir /sys/fs/bpf/xdp 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+progress() { echo "[$(date +%T)] $*" >&2; }
+
+ip netns add "$CLI"
+ip netns add "$KRN"
+ip link add "$HOSTIF" type veth peer name eth0 netns "$CLI"          # client <-> Oryx
+ip link add eth1 netns "$CLI" type veth peer name eth0 netns "$KRN"  # client <-> kernel
+sysctl -qw "net.ipv6.conf.$HOSTIF.disable_ipv6=1"
+ip netns exec "$CLI" ip addr add 198.18.72.1/24 dev eth0
+ip netns exec "$CLI" ip addr add 198.18.73.1/24 dev eth1
+ip netns exec "$KRN" ip addr add 198.18.73.2/24 dev eth0
+ip netns exec "$CLI" ethtool -K eth0 tx off rx off >/dev/null  # AF_XDP needs real checksums
+ip link set "$HOSTIF" up
+for ns in "$CLI" "$KRN"; do ip netns exec "$ns" ip link set lo up; done
+ip netns exec "$CLI" ip link set eth0 up
+ip netns exec "$CLI" ip link set eth1 up
+ip netns exec "$KRN" ip link set eth0 up
+KERNEL_IP=198.18.73.2
+ORYX_IP=198.18.72.2
+
+cat >"$WORK/oryx.toml" <<CONF
+[kernel]
+hugepages = false
+memory_mb = 256
+file_prefix = "bench-apps-$$"
+main_lcore = 0
+worker_lcores = "1"
+idle = "busy-poll"
+[plugins]
+path = ["$BUILD/plugins"]
+[log]
+level = "warn"
+file = "$WORK/oryx.log"
+[http]
+enabled = false
+[stage.wire]
+type = "port"
+driver = "af_xdp"
+iface = "$HOSTIF"
+next = "ip"
+[stage.ip]
+type = "stack"
+address = "$ORYX_IP/24"
+next = "wire"
+CONF
+
+# kernel_app CMD...: CMD in the kernel namespace on CPU 1.
+kernel_app() {
+  ip netns exec "$KRN" taskset -c 1 "$@" >>"$WORK/apps.log" 2>&1 &
+  PIDS+=($!)
+}
+# oryx_app CMD...: CMD under oryx run in the root namespace.
+oryx_app() {
+  taskset -c "$APP_CPUS" "$BUILD/kernel/preload/oryx" run --config "$WORK/oryx.toml" -- "$@" \
+    >>"$WORK/apps.log" 2>&1 &
+  PIDS+=($!)
+}
+wait_for() {  # wait_for CMD...: up to 20 s
+  for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  echo "not ready: $*" >&2
+  tail -20 "$WORK/apps.log" >&2
+  exit 1
+}
+in_cli() { ip netns exec "$CLI" taskset -c 0 "$@"; }
+
+# redis_run HOST -> JSON {set:{rate,p50,p99}, get:{...}, get1:{p50}}
+redis_run() {
+  local host=$1
+  in_cli redis-benchmark -h "$host" -t set,get -n "$REQS" -c 50 -r 100000 -d 64 --csv >"$WORK/r50.csv"
+  in_cli redis-benchmark -h "$host" -t get -n $((REQS / 10)) -c 1 -d 64 --csv >"$WORK/r1.csv"
+  python3 - "$WORK/r50.csv" "$WORK/r1.csv" <<'PY'
+import csv, json, sys
+def rows(path):
+    return {r["test"]: r for r in csv.DictReader(open(path))}
+r50, r1 = rows(sys.argv[1]), rows(sys.argv[2])
+pick = lambda r: {"rate": float(r["rps"]), "p50_ms": float(r["p50_latency_ms"]),
+                  "p99_ms": float(r["p99_latency_ms"])}
+print(json.dumps({"set": pick(r50["SET"]), "get": pick(r50["GET"]), "get1": pick(r1["GET"])}))
+PY
+}
+REDIS=(redis-server --port 6379 --save "" --appendonly no --protected-mode no --logfile "")
+
+progress "redis: kernel stack"
+kernel_app "${REDIS[@]}" --bind $KERNEL_IP
+wait_for ip netns exec "$CLI" redis-cli -h $KERNEL_IP ping
+RK=$(redis_run $KERNEL_IP)
+stop_pids
+progress "redis: under oryx run"
+oryx_app "${REDIS[@]}" --bind $ORYX_IP
+wait_for ip netns exec "$CLI" redis-cli -h $ORYX_IP ping
+RO=$(redis_run $ORYX_IP)
+stop_pids
+
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx;
+  fastcgi_temp_path $WORK/nginx; uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  keepalive_requests 1000000;
+  server {
+    listen 80;
+    location / { default_type text/plain; return 200 "$(head -c 128 /dev/zero | tr '\0' 'o')"; }
+  }
+}
+CONF
+wrk_rate() {  # wrk_rate HOST [wrk args] -> requests/s
+  in_cli wrk -t1 -c50 -d"${SECS}s" "${@:2}" "http://$1/" | awk '/Requests\/sec/ {print $2}'
+}
+nginx_run() {
+  local ka close
+  ka=$(wrk_rate "$1")
+  close=$(wrk_rate "$1" -H "Connection: close")
+  echo "{\"keepalive\":{\"rate\":$ka},\"close\":{\"rate\":$close}}"
+}
+progress "nginx: kernel stack"
+kernel_app nginx -c "$WORK/nginx.conf"
+wait_for ip netns exec "$CLI" curl -sf http://$KERNEL_IP/
+NK=$(nginx_run $KERNEL_IP)
+stop_pids
+progress "nginx: under oryx run (master and one worker; the worker runs the stack)"
+oryx_app nginx -c "$WORK/nginx.conf"
+wait_for ip netns exec "$CLI" curl -sf http://$ORYX_IP/
+NO=$(nginx_run $ORYX_IP)
+stop_pids
+
+python3 - "$OUT" "$RK" "$RO" "$NK" "$NO" <<'PY'
+import json, sys, datetime, platform
+out = sys.argv[1]
+rk, ro, nk, no = (json.loads(a) for a in sys.argv[2:])
+table = [
+    ("redis SET, 50 conns: requests/s", rk["set"]["rate"], ro["set"]["rate"], "higher"),
+    ("redis SET, 50 conns: p50 ms", rk["set"]["p50_ms"], ro["set"]["p50_ms"], "lower"),
+    ("redis SET, 50 conns: p99 ms", rk["set"]["p99_ms"], ro["set"]["p99_ms"], "lower"),
+    ("redis GET, 50 conns: requests/s", rk["get"]["rate"], ro["get"]["rate"], "higher"),
+    ("redis GET, 50 conns: p50 ms", rk["get"]["p50_ms"], ro["get"]["p50_ms"], "lower"),
+    ("redis GET, 50 conns: p99 ms", rk["get"]["p99_ms"], ro["get"]["p99_ms"], "lower"),
+    ("redis GET, 1 conn: p50 ms", rk["get1"]["p50_ms"], ro["get1"]["p50_ms"], "lower"),
+    ("nginx keep-alive, 50 conns: req/s", nk["keepalive"]["rate"], no["keepalive"]["rate"], "higher"),
+    ("nginx Connection: close: req/s", nk["close"]["rate"], no["close"]["rate"], "higher"),
+]
+print(f"\n{'metric':<38}{'kernel':>12}{'oryx':>12}{'oryx/kernel':>13}")
+for name, k, o, _ in table:
+    print(f"{name:<38}{k:>12,.3f}{o:>12,.3f}{(o / k if k else 0):>13.2f}")
+json.dump({"benchmark": "apps", "date": datetime.datetime.now().isoformat(timespec="seconds"),
+           "host": platform.node(),
+           "rows": [{"metric": n, "kernel": k, "oryx": o, "ratio": (o / k if k else 0),
+                     "better": b} for n, k, o, b in table],
+           "raw": {"redis": {"kernel": rk, "oryx": ro}, "nginx": {"kernel": nk, "oryx": no}}},
+          open(out, "w"), indent=2)
+print(f"\nwritten to {out}")
+PY
