@@ -7,8 +7,12 @@
 # etc/appliance.toml: west and east are cross-connected over AF_XDP, and
 # Oryx's own TCP/IP stack answers on oryx-svc at 198.18.1.10. It sends ping
 # and a TCP transfer through the cross-connect, pings and fetches HTTP from
-# the stack, shows what oryxctl reports, and keeps traffic flowing until
-# Ctrl-C (or DEMO_SECONDS), then cleans up.
+# the stack, shows what oryxctl reports, then runs Debian's unmodified
+# redis-server twice: on the kernel stack in namespace oryx-redis
+# (198.18.3.2), and under `oryx run` on Oryx's in-process stack (AF_XDP on
+# oryx-app, 198.18.2.2), and drives both with redis-benchmark from
+# oryx-app. It keeps traffic flowing until Ctrl-C (or DEMO_SECONDS), then
+# cleans up.
 set -euo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +22,7 @@ ORYXCTL=$BUILD/kernel/oryxctl
 URL=http://127.0.0.1:8080
 WORK=$(mktemp -d /tmp/oryx-demo-XXXXXX)
 PID=""
+APP_PIDS=()
 HUGE_ORIG=""
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -28,7 +33,11 @@ cleanup() {
     wait "$PID" 2>/dev/null || true
     echo "oryxd stopped"
   fi
-  for side in west east svc; do
+  for p in "${APP_PIDS[@]}"; do
+    kill -TERM "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  for side in west east svc app redis; do
     ip link del oryx-$side 2>/dev/null || true
     ip netns del oryx-$side 2>/dev/null || true
   done
@@ -111,6 +120,68 @@ echo
 "$ORYXCTL" ports
 echo
 "$ORYXCTL" stats
+
+step "an unmodified redis-server: on the kernel stack, and under oryx run"
+ip netns add oryx-app
+ip netns add oryx-redis
+ip link add oryx-app type veth peer name eth0 netns oryx-app                # Oryx side
+ip link add eth1 netns oryx-app type veth peer name eth0 netns oryx-redis   # kernel side
+sysctl -qw net.ipv6.conf.oryx-app.disable_ipv6=1
+ip netns exec oryx-app ip addr add 198.18.2.1/24 dev eth0
+ip netns exec oryx-app ip addr add 198.18.3.1/24 dev eth1
+ip netns exec oryx-redis ip addr add 198.18.3.2/24 dev eth0
+ip netns exec oryx-app ethtool -K eth0 tx off rx off >/dev/null
+ip link set oryx-app up
+for l in "oryx-app eth0" "oryx-app eth1" "oryx-app lo" "oryx-redis eth0" "oryx-redis lo"; do
+  set -- $l
+  ip netns exec "$1" ip link set "$2" up
+done
+# The application profile: an in-process stack at 198.18.2.2 on oryx-app,
+# the process's own dashboard on :8081.
+cat >"$WORK/redis-app.toml" <<EOF
+[kernel]
+hugepages = false
+file_prefix = "oryx-redis-demo"
+worker_lcores = "1"
+idle = "busy-poll"
+[plugins]
+path = ["$BUILD/plugins"]
+[log]
+file = "$WORK/redis-oryx.log"
+[http]
+listen = "127.0.0.1:8081"
+webui_dir = "$ROOT/webui"
+[stage.wire]
+type = "port"
+driver = "af_xdp"
+iface = "oryx-app"
+next = "ip"
+[stage.ip]
+type = "stack"
+address = "198.18.2.2/24"
+next = "wire"
+EOF
+REDIS=(redis-server --port 6379 --save "" --appendonly no --protected-mode no --logfile "")
+ip netns exec oryx-redis "${REDIS[@]}" --bind 198.18.3.2 >"$WORK/redis-kernel.log" 2>&1 &
+APP_PIDS+=($!)
+echo "\$ oryx run --config redis-app.toml -- redis-server --bind 198.18.2.2 ..."
+"$BUILD/kernel/preload/oryx" run --config "$WORK/redis-app.toml" -- "${REDIS[@]}" --bind 198.18.2.2 \
+  >"$WORK/redis-on-oryx.log" 2>&1 &
+APP_PIDS+=($!)
+for host in 198.18.3.2 198.18.2.2; do
+  for _ in $(seq 100); do
+    [ "$(ip netns exec oryx-app redis-cli -h $host ping 2>/dev/null)" = PONG ] && break
+    sleep 0.2
+  done
+done
+ip netns exec oryx-app redis-cli -h 198.18.2.2 set greeting "hello from redis on Oryx" >/dev/null
+echo "redis-cli GET greeting (via Oryx): $(ip netns exec oryx-app redis-cli -h 198.18.2.2 get greeting)"
+for side in "the kernel stack:198.18.3.2" "Oryx (oryx run):198.18.2.2"; do
+  echo "redis-benchmark -c 50 -n 100000 -t set,get against redis on ${side%%:*}:"
+  ip netns exec oryx-app redis-benchmark -h "${side#*:}" -t set,get -n 100000 -c 50 -q 2>&1 |
+    tr '\r' '\n' | grep "requests per second" | sed 's/^/  /'
+done
+echo "redis's in-process Oryx dashboard: http://127.0.0.1:8081/"
 
 step "dashboard: $URL/   (Prometheus: $URL/metrics)"
 SECONDS_LEFT=${DEMO_SECONDS:-0}
