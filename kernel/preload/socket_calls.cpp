@@ -124,8 +124,9 @@ ORYX_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) {
   if (e->kind == FdEntry::kUndecided) {
     if (wrong_family(*e, addr, len)) return libc().bind(fd, addr, len);
     if (!Runtime::get().oryx_bind(addr, len)) {
-      table().take(fd);  // a kernel socket from now on
-      return libc().bind(fd, addr, len);
+      int r = libc().bind(fd, addr, len);
+      if (r == 0) table().take(fd);  // a kernel socket from now on; a failed bind decides nothing
+      return r;
     }
     if (int r = route_to_oryx(*e, false); r < 0) return fail(-r);
   }
@@ -195,8 +196,11 @@ ORYX_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
   if (e->kind == FdEntry::kUndecided) {
     if (wrong_family(*e, addr, len)) return libc().connect(fd, addr, len);
     if (!Runtime::get().oryx_connect(addr, len)) {
-      table().take(fd);
-      return libc().connect(fd, addr, len);
+      int r = libc().connect(fd, addr, len);
+      // Connected, or on its way (EINPROGRESS): the kernel's from now on.
+      // A refused or failed connect leaves the socket free to go elsewhere.
+      if (r == 0 || errno == EINPROGRESS || errno == EALREADY || errno == EINTR) table().take(fd);
+      return r;
     }
     if (int r = route_to_oryx(*e, true); r < 0) return fail(-r);
   }

@@ -89,6 +89,10 @@ struct Socket {
   uint8_t tos = 0, ttl = 64;
   bool counted_live = false;  // in the tcp_connections gauge
   uint64_t connect_started_ms = 0;
+  bool peer_fin = false;  // the peer's FIN arrived (CLOSE_WAIT unless we sent ours)
+  // A connect() answered EINPROGRESS whose outcome no connect() has
+  // reported yet: Linux gives it (0 or the error) to the next connect().
+  bool connect_unreported = false;
   uint64_t last_progress_ms = 0;  // last time sent data was acknowledged
 
   // Wake-up callback (oryx_socket_notify_fn), stack context only.

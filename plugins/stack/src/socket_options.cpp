@@ -197,6 +197,10 @@ int ipv6_level(Socket& s, int name, void* out, socklen_t* out_len, const void* i
   return 0;
 }
 
+// getsockopt at a level the protocol does not know: Linux's IPv4 code
+// (ip_getsockopt) says EOPNOTSUPP, its IPv6 code ENOPROTOOPT.
+int unknown_get_level(const Socket& s) { return s.domain == AF_INET ? -EOPNOTSUPP : -ENOPROTOOPT; }
+
 }  // namespace
 
 int getsockopt(Socket& s, int level, int name, void* value, socklen_t* len) {
@@ -204,10 +208,12 @@ int getsockopt(Socket& s, int level, int name, void* value, socklen_t* len) {
   if (int(*len) < 0) return -EINVAL;
   switch (level) {
     case SOL_SOCKET: return get_socket_level(s, name, value, len);
-    case IPPROTO_TCP: return s.is_stream() ? get_tcp_level(s, name, value, len) : -ENOPROTOOPT;
+    case IPPROTO_TCP: return s.is_stream() ? get_tcp_level(s, name, value, len) : unknown_get_level(s);
     case IPPROTO_IP: return ip_level(s, name, value, len, nullptr, 0);
-    case IPPROTO_IPV6: return ipv6_level(s, name, value, len, nullptr, 0);
-    default: return -ENOPROTOOPT;
+    case IPPROTO_IPV6:
+      if (s.domain == AF_INET) return unknown_get_level(s);
+      return ipv6_level(s, name, value, len, nullptr, 0);
+    default: return unknown_get_level(s);
   }
 }
 

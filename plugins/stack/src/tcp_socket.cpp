@@ -18,6 +18,7 @@ extern "C" {
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <utility>
 #include <cerrno>
 
 namespace oryx::stack::ops {
@@ -86,6 +87,7 @@ void free_rx(Socket& s) {
 err_t on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t) {
   auto* s = static_cast<Socket*>(arg);
   if (!p) {  // the peer's FIN
+    s->peer_fin = true;
     s->shut |= kRcvShutdown;
     release_if_finished(*s);
     publish(*s, true);
@@ -115,7 +117,9 @@ void on_err(void* arg, err_t err) {
   auto* s = static_cast<Socket*>(arg);
   s->tcp = nullptr;
   bool connecting = s->phase == Phase::kConnecting;
-  if (err == ERR_RST) s->error = connecting ? ECONNREFUSED : ECONNRESET;
+  bool close_wait = s->peer_fin && !(s->shut & kSendShutdown);
+  // Linux's tcp_reset: refused while connecting, EPIPE in CLOSE_WAIT.
+  if (err == ERR_RST) s->error = connecting ? ECONNREFUSED : close_wait ? EPIPE : ECONNRESET;
   else if (err == ERR_ABRT) s->error = ETIMEDOUT;  // retransmissions or keepalive gave up
   else if (err != ERR_CLSD) s->error = err_to_errno(err);
   if (s->error) counters()[kTcpReset]++;
@@ -348,12 +352,18 @@ int stream_connect(Socket& s, const ip_addr_t& ip, uint16_t port) {
   switch (s.phase) {
     case Phase::kConnecting: return -EALREADY;
     case Phase::kConnected:
+      if (std::exchange(s.connect_unreported, false)) return 0;
+      return -EISCONN;
     case Phase::kListening: return -EISCONN;
-    case Phase::kClosed: {  // Linux lets a closed socket connect again
+    case Phase::kClosed: {
+      // The failure of a non-blocking connect is the next connect()'s
+      // answer; after that Linux lets a closed socket connect again.
+      if (std::exchange(s.connect_unreported, false)) return s.error ? take_error(s) : -ECONNABORTED;
       s.phase = Phase::kFresh;
       s.shut = 0;
       s.error = 0;
       s.bound = false;
+      s.peer_fin = false;
       free_rx(s);
       int rc = stream_open(s);
       if (rc < 0) return rc;
@@ -373,11 +383,13 @@ int stream_connect(Socket& s, const ip_addr_t& ip, uint16_t port) {
   remember_addresses(s);
   counters()[kTcpOpened]++;
   publish(s, false);
+  s.connect_unreported = true;
   return -EINPROGRESS;
 }
 
 int stream_connect_result(Socket& s) {
   if (s.phase == Phase::kConnecting) return -EINPROGRESS;
+  s.connect_unreported = false;  // a blocking connect() reports it now
   if (s.error) return take_error(s);
   return s.phase == Phase::kConnected ? 0 : -ECONNREFUSED;
 }
