@@ -177,6 +177,7 @@ $(printf '%s\n' "$@")
 # application under `oryx run`: its in-process stack at NET.2/24 on IFACE
 # (AF_XDP), one busy-polling worker, the kernel's log in $WORK/NAME.oryx.log
 # (applications that daemonize close stderr). Prints the file's path.
+# PRELOAD_IDLE overrides the worker's idle mode (default busy-poll).
 preload_config() {
   local name=$1 iface=$2 net=$3
   shift 3
@@ -186,7 +187,7 @@ hugepages = false
 file_prefix = \"$name$TAG\"
 mbufs = 32767
 worker_lcores = \"1\"
-idle = \"busy-poll\"
+idle = \"${PRELOAD_IDLE:-busy-poll}\"
 [log]
 file = \"$WORK/$name.oryx.log\"
 [stage.wire]

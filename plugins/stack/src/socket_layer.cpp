@@ -96,10 +96,14 @@ void SocketLayer::submit(Command& cmd) {
     if (cmd.done.load(std::memory_order_acquire)) return;
     __builtin_ia32_pause();
   }
-  const timespec slice{0, 10 * 1000 * 1000};
+  // The worker did not get to it: it may be asleep (adaptive idle) or
+  // stopped. Run what is queued ourselves under the core lock; if the
+  // worker took our command meanwhile, wait for it to finish.
+  const timespec slice{0, 1000 * 1000};
   while (!cmd.done.load(std::memory_order_acquire)) {
+    run_commands();
+    if (cmd.done.load(std::memory_order_acquire)) break;
     futex(&cmd.done, FUTEX_WAIT_PRIVATE, 0, &slice);
-    if (!running_.load()) run_commands();  // the worker stopped under us
   }
 }
 

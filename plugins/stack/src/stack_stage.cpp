@@ -170,8 +170,8 @@ bool mbuf_queue_tx(void* ring, void* m) {
   return rte_ring_mp_enqueue(static_cast<rte_ring*>(ring), m) == 0;
 }
 
-// The socket layer's command ring: any application thread produces, the
-// stack's worker consumes.
+// The socket layer's command ring: any application thread produces; the
+// stack's worker consumes, and so does a caller the worker left waiting.
 bool command_enqueue(void* ring, void* cmd) {
   return rte_ring_mp_enqueue(static_cast<rte_ring*>(ring), cmd) == 0;
 }
