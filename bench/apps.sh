@@ -8,7 +8,8 @@
 # The clients (redis-benchmark, wrk) run in a client namespace on CPU 0.
 # Kernel-side servers are pinned to CPU 1; the Oryx-side application
 # threads may use either CPU (CPU 1 belongs to Oryx's worker); set
-# ORYX_APP_CPUS to pin them.
+# ORYX_APP_CPUS to pin them, ORYX_IDLE (busy-poll) and ORYX_THREADING
+# (separate-thread) to try the other idle and threading models.
 #
 # Workloads: redis-benchmark SET and GET with 50 connections (rate, p50,
 # p99), GET on 1 connection (p50); nginx with wrk, 50 keep-alive
@@ -70,7 +71,9 @@ memory_mb = 256
 file_prefix = "bench-apps-$$"
 main_lcore = 0
 worker_lcores = "1"
-idle = "busy-poll"
+idle = "${ORYX_IDLE:-busy-poll}"
+[preload]
+threading = "${ORYX_THREADING:-separate-thread}"
 [plugins]
 path = ["$BUILD/plugins"]
 [log]
