@@ -4,6 +4,7 @@
 
 #include "eal_args.hpp"
 #include "logging.hpp"
+#include "packet_pool.hpp"
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -247,12 +248,14 @@ void Appliance::start() {
     eal_up_ = true;
 
     const auto& k = config_->kernel;
-    pool_ = rte_pktmbuf_pool_create("oryx_mbufs", unsigned(k.get_int("mbufs")),
-                                    unsigned(k.get_int("mbuf_cache")), 0,
-                                    RTE_MBUF_DEFAULT_BUF_SIZE, int(rte_socket_id()));
+    std::string layout;
+    pool_ = create_packet_pool("oryx_mbufs", unsigned(k.get_int("mbufs")),
+                               unsigned(k.get_int("mbuf_cache")), int(rte_socket_id()), layout);
     if (!pool_)
       throw std::runtime_error(std::string("cannot create the mbuf pool: ") +
                                rte_strerror(rte_errno));
+    (layout.find("lose") == std::string::npos ? log->info("mbuf pool: {} mbufs, {}", pool_->size, layout)
+                                               : log->warn("mbuf pool: {} mbufs, {}", pool_->size, layout));
 
     loader_.init_all(&kHostApi);
     plugins_up_ = true;

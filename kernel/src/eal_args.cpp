@@ -35,7 +35,12 @@ std::vector<std::string> eal_arguments(const ApplianceConfig& cfg, const std::st
   // Virtual devices are hot-plugged by stages. PCI NICs are probed only when
   // listed, so the appliance never grabs a NIC nobody configured.
   const auto& pci = k.get_list("pci_allow");
-  if (pci.empty()) args.push_back("--no-pci");
+  if (pci.empty()) {
+    args.push_back("--no-pci");
+    // Without a DMA device physical addresses buy nothing, and virtual
+    // ones let the packet pool be one contiguous zone (packet_pool.hpp).
+    args.push_back("--iova-mode=va");
+  }
   for (const auto& addr : pci) {
     args.push_back("-a");
     args.push_back(addr);

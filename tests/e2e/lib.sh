@@ -177,7 +177,8 @@ $(printf '%s\n' "$@")
 # application under `oryx run`: its in-process stack at NET.2/24 on IFACE
 # (AF_XDP), one busy-polling worker, the kernel's log in $WORK/NAME.oryx.log
 # (applications that daemonize close stderr). Prints the file's path.
-# PRELOAD_IDLE overrides the worker's idle mode (default busy-poll).
+# PRELOAD_IDLE and PRELOAD_THREADING override the worker's idle mode
+# (busy-poll) and the threading model (separate-thread).
 preload_config() {
   local name=$1 iface=$2 net=$3
   shift 3
@@ -188,6 +189,8 @@ file_prefix = \"$name$TAG\"
 mbufs = 32767
 worker_lcores = \"1\"
 idle = \"${PRELOAD_IDLE:-busy-poll}\"
+[preload]
+threading = \"${PRELOAD_THREADING:-separate-thread}\"
 [log]
 file = \"$WORK/$name.oryx.log\"
 [stage.wire]
