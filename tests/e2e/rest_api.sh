@@ -39,8 +39,9 @@ expect() {  # expect CODE METHOD PATH [args]: status and a JSON body
 for p in /api/v1 /api/v1/status /api/v1/plugins /api/v1/ports /api/v1/stats /api/v1/config /api/v1/graph /api/v1/log; do
   expect 200 GET "$p"
 done
-curl -sf "$U/metrics" | grep -q '^# TYPE oryx_stage_packets_total counter' || fail "/metrics lacks typed families"
-curl -sf "$U/metrics" | grep -q '^oryx_up 1' || fail "/metrics lacks oryx_up"
+# grep without -q: with pipefail, grep -q quitting early can fail curl.
+curl -sf "$U/metrics" | grep '^# TYPE oryx_stage_packets_total counter' >/dev/null || fail "/metrics lacks typed families"
+curl -sf "$U/metrics" | grep '^oryx_up 1' >/dev/null || fail "/metrics lacks oryx_up"
 
 expect 404 GET /api/v1/nonexistent
 expect 405 POST /api/v1/stats
