@@ -144,6 +144,8 @@ hugepages = false
 file_prefix = "oryx-redis-demo"
 worker_lcores = "1"
 idle = "busy-poll"
+[preload]
+threading = "run-to-completion"   # redis's thread runs its socket calls itself
 [plugins]
 path = ["$BUILD/plugins"]
 [log]
