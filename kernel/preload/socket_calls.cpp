@@ -6,6 +6,7 @@
 #include "fd_table.hpp"
 #include "routing.hpp"
 #include "libc.hpp"
+#include "logging.hpp"
 #include "runtime.hpp"
 
 #include <fcntl.h>
@@ -19,6 +20,8 @@
 #include <cstdarg>
 #include <cstring>
 #include <algorithm>
+#include <mutex>
+#include <set>
 #include <sys/sendfile.h>
 
 using namespace oryx::preload;
@@ -54,6 +57,24 @@ Target oryx_socket(int fd) {
   if (!e || e->kind != FdEntry::kOryx) return {};
   if (int r = ensure_created(*e); r < 0) return {nullptr, -r};
   return {std::move(e), 0};
+}
+
+// A socket option the socket layer refused as unknown: the application
+// gets Linux's errno for it, and the log says so once per option.
+int option_result(int r, const char* call, int level, int name) {
+  if (r != -ENOPROTOOPT && r != -EOPNOTSUPP) return result(r);
+  static std::mutex mutex;
+  static std::set<std::pair<int, int>> reported;
+  bool first;
+  {
+    std::lock_guard lock(mutex);
+    first = reported.insert({level, name}).second;
+  }
+  if (first)
+    oryx::kernel::logging::get("preload")->warn(
+        "{}(level {}, option {}) is not supported on Oryx sockets: {} (reported once)", call,
+        level, name, std::strerror(-r));
+  return result(r);
 }
 
 // An Oryx socket whose socket-layer socket is still to be created.
@@ -363,7 +384,8 @@ ORYX_EXPORT int setsockopt(int fd, int level, int name, const void* value, sockl
   auto e = table().find(fd);
   if (e && e->kind == FdEntry::kOryx && !deferred(*e)) {
     if (int r = ensure_created(*e); r < 0) return fail(-r);
-    return result(stack()->setsockopt(e->handle, level, name, value, len));
+    return option_result(stack()->setsockopt(e->handle, level, name, value, len), "setsockopt",
+                         level, name);
   }
   // Undecided or deferred: the placeholder checks the option as Linux
   // would, and it is replayed on the Oryx socket when that is created.
@@ -379,7 +401,8 @@ ORYX_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* 
   if (auto entry = table().find(fd); entry && deferred(*entry))
     return libc().getsockopt(fd, level, name, value, len);  // the options it was given
   ORYX_ROUTE(fd, libc().getsockopt(fd, level, name, value, len),
-             result(stack()->getsockopt(e.handle, level, name, value, len)));
+             option_result(stack()->getsockopt(e.handle, level, name, value, len), "getsockopt",
+                           level, name));
 }
 
 ORYX_EXPORT int getsockname(int fd, sockaddr* addr, socklen_t* len) {
