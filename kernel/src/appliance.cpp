@@ -248,14 +248,17 @@ void Appliance::start() {
     eal_up_ = true;
 
     const auto& k = config_->kernel;
-    std::string layout;
+    bool packed;
     pool_ = create_packet_pool("oryx_mbufs", unsigned(k.get_int("mbufs")),
-                               unsigned(k.get_int("mbuf_cache")), int(rte_socket_id()), layout);
+                               unsigned(k.get_int("mbuf_cache")), int(rte_socket_id()), packed);
     if (!pool_)
       throw std::runtime_error(std::string("cannot create the mbuf pool: ") +
                                rte_strerror(rte_errno));
-    (layout.find("lose") == std::string::npos ? log->info("mbuf pool: {} mbufs, {}", pool_->size, layout)
-                                               : log->warn("mbuf pool: {} mbufs, {}", pool_->size, layout));
+    if (packed)
+      log->info("mbuf pool: {} mbufs in one contiguous zone", pool_->size);
+    else
+      log->warn("mbuf pool: {} mbufs in {} chunks (no contiguous zone; AF_XDP ports may lose "
+                "frames)", pool_->size, pool_->nb_mem_chunks);
 
     loader_.init_all(&kHostApi);
     plugins_up_ = true;

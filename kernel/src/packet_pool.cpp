@@ -8,6 +8,8 @@
 
 #include <unistd.h>
 
+#include <string>
+
 namespace oryx::kernel {
 
 namespace {
@@ -60,19 +62,13 @@ rte_mempool* packed_pool(const char* name, unsigned count, unsigned cache, int s
 }  // namespace
 
 rte_mempool* create_packet_pool(const char* name, unsigned count, unsigned cache, int socket,
-                                std::string& layout) {
-  if (rte_mempool* mp = packed_pool(name, count, cache, socket)) {
-    layout = "one contiguous zone";
-    return mp;
-  }
+                                bool& packed) {
+  packed = true;
+  if (rte_mempool* mp = packed_pool(name, count, cache, socket)) return mp;
   // No contiguous zone that large (fragmented hugepages with physical
-  // addressing): DPDK's own layout, which AF_XDP cannot use in full.
-  rte_mempool* mp =
-      rte_pktmbuf_pool_create(name, count, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
-  if (mp)
-    layout = std::to_string(mp->nb_mem_chunks) +
-             " chunks (no contiguous zone; AF_XDP ports may lose frames)";
-  return mp;
+  // addressing): DPDK's own layout.
+  packed = false;
+  return rte_pktmbuf_pool_create(name, count, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
 }
 
 }  // namespace oryx::kernel

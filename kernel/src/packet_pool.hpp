@@ -15,13 +15,12 @@
 
 #include <rte_mempool.h>
 
-#include <string>
-
 namespace oryx::kernel {
 
-// Returns nullptr (rte_errno set) if the memory cannot be had; `layout`
-// tells how the pool was laid out, for the log.
+// Returns nullptr (rte_errno set) if the memory cannot be had. `packed`
+// is false when no contiguous zone was available and DPDK's own layout,
+// which AF_XDP cannot use in full, was taken instead.
 rte_mempool* create_packet_pool(const char* name, unsigned count, unsigned cache, int socket,
-                                std::string& layout);
+                                bool& packed);
 
 }  // namespace oryx::kernel
