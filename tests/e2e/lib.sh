@@ -155,11 +155,21 @@ stop_oryxd() {
 stack_config() {
   local name=$1 iface=$2 net=$3
   shift 3
+  _afxdp_stack_config "$name" "$iface" "$net" "" "$@"
+}
+
+# _afxdp_stack_config NAME IFACE NET EXTRA TOML...: the configuration both
+# helpers above and below share: a port on IFACE by AF_XDP and a stack stage
+# "ip" at NET.2/24; EXTRA is added to [kernel] and may open more tables.
+_afxdp_stack_config() {
+  local name=$1 iface=$2 net=$3 extra=$4
+  shift 4
   write_config "$name" "
 [kernel]
 hugepages = false
 file_prefix = \"$name$TAG\"
 mbufs = 32767
+$extra
 [stage.wire]
 type = \"port\"
 driver = \"af_xdp\"
@@ -182,28 +192,20 @@ $(printf '%s\n' "$@")
 preload_config() {
   local name=$1 iface=$2 net=$3
   shift 3
-  write_config "$name" "
-[kernel]
-hugepages = false
-file_prefix = \"$name$TAG\"
-mbufs = 32767
-worker_lcores = \"1\"
+  _afxdp_stack_config "$name" "$iface" "$net" "worker_lcores = \"1\"
 idle = \"${PRELOAD_IDLE:-busy-poll}\"
 [preload]
 threading = \"${PRELOAD_THREADING:-separate-thread}\"
 [log]
-file = \"$WORK/$name.oryx.log\"
-[stage.wire]
-type = \"port\"
-driver = \"af_xdp\"
-iface = \"$iface\"
-next = \"ip\"
-[stage.ip]
-type = \"stack\"
-address = \"$net.2/24\"
-next = \"wire\"
-$(printf '%s\n' "$@")
-"
+file = \"$WORK/$name.oryx.log\"" "$@"
+}
+
+# expect_kernel_stopped NAME IFACE: the kernel inside an application run
+# with preload_config NAME stopped (its log says so) and let go of IFACE
+# (no XDP program left on it).
+expect_kernel_stopped() {
+  grep -q "appliance stopped" "$WORK/$1.oryx.log" || fail "$1: the in-process kernel did not stop"
+  ! ip link show "$2" | grep xdp >/dev/null || fail "$1: an XDP program is still attached to $2"
 }
 
 # start_stack NAME NET KEYS...: a namespace with eth0 at NET.1/24 wired by

@@ -29,7 +29,7 @@ log "oryx run -- curl: 4 MiB from a kernel server, sha256 compared"
   fail "curl under oryx run"
 [ "$(sha256sum <"$WORK/got.bin" | cut -d' ' -f1)" = "$WANT" ] || fail "the file differs"
 grep -q "^$NET.2 .*\"GET /blob.bin" "$WORK/web.log" || fail "the server did not see Oryx's address"
-grep -q "appliance stopped" "$WORK/client.oryx.log" || fail "curl's kernel did not stop at exit"
+expect_kernel_stopped client "$NS"  # curl's, at its exit
 
 log "oryx run -- redis-benchmark: 20 connections, SET and GET"
 OUT=$("$ORYX" run --config "$CFG" -- redis-benchmark -h $NET.1 -t set,get -n 20000 -c 20 -q 2>&1 |
@@ -38,5 +38,5 @@ echo "$OUT" | grep -q "^SET: " && echo "$OUT" | grep -q "^GET: " || fail "redis-
 log "$(echo "$OUT" | tr '\n' ' ')"
 in_ns redis-cli -h $NET.1 info stats | grep -q "^total_connections_received:[2-9][0-9]" ||
   fail "the server counted too few connections"
-ip link show "$NS" | grep -q xdp && fail "an XDP program is still attached to $NS"
+expect_kernel_stopped client "$NS"
 log "PASS"

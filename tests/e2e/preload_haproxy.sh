@@ -76,6 +76,5 @@ wait_until 20 '! kill -0 "$HAPROXY" 2>/dev/null' || fail "haproxy did not exit"
 status=0
 wait "$HAPROXY" || status=$?
 [ "$status" -eq $((128 + 15)) ] || fail "haproxy ended with status $status, not by SIGTERM"
-grep -q "appliance stopped" "$WORK/haproxy.oryx.log" || fail "the in-process kernel did not stop"
-ip link show "$NS" | grep -q xdp && fail "an XDP program is still attached to $NS"
+expect_kernel_stopped haproxy "$NS"
 log "PASS"

@@ -86,8 +86,7 @@ _PIDS+=("$NGINX")
 check_serving single
 kill -QUIT "$NGINX"  # graceful shutdown
 wait_until 20 '! kill -0 "$NGINX" 2>/dev/null' || fail "single: nginx did not exit"
-grep -q "appliance stopped" "$WORK/single.oryx.log" || fail "single: the in-process kernel did not stop"
-ip link show "$NS" | grep -q xdp && fail "single: XDP program still attached"
+expect_kernel_stopped single "$NS"
 
 log "master/worker, daemonized: the master forks, the worker runs the stack"
 CFG=$(preload_config master "$NS" $NET)
@@ -108,6 +107,5 @@ ss -Htlnp "sport = :$PORT" | grep -q "pid=$WORKER," ||
 log "SIGQUIT: the worker finishes, its kernel stops, the master exits"
 kill -QUIT "$MASTER"
 wait_until 20 '! kill -0 "$MASTER" 2>/dev/null' || fail "master did not exit"
-grep -q "appliance stopped" "$WORK/master.oryx.log" || fail "master/worker: the kernel did not stop"
-ip link show "$NS" | grep -q xdp && fail "master/worker: XDP program still attached"
+expect_kernel_stopped master "$NS"
 log "PASS"

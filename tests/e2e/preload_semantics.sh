@@ -49,11 +49,10 @@ grep -E "connect/close cycles in|^All tests passed|^test cases:" "$WORK/semantic
 log "shim_semantics passed in $(($(date +%s) - START)) s"
 
 # The kernel inside the program stopped with it and let go of the port.
-grep -q "appliance stopped" "$WORK/semantics.oryx.log" || fail "the in-process kernel did not stop"
+expect_kernel_stopped semantics "$NS"
 # The unsupported options the program tried are in the log, once each.
 grep "is not supported on Oryx sockets" "$WORK/semantics.oryx.log" >"$WORK/unsupported.txt" ||
   fail "unsupported socket options were not logged"
 [ "$(sort "$WORK/unsupported.txt" | cut -d' ' -f4- | uniq -d | wc -l)" -eq 0 ] ||
   fail "an unsupported option was logged twice: $(cat "$WORK/unsupported.txt")"
-ip link show "$NS" | grep -q xdp && fail "an XDP program is still attached to $NS"
 log "PASS"
