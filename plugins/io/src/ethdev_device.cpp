@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+// ethdev_device.cpp - see ethdev_device.hpp.
+#include "ethdev_device.hpp"
+
+#include <rte_bus_vdev.h>
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+
+namespace oryx::io {
+
+using oryx::sdk::Error;
+
+namespace {
+
+struct OffloadName {
+  const char* name;
+  uint64_t rx;
+  uint64_t tx;
+};
+constexpr OffloadName kOffloads[] = {
+    {"rx_checksum",
+     RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM, 0},
+    {"tx_checksum", 0,
+     RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM},
+    {"tso", 0, RTE_ETH_TX_OFFLOAD_TCP_TSO},
+    {"vlan_strip", RTE_ETH_RX_OFFLOAD_VLAN_STRIP, 0},
+    {"vlan_insert", 0, RTE_ETH_TX_OFFLOAD_VLAN_INSERT},
+};
+
+std::string vdev_arguments(const std::string& owner, const DeviceSpec& s) {
+  auto need_iface = [&] {
+    if (s.iface.empty()) throw Error("driver " + s.driver + " needs 'iface'");
+  };
+  if (s.driver == "af_xdp") {
+    need_iface();
+    // busy_budget=0: preferred busy polling needs socket options veths lack.
+    return "iface=" + s.iface + ",start_queue=" + std::to_string(s.queue_start) +
+           ",queue_count=" + std::to_string(s.queue_pairs) + ",busy_budget=0";
+  }
+  if (s.driver == "af_packet") {
+    need_iface();
+    return "iface=" + s.iface + ",qpairs=" + std::to_string(s.queue_pairs);
+  }
+  if (s.driver == "tap") return "iface=" + (s.iface.empty() ? owner : s.iface);
+  if (s.driver == "memif")
+    return "role=" + s.memif_role + ",socket=" + s.memif_socket +
+           ",id=" + std::to_string(s.memif_id) +
+           ",socket-abstract=" + (s.memif_socket_abstract ? "yes" : "no");
+  if (s.driver == "ring") return "nodeaction=" + (s.ring.empty() ? owner : s.ring) + ":0:CREATE";
+  if (s.driver == "null") return "size=" + std::to_string(s.packet_size) + ",copy=0";
+  throw Error("unknown driver '" + s.driver + "' (" + kDrivers + ")");
+}
+
+}  // namespace
+
+EthdevDevice::EthdevDevice(const std::string& owner, const DeviceSpec& spec)
+    : driver_(spec.driver) {
+  if (spec.driver == "pci") {
+    const std::string& addr = spec.pci_address;
+    if (addr.empty()) throw Error("driver pci needs 'address'");
+    int rc = rte_dev_probe(addr.c_str());
+    if (rc != 0)
+      throw Error("cannot probe PCI device " + addr + ": " + rte_strerror(-rc) +
+                      " (is it bound to vfio-pci and listed in [kernel] pci_allow?)",
+                  ORYX_ERR_IO);
+    if (rte_eth_dev_get_port_by_name(addr.c_str(), &port_id_) != 0)
+      throw Error("PCI device " + addr + " is not an ethdev", ORYX_ERR_UNSUPPORTED);
+    pci_address_ = addr;
+    return;
+  }
+  std::string args = vdev_arguments(owner, spec);
+  vdev_name_ = "net_" + spec.driver + "_" + owner;
+  int rc = rte_vdev_init(vdev_name_.c_str(), args.c_str());
+  if (rc != 0) {
+    vdev_name_.clear();
+    throw Error("cannot create " + spec.driver + " device (" + args + "): " + rte_strerror(-rc) +
+                    "; see the dpdk log lines above",
+                ORYX_ERR_IO);
+  }
+  // Some drivers (ring) name the ethdev after their arguments, so match
+  // on the underlying device instead of the ethdev name.
+  uint16_t pid;
+  RTE_ETH_FOREACH_DEV(pid) {
+    rte_eth_dev_info info{};
+    if (rte_eth_dev_info_get(pid, &info) == 0 && info.device &&
+        vdev_name_ == rte_dev_name(info.device)) {
+      port_id_ = pid;
+      return;
+    }
+  }
+  std::string name = vdev_name_;
+  rte_vdev_uninit(vdev_name_.c_str());
+  vdev_name_.clear();
+  throw Error("device " + name + " created but no ethdev found", ORYX_ERR_INTERNAL);
+}
+
+EthdevDevice::~EthdevDevice() { remove(); }
+
+void EthdevDevice::start() {
+  int rc = rte_eth_dev_start(port_id_);
+  if (rc != 0)
+    throw Error("rte_eth_dev_start failed: " + std::string(rte_strerror(-rc)), ORYX_ERR_IO);
+  started_ = true;
+}
+
+void EthdevDevice::stop() {
+  if (started_) rte_eth_dev_stop(port_id_);
+  started_ = false;
+}
+
+void EthdevDevice::remove() {
+  if (vdev_name_.empty() && pci_address_.empty()) return;
+  rte_eth_dev_info info{};
+  rte_eth_dev_info_get(port_id_, &info);
+  stop();  // a started device cannot be closed
+  rte_eth_dev_close(port_id_);
+  if (!vdev_name_.empty()) rte_vdev_uninit(vdev_name_.c_str());
+  else if (info.device) rte_dev_remove(info.device);
+  vdev_name_.clear();
+  pci_address_.clear();
+}
+
+QueueSetup queue_setup(const oryx::sdk::Config& cfg, uint32_t workers) {
+  QueueSetup setup;
+  setup.rx_queues = uint16_t(cfg.get_int("rx_queues"));
+  setup.tx_queues = uint16_t(workers);
+  setup.rx_desc = uint16_t(cfg.get_int("rx_desc"));
+  setup.tx_desc = uint16_t(cfg.get_int("tx_desc"));
+  setup.mtu = uint16_t(cfg.get_int("mtu"));
+  return setup;
+}
+
+void configure_ethdev(uint16_t port_id, const QueueSetup& setup, rte_mempool* pool) {
+  rte_eth_dev_info info{};
+  int rc = rte_eth_dev_info_get(port_id, &info);
+  if (rc != 0) throw Error("rte_eth_dev_info_get failed: " + std::string(rte_strerror(-rc)));
+  if (setup.rx_queues > info.max_rx_queues)
+    throw Error("rx_queues = " + std::to_string(setup.rx_queues) + " but the " +
+                info.driver_name + " device offers at most " + std::to_string(info.max_rx_queues));
+  if (setup.tx_queues > info.max_tx_queues)
+    throw Error(std::to_string(setup.tx_queues) + " workers need as many tx queues but the " +
+                info.driver_name + " device offers at most " +
+                std::to_string(info.max_tx_queues));
+
+  rte_eth_conf conf{};
+  for (const auto& want : setup.offloads) {
+    const OffloadName* o = nullptr;
+    for (const auto& k : kOffloads)
+      if (want == k.name) o = &k;
+    if (!o) throw Error("unknown offload '" + want + "' (" + kOffloadNames + ")");
+    if ((info.rx_offload_capa & o->rx) != o->rx || (info.tx_offload_capa & o->tx) != o->tx)
+      throw Error("offload '" + want + "' is not supported by the " + info.driver_name +
+                      " device; remove it from offloads",
+                  ORYX_ERR_UNSUPPORTED);
+    conf.rxmode.offloads |= o->rx;
+    conf.txmode.offloads |= o->tx;
+  }
+  if (setup.link_interrupts && info.dev_flags && (*info.dev_flags & RTE_ETH_DEV_INTR_LSC))
+    conf.intr_conf.lsc = 1;
+  rc = rte_eth_dev_configure(port_id, setup.rx_queues, setup.tx_queues, &conf);
+  if (rc != 0) throw Error("rte_eth_dev_configure failed: " + std::string(rte_strerror(-rc)));
+  if (setup.mtu) {
+    rc = rte_eth_dev_set_mtu(port_id, setup.mtu);
+    if (rc != 0)
+      throw Error("cannot set MTU " + std::to_string(setup.mtu) + ": " + rte_strerror(-rc),
+                  ORYX_ERR_UNSUPPORTED);
+  }
+  uint16_t rx_desc = setup.rx_desc, tx_desc = setup.tx_desc;
+  rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rx_desc, &tx_desc);
+  int socket = rte_eth_dev_socket_id(port_id);
+  for (uint16_t q = 0; q < setup.rx_queues; q++) {
+    rc = rte_eth_rx_queue_setup(port_id, q, rx_desc, socket, nullptr, pool);
+    if (rc != 0)
+      throw Error("rx queue " + std::to_string(q) + " setup failed: " + rte_strerror(-rc));
+  }
+  for (uint16_t q = 0; q < setup.tx_queues; q++) {
+    rc = rte_eth_tx_queue_setup(port_id, q, tx_desc, socket, nullptr);
+    if (rc != 0)
+      throw Error("tx queue " + std::to_string(q) + " setup failed: " + rte_strerror(-rc));
+  }
+}
+
+}  // namespace oryx::io
