@@ -87,6 +87,11 @@ int host_port_lookup(const char* name, uint16_t* port_id) {
   return g_current->ports().lookup(name, *port_id) ? ORYX_OK : ORYX_ERR_INVALID;
 }
 
+int host_port_details_register(const char* name, char* (*handler)(void*), void* ctx) {
+  if (!g_current || !name || !handler) return ORYX_ERR_INVALID;
+  return g_current->ports().set_details(name, handler, ctx) ? ORYX_OK : ORYX_ERR_INVALID;
+}
+
 int host_endpoint_register(const char* name, const char* help, char* (*handler)(void*),
                            void* ctx) {
   if (!g_current || !name || !handler || !valid_stage_name(name)) return ORYX_ERR_INVALID;
@@ -110,7 +115,7 @@ const oryx_host_api kHostApi = {
     host_config_list_string, host_config_is_set,     host_worker_count,
     host_burst_size,       host_mbuf_pool,           host_port_register,
     host_port_lookup,      host_endpoint_register,   host_service_register,
-    host_service_lookup,
+    host_service_lookup,   host_port_details_register,
 };
 
 // Names the kernel serves itself under /api/v1/.

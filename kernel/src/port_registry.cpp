@@ -4,6 +4,8 @@
 
 #include <rte_ethdev.h>
 
+#include <cstdlib>
+
 namespace oryx::kernel {
 
 bool PortRegistry::add(const std::string& name, uint16_t port_id, const std::string& kind) {
@@ -19,6 +21,18 @@ bool PortRegistry::lookup(const std::string& name, uint16_t& port_id) const {
   for (const auto& p : ports_)
     if (p.name == name) {
       port_id = p.port_id;
+      return true;
+    }
+  return false;
+}
+
+bool PortRegistry::set_details(const std::string& name, char* (*handler)(void*), void* ctx) {
+  std::lock_guard lock(mutex_);
+  for (auto& p : ports_)
+    if (p.name == name) {
+      if (p.details) return false;
+      p.details = handler;
+      p.details_ctx = ctx;
       return true;
     }
   return false;
@@ -99,6 +113,14 @@ nlohmann::json PortRegistry::describe(const PortEntry& port, bool xstats) {
         j["xstats"] = xs;
       }
     }
+  }
+  if (port.details) {
+    // The plugin's text is parsed, never pasted, so a bad handler cannot
+    // break the response.
+    char* text = port.details(port.details_ctx);
+    j["details"] = text ? json::parse(text, nullptr, false) : json();
+    if (j["details"].is_discarded()) j["details"] = {{"error", "the plugin returned invalid JSON"}};
+    std::free(text);
   }
   return j;
 }

@@ -17,6 +17,9 @@ struct PortEntry {
   std::string name;
   uint16_t port_id;
   std::string kind;
+  // The registering plugin's extra state ("details"), or null.
+  char* (*details)(void* ctx) = nullptr;
+  void* details_ctx = nullptr;
 };
 
 class PortRegistry {
@@ -24,6 +27,8 @@ class PortRegistry {
   // Returns false if the name is taken.
   bool add(const std::string& name, uint16_t port_id, const std::string& kind);
   bool lookup(const std::string& name, uint16_t& port_id) const;
+  // Returns false for an unknown port or one that has a handler already.
+  bool set_details(const std::string& name, char* (*handler)(void*), void* ctx);
   std::vector<PortEntry> entries() const;
 
   // One port's state, counters and (optionally) driver xstats.

@@ -5,7 +5,9 @@
 #include "logging.hpp"
 
 #include <civetweb.h>
+#include <pthread.h>
 
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -199,7 +201,15 @@ void RestServer::start() {
     logging::get("http")->warn("{}", msg);
     return 1;
   };
+  // CivetWeb's threads inherit this mask: with every signal blocked there,
+  // a driver's process-directed signal (DPDK's TAP port asks for one per
+  // received burst through F_SETSIG) never interrupts a request half-way,
+  // which cut responses off ("empty reply") under load.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
   ctx_ = mg_start(&callbacks, this, options.data());
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (!ctx_) throw std::runtime_error("cannot start the HTTP server on " + listen +
                                       " (address in use or invalid?)");
   mg_set_request_handler(

@@ -8,7 +8,8 @@
  * its callbacks; a plugin never links against the kernel.
  *
  * History: 1.0 first release; 1.1 appended oryx_host_api.endpoint_register;
- *          1.2 appended oryx_host_api.service_register and service_lookup.
+ *          1.2 appended oryx_host_api.service_register and service_lookup;
+ *          1.3 appended oryx_host_api.port_details_register.
  *
  * ABI policy (see docs/plugin-guide.md):
  *  - ORYX_ABI_MAJOR changes only when a struct member moves or a meaning
@@ -34,7 +35,7 @@ extern "C" {
 #endif
 
 #define ORYX_ABI_MAJOR 1
-#define ORYX_ABI_MINOR 2
+#define ORYX_ABI_MINOR 3
 
 /* Name of the single exported entry point. */
 #define ORYX_PLUGIN_ENTRY_SYMBOL "oryx_plugin_entry"
@@ -161,6 +162,14 @@ struct oryx_host_api {
 	 * the name is registered with exactly that version (fail closed). */
 	int (*service_register)(const char *name, uint32_t version, const void *iface);
 	const void *(*service_lookup)(const char *name, uint32_t version);
+
+	/* ---- ABI 1.3 ---- */
+	/* Adds what a plugin knows about one of its registered ports (a bond's
+	 * members and LACP state, say) to that port's entry in /api/v1/ports,
+	 * as "details": the JSON object handler(ctx) returns (malloc'd text;
+	 * the kernel frees it). Runs on an HTTP thread. One handler per port;
+	 * an unknown port or a second handler fails with ORYX_ERR_INVALID. */
+	int (*port_details_register)(const char *name, char *(*handler)(void *ctx), void *ctx);
 };
 
 /* ---- stages ------------------------------------------------------------ */
@@ -276,7 +285,7 @@ typedef const struct oryx_plugin_desc *(*oryx_plugin_entry_fn)(void);
 #endif
 ORYX_STATIC_ASSERT(sizeof(struct oryx_param) == 56, "oryx_param layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_counter_desc) == 32, "oryx_counter_desc layout");
-ORYX_STATIC_ASSERT(sizeof(struct oryx_host_api) == 136, "oryx_host_api layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_host_api) == 144, "oryx_host_api layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_burst) == 40, "oryx_burst layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_instance_args) == 80, "oryx_instance_args layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_stage_desc) == 112, "oryx_stage_desc layout");
