@@ -278,7 +278,7 @@ class StackStage {
   explicit StackStage(const oryx::sdk::InstanceContext& ctx)
       : name_(ctx.name), host_(ctx.host), log_(ctx.log), control_(ctx.control_counters) {
     if (ctx.edges.size() != 1)
-      throw Error("a stack stage has one next edge, the port it sends on; found " +
+      throw Error("a stack stage has one next edge, the port (or vlan interface) it sends on; found " +
                   std::to_string(ctx.edges.size()));
     port_name_ = ctx.edges[0];
     const auto& cfg = ctx.config;
@@ -338,7 +338,7 @@ class StackStage {
   void start() {
     uint16_t port_id;
     if (host_->port_lookup(port_name_.c_str(), &port_id) != ORYX_OK)
-      throw Error("next edge \"" + port_name_ + "\" is not a port");
+      throw Error("next edge \"" + port_name_ + "\" is not a port or vlan interface");
     if (mac_text_.empty() && rte_eth_macaddr_get(port_id, &mac_) != 0)
       throw Error("cannot read the MAC address of port " + port_name_);
     std::memcpy(iface_.mac, mac_.addr_bytes, 6);
@@ -472,7 +472,10 @@ class StackStage {
 
 constexpr oryx_stage_desc kStackStage = oryx::sdk::make_stage<StackStage>(
     {"stack", "TCP/UDP/IPv4/IPv6 on lwIP, attached to a port, with built-in services.", kParams,
-     kCounters, uint32_t(std::size(kCounters))});
+     kCounters, uint32_t(std::size(kCounters)),
+     // process() consumes every frame; what the stack sends leaves from
+     // poll(), so "port -> vlan -> stack -> vlan" is no cycle.
+     ORYX_STAGE_SINK});
 constexpr const oryx_stage_desc* kStages[] = {&kStackStage, nullptr};
 constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(
     {"stack", "0.1.0", "User-space TCP/IP stack (lwIP) with echo, discard and HTTP services",
