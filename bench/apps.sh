@@ -24,43 +24,8 @@ REQS=${REQUESTS:-200000}
 APP_CPUS=${ORYX_APP_CPUS:-0,1}
 OUT=${OUT:-$BUILD/bench-apps.json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
-CLI=oac$TAG
-KRN=oak$TAG
-HOSTIF=oao$TAG
-WORK=$(mktemp -d /tmp/oryx-bench-XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-stop_pids() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  PIDS=()
-}
-cleanup() {
-  stop_pids
-  ip link del "$HOSTIF" 2>/dev/null || true
-  ip netns del "$CLI" 2>/dev/null || true
-  ip netns del "$KRN" 2>/dev/null || true
-  rmdir /sys/fs/bpf/xdp 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-progress() { echo "[$(date +%T)] $*" >&2; }
-
-ip netns add "$CLI"
-ip netns add "$KRN"
-ip link add "$HOSTIF" type veth peer name eth0 netns "$CLI"          # client <-> Oryx
-ip link add eth1 netns "$CLI" type veth peer name eth0 netns "$KRN"  # client <-> kernel
-sysctl -qw "net.ipv6.conf.$HOSTIF.disable_ipv6=1"
-ip netns exec "$CLI" ip addr add 198.18.72.1/24 dev eth0
-ip netns exec "$CLI" ip addr add 198.18.73.1/24 dev eth1
-ip netns exec "$KRN" ip addr add 198.18.73.2/24 dev eth0
-ip netns exec "$CLI" ethtool -K eth0 tx off rx off >/dev/null  # AF_XDP needs real checksums
-ip link set "$HOSTIF" up
-for ns in "$CLI" "$KRN"; do ip netns exec "$ns" ip link set lo up; done
-ip netns exec "$CLI" ip link set eth0 up
-ip netns exec "$CLI" ip link set eth1 up
-ip netns exec "$KRN" ip link set eth0 up
+source "$(dirname "$0")/lib.sh"
+bench_topology oac$TAG oak$TAG oao$TAG 198.18.72 198.18.73
 KERNEL_IP=198.18.73.2
 ORYX_IP=198.18.72.2
 
@@ -139,29 +104,7 @@ wait_for ip netns exec "$CLI" redis-cli -h $ORYX_IP ping
 RO=$(redis_run $ORYX_IP)
 stop_pids
 
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes 1;
-user root;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx;
-  fastcgi_temp_path $WORK/nginx; uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  keepalive_requests 1000000;
-  server {
-    listen 80;
-    location / { default_type text/plain; return 200 "$(head -c 128 /dev/zero | tr '\0' 'o')"; }
-  }
-}
-CONF
-wrk_rate() {  # wrk_rate HOST [wrk args] -> requests/s
-  in_cli wrk -t1 -c50 -d"${SECS}s" "${@:2}" "http://$1/" | awk '/Requests\/sec/ {print $2}'
-}
+write_nginx_conf "$WORK/nginx.conf" "master_process on;" "user root;"
 nginx_run() {
   local ka close
   ka=$(wrk_rate "$1")
@@ -179,11 +122,13 @@ wait_for ip netns exec "$CLI" curl -sf http://$ORYX_IP/
 NO=$(nginx_run $ORYX_IP)
 stop_pids
 
-python3 - "$OUT" "$RK" "$RO" "$NK" "$NO" <<'PY'
-import json, sys, datetime, platform
+python3 - "$OUT" "$(dirname "$0")" "$RK" "$RO" "$NK" "$NO" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from report import report
 out = sys.argv[1]
-rk, ro, nk, no = (json.loads(a) for a in sys.argv[2:])
-table = [
+rk, ro, nk, no = (json.loads(a) for a in sys.argv[3:])
+report(out, "apps", [
     ("redis SET, 50 conns: requests/s", rk["set"]["rate"], ro["set"]["rate"], "higher"),
     ("redis SET, 50 conns: p50 ms", rk["set"]["p50_ms"], ro["set"]["p50_ms"], "lower"),
     ("redis SET, 50 conns: p99 ms", rk["set"]["p99_ms"], ro["set"]["p99_ms"], "lower"),
@@ -193,15 +138,5 @@ table = [
     ("redis GET, 1 conn: p50 ms", rk["get1"]["p50_ms"], ro["get1"]["p50_ms"], "lower"),
     ("nginx keep-alive, 50 conns: req/s", nk["keepalive"]["rate"], no["keepalive"]["rate"], "higher"),
     ("nginx Connection: close: req/s", nk["close"]["rate"], no["close"]["rate"], "higher"),
-]
-print(f"\n{'metric':<38}{'kernel':>12}{'oryx':>12}{'oryx/kernel':>13}")
-for name, k, o, _ in table:
-    print(f"{name:<38}{k:>12,.3f}{o:>12,.3f}{(o / k if k else 0):>13.2f}")
-json.dump({"benchmark": "apps", "date": datetime.datetime.now().isoformat(timespec="seconds"),
-           "host": platform.node(),
-           "rows": [{"metric": n, "kernel": k, "oryx": o, "ratio": (o / k if k else 0),
-                     "better": b} for n, k, o, b in table],
-           "raw": {"redis": {"kernel": rk, "oryx": ro}, "nginx": {"kernel": nk, "oryx": no}}},
-          open(out, "w"), indent=2)
-print(f"\nwritten to {out}")
+], {"redis": {"kernel": rk, "oryx": ro}, "nginx": {"kernel": nk, "oryx": no}}, decimals=3)
 PY

@@ -17,39 +17,8 @@ BUILD=$(cd "${1:-build}" && pwd)
 SECS=${SECONDS_EACH:-5}
 OUT=${OUT:-$BUILD/bench-stack.json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
-CLI=obc$TAG
-KRN=obk$TAG
-HOSTIF=obo$TAG
-WORK=$(mktemp -d /tmp/oryx-bench-XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  ip link del "$HOSTIF" 2>/dev/null || true
-  ip netns del "$CLI" 2>/dev/null || true
-  ip netns del "$KRN" 2>/dev/null || true
-  rmdir /sys/fs/bpf/xdp 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-
-ip netns add "$CLI"
-ip netns add "$KRN"
-# (a) client eth0 <-> HOSTIF (Oryx, AF_XDP)
-ip link add "$HOSTIF" type veth peer name eth0 netns "$CLI"
-# (b) client eth1 <-> kernel server eth0
-ip link add eth1 netns "$CLI" type veth peer name eth0 netns "$KRN"
-sysctl -qw "net.ipv6.conf.$HOSTIF.disable_ipv6=1"
-ip netns exec "$CLI" ip addr add 198.18.70.1/24 dev eth0
-ip netns exec "$CLI" ip addr add 198.18.71.1/24 dev eth1
-ip netns exec "$KRN" ip addr add 198.18.71.2/24 dev eth0
-ip netns exec "$CLI" ethtool -K eth0 tx off rx off >/dev/null  # AF_XDP needs real checksums
-ip link set "$HOSTIF" up
-for ns in "$CLI" "$KRN"; do ip netns exec "$ns" ip link set lo up; done
-ip netns exec "$CLI" ip link set eth0 up
-ip netns exec "$CLI" ip link set eth1 up
-ip netns exec "$KRN" ip link set eth0 up
+source "$(dirname "$0")/lib.sh"
+bench_topology obc$TAG obk$TAG obo$TAG 198.18.70 198.18.71
 
 cat >"$WORK/oryx.toml" <<EOF
 [kernel]
@@ -80,27 +49,7 @@ http_port = 80
 http_body_bytes = 128
 next = "wire"
 EOF
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx.conf" <<EOF
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-daemon off;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx;
-  proxy_temp_path $WORK/nginx;
-  fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx;
-  scgi_temp_path $WORK/nginx;
-  keepalive_requests 1000000;
-  server {
-    listen 80;
-    location / { default_type text/plain; return 200 "$(head -c 128 /dev/zero | tr '\0' 'o')"; }
-  }
-}
-EOF
+write_nginx_conf "$WORK/nginx.conf"
 "$BUILD/kernel/oryxd" -c "$WORK/oryx.toml" >"$WORK/oryx.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$WORK/oryx.port" ] && break; sleep 0.1; done
@@ -127,10 +76,6 @@ for w in "1 64" "50 64" "1 65536"; do
   RESULTS+=("{\"kernel\":$K,\"oryx\":$O}")
 done
 
-wrk_rate() {  # wrk_rate HOST [extra wrk args] -> requests/s
-  ip netns exec "$CLI" taskset -c 0 wrk -t1 -c50 -d"${SECS}s" "${@:2}" "http://$1/" |
-    awk '/Requests\/sec/ {print $2}'
-}
 sleep 0.5
 curl_check() { ip netns exec "$CLI" curl -s --max-time 5 "http://$1/" | wc -c; }
 [ "$(curl_check 198.18.71.2)" -eq 128 ] && [ "$(curl_check 198.18.70.2)" -eq 128 ] ||
@@ -143,23 +88,18 @@ CK=$(wrk_rate 198.18.71.2 -H "Connection: close"); CO=$(wrk_rate 198.18.70.2 -H 
 echo "  kernel (nginx): $CK req/s, oryx: $CO req/s" >&2
 RESULTS+=("{\"kernel\":{\"rate\":$HK},\"oryx\":{\"rate\":$HO}}" "{\"kernel\":{\"rate\":$CK},\"oryx\":{\"rate\":$CO}}")
 
-python3 - "$OUT" "${RESULTS[@]}" <<'PY'
-import json, sys, datetime, platform
-out, rows = sys.argv[1], [json.loads(r) for r in sys.argv[2:]]
+python3 - "$OUT" "$(dirname "$0")" "${RESULTS[@]}" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from report import report
+out, rows = sys.argv[1], [json.loads(r) for r in sys.argv[3:]]
 lat, rate, bulk, http_ka, http_close = rows
-table = [
-    ("64 B, 1 conn: RTT p50 (us)", lat["kernel"]["p50_us"], lat["oryx"]["p50_us"], "lower is better"),
-    ("64 B, 1 conn: RTT p99 (us)", lat["kernel"]["p99_us"], lat["oryx"]["p99_us"], "lower is better"),
-    ("64 B, 50 conns: requests/s", rate["kernel"]["rate"], rate["oryx"]["rate"], "higher is better"),
-    ("64 KiB, 1 conn: Mbit/s (both ways)", bulk["kernel"]["mbit_per_s"], bulk["oryx"]["mbit_per_s"], "higher is better"),
-    ("HTTP keep-alive, 50 conns: req/s", http_ka["kernel"]["rate"], http_ka["oryx"]["rate"], "higher is better"),
-    ("HTTP Connection: close: req/s", http_close["kernel"]["rate"], http_close["oryx"]["rate"], "higher is better"),
-]
-print(f"\n{'metric':<36}{'kernel':>14}{'oryx':>14}{'oryx/kernel':>13}")
-for name, k, o, _ in table:
-    print(f"{name:<36}{k:>14,.1f}{o:>14,.1f}{(o / k if k else 0):>13.2f}")
-json.dump({"benchmark": "stack", "date": datetime.datetime.now().isoformat(timespec="seconds"),
-           "host": platform.node(), "rows": [{"metric": n, "kernel": k, "oryx": o, "ratio": (o / k if k else 0), "note": d} for n, k, o, d in table],
-           "raw": rows}, open(out, "w"), indent=2)
-print(f"\nwritten to {out}")
+report(out, "stack", [
+    ("64 B, 1 conn: RTT p50 (us)", lat["kernel"]["p50_us"], lat["oryx"]["p50_us"], "lower"),
+    ("64 B, 1 conn: RTT p99 (us)", lat["kernel"]["p99_us"], lat["oryx"]["p99_us"], "lower"),
+    ("64 B, 50 conns: requests/s", rate["kernel"]["rate"], rate["oryx"]["rate"], "higher"),
+    ("64 KiB, 1 conn: Mbit/s (both ways)", bulk["kernel"]["mbit_per_s"], bulk["oryx"]["mbit_per_s"], "higher"),
+    ("HTTP keep-alive, 50 conns: req/s", http_ka["kernel"]["rate"], http_ka["oryx"]["rate"], "higher"),
+    ("HTTP Connection: close: req/s", http_close["kernel"]["rate"], http_close["oryx"]["rate"], "higher"),
+], rows)
 PY

@@ -47,23 +47,9 @@ dropped() {
 
 log "$LOSS_MIB MiB each way through TCP echo with $LOSS_PERCENT % of data segments lost in each direction"
 START=$(date +%s.%N)
-ip netns exec "$NS" timeout "$LOSS_SECONDS" $PY - "$LOSS_MIB" <<'PY' || fail "echo over the lossy path did not finish byte-exact within $LOSS_SECONDS s"
-import hashlib, os, socket, sys, threading
-data = os.urandom(int(sys.argv[1]) << 20)
-s = socket.create_connection(("198.18.92.2", 7), timeout=30)
-def send():
-    s.sendall(data)
-    s.shutdown(socket.SHUT_WR)
-t = threading.Thread(target=send); t.start()
-h, n = hashlib.sha256(), 0
-while True:
-    b = s.recv(1 << 20)
-    if not b: break
-    h.update(b); n += len(b)
-t.join()
-assert n == len(data), f"{n} bytes back of {len(data)}"
-assert h.hexdigest() == hashlib.sha256(data).hexdigest(), "sha256 differs"
-PY
+ip netns exec "$NS" timeout "$LOSS_SECONDS" $PY "$ORYX_SOURCE/tests/e2e/echo_check.py" \
+  --host 198.18.92.2 --mib "$LOSS_MIB" --timeout 30 >/dev/null ||
+  fail "echo over the lossy path did not finish byte-exact within $LOSS_SECONDS s"
 log "echo done byte-exact in $($PY -c "import time; print(f'{time.time() - $START:.1f}')") s"
 
 # The echo's receive window is mostly closed (it can only take in what it

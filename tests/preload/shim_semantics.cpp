@@ -114,6 +114,16 @@ class Fd {
   int fd_ = -1;
 };
 
+// A kernel pipe, the reference every readiness check compares Oryx with.
+struct Pipe {
+  Fd r, w;
+};
+Pipe kernel_pipe(int flags = 0) {
+  int p[2];
+  REQUIRE(pipe2(p, flags) == 0);
+  return {Fd(p[0]), Fd(p[1])};
+}
+
 // The result of a call, or -errno when it fails.
 template <typename F>
 long call(F f) {
@@ -777,9 +787,7 @@ TEST_CASE("UDP to the stack's subnet goes through Oryx", "[routing]") {
 TEST_CASE("pipes, eventfd and AF_UNIX sockets are left to the kernel", "[routing]") {
   { Fd warm = connect_peer(S().echo); }  // the stack runs in this process
 
-  int p[2];
-  REQUIRE(pipe2(p, O_CLOEXEC) == 0);
-  Fd pr(p[0]), pw(p[1]);
+  auto [pr, pw] = kernel_pipe(O_CLOEXEC);
   REQUIRE(write(pw, "abc", 3) == 3);
   char buf[8];
   REQUIRE(read(pr, buf, sizeof(buf)) == 3);
@@ -911,9 +919,7 @@ TEST_CASE("dup, dup2, dup3 and F_DUPFD share an Oryx socket until the last copy 
 
   SECTION("dup2 over an Oryx socket closes it") {
     Fd l = listen_self(port + 2);
-    int p[2];
-    REQUIRE(pipe(p) == 0);
-    Fd pr(p[0]), pw(p[1]);
+    auto [pr, pw] = kernel_pipe();
     REQUIRE(dup2(pr, l) == l);
     sockaddr_in at2 = v4(S().self, port + 2);
     Fd t = tcp();
@@ -1004,9 +1010,7 @@ TEST_CASE("epoll, EPOLLONESHOT: disarmed until EPOLL_CTL_MOD", "[epoll]") {
 
 TEST_CASE("epoll returns data verbatim", "[epoll]") {
   Conn c = oryx_conn();
-  int p[2];
-  REQUIRE(pipe(p) == 0);
-  Fd pr(p[0]), pw(p[1]);
+  auto [pr, pw] = kernel_pipe();
   Loopback lb = loopback();
   const uint64_t values[] = {0xdeadbeefcafef00dull, ~0ull, 0ull};
   for (uint64_t oryx_value : values) {
@@ -1056,9 +1060,7 @@ TEST_CASE("epoll returns data verbatim", "[epoll]") {
 
 TEST_CASE("epoll over a pipe, an Oryx socket and a kernel socket at once", "[epoll]") {
   Conn c = oryx_conn();
-  int p[2];
-  REQUIRE(pipe(p) == 0);
-  Fd pr(p[0]), pw(p[1]);
+  auto [pr, pw] = kernel_pipe();
   Loopback lb = loopback();
   Fd ep(epoll_create1(0));
   ep_add(ep, c.fd, EPOLLIN, 1);
@@ -1114,9 +1116,7 @@ TEST_CASE("epoll over a pipe, an Oryx socket and a kernel socket at once", "[epo
 
 TEST_CASE("epoll_wait honours its timeout", "[epoll][timeout]") {
   Conn c = oryx_conn();
-  int p[2];
-  REQUIRE(pipe(p) == 0);
-  Fd pr(p[0]), pw(p[1]);
+  auto [pr, pw] = kernel_pipe();
   Fd ep(epoll_create1(0));
   ep_add(ep, c.fd, EPOLLIN, 1);
   ep_add(ep, pr, EPOLLIN, 2);
@@ -1147,9 +1147,7 @@ TEST_CASE("epoll_wait honours its timeout", "[epoll][timeout]") {
 TEST_CASE("epoll_wait, poll and select return EINTR when a signal interrupts them", "[epoll][signal]") {
   Usr1Handler handler;
   Conn c = oryx_conn();
-  int p[2];
-  REQUIRE(pipe(p) == 0);
-  Fd pr(p[0]), pw(p[1]);
+  auto [pr, pw] = kernel_pipe();
   Fd ep(epoll_create1(0));
   ep_add(ep, c.fd, EPOLLIN, 1);
   ep_add(ep, pr, EPOLLIN, 2);
@@ -1235,9 +1233,7 @@ TEST_CASE("one Oryx socket in two epoll instances", "[epoll]") {
 
 TEST_CASE("epoll_ctl errors are Linux's", "[epoll][badinput]") {
   Conn c = oryx_conn();
-  int p[2];
-  REQUIRE(pipe(p) == 0);
-  Fd pr(p[0]), pw(p[1]);
+  auto [pr, pw] = kernel_pipe();
   Fd ep(epoll_create1(0));
   // The same checks on the pipe (the kernel's answers) and the Oryx socket.
   for (int fd : {int(pr), int(c.fd)}) {
@@ -1325,9 +1321,7 @@ TEST_CASE("a listener is readable when a connection waits; accept4 flags", "[epo
 TEST_CASE("poll over kernel descriptors and Oryx sockets", "[poll]") {
   Conn c = oryx_conn();
   Fd idle = connect_peer(S().echo);
-  int p[2];
-  REQUIRE(pipe(p) == 0);
-  Fd pr(p[0]), pw(p[1]);
+  auto [pr, pw] = kernel_pipe();
   Loopback lb = loopback();
   int closed = dup(pw);
   REQUIRE(close(closed) == 0);
@@ -1384,9 +1378,7 @@ TEST_CASE("poll over kernel descriptors and Oryx sockets", "[poll]") {
 TEST_CASE("select over kernel descriptors and Oryx sockets", "[select]") {
   Conn c = oryx_conn();
   Fd idle = connect_peer(S().echo);
-  int p[2];
-  REQUIRE(pipe(p) == 0);
-  Fd pr(p[0]), pw(p[1]);
+  auto [pr, pw] = kernel_pipe();
   Loopback lb = loopback();
   int top = std::max({int(c.fd), int(idle), int(pr), int(lb.a)}) + 1;
   fd_set r, w;

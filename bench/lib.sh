@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: Apache-2.0
+# lib.sh - what the kernel-versus-Oryx benchmarks share (sourced by
+# stack.sh and apps.sh after they set BUILD and TAG): the two-namespace
+# topology, process bookkeeping and cleanup.
+#
+#   client namespace $CLI: eth0 <-veth-> $HOSTIF (root namespace, Oryx by AF_XDP)
+#                          eth1 <-veth-> eth0 of namespace $KRN (the kernel stack)
+WORK=$(mktemp -d /tmp/oryx-bench-XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+CLI="" KRN="" HOSTIF=""  # set by bench_topology; cleanup may run before it
+progress() { echo "[$(date +%T)] $*" >&2; }
+stop_pids() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  PIDS=()
+}
+bench_cleanup() {
+  stop_pids
+  ip link del "$HOSTIF" 2>/dev/null || true
+  ip netns del "$CLI" 2>/dev/null || true
+  ip netns del "$KRN" 2>/dev/null || true
+  rmdir /sys/fs/bpf/xdp 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap bench_cleanup EXIT
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+# bench_topology CLI KRN HOSTIF ORYX_NET KERNEL_NET: the client has
+# ORYX_NET.1 toward Oryx (which answers at ORYX_NET.2) and KERNEL_NET.1
+# toward the kernel namespace at KERNEL_NET.2. Sets CLI, KRN and HOSTIF.
+bench_topology() {
+  CLI=$1 KRN=$2 HOSTIF=$3
+  ip netns add "$CLI"
+  ip netns add "$KRN"
+  ip link add "$HOSTIF" type veth peer name eth0 netns "$CLI"
+  ip link add eth1 netns "$CLI" type veth peer name eth0 netns "$KRN"
+  sysctl -qw "net.ipv6.conf.$HOSTIF.disable_ipv6=1"
+  ip netns exec "$CLI" ip addr add "$4.1/24" dev eth0
+  ip netns exec "$CLI" ip addr add "$5.1/24" dev eth1
+  ip netns exec "$KRN" ip addr add "$5.2/24" dev eth0
+  ip netns exec "$CLI" ethtool -K eth0 tx off rx off >/dev/null  # AF_XDP needs real checksums
+  ip link set "$HOSTIF" up
+  for ns in "$CLI" "$KRN"; do ip netns exec "$ns" ip link set lo up; done
+  ip netns exec "$CLI" ip link set eth0 up
+  ip netns exec "$CLI" ip link set eth1 up
+  ip netns exec "$KRN" ip link set eth0 up
+}
+
+# write_nginx_conf FILE TOP-LEVEL-LINES...: nginx in the foreground, one
+# worker, a fixed 128-byte body on port 80, state files under $WORK/nginx.
+write_nginx_conf() {
+  local file=$1
+  shift
+  mkdir -p "$WORK/nginx"
+  {
+    echo "daemon off;"
+    echo "worker_processes 1;"
+    printf '%s\n' "$@"
+    cat <<CONF
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx;
+  fastcgi_temp_path $WORK/nginx; uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  keepalive_requests 1000000;
+  server {
+    listen 80;
+    location / { default_type text/plain; return 200 "$(head -c 128 /dev/zero | tr '\0' 'o')"; }
+  }
+}
+CONF
+  } >"$file"
+}
+
+# wrk_rate HOST [wrk args]: requests/s of 50 wrk connections from the
+# client namespace on CPU 0 for $SECS seconds.
+wrk_rate() {
+  ip netns exec "$CLI" taskset -c 0 wrk -t1 -c50 -d"${SECS}s" "${@:2}" "http://$1/" |
+    awk '/Requests\/sec/ {print $2}'
+}
