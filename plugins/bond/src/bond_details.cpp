@@ -63,13 +63,11 @@ std::string describe_bond(const BondView& bond) {
   for (int i = 0; i < std::max(n_active, 0); i++)
     j["active_members"].push_back(member_name(bond, active[i]));
   for (const auto& m : bond.members) {
-    rte_eth_link link{};
-    rte_eth_link_get_nowait(m.port_id, &link);
     bool is_active = std::find(active, active + std::max(n_active, 0), m.port_id) !=
                      active + std::max(n_active, 0);
     json member = {{"name", m.name},
                    {"port_id", m.port_id},
-                   {"link_up", link.link_status == RTE_ETH_LINK_UP},
+                   {"link_up", member_link_up(m)},
                    {"active", is_active}};
     rte_eth_stats st{};
     if (rte_eth_stats_get(m.port_id, &st) == 0)

@@ -3,16 +3,13 @@
 // JSON object /api/v1/ports shows under the bond's "details".
 #pragma once
 
+#include "member_link.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace oryx::bond {
-
-struct Member {
-  std::string name;  // kernel interface or PCI address, as configured
-  uint16_t port_id;
-};
 
 struct BondView {
   uint16_t port_id;

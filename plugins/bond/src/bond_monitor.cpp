@@ -9,8 +9,12 @@
 
 namespace oryx::bond {
 
-BondMonitor::BondMonitor(uint32_t interval_ms, Observe observe, Changed changed)
-    : interval_ms_(interval_ms), observe_(std::move(observe)), changed_(std::move(changed)) {
+BondMonitor::BondMonitor(uint32_t interval_ms, MemberSnapshot initial, Observe observe,
+                         Changed changed)
+    : interval_ms_(interval_ms),
+      last_(std::move(initial)),
+      observe_(std::move(observe)),
+      changed_(std::move(changed)) {
   // Signals belong to the process's main thread (oryxd, or the application
   // under oryx run), never to this one.
   sigset_t all, old;
@@ -31,13 +35,12 @@ BondMonitor::~BondMonitor() {
 }
 
 void BondMonitor::run() {
-  MemberSnapshot last = observe_();
   std::unique_lock lock(mutex_);
   while (!wake_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stopping_; })) {
     lock.unlock();
     MemberSnapshot now = observe_();
-    if (!(now == last)) changed_(last, now);
-    last = std::move(now);
+    if (!(now == last_)) changed_(last_, now);
+    last_ = std::move(now);
     lock.lock();
   }
 }

@@ -2,8 +2,10 @@
 // bond_monitor.hpp - a control thread that watches a bond's members.
 //
 // The bonding driver switches members on its own (link monitoring, LACP);
-// it tells nobody. This thread compares the active member set every
-// interval and reports each change, so failovers are logged and counted.
+// it tells nobody, and it cannot see the carrier of kernel-backed members
+// (member_link.hpp). This thread compares the members' links and the
+// active set every interval and reports each change, so the stage can act
+// on lost carrier and failovers are logged and counted.
 #pragma once
 
 #include <condition_variable>
@@ -28,12 +30,14 @@ class BondMonitor {
   using Observe = std::function<MemberSnapshot()>;
   using Changed = std::function<void(const MemberSnapshot& before, const MemberSnapshot& now)>;
 
-  BondMonitor(uint32_t interval_ms, Observe observe, Changed changed);
+  // `initial` is the state the first observation is compared with.
+  BondMonitor(uint32_t interval_ms, MemberSnapshot initial, Observe observe, Changed changed);
   ~BondMonitor();  // stops and joins the thread
 
  private:
   void run();
   uint32_t interval_ms_;
+  MemberSnapshot last_;
   Observe observe_;
   Changed changed_;
   std::mutex mutex_;

@@ -58,10 +58,12 @@ constexpr ModeName kModes[] = {
 constexpr oryx_param kParams[] = {
     oryx::sdk::param_string("mode", "\"active-backup\"", "Bonding mode.",
                             "active-backup|802.3ad|balance-alb|balance-xor|round-robin"),
-    oryx::sdk::param_string("member_driver", "\"af_xdp\"",
-                            "Driver of every member: members are kernel interfaces (af_xdp, "
-                            "af_packet), TAP names to create (tap) or PCI addresses (pci).",
-                            "af_xdp|af_packet|tap|pci"),
+    // Not af_xdp: the bonding driver gives members the bond's MAC address,
+    // and DPDK 22.11's AF_XDP driver cannot set one, so the bond fails to start.
+    oryx::sdk::param_string("member_driver", "\"af_packet\"",
+                            "Driver of every member: members are kernel interfaces (af_packet), "
+                            "TAP names to create (tap) or PCI addresses (pci).",
+                            "af_packet|tap|pci"),
     oryx::sdk::param_string_list("members", 1, 8, nullptr, "The member links, in order."),
     oryx::sdk::param_string("primary", "\"\"",
                             "Member preferred for traffic (active-backup, balance-alb); empty: "
@@ -132,7 +134,7 @@ class BondStage {
       if (spec.driver == "pci") spec.pci_address = member;
       else spec.iface = member;
       members_.push_back(std::make_unique<oryx::io::EthdevDevice>(name_ + "_" + member, spec));
-      view_.members.push_back({member, members_.back()->port_id()});
+      view_.members.push_back({member, members_.back()->port_id(), spec.driver != "pci"});
     }
 
     bond_device_ = "net_bonding_" + name_;
@@ -168,8 +170,11 @@ class BondStage {
     for (const auto& m : view_.members) names += (names.empty() ? "" : ", ") + m.name;
     log_.info("bond ", name_, " (", view_.mode, ", ethdev ", port_id_, ") started over ", names,
               "; primary ", member_name(view_, rte_eth_bond_primary_get(port_id_)));
+    MemberSnapshot initial = observe();
+    for (size_t i = 0; i < view_.members.size(); i++)
+      if (view_.members[i].kernel_backed && !initial.link_up[i]) leave(view_.members[i]);
     monitor_ = std::make_unique<BondMonitor>(
-        view_.link_monitoring_ms, [this] { return observe(); },
+        view_.link_monitoring_ms, observe(), [this] { return observe(); },
         [this](const MemberSnapshot& a, const MemberSnapshot& b) { report(a, b); });
   }
 
@@ -247,7 +252,9 @@ class BondStage {
 
   void release_bond() {
     if (bond_device_.empty()) return;
-    for (const auto& m : view_.members) rte_eth_bond_slave_remove(port_id_, m.port_id);
+    uint16_t in_bond[RTE_MAX_ETHPORTS];
+    int n = rte_eth_bond_slaves_get(port_id_, in_bond, RTE_MAX_ETHPORTS);
+    for (int i = 0; i < n; i++) rte_eth_bond_slave_remove(port_id_, in_bond[i]);
     rte_eth_bond_free(bond_device_.c_str());
     bond_device_.clear();
   }
@@ -266,20 +273,36 @@ class BondStage {
     int n = rte_eth_bond_active_slaves_get(port_id_, active, RTE_MAX_ETHPORTS);
     s.active.assign(active, active + std::max(n, 0));
     s.primary = rte_eth_bond_primary_get(port_id_);
-    for (const auto& m : view_.members) {
-      rte_eth_link link{};
-      rte_eth_link_get_nowait(m.port_id, &link);
-      s.link_up.push_back(link.link_status == RTE_ETH_LINK_UP);
-    }
+    for (const auto& m : view_.members) s.link_up.push_back(member_link_up(m));
     return s;
   }
 
+  // A kernel-backed member without carrier leaves the bond (the driver
+  // cannot see that it is dead) and joins again when carrier returns; the
+  // driver then activates it and, if it is the primary, moves traffic back.
+  void leave(const Member& m) {
+    if (rte_eth_bond_slave_remove(port_id_, m.port_id) == 0)
+      log_.warn("bond ", name_, ": member ", m.name, " has no carrier, out of the bond");
+    else
+      log_.error("bond ", name_, ": cannot take member ", m.name, " out of the bond");
+  }
+
+  void rejoin(const Member& m) {
+    if (rte_eth_bond_slave_add(port_id_, m.port_id) == 0)
+      log_.info("bond ", name_, ": member ", m.name, " has carrier again, back in the bond");
+    else
+      log_.error("bond ", name_, ": cannot put member ", m.name, " back in the bond");
+  }
+
   void report(const MemberSnapshot& before, const MemberSnapshot& now) {
+    // Only this thread adds and removes members after start().
     for (size_t i = 0; i < now.link_up.size(); i++)
       if (i < before.link_up.size() && now.link_up[i] != before.link_up[i]) {
         control_[kMemberLinkChanges]++;
         log_.warn("bond ", name_, ": member ", view_.members[i].name, " link ",
                   now.link_up[i] ? "up" : "down");
+        if (view_.members[i].kernel_backed)
+          now.link_up[i] ? rejoin(view_.members[i]) : leave(view_.members[i]);
       }
     const bool carries = view_.mode == "active-backup" || view_.mode == "balance-alb";
     if (carries && now.primary != before.primary) {

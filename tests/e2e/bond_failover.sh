@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bond active-backup failover over two veth pairs (af_packet members). The
+# namespace joins the peer ends in a Linux bridge, as a switch would.
+# A TCP echo stream and a ping train keep going while the active member's
+# cable is pulled (its peer end goes down: the member loses carrier) and
+# plugged in again: the stream is byte-exact with no reset, ping loss is
+# bounded, the failovers are counted and logged, traffic returns to the
+# primary, and /api/v1/ports shows which member carries traffic.
+source "$(dirname "$0")/lib.sh"
+
+NS=oxbf$TAG
+M1=oxf1$TAG M2=oxf2$TAG
+ip netns add "$NS"
+_NAMESPACES+=("$NS")
+ip netns exec "$NS" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+ip netns exec "$NS" ip link add br0 type bridge
+for i in 1 2; do
+  m=oxf$i$TAG
+  ip link add "$m" type veth peer name p$i netns "$NS"
+  _LINKS+=("$m")
+  sysctl -qw "net.ipv6.conf.$m.disable_ipv6=1"
+  ethtool -K "$m" tx off rx off >/dev/null 2>&1 || true
+  ip netns exec "$NS" ethtool -K p$i tx off rx off >/dev/null 2>&1 || true
+  ip netns exec "$NS" ip link set p$i master br0
+  ip netns exec "$NS" ip link set p$i up
+  ip link set "$m" up
+done
+ip netns exec "$NS" ip addr add 198.18.75.1/24 dev br0
+ip netns exec "$NS" ip link set br0 up
+ip netns exec "$NS" ip link set lo up
+
+CFG=$(write_config bf "
+[kernel]
+hugepages = false
+file_prefix = \"bf$TAG\"
+[stage.bond0]
+type = \"bond\"
+mode = \"active-backup\"
+member_driver = \"af_packet\"
+members = [\"$M1\", \"$M2\"]
+primary = \"$M1\"
+link_monitoring_ms = 50
+next = \"ip\"
+[stage.ip]
+type = \"stack\"
+address = \"198.18.75.2/24\"
+tcp_echo_port = 7
+next = \"bond0\"
+")
+start_oryxd bf "$CFG"
+details() { api "$bf_URL" /api/v1/ports | json "[p['details'] for p in j if p['name'] == 'bond0'][0]$1"; }
+S() { api "$bf_URL" /api/v1/stats | json "j['stages']['bond0']['counters']['$1']"; }
+
+wait_until 10 'ip netns exec "$NS" ping -c 1 -W 1 198.18.75.2 >/dev/null' || fail "no ping through the bond"
+[ "$(details "['primary']")" = "$M1" ] || fail "primary is $(details "['primary']"), expected $M1"
+[ "$(S active_members)" = 2 ] || fail "active_members = $(S active_members)"
+
+log "TCP echo stream and ping train while $M1's cable is pulled and plugged in again"
+ip netns exec "$NS" $PY "$ORYX_SOURCE/tests/e2e/echo_check.py" --host 198.18.75.2 \
+  --mib 6 --rate 1 >"$WORK/stream.out" 2>&1 &
+STREAM=$!
+_PIDS+=("$STREAM")
+ip netns exec "$NS" ping -i 0.05 -c 140 -W 1 198.18.75.2 >"$WORK/ping.out" 2>&1 &
+PING=$!
+_PIDS+=("$PING")
+sleep 2
+ip netns exec "$NS" ip link set p1 down
+wait_until 5 '[ "$(details "[\"primary\"]")" = "$M2" ]' || fail "traffic did not move to $M2"
+[ "$(details "['members'][0]['link_up']")" = False ] || fail "$M1 still reported up"
+log "$M1 unplugged: traffic on $(details "['primary']"), active $(details "['active_members']")"
+sleep 2
+ip netns exec "$NS" ip link set p1 up
+wait_until 5 '[ "$(details "[\"primary\"]")" = "$M1" ]' || fail "traffic did not return to $M1"
+log "$M1 plugged in: traffic on $(details "['primary']")"
+wait "$STREAM" || fail "echo stream: $(cat "$WORK/stream.out")"
+grep -q "^ok 6291456" "$WORK/stream.out" || fail "echo stream: $(cat "$WORK/stream.out")"
+wait "$PING" || true
+LOSS=$(grep -o '[0-9.]*% packet loss' "$WORK/ping.out" | cut -d% -f1)
+awk -v l="$LOSS" 'BEGIN { exit !(l < 20) }' || fail "ping loss $LOSS% (more than 20%)"
+wait_until 5 '[ "$(S active_members)" = 2 ]' || fail "active_members = $(S active_members)"
+[ "$(S failovers)" = 2 ] || fail "failovers = $(S failovers), expected 2"
+[ "$(S member_link_changes)" = 2 ] || fail "member_link_changes = $(S member_link_changes), expected 2"
+grep -q "member $M1 has no carrier, out of the bond" "$WORK/bf.log" || fail "the carrier loss was not logged"
+grep -q "traffic moved from $M1 to $M2" "$WORK/bf.log" || fail "the failover was not logged"
+grep -q "traffic moved from $M2 to $M1" "$WORK/bf.log" || fail "the failback was not logged"
+log "6 MiB byte-exact, no reset; ping loss $LOSS%; failovers $(S failovers)"
+stop_oryxd "$bf_PID" || fail "oryxd exit status"
+log "PASS"
