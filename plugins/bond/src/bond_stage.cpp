@@ -227,6 +227,9 @@ class BondStage {
       check(rte_eth_bond_8023ad_conf_get(port_id_, &conf), "cannot read the LACP timers");
       conf.slow_periodic_ms = 1000;
       conf.long_timeout_ms = 3000;
+      // The driver insists on short < long timeout and fast < slow period:
+      // keep the standard's ratio (3 x the fast period of 900 ms).
+      conf.short_timeout_ms = std::min(conf.short_timeout_ms, 3 * conf.fast_periodic_ms);
       check(rte_eth_bond_8023ad_setup(port_id_, &conf), "cannot set the LACP timers");
     }
     std::string mac = cfg.get_string("mac");
@@ -281,6 +284,9 @@ class BondStage {
   // cannot see that it is dead) and joins again when carrier returns; the
   // driver then activates it and, if it is the primary, moves traffic back.
   void leave(const Member& m) {
+    // Stopped first: the driver resets what it removes, and only a stopped
+    // device can be reset (or closed at shutdown). Its link is dead anyway.
+    rte_eth_dev_stop(m.port_id);
     if (rte_eth_bond_slave_remove(port_id_, m.port_id) == 0)
       log_.warn("bond ", name_, ": member ", m.name, " has no carrier, out of the bond");
     else
