@@ -108,6 +108,31 @@ const void* host_service_lookup(const char* name, uint32_t version) {
   return g_current && name ? g_current->find_service(name, version) : nullptr;
 }
 
+const oryx_config* host_kernel_table(const char* name) {
+  return g_current && name ? g_current->config().table(name) : nullptr;
+}
+
+int host_route_register(const char* name, const char* help, oryx_route_fn handler, void* ctx) {
+  if (!g_current || !name || !handler || !valid_stage_name(name)) return ORYX_ERR_INVALID;
+  Appliance::PluginEndpoint e{help ? help : "", nullptr, ctx, handler};
+  return g_current->add_endpoint(name, std::move(e)) ? ORYX_OK : ORYX_ERR_INVALID;
+}
+
+char* host_capture_points() {
+  Dataplane* d = g_current ? g_current->dataplane() : nullptr;
+  return d ? strdup(d->capture_points().dump().c_str()) : nullptr;
+}
+
+int host_capture_attach(const char* point, oryx_capture_fn fn, void* ctx) {
+  Dataplane* d = g_current ? g_current->dataplane() : nullptr;
+  return d && point ? d->capture_attach(point, fn, ctx) : ORYX_ERR_INVALID;
+}
+
+int host_capture_detach(const char* point) {
+  Dataplane* d = g_current ? g_current->dataplane() : nullptr;
+  return d && point ? d->capture_detach(point) : ORYX_ERR_INVALID;
+}
+
 const oryx_host_api kHostApi = {
     sizeof(oryx_host_api), ORYX_ABI_MAJOR,          ORYX_ABI_MINOR,
     logging::abi_log,      logging::abi_log_enabled, host_config_bool,
@@ -115,7 +140,9 @@ const oryx_host_api kHostApi = {
     host_config_list_string, host_config_is_set,     host_worker_count,
     host_burst_size,       host_mbuf_pool,           host_port_register,
     host_port_lookup,      host_endpoint_register,   host_service_register,
-    host_service_lookup,   host_port_details_register,
+    host_service_lookup,   host_port_details_register, host_kernel_table,
+    host_route_register,   host_capture_points,      host_capture_attach,
+    host_capture_detach,
 };
 
 // Names the kernel serves itself under /api/v1/.
@@ -275,6 +302,10 @@ void Appliance::start() {
     opts.busy_poll = k.get_string("idle") == "busy-poll";
     opts.idle_sleep_max_us = uint32_t(k.get_int("idle_sleep_max_us"));
     dataplane_ = std::make_unique<Dataplane>(plan_, stages_, opts);
+    dataplane_->set_port_test([this](const std::string& stage) {
+      uint16_t id;
+      return ports_.lookup(stage, id);
+    });
     dataplane_->build();
 
     for (auto& s : stages_) {

@@ -55,10 +55,13 @@ class Appliance {
   std::string metrics_text() const;
 
   // JSON endpoints plugins registered (GET /api/v1/<name>).
+  // Either a JSON endpoint (handler, GET only) or a route (every method
+  // on the name and below it, ABI 1.4).
   struct PluginEndpoint {
     std::string help;
     char* (*handler)(void* ctx);
     void* ctx;
+    oryx_route_fn route = nullptr;
   };
   bool add_endpoint(const std::string& name, PluginEndpoint endpoint);
   const PluginEndpoint* find_endpoint(const std::string& name) const;
@@ -68,6 +71,10 @@ class Appliance {
   // embedding program finds the stack's socket layer here.
   bool add_service(const std::string& name, uint32_t version, const void* iface);
   const void* find_service(const std::string& name, uint32_t version) const;
+
+  // The running graph (capture points), or nullptr before start / after
+  // shutdown.
+  Dataplane* dataplane() { return dataplane_.get(); }
 
   // The process-wide kernel the host API serves (one per process).
   static Appliance* current();

@@ -99,6 +99,17 @@ const oryx_param kPreload[] = {
       "socket layer).", "separate-thread|run-to-completion"),
     END};
 
+const oryx_param kCapture[] = {
+    P("dir", ORYX_PARAM_STRING, 0, 0, "\"" ORYX_DEFAULT_CAPTURE_DIR "\"",
+      "Directory packet captures (pdump plugin) are written to; created if missing."),
+    P("ring_size", ORYX_PARAM_INT, 64, 1048576, "4096",
+      "Packet copies one capture may queue for its writer (rounded up to a power of two); "
+      "a full ring drops copies, never traffic."),
+    P("copy_mbufs", ORYX_PARAM_INT, 255, 1048575, "8191",
+      "Buffers of one capture's copy pool (each holds up to 2 KiB of a packet)."),
+    P("max_captures", ORYX_PARAM_INT, 1, 64, "8", "Captures that may run at the same time."),
+    END};
+
 const std::set<std::string> kStageKernelKeys = {"type", "next"};
 
 bool parse_lcores(const std::string& text, std::vector<unsigned>& out) {
@@ -182,6 +193,7 @@ const oryx_param* log_table_schema() { return kLog; }
 const oryx_param* http_table_schema() { return kHttp; }
 const oryx_param* stats_table_schema() { return kStats; }
 const oryx_param* preload_table_schema() { return kPreload; }
+const oryx_param* capture_table_schema() { return kCapture; }
 
 const std::vector<KernelTableSchema>& kernel_tables() {
   static const std::vector<KernelTableSchema> tables = {
@@ -192,6 +204,8 @@ const std::vector<KernelTableSchema>& kernel_tables() {
       {"stats", "Counter reporting.", kStats},
       {"preload", "Applications run by oryx run (liboryx-preload.so): which sockets go to Oryx.",
        kPreload},
+      {"capture", "Packet capture (the pdump plugin): where capture files go, and its buffers.",
+       kCapture},
   };
   return tables;
 }
@@ -201,6 +215,14 @@ bool valid_stage_name(const std::string& name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
   });
+}
+
+const oryx_config* ApplianceConfig::table(const std::string& name) const {
+  const oryx_config* tables[] = {&kernel, &plugins, &log, &http, &stats, &preload, &capture};
+  static_assert(std::size(tables) == 7);
+  for (size_t i = 0; i < kernel_tables().size(); i++)
+    if (name == kernel_tables()[i].name) return tables[i];
+  return nullptr;
 }
 
 const StageSpec* ApplianceConfig::find_stage(const std::string& name) const {
@@ -257,9 +279,9 @@ std::unique_ptr<ApplianceConfig> parse_config(const std::string& text, const std
     auto it = root.find(name);
     return (it != root.end() && it->second.is_table()) ? it->second : toml::value(toml::table{});
   };
-  ValidatedTable* targets[] = {&cfg->kernel, &cfg->plugins, &cfg->log,
-                               &cfg->http,   &cfg->stats,   &cfg->preload};
-  static_assert(std::size(targets) == 6);
+  ValidatedTable* targets[] = {&cfg->kernel, &cfg->plugins, &cfg->log,    &cfg->http,
+                               &cfg->stats,  &cfg->preload, &cfg->capture};
+  static_assert(std::size(targets) == 7);
   for (size_t i = 0; i < kernel_tables().size(); i++) {
     const auto& t = kernel_tables()[i];
     *targets[i] = validate_table(table_or_empty(t.name), file, t.name, t.schema, {}, errors);

@@ -19,6 +19,7 @@ const oryx_param* log_table_schema();
 const oryx_param* http_table_schema();
 const oryx_param* stats_table_schema();
 const oryx_param* preload_table_schema();
+const oryx_param* capture_table_schema();
 
 struct KernelTableSchema {
   const char* name;
@@ -40,11 +41,13 @@ struct StageSpec {
 struct ApplianceConfig {
   std::string file;
   toml::value root;
-  ValidatedTable kernel, plugins, log, http, stats, preload;
+  // oryx_config: a ValidatedTable that plugins may read (host kernel_table).
+  oryx_config kernel, plugins, log, http, stats, preload, capture;
   std::vector<StageSpec> stages;  // in file order
   std::vector<unsigned> worker_lcores;
 
   const StageSpec* find_stage(const std::string& name) const;
+  const oryx_config* table(const std::string& name) const;  // a kernel table, or nullptr
 };
 
 // Parses and validates everything that does not need plugins. Throws

@@ -36,6 +36,7 @@ struct NodeWorkerCtx {
   uint64_t* row;
   uint16_t burst;
   uint16_t edge_count;  // of this node, drop edge included
+  NodeTaps* taps;
 };
 static_assert(sizeof(NodeWorkerCtx*) <= RTE_NODE_CTX_SZ);
 
@@ -62,6 +63,13 @@ bool all_same(const uint16_t* next, uint16_t n) {
 
 // True when every packet goes to the same real forward edge (not drop, not
 // consumed, within range).
+// Runs the tap in `slot`, if any (see abi.h oryx_capture_fn).
+inline void run_tap(const std::atomic<const CaptureTap*>& slot, uint32_t worker, rte_mbuf** pkts,
+                    const uint16_t* next, uint16_t n) {
+  if (const CaptureTap* t = slot.load(std::memory_order_acquire)) [[unlikely]]
+    t->fn(t->ctx, worker, pkts, next, n);
+}
+
 bool uniform_to_edge(const NodeWorkerCtx* c, const uint16_t* next, uint16_t n) {
   return next[0] != ORYX_EDGE_DROP && next[0] < c->edge_count && all_same(next, n);
 }
@@ -103,6 +111,7 @@ uint16_t source_trampoline(rte_graph* graph, rte_node* node, void**, uint16_t) {
   if (got > c->burst) got = c->burst;  // never trust a count beyond capacity
   c->row[CounterBlock::kPackets] += got;
   c->worker->polled += got;
+  run_tap(c->taps->after, c->worker->index, pkts, nullptr, got);
   if (direct) {
     uint16_t i = 0;
     while (i < got && next[i] == 1) i++;
@@ -127,8 +136,10 @@ uint16_t input_trampoline(rte_graph* graph, rte_node* node, void** objs, uint16_
     rte_mbuf** pkts = reinterpret_cast<rte_mbuf**>(objs + done);
     oryx_burst b{sizeof(oryx_burst), c->worker->index, pkts, next,
                  CounterBlock::plugin_part(c->row), count, count, 0};
+    run_tap(c->taps->before, c->worker->index, pkts, nullptr, count);
     c->stage->desc->process(c->stage->instance, &b);
     c->row[CounterBlock::kPackets] += count;
+    run_tap(c->taps->after, c->worker->index, pkts, next, count);
     if (count == n && uniform_to_edge(c, next, count)) {
       // Every packet to one forward edge: hand the whole stream over.
       rte_node_next_stream_move(graph, node, next[0]);
@@ -152,7 +163,7 @@ int node_init(const rte_graph*, rte_node* node) {
     if ((*g_node_names)[i] != node->name) continue;
     auto& rt = (*g_node_runtimes)[i];
     auto* c = new NodeWorkerCtx{rt.stage, w, rt.stage->counters->row(w->index), g_burst,
-                                rt.edge_count};
+                                rt.edge_count, rt.taps};
     g_contexts.push_back(c);
     std::memcpy(node->ctx, &c, sizeof(c));
     return 0;
@@ -199,6 +210,10 @@ Dataplane::~Dataplane() {
   }
   for (auto* c : g_contexts) delete c;
   g_contexts.clear();
+  for (auto& t : taps_) {  // taps a plugin never detached; no worker runs now
+    delete t->before.exchange(nullptr);
+    delete t->after.exchange(nullptr);
+  }
   g_node_runtimes = nullptr;
   g_node_names = nullptr;
 }
@@ -212,7 +227,8 @@ void Dataplane::build() {
   std::vector<const char*> patterns;
   for (const auto& n : plan_.nodes) {
     StageRuntime* st = &stages_[n.stage];
-    node_runtimes_.push_back({st, n.source, uint16_t(n.edges.size() + 1)});
+    taps_.push_back(std::make_unique<NodeTaps>());
+    node_runtimes_.push_back({st, n.source, uint16_t(n.edges.size() + 1), taps_.back().get()});
     graph_node_names_.push_back(n.name);
     if (!n.reachable) {
       log->info("node {} is fed by no stage; left out of the graph", n.name);
@@ -280,7 +296,7 @@ int run_worker(void* arg) {
   while (!g_stop.load(std::memory_order_relaxed)) {
     w->polled = 0;
     if (w->graph) rte_graph_walk(w->graph);
-    w->walks++;
+    __atomic_store_n(&w->walks, w->walks + 1, __ATOMIC_RELEASE);
     uint64_t now = rte_rdtsc();
     if (w->polled) {
       w->busy_walks++;
@@ -376,6 +392,88 @@ uint64_t Dataplane::total_drops() const {
   for (const auto& s : stages_)
     if (s.counters) drops += s.counters->total(CounterBlock::kDrops);
   return drops;
+}
+
+std::vector<CapturePoint> Dataplane::capture_point_list() const {
+  std::vector<CapturePoint> out;
+  for (size_t i = 0; i < plan_.nodes.size() && i < taps_.size(); i++) {
+    const auto& n = plan_.nodes[i];
+    if (!n.reachable) continue;
+    const StageRuntime& st = stages_[n.stage];
+    const bool port = (st.desc->flags & ORYX_STAGE_SOURCE) && is_port_ && is_port_(st.name);
+    if (n.source) {
+      out.push_back({n.name, st.name, port ? "received" : "emitted", port, i, true});
+      continue;
+    }
+    out.push_back({st.name + ".in", st.name, "before", port, i, false});
+    if (port) out.push_back({st.name + ".tx", st.name, "before", port, i, false});
+    if (!(st.desc->flags & ORYX_STAGE_SINK))
+      out.push_back({st.name + ".out", st.name, "after", port, i, true});
+  }
+  return out;
+}
+
+nlohmann::json Dataplane::capture_points() const {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& p : capture_point_list()) {
+    const StageRuntime& st = stages_[plan_.nodes[p.node].stage];
+    std::string help = p.where == "received"  ? "packets port " + p.stage + " received"
+                       : p.where == "emitted" ? "packets stage " + p.stage + " sends out"
+                       : p.where == "after"   ? "packets stage " + p.stage + " passes on"
+                       : p.port               ? "packets port " + p.stage + " transmits"
+                                              : "packets entering stage " + p.stage;
+    // Direction as pcapng records it: a port's receive side is in, what
+    // reaches a port goes out; elsewhere in the graph it is unknown.
+    std::string direction = !p.port ? "" : p.where == "received" ? "in" : "out";
+    arr.push_back({{"point", p.name},
+                   {"stage", p.stage},
+                   {"type", st.type},
+                   {"where", p.where},
+                   {"direction", direction},
+                   {"help", help}});
+  }
+  return arr;
+}
+
+int Dataplane::capture_attach(const std::string& point, oryx_capture_fn fn, void* ctx) {
+  if (!fn) return ORYX_ERR_INVALID;
+  std::lock_guard lock(capture_mutex_);
+  for (const auto& p : capture_point_list()) {
+    if (p.name != point) continue;
+    auto& slot = p.after ? taps_[p.node]->after : taps_[p.node]->before;
+    if (slot.load()) return ORYX_ERR_UNSUPPORTED;
+    slot.store(new CaptureTap{fn, ctx}, std::memory_order_release);
+    return ORYX_OK;
+  }
+  return ORYX_ERR_INVALID;
+}
+
+int Dataplane::capture_detach(const std::string& point) {
+  std::lock_guard lock(capture_mutex_);
+  for (const auto& p : capture_point_list()) {
+    if (p.name != point) continue;
+    auto& slot = p.after ? taps_[p.node]->after : taps_[p.node]->before;
+    const CaptureTap* old = slot.exchange(nullptr);
+    if (!old) return ORYX_ERR_INVALID;
+    // A walk that started before the exchange may still run the tap; once
+    // every running worker has finished a walk, none can.
+    std::vector<uint64_t> seen;
+    for (const auto* w : workers_) seen.push_back(__atomic_load_n(&w->walks, __ATOMIC_ACQUIRE));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (size_t i = 0; i < workers_.size(); i++)
+      while (workers_[i]->running.load() &&
+             __atomic_load_n(&workers_[i]->walks, __ATOMIC_ACQUIRE) == seen[i]) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          logging::get("oryx")->error("capture point {}: worker {} did not finish a walk in 2 s; "
+                                      "the tap is leaked rather than freed", point, i);
+          return ORYX_OK;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    delete old;
+    return ORYX_OK;
+  }
+  return ORYX_ERR_INVALID;
 }
 
 }  // namespace oryx::kernel

@@ -12,6 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,6 +31,28 @@ struct StageRuntime {
   bool started = false;
 };
 
+// A capture tap (abi.h, oryx_capture_fn) and the two tap slots of a graph
+// node: before its stage runs and after it. Workers read a slot once per
+// burst; with no tap attached that is the whole cost.
+struct CaptureTap {
+  oryx_capture_fn fn;
+  void* ctx;
+};
+struct NodeTaps {
+  std::atomic<const CaptureTap*> before{nullptr};
+  std::atomic<const CaptureTap*> after{nullptr};
+};
+
+// One capture point: a tap slot of a graph node.
+struct CapturePoint {
+  std::string name;   // "<stage>.rx", ".in", ".out", ".tx"
+  std::string stage;
+  std::string where;  // "received", "emitted", "before", "after"
+  bool port;          // a registered port: received = in, before = out
+  size_t node;        // index into the plan's nodes
+  bool after;         // the node's after slot (else before)
+};
+
 struct alignas(64) Worker {
   uint32_t index = 0;
   unsigned lcore = 0;
@@ -35,7 +60,7 @@ struct alignas(64) Worker {
   uint16_t graph_id = 0;
   // Written by the worker only.
   uint64_t polled = 0;        // packets polled in the current walk
-  uint64_t walks = 0;
+  uint64_t walks = 0;          // stored with release order: capture_detach waits on it
   uint64_t busy_walks = 0;
   uint64_t busy_cycles = 0;
   uint64_t idle_cycles = 0;
@@ -72,11 +97,23 @@ class Dataplane {
   uint64_t total_drops() const;
   bool running() const { return launched_; }
 
+  // Capture points (abi.h, capture_points): "<stage>.rx", "<stage>.in",
+  // "<stage>.out", and "<stage>.tx" for ports (stages that poll a device
+  // and transmit what reaches them; is_port tells which stage names are
+  // registered ports). Attach and detach run on control threads.
+  using IsPort = std::function<bool(const std::string& stage)>;
+  void set_port_test(IsPort is_port) { is_port_ = std::move(is_port); }
+  nlohmann::json capture_points() const;
+  int capture_attach(const std::string& point, oryx_capture_fn fn, void* ctx);
+  int capture_detach(const std::string& point);
+  std::vector<CapturePoint> capture_point_list() const;
+
   // Internal, for the C trampolines.
   struct NodeRuntime {
     StageRuntime* stage;
     bool source;
     uint16_t edge_count;  // drop edge included
+    NodeTaps* taps;
   };
 
  private:
@@ -86,6 +123,9 @@ class Dataplane {
   std::vector<Worker*> workers_;
   std::vector<NodeRuntime> node_runtimes_;
   std::vector<std::string> graph_node_names_;
+  std::vector<std::unique_ptr<NodeTaps>> taps_;  // one per plan node
+  std::mutex capture_mutex_;                      // attach/detach
+  IsPort is_port_;
   bool launched_ = false;
 };
 

@@ -40,6 +40,15 @@ void usage(FILE* out) {
                "  connections            live TCP and UDP endpoints of the stack (netstat)\n"
                "  log                    loggers and their levels, recent warnings\n"
                "  log LOGGER LEVEL       set a logger's level (\"*\" for all); needs the token\n"
+               "  capture points         where packets can be captured (pdump plugin)\n"
+               "  capture list           captures, their state and counters\n"
+               "  capture start POINT[,POINT...] [--filter EXPR] [--count N] [--bytes N]\n"
+               "        [--duration SEC] [--snaplen N] [--file-size-mb N [--files N]] [--name N]\n"
+               "                         start a capture (tcpdump filter syntax); needs the token\n"
+               "  capture stop ID        stop a capture; needs the token\n"
+               "  capture get ID [-o FILE] [--file N]\n"
+               "                         download a finished capture's pcapng file\n"
+               "  capture delete ID      stop a capture and delete its files; needs the token\n"
                "\n"
                "Options:\n"
                "  -u, --url URL     oryxd address (default $ORYX_URL or http://127.0.0.1:8080)\n"
@@ -111,6 +120,39 @@ json request(const Endpoint& ep, const std::string& method, const std::string& p
   if (status >= 400)
     throw Failure{1, "oryxd: " + j.value("error", std::string("HTTP ") + std::to_string(status))};
   return j;
+}
+
+// GET path into the file `out`; oryxd's JSON error becomes a Failure.
+void download(const Endpoint& ep, const std::string& path, const std::string& out) {
+  char err[256] = "";
+  mg_connection* c = mg_download(ep.host.c_str(), ep.port, 0, err, sizeof(err),
+                                 "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path.c_str(),
+                                 ep.host.c_str());
+  if (!c) throw Failure{3, "cannot reach oryxd at " + ep.host + ":" + std::to_string(ep.port)};
+  const mg_response_info* ri = mg_get_response_info(c);
+  int status = ri ? ri->status_code : 0;
+  std::string data;
+  char buf[65536];
+  int n;
+  FILE* f = status == 200 ? std::fopen(out.c_str(), "wb") : nullptr;
+  if (status == 200 && !f) {
+    mg_close_connection(c);
+    throw Failure{1, "cannot write " + out + ": " + std::strerror(errno)};
+  }
+  uint64_t total = 0;
+  while ((n = mg_read(c, buf, sizeof(buf))) > 0) {
+    if (f) std::fwrite(buf, 1, size_t(n), f), total += uint64_t(n);
+    else data.append(buf, n);
+  }
+  mg_close_connection(c);
+  if (!f) {
+    json j = json::parse(data, nullptr, false);
+    throw Failure{1, "oryxd: " + (j.is_object() ? j.value("error", std::string("?"))
+                                                : "HTTP " + std::to_string(status))};
+  }
+  bool ok = std::fclose(f) == 0;
+  if (!ok) throw Failure{1, "cannot write " + out};
+  std::fprintf(stderr, "wrote %llu bytes to %s\n", (unsigned long long)total, out.c_str());
 }
 
 std::string human(uint64_t v) {
@@ -223,6 +265,108 @@ void print_connections(const json& arr) {
   table(rows);
 }
 
+void print_captures(const json& j) {
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "STATE", "POINTS", "FILTER", "SEEN", "WRITTEN", "BYTES", "DROPPED", "FILES"}};
+  for (const auto& c : j["captures"]) {
+    std::string points;
+    for (const auto& p : c["points"]) points += (points.empty() ? "" : ",") + str(p);
+    const json& n = c["counters"];
+    uint64_t dropped = n.value("dropped_ring_full", uint64_t(0)) + n.value("dropped_no_mbuf", uint64_t(0));
+    rows.push_back({str(c["id"]), str(c["state"]), points,
+                    c["filter"].get<std::string>().empty() ? "-" : str(c["filter"]),
+                    human(n.value("seen", uint64_t(0))), human(n.value("written_packets", uint64_t(0))),
+                    human(n.value("written_bytes", uint64_t(0))), human(dropped),
+                    std::to_string(c["files"].size())});
+  }
+  table(rows);
+}
+
+void print_capture_points(const json& j) {
+  std::vector<std::vector<std::string>> rows = {{"POINT", "STAGE", "TYPE", "SEES"}};
+  for (const auto& p : j["points"])
+    rows.push_back({str(p["point"]), str(p["stage"]), str(p["type"]), str(p["help"])});
+  table(rows);
+}
+
+// oryxctl capture ...: returns the exit status.
+int capture_command(const Endpoint& ep, const std::string& token, bool as_json,
+                    const std::vector<std::string>& args) {
+  auto print = [&](const json& j, void (*printer)(const json&)) {
+    if (as_json) std::printf("%s\n", j.dump(2).c_str());
+    else printer(j);
+  };
+  auto one = [](const json& c) {
+    std::printf("capture %s %s: %s packets, %s bytes written%s\n", str(c["id"]).c_str(),
+                str(c["state"]).c_str(), str(c["counters"]["written_packets"]).c_str(),
+                str(c["counters"]["written_bytes"]).c_str(),
+                c.contains("stop_reason") ? (" (" + str(c["stop_reason"]) + ")").c_str() : "");
+  };
+  const std::string sub = args.empty() ? "" : args[0];
+  if (sub == "points" && args.size() == 1) {
+    print(request(ep, "GET", "/api/v1/captures/points"), print_capture_points);
+  } else if (sub == "list" && args.size() == 1) {
+    print(request(ep, "GET", "/api/v1/captures"), print_captures);
+  } else if (sub == "start" && args.size() >= 2) {
+    json body = {{"points", json::array()}};
+    std::stringstream points(args[1]);
+    for (std::string p; std::getline(points, p, ',');) body["points"].push_back(p);
+    const std::pair<const char*, const char*> numbers[] = {
+        {"--count", "max_packets"}, {"--bytes", "max_bytes"},       {"--duration", "duration_s"},
+        {"--snaplen", "snaplen"},   {"--file-size-mb", "file_size_mb"}, {"--files", "files"}};
+    for (size_t i = 2; i < args.size(); i += 2) {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "oryxctl: %s needs a value\n", args[i].c_str());
+        return 2;
+      }
+      const std::string& value = args[i + 1];
+      if (args[i] == "--filter") { body["filter"] = value; continue; }
+      if (args[i] == "--name") { body["name"] = value; continue; }
+      const char* key = nullptr;
+      for (const auto& [flag, k] : numbers)
+        if (args[i] == flag) key = k;
+      char* end = nullptr;
+      unsigned long long v = std::strtoull(value.c_str(), &end, 10);
+      if (!key || !end || *end || value.empty()) {
+        std::fprintf(stderr, "oryxctl: capture start: bad option %s %s\n", args[i].c_str(),
+                     value.c_str());
+        return 2;
+      }
+      body[key] = v;
+    }
+    json c = request(ep, "POST", "/api/v1/captures", token, body.dump());
+    if (as_json) std::printf("%s\n", c.dump(2).c_str());
+    else std::printf("capture %s started on %s\n", str(c["id"]).c_str(), args[1].c_str());
+  } else if (sub == "stop" && args.size() == 2) {
+    json c = request(ep, "POST", "/api/v1/captures/" + args[1] + "/stop", token);
+    if (as_json) std::printf("%s\n", c.dump(2).c_str());
+    else one(c);
+  } else if (sub == "delete" && args.size() == 2) {
+    json j = request(ep, "DELETE", "/api/v1/captures/" + args[1], token);
+    if (as_json) std::printf("%s\n", j.dump(2).c_str());
+    else std::printf("capture %s deleted\n", args[1].c_str());
+  } else if (sub == "get" && args.size() >= 2) {
+    std::string out = "capture-" + args[1] + ".pcapng", file;
+    for (size_t i = 2; i + 1 < args.size(); i += 2) {
+      if (args[i] == "-o") out = args[i + 1];
+      else if (args[i] == "--file") file = args[i + 1];
+      else {
+        std::fprintf(stderr, "oryxctl: capture get: bad option %s\n", args[i].c_str());
+        return 2;
+      }
+    }
+    if (args.size() % 2 != 0) {
+      std::fprintf(stderr, "oryxctl: capture get ID [-o FILE] [--file N]\n");
+      return 2;
+    }
+    download(ep, "/api/v1/captures/" + args[1] + (file.empty() ? "/file" : "/files/" + file), out);
+  } else {
+    std::fprintf(stderr, "oryxctl: capture: expected points, list, start, stop, get or delete\n");
+    return 2;
+  }
+  return 0;
+}
+
 void print_graph(const json& g) {
   std::vector<std::vector<std::string>> rows = {{"FROM", "EDGE", "TO"}};
   for (const auto& e : g["edges"])
@@ -297,6 +441,8 @@ int main(int argc, char** argv) {
                        json{{"logger", args[0]}, {"level", args[1]}}.dump());
       std::printf("%s\n", as_json ? j.dump(2).c_str()
                                   : ("logger " + str(j["logger"]) + " now at " + str(j["level"])).c_str());
+    } else if (cmd == "capture") {
+      return capture_command(ep, token, as_json, args);
     } else if (cmd == "stats" && (args.empty() || args[0] == "--watch")) {
       if (args.empty()) {
         json j = request(ep, "GET", "/api/v1/stats");

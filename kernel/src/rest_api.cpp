@@ -45,7 +45,61 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
+// Reads the request body (at most kMaxBody); false (and a 413 sent) when
+// it is larger.
+bool read_body(mg_connection* conn, const mg_request_info* ri, std::string& body) {
+  if (ri->content_length > int64_t(kMaxBody)) {
+    send_error(conn, 413, "request body larger than 64 KiB");
+    return false;
+  }
+  char buf[4096];
+  int n;
+  while (body.size() <= kMaxBody && (n = mg_read(conn, buf, sizeof(buf))) > 0) body.append(buf, n);
+  return true;
+}
+
+void send_file(mg_connection* conn, const std::string& path) {
+  std::string base = path.substr(path.rfind('/') + 1);
+  std::string headers = "Content-Disposition: attachment; filename=\"" + base + "\"\r\n";
+  mg_send_mime_file2(conn, path.c_str(), "application/octet-stream", headers.c_str());
+}
+
+// A plugin's route (ABI 1.4): the request as the plugin sees it, the answer
+// as it gave it.
+void serve_route(mg_connection* conn, const mg_request_info* ri, const std::string& subpath,
+                 const Appliance::PluginEndpoint& e, const std::string& body) {
+  oryx_http_request req{sizeof(req), 0,           ri->request_method, subpath.c_str(),
+                        ri->query_string ? ri->query_string : "", body.c_str(), body.size()};
+  oryx_http_response resp{sizeof(resp), 0, nullptr, nullptr};
+  e.route(e.ctx, &req, &resp);
+  int status = resp.status ? resp.status : 500;
+  if (resp.file)
+    send_file(conn, resp.file);
+  else if (resp.body)
+    send(conn, status, "application/json", resp.body);
+  else
+    send_error(conn, 500, std::string("the plugin serving ") + ri->local_uri + " returned nothing");
+  std::free(resp.body);
+  std::free(resp.file);
+}
+
 }  // namespace
+
+bool RestServer::authorized(mg_connection* conn) {
+  const std::string& token = appliance_.config().http.get_string("token");
+  if (token.empty()) {
+    send_error(conn, 403, "state-changing calls are disabled: set [http] token in the config");
+    return false;
+  }
+  const char* auth = mg_get_header(conn, "Authorization");
+  const std::string prefix = "Bearer ";
+  if (!auth || std::strncmp(auth, prefix.c_str(), prefix.size()) != 0 ||
+      !constant_time_equal(auth + prefix.size(), token)) {
+    send_error(conn, 401, "missing or wrong bearer token");
+    return false;
+  }
+  return true;
+}
 
 RestServer::RestServer(Appliance& appliance) : appliance_(appliance) {}
 
@@ -107,27 +161,23 @@ int RestServer::dispatch(mg_connection* conn) {
 
   auto post = post_routes_.find(uri);
   auto get = routes_.find(uri);
+  const std::string prefix = "/api/v1/";
+  if (uri.rfind(prefix, 0) == 0 && get == routes_.end() && post == post_routes_.end()) {
+    std::string rest = uri.substr(prefix.size());
+    size_t slash = rest.find('/');
+    const auto* e = appliance_.find_endpoint(rest.substr(0, slash));
+    if (e && e->route) {
+      bool reads = method == "GET" || method == "HEAD";
+      std::string body;
+      if ((reads || authorized(conn)) && read_body(conn, ri, body))
+        serve_route(conn, ri, slash == std::string::npos ? "" : rest.substr(slash), *e, body);
+      return 1;
+    }
+  }
   if (method == "POST" && post != post_routes_.end()) {
-    const std::string& token = appliance_.config().http.get_string("token");
-    if (token.empty()) {
-      send_error(conn, 403, "state-changing calls are disabled: set [http] token in the config");
-      return 1;
-    }
-    const char* auth = mg_get_header(conn, "Authorization");
-    const std::string prefix = "Bearer ";
-    if (!auth || std::strncmp(auth, prefix.c_str(), prefix.size()) != 0 ||
-        !constant_time_equal(auth + prefix.size(), token)) {
-      send_error(conn, 401, "missing or wrong bearer token");
-      return 1;
-    }
-    if (ri->content_length > int64_t(kMaxBody)) {
-      send_error(conn, 413, "request body larger than 64 KiB");
-      return 1;
-    }
+    if (!authorized(conn)) return 1;
     std::string body;
-    char buf[4096];
-    int n;
-    while (body.size() <= kMaxBody && (n = mg_read(conn, buf, sizeof(buf))) > 0) body.append(buf, n);
+    if (!read_body(conn, ri, body)) return 1;
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(body);
@@ -155,7 +205,6 @@ int RestServer::dispatch(mg_connection* conn) {
       send_error(conn, 405, "this endpoint changes state: use POST");
       return 1;
     }
-    const std::string prefix = "/api/v1/";
     if (uri.rfind(prefix, 0) == 0) {
       if (const auto* e = appliance_.find_endpoint(uri.substr(prefix.size()))) {
         char* text = e->handler(e->ctx);

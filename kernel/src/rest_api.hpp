@@ -36,6 +36,7 @@ class RestServer {
   };
   void add_routes();
   int dispatch(mg_connection* conn);
+  bool authorized(mg_connection* conn);  // bearer token; sends 401/403 if not
 
   Appliance& appliance_;
   mg_context* ctx_ = nullptr;

@@ -23,7 +23,7 @@ TEST_CASE("every built plugin conforms to the ABI", "[kernel][conformance]") {
     CHECK(p.desc->abi_major == ORYX_ABI_MAJOR);
     CHECK(p.desc->abi_minor <= ORYX_ABI_MINOR);
     CHECK(p.desc->description != nullptr);
-    CHECK(!p.stages.empty());
+    // Stages are optional: pdump, say, offers only a REST route and taps.
     for (const auto* s : p.stages) {
       INFO("stage " << s->name);
       CHECK(s->struct_size == sizeof(oryx_stage_desc));

@@ -9,7 +9,9 @@
  *
  * History: 1.0 first release; 1.1 appended oryx_host_api.endpoint_register;
  *          1.2 appended oryx_host_api.service_register and service_lookup;
- *          1.3 appended oryx_host_api.port_details_register.
+ *          1.3 appended oryx_host_api.port_details_register;
+ *          1.4 appended oryx_host_api.kernel_table, route_register and the
+ *              capture taps (capture_points, capture_attach, capture_detach).
  *
  * ABI policy (see docs/plugin-guide.md):
  *  - ORYX_ABI_MAJOR changes only when a struct member moves or a meaning
@@ -35,7 +37,7 @@ extern "C" {
 #endif
 
 #define ORYX_ABI_MAJOR 1
-#define ORYX_ABI_MINOR 3
+#define ORYX_ABI_MINOR 4
 
 /* Name of the single exported entry point. */
 #define ORYX_PLUGIN_ENTRY_SYMBOL "oryx_plugin_entry"
@@ -109,6 +111,38 @@ struct oryx_counter_desc {
 struct oryx_config;   /* a validated stage table, defaults applied */
 struct oryx_logger;   /* a named spdlog logger owned by the kernel */
 
+/* A REST request for a plugin's route (ABI 1.4). */
+struct oryx_http_request {
+	uint32_t struct_size;
+	uint32_t reserved;
+	const char *method;   /* "GET", "POST", "DELETE", ... */
+	const char *subpath;  /* after /api/v1/<name>: "" or "/..." */
+	const char *query;    /* after '?', or "" */
+	const char *body;     /* request body ("" when none), NUL-terminated */
+	size_t body_size;
+};
+
+/* What the route's handler answers. The kernel frees body and file with
+ * free(). With `file` set, the kernel sends that file's contents (as
+ * application/octet-stream, named by its base name) instead of `body`. */
+struct oryx_http_response {
+	uint32_t struct_size;
+	int32_t status;       /* HTTP status; 0 means 500 */
+	char *body;           /* JSON text, malloc'd, or NULL */
+	char *file;           /* path, malloc'd, or NULL */
+};
+
+typedef void (*oryx_route_fn)(void *ctx, const struct oryx_http_request *request,
+			      struct oryx_http_response *response);
+
+/* A capture tap (ABI 1.4): runs on a worker thread for every burst that
+ * passes the point it is attached to; must not block and must not keep,
+ * change or free the packets. `next` is NULL when every packet is in
+ * flight; otherwise (after a stage) skip pkts[i] whose next[i] is
+ * ORYX_EDGE_CONSUMED or ORYX_EDGE_DROP: the stage sent or freed them. */
+typedef void (*oryx_capture_fn)(void *ctx, uint32_t worker, struct rte_mbuf *const *pkts,
+				const uint16_t *next, uint16_t count);
+
 struct oryx_host_api {
 	uint32_t struct_size;
 	uint16_t abi_major;
@@ -170,6 +204,30 @@ struct oryx_host_api {
 	 * the kernel frees it). Runs on an HTTP thread. One handler per port;
 	 * an unknown port or a second handler fails with ORYX_ERR_INVALID. */
 	int (*port_details_register)(const char *name, char *(*handler)(void *ctx), void *ctx);
+
+	/* ---- ABI 1.4 ---- */
+	/* A validated kernel table of appliance.toml ("capture", "http", ...),
+	 * read with the config_* functions; NULL for an unknown table. Valid
+	 * for the life of the process. */
+	const struct oryx_config *(*kernel_table)(const char *name);
+	/* Serves /api/v1/<name> and everything below it, for every method, with
+	 * handler (on an HTTP thread, never a worker). The kernel answers
+	 * requests other than GET and HEAD itself with 401/403 unless they
+	 * carry the [http] token. Names as for endpoint_register, and shared
+	 * with it: a name is registered once. */
+	int (*route_register)(const char *name, const char *help, oryx_route_fn handler, void *ctx);
+	/* Capture points of the running graph as a JSON array (malloc'd text:
+	 * [{"point", "stage", "type", "where", "direction", "help"}]): "<stage>.rx" (what a
+	 * source stage received), "<stage>.in" (what enters a stage; for a
+	 * port, what it transmits, also named "<stage>.tx"), "<stage>.out"
+	 * (what a stage passes on). NULL before the graph exists. */
+	char *(*capture_points)(void);
+	/* Attaches fn to a point: ORYX_ERR_INVALID for an unknown point,
+	 * ORYX_ERR_UNSUPPORTED when the point already has a tap. */
+	int (*capture_attach)(const char *point, oryx_capture_fn fn, void *ctx);
+	/* Detaches the point's tap and returns once no worker can still be
+	 * running it (so ctx may then be freed). */
+	int (*capture_detach)(const char *point);
 };
 
 /* ---- stages ------------------------------------------------------------ */
@@ -285,7 +343,9 @@ typedef const struct oryx_plugin_desc *(*oryx_plugin_entry_fn)(void);
 #endif
 ORYX_STATIC_ASSERT(sizeof(struct oryx_param) == 56, "oryx_param layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_counter_desc) == 32, "oryx_counter_desc layout");
-ORYX_STATIC_ASSERT(sizeof(struct oryx_host_api) == 144, "oryx_host_api layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_host_api) == 184, "oryx_host_api layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_http_request) == 48, "oryx_http_request layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_http_response) == 24, "oryx_http_response layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_burst) == 40, "oryx_burst layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_instance_args) == 80, "oryx_instance_args layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_stage_desc) == 112, "oryx_stage_desc layout");
