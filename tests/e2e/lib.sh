@@ -106,7 +106,8 @@ ensure_hugepages() {
 hugepages_free() { awk '/HugePages_Free/ {print $2}' /proc/meminfo; }
 
 # write_config NAME BODY: a config file with the kernel/plugins/http
-# boilerplate for a test instance (no hugepages unless BODY says so).
+# boilerplate for a test instance (no hugepages unless BODY says so);
+# captures go to $WORK/NAME.captures unless BODY has a [capture] table.
 write_config() {
   local name=$1 body=$2
   cat >"$WORK/$name.toml" <<EOF
@@ -117,6 +118,7 @@ listen = "127.0.0.1:0"
 port_file = "$WORK/$name.port"
 webui_dir = "$ORYX_SOURCE/webui"
 token = "test-token-$TAG"
+$(grep -q '^\[capture\]' <<<"$body" || printf '[capture]\ndir = "%s"' "$WORK/$name.captures")
 $body
 EOF
   echo "$WORK/$name.toml"

@@ -23,7 +23,7 @@ namespace oryx::pdump {
 
 namespace {
 
-constexpr unsigned kWriterBurst = 64;
+constexpr unsigned kWriterBurst = 256;
 constexpr uint32_t kCopySegment = 2048;  // packet bytes per copy buffer
 
 uint64_t now_ns() {
@@ -202,8 +202,22 @@ void Capture::open_file() {
 void Capture::write_burst(rte_mbuf** copies, unsigned n) {
   unsigned i = 0;
   while (i < n) {
-    uint64_t len = copies[i]->pkt_len;
-    if (spec_.max_bytes && written_bytes_.load() + len > spec_.max_bytes) {
+    if (spec_.file_size && file_->size() + copies[i]->pkt_len > spec_.file_size &&
+        written_packets_.load() > 0) {
+      file_.reset();
+      open_file();
+    }
+    // The longest run that stays within the byte limit and this file goes
+    // out in one writev().
+    unsigned end = i;
+    uint64_t bytes = 0, file_bytes = file_->size();
+    while (end < n) {
+      uint64_t len = copies[end]->pkt_len;
+      if (spec_.max_bytes && written_bytes_.load() + bytes + len > spec_.max_bytes) break;
+      if (spec_.file_size && end > i && file_bytes + len > spec_.file_size) break;
+      bytes += len, file_bytes += len, end++;
+    }
+    if (end == i) {  // the byte limit: nothing more fits
       over_limit_.fetch_add(n - i);
       if (!stopping_.exchange(true)) {
         std::lock_guard lock(mutex_);
@@ -211,21 +225,14 @@ void Capture::write_burst(rte_mbuf** copies, unsigned n) {
       }
       break;
     }
-    if (spec_.file_size && file_->size() + len > spec_.file_size &&
-        file_->size() > 0 && written_packets_.load() > 0) {
-      file_.reset();
-      open_file();
-    }
-    // One block at a time keeps rotation and the byte limit exact; the
-    // writer is not on the data path.
-    file_->write(copies + i, 1);
+    file_->write(copies + i, uint16_t(end - i));
     {
       std::lock_guard lock(mutex_);
       files_.back().second = file_->size();
     }
-    written_packets_.fetch_add(1);
-    written_bytes_.fetch_add(len);
-    i++;
+    written_packets_.fetch_add(end - i);
+    written_bytes_.fetch_add(bytes);
+    i = end;
   }
   rte_pktmbuf_free_bulk(copies, n);
   if (spec_.max_packets && written_packets_.load() >= spec_.max_packets &&
@@ -252,7 +259,7 @@ void Capture::writer() {
         stop_reason_ = "duration";
         break;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
   } catch (const std::exception& e) {
     std::lock_guard lock(mutex_);
