@@ -46,6 +46,10 @@ CTL capture start wire.rx,wire.tx --filter "icmp or tcp port 7" --name ping >"$W
   fail "capture start: $(cat "$WORK/start.txt")"
 grep -q "capture 1 started" "$WORK/start.txt" || fail "$(cat "$WORK/start.txt")"
 [ "$(post '{"points": ["wire.tx"]}')" = 409 ] || fail "a busy point was not refused: $(cat "$WORK/post.json")"
+# Limits, beside it: 5 packets cut to 96 bytes of what enters the stack;
+# at most 5000 bytes of what the stack sends.
+CTL capture start ip.in --filter icmp --count 5 --snaplen 96 --name five >/dev/null || fail "capture 2"
+CTL capture start ip.rx --bytes 5000 --name bytes >/dev/null || fail "capture 3"
 ip netns exec "$NS" ping -c 20 -i 0.05 -s 1000 198.18.80.2 >/dev/null || fail "ping"
 ip netns exec "$NS" $PY "$ORYX_SOURCE/tests/e2e/echo_check.py" --host 198.18.80.2 --mib 1 \
   >"$WORK/echo.out" 2>&1 || fail "echo: $(cat "$WORK/echo.out")"
@@ -72,6 +76,19 @@ done
 $PY "$ORYX_SOURCE/plugins/pdump/tests/compare_capture.py" "$WORK/ns.pcap" "$NS_MAC" \
   "$WORK/rx.pcapng" "$WORK/tx.pcapng" >"$WORK/compare.out" || fail "$(cat "$WORK/compare.out")"
 log "tshark: 20 echo requests in, 20 replies out; frames identical to the namespace's: $(cat "$WORK/compare.out")"
+J() { api "$URL" "/api/v1/captures/$1" | json "$2"; }
+wait_until 5 '[ "$(J 2 "j[\"state\"]")" = finished ]' || fail "capture 2 did not stop at 5 packets"
+[ "$(J 2 "j['stop_reason'], j['counters']['written_packets']")" = "packet limit 5" ] ||
+  fail "capture 2: $(J 2 "j['stop_reason'], j['counters']")"
+CTL capture get 2 -o "$WORK/five.pcapng" 2>/dev/null || fail "download 2"
+[ "$(tshark -r "$WORK/five.pcapng" -T fields -e frame.cap_len -e frame.len 2>/dev/null | sort -u)" = "$(printf '96\t1042')" ] ||
+  fail "snaplen 96: $(tshark -r "$WORK/five.pcapng" -T fields -e frame.cap_len -e frame.len 2>/dev/null | sort -u)"
+[ "$(J 3 "j['stop_reason']")" = "byte limit" ] && [ "$(J 3 "j['counters']['written_bytes']")" -le 5000 ] &&
+  [ "$(J 3 "j['counters']['written_bytes']")" -gt 3000 ] || fail "capture 3: $(J 3 "j['counters']")"
+CTL capture start wire.rx --duration 1 >/dev/null || fail "capture 4"
+wait_until 5 '[ "$(J 4 "j[\"state\"]")" = finished ]' && [ "$(J 4 "j['stop_reason']")" = duration ] ||
+  fail "capture 4 did not stop after 1 s: $(J 4 "j")"
+log "limits: 5 packets cut to 96 bytes, $(J 3 "j['counters']['written_bytes']") of 5000 bytes, 1 s"
 CTL capture delete 1 >/dev/null || fail "capture delete"
 ! ls "$CAPS"/ping-1-* >/dev/null 2>&1 || fail "delete left the files"
 stop_oryxd "$pd_PID" || fail "oryxd exit status"
@@ -84,7 +101,7 @@ copy_mbufs = 255" 'tcp_echo_port = 7')"
 URL=$pf_URL
 ip netns exec "$NS" ping -c 1 -W 2 198.18.80.2 >/dev/null || fail "no ping"
 RX0=$(P rx_packets) TX0=$(P tx_packets) FULL0=$(P tx_full)
-CTL capture start wire.rx,wire.tx >/dev/null || fail "capture start"
+CTL capture start wire.rx,wire.tx --file-size-mb 1 --files 3 >/dev/null || fail "capture start"
 ip netns exec "$NS" $PY "$ORYX_SOURCE/tests/e2e/echo_check.py" --host 198.18.80.2 --mib 16 \
   >"$WORK/echo.out" 2>&1 || fail "echo at full rate: $(cat "$WORK/echo.out")"
 sleep 0.3
@@ -96,8 +113,17 @@ log "port passed $PASSED packets; capture saw $SEEN, queued $QUEUED, dropped $RI
 [ "$SEEN" = $((QUEUED + RING + NOMBUF)) ] || fail "seen != queued + dropped"
 [ "$(C written_packets)" = "$QUEUED" ] || fail "written $(C written_packets) != queued $QUEUED"
 [ $((RING + NOMBUF)) -gt 0 ] || fail "no copy was dropped: the ring kept up"
-CTL capture get 1 -o "$WORK/full.pcapng" 2>/dev/null || fail "download"
-[ "$(tshark -r "$WORK/full.pcapng" 2>/dev/null | wc -l)" = "$QUEUED" ] || fail "tshark count"
+# Rotation: files of at most 1 MiB, the 3 newest kept.
+KEPT=0
+for n in 0 1 2; do
+  CTL capture get 1 --file $n -o "$WORK/full$n.pcapng" 2>/dev/null || fail "download file $n"
+  [ "$(stat -c %s "$WORK/full$n.pcapng")" -le 1048576 ] || fail "file $n is larger than 1 MiB"
+  KEPT=$((KEPT + $(tshark -r "$WORK/full$n.pcapng" 2>/dev/null | wc -l)))
+done
+[ "$(api "$URL" /api/v1/captures/1 | json "len(j['files'])")" = 3 ] || fail "not 3 files kept"
+[ "$(ls "$WORK"/pf.captures/*.pcapng | wc -l)" = 3 ] || fail "rotated files were not deleted"
+[ "$KEPT" -gt 1000 ] && [ "$KEPT" -lt "$QUEUED" ] || fail "the 3 kept files hold $KEPT of $QUEUED packets"
+log "rotation: 3 files of <= 1 MiB kept, $KEPT packets in them"
 grep -q "^ok 16777216" "$WORK/echo.out" || fail "echo: $(cat "$WORK/echo.out")"
 stop_oryxd "$pf_PID" || fail "oryxd exit status"
 log "PASS"
