@@ -14,114 +14,17 @@ BUILD=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-5}
-WORK=$(mktemp -d /tmp/oryx-bench-XXXXXX)
 OUT=${OUT:-$BUILD/bench-xconnect.json}
-PIDS=()
-cleanup() {
-  finish "${PIDS[@]}"
-  # Killed processes leave their (empty) EAL runtime directories.
-  rmdir /var/run/dpdk/bench-*-$$ 2>/dev/null || true
-  [ -n "${RESTORE_HUGE:-}" ] && echo "$RESTORE_HUGE" >/proc/sys/vm/nr_hugepages
-  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$ROOT/bench/memif_lib.sh"
 
-# Two processes at a time with 128 MiB each, on 2 MiB hugepages.
-HUGE_ORIG=$(awk '/HugePages_Total/ {print $2}' /proc/meminfo)
-FREE=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
-if [ "$FREE" -lt 160 ]; then
-  echo $((HUGE_ORIG + 160 - FREE)) >/proc/sys/vm/nr_hugepages
-  RESTORE_HUGE=$HUGE_ORIG
-fi
-grep -q hugetlbfs /proc/mounts || { mkdir -p /dev/hugepages; mount -t hugetlbfs nodev /dev/hugepages; }
-
-common() {  # common NAME MAIN_LCORE WORKER_LCORE
-  cat <<EOF
-[kernel]
-hugepages = true
-memory_mb = 128
-mbufs = 4095
-file_prefix = "bench-$1-$$"
-main_lcore = $2
-worker_lcores = "$3"
-idle = "busy-poll"
-[plugins]
-path = ["$BUILD/plugins"]
-[log]
-level = "warn"
-[http]
-listen = "127.0.0.1:0"
-port_file = "$WORK/$1.port"
-webui_dir = ""
-EOF
-}
-
-# Generator: null -> memif a (server); memif b (server) -> counted drop.
-{ common gen 0 1; cat <<EOF
-[stage.src]
-type = "port"
-driver = "null"
-next = "a"
-[stage.a]
-type = "port"
-driver = "memif"
-role = "server"
-socket = "$WORK/a.sock"
-[stage.b]
-type = "port"
-driver = "memif"
-role = "server"
-socket = "$WORK/b.sock"
-memif_id = 1
-EOF
-} >"$WORK/gen.toml"
-
-{ common dut 1 0; cat <<EOF
-[stage.a]
-type = "port"
-driver = "memif"
-socket = "$WORK/a.sock"
-next = "patch"
-[stage.b]
-type = "port"
-driver = "memif"
-socket = "$WORK/b.sock"
-memif_id = 1
-next = "patch"
-[stage.patch]
-type = "xconnect"
-next = ["a", "b"]
-EOF
+write_generator
+{
+  common dut 1 0
+  memif_port a patch 0
+  memif_port b patch 1
+  printf '[stage.patch]\ntype = "xconnect"\nnext = ["a", "b"]\n'
 } >"$WORK/dut.toml"
 
-start() {  # start NAME: oryxd on WORK/NAME.toml; sets LAST_PID
-  rm -f "$WORK/$1.port"
-  "$BUILD/kernel/oryxd" -c "$WORK/$1.toml" >"$WORK/$1.log" 2>&1 &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-  for _ in $(seq 100); do [ -s "$WORK/$1.port" ] && return 0; sleep 0.1; done
-  echo "$1 did not start:" >&2; cat "$WORK/$1.log" >&2; exit 1
-}
-# finish PID...: SIGKILL all at once. DPDK 22.11's memif PMD can fault in a
-# process whose memif peer disconnects while frames are in flight (see
-# plugins/io/README.md); killing every process together leaves none to see
-# a disconnect. --in-memory leaves no hugepage files behind either way.
-finish() {
-  kill -KILL "$@" 2>/dev/null || true
-  for p in "$@"; do wait "$p" 2>/dev/null || true; done
-}
-returned() {  # frames the generator got back on b
-  curl -sf "http://$(cat "$WORK/gen.port")/api/v1/stats" |
-    python3 -c "import json,sys; print(json.load(sys.stdin)['ports']['b']['rx_packets'])"
-}
-measure() {  # frames/s returned over DURATION, after a 2 s warm-up
-  sleep 2
-  local a b
-  a=$(returned)
-  sleep "$DURATION"
-  b=$(returned)
-  echo $(((b - a) / DURATION))
-}
 # run_round oryx|bare: the generator, then the device under test; measure.
 run_round() {
   local dut gen

@@ -52,6 +52,7 @@ uint32_t pow2_at_least(uint32_t n) {
 
 Capture::Capture(uint32_t id, CaptureSpec spec, const CaptureEnv& env)
     : id_(id), spec_(std::move(spec)), env_(env) {
+  tap_counters_.resize(std::max<uint32_t>(1, env_.host->worker_count()));
   // The points, as the kernel's running graph names them.
   char* text = env_.host->capture_points();
   if (!text) throw CaptureError(503, "the data plane is not running");
@@ -135,12 +136,16 @@ void Capture::tap(void* ctx, uint32_t worker, rte_mbuf* const* pkts, const uint1
                   uint16_t count) {
   auto* pt = static_cast<PointTap*>(ctx);
   Capture* c = pt->capture;
-  if (c->stopping_.load(std::memory_order_relaxed)) return;
+  if (c->stopping_.load(std::memory_order_relaxed) || worker >= c->tap_counters_.size()) return;
+  TapCounters& n = c->tap_counters_[worker];
   rte_mbuf* copies[256];
   unsigned made = 0;
-  uint64_t seen = 0, filtered = 0, no_mbuf = 0;
+  uint64_t seen = 0, filtered = 0, no_mbuf = 0, no_room = 0, over_limit = 0;
   const uint64_t tsc = rte_get_tsc_cycles();
-  for (uint16_t i = 0; i < count && made < std::size(copies); i++) {
+  // A copy the ring has no room for would only be made to be freed: when
+  // the writer falls behind, the cost of a capture stays one check.
+  const unsigned room = std::min<unsigned>(rte_ring_free_count(c->ring_), std::size(copies));
+  for (uint16_t i = 0; i < count; i++) {
     if (next && (next[i] == ORYX_EDGE_CONSUMED || next[i] == ORYX_EDGE_DROP)) continue;
     seen++;
     if (c->filter_ && !c->filter_->matches(pkts[i])) {
@@ -149,8 +154,12 @@ void Capture::tap(void* ctx, uint32_t worker, rte_mbuf* const* pkts, const uint1
     }
     if (c->spec_.max_packets &&
         c->reserved_.fetch_add(1, std::memory_order_relaxed) >= c->spec_.max_packets) {
-      c->over_limit_.fetch_add(1, std::memory_order_relaxed);
+      over_limit++;
       continue;  // the writer stops the capture once it has written the last one
+    }
+    if (made == room) {
+      no_room++;
+      continue;
     }
     // The copy's `port` carries the point's pcapng interface index.
     rte_mbuf* copy = rte_pcapng_copy(pt->index, worker, pkts[i], c->pool_, c->spec_.snaplen, tsc,
@@ -163,14 +172,21 @@ void Capture::tap(void* ctx, uint32_t worker, rte_mbuf* const* pkts, const uint1
   unsigned queued = made ? rte_ring_mp_enqueue_burst(c->ring_, reinterpret_cast<void**>(copies),
                                                       made, nullptr)
                          : 0;
-  if (queued < made) {
-    rte_pktmbuf_free_bulk(copies + queued, made - queued);
-    c->dropped_ring_full_.fetch_add(made - queued, std::memory_order_relaxed);
-  }
-  c->seen_.fetch_add(seen, std::memory_order_relaxed);
-  if (filtered) c->filtered_out_.fetch_add(filtered, std::memory_order_relaxed);
-  if (queued) c->queued_.fetch_add(queued, std::memory_order_relaxed);
-  if (no_mbuf) c->dropped_no_mbuf_.fetch_add(no_mbuf, std::memory_order_relaxed);
+  if (queued < made) rte_pktmbuf_free_bulk(copies + queued, made - queued);  // another worker won
+  // Only this worker writes its row; readers sum the rows (aligned 64-bit
+  // stores do not tear).
+  n.seen += seen;
+  n.filtered_out += filtered;
+  n.queued += queued;
+  n.dropped_ring_full += made - queued + no_room;
+  n.dropped_no_mbuf += no_mbuf;
+  n.over_limit += over_limit;
+}
+
+uint64_t Capture::tap_total(uint64_t TapCounters::*field) const {
+  uint64_t sum = 0;
+  for (const auto& row : tap_counters_) sum += __atomic_load_n(&(row.*field), __ATOMIC_RELAXED);
+  return sum;
 }
 
 void Capture::open_file() {
@@ -337,14 +353,14 @@ nlohmann::json Capture::json() const {
       {"files_kept", spec_.files},
       {"started", iso_time(started_ns_)},
       {"counters",
-       {{"seen", seen_.load()},
-        {"filtered_out", filtered_out_.load()},
-        {"queued", queued_.load()},
+       {{"seen", tap_total(&TapCounters::seen)},
+        {"filtered_out", tap_total(&TapCounters::filtered_out)},
+        {"queued", tap_total(&TapCounters::queued)},
         {"written_packets", written_packets_.load()},
         {"written_bytes", written_bytes_.load()},
-        {"dropped_ring_full", dropped_ring_full_.load()},
-        {"dropped_no_mbuf", dropped_no_mbuf_.load()},
-        {"over_limit", over_limit_.load()}}},
+        {"dropped_ring_full", tap_total(&TapCounters::dropped_ring_full)},
+        {"dropped_no_mbuf", tap_total(&TapCounters::dropped_no_mbuf)},
+        {"over_limit", tap_total(&TapCounters::over_limit) + over_limit_.load()}}},
       {"files", files}};
   if (finished_.load()) {
     j["finished"] = iso_time(finished_ns_);
