@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # CPack: .deb and .rpm packages from the normal install rules.
 #
-#   oryx                oryxd, oryxctl, io, xconnect, vlan and bond plugins, webui, config,
+#   oryx                oryxd, oryxctl, io, xconnect, vlan, bond and pdump plugins, webui, config,
 #                       systemd unit, docs and man pages      (component runtime)
 #   oryx-plugins-stack  the lwIP stack plugin (pulls liblwip) (plugins_stack)
 #   oryx-devel          SDK headers, CMake package, .pc file  (devel)
@@ -20,7 +20,7 @@ set(CPACK_RESOURCE_FILE_LICENSE ${CMAKE_SOURCE_DIR}/packaging/copyright)
 set(CPACK_COMPONENTS_ALL runtime plugins_stack devel)
 set(CPACK_STRIP_FILES ON)
 set(summary_runtime "User-mode network acceleration appliance")
-set(long_runtime "Oryx runs a DPDK data plane as a graph of stages loaded from plugins\n (AF_XDP, AF_PACKET, TAP, memif, ring, null and PCI ports; a cross-connect;\n 802.1Q VLAN sub-interfaces; link aggregation), configured by\n /etc/oryx/appliance.toml, with a REST API, Prometheus metrics and a browser\n dashboard. This package holds oryxd, oryxctl, the io, xconnect, vlan and\n bond plugins, the dashboard and the systemd unit.")
+set(long_runtime "Oryx runs a DPDK data plane as a graph of stages loaded from plugins\n (AF_XDP, AF_PACKET, TAP, memif, ring, null and PCI ports; a cross-connect;\n 802.1Q VLAN sub-interfaces; link aggregation; packet capture), configured\n by /etc/oryx/appliance.toml, with a REST API, Prometheus metrics and a\n browser dashboard. This package holds oryxd, oryxctl, the io, xconnect,\n vlan, bond and pdump plugins, the dashboard and the systemd unit.")
 set(summary_stack "Oryx TCP/IP stack plugin (lwIP)")
 set(long_stack "The stack stage of the Oryx appliance: IPv4/IPv6, ARP, ICMP, TCP and\n UDP on lwIP attached to an Oryx port, with echo, discard and HTTP\n services and a live connection table.")
 set(summary_devel "Oryx plugin SDK")
@@ -74,7 +74,7 @@ set(CPACK_RPM_PLUGINS_STACK_PACKAGE_NAME oryx-plugins-stack)
 set(CPACK_RPM_DEVEL_PACKAGE_NAME oryx-devel)
 set(CPACK_RPM_MAIN_COMPONENT runtime)
 set(CPACK_RPM_PACKAGE_AUTOREQ OFF)   # names below, not sonames
-set(CPACK_RPM_RUNTIME_PACKAGE_REQUIRES "dpdk >= 22.11, spdlog, fmt, civetweb, libbpf, libxdp, systemd")
+set(CPACK_RPM_RUNTIME_PACKAGE_REQUIRES "dpdk >= 22.11, spdlog, fmt, civetweb, libbpf, libxdp, libpcap, systemd")
 set(CPACK_RPM_PLUGINS_STACK_PACKAGE_REQUIRES "oryx = ${PROJECT_VERSION}, lwip")
 set(CPACK_RPM_DEVEL_PACKAGE_REQUIRES "oryx = ${PROJECT_VERSION}, dpdk-devel, cmake, pkgconf-pkg-config")
 set(CPACK_RPM_DEVEL_PACKAGE_GROUP "Development/Libraries")

@@ -39,7 +39,7 @@ contents() { dpkg-deb -c "$1" | awk '{print $6}'; }
 for f in ./usr/bin/oryxd ./usr/bin/oryxctl ./usr/bin/oryx ./usr/lib/x86_64-linux-gnu/oryx/liboryx-preload.so \
          ./usr/share/man/man1/oryx.1.gz ./usr/share/doc/oryx/compatibility.md ./etc/oryx/appliance.toml ./usr/lib/systemd/system/oryxd.service \
          ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/io.so ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/xconnect.so \
-         ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/vlan.so \
+         ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/vlan.so ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/pdump.so \
          ./usr/share/oryx/webui/index.html ./usr/share/man/man8/oryxd.8.gz ./usr/share/man/man5/appliance.toml.5.gz \
          ./usr/libexec/oryx/oryx-prepare ./usr/share/doc/oryx/copyright; do
   contents "$DEB" | grep -x "$f" >/dev/null || fail "oryx .deb lacks $f"
