@@ -127,8 +127,13 @@ void RestServer::add_routes() {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& [uri, r] : routes_) arr.push_back({{"path", uri}, {"method", r.method}});
     for (const auto& [uri, _] : post_routes_) arr.push_back({{"path", uri}, {"method", "POST"}});
-    for (const auto& [name, help] : appliance_.endpoints())
-      arr.push_back({{"path", "/api/v1/" + name}, {"method", "GET"}, {"help", help}});
+    for (const auto& [name, help] : appliance_.endpoints()) {
+      const auto* e = appliance_.find_endpoint(name);
+      bool route = e && e->route;  // serves every method, and the paths below it
+      arr.push_back({{"path", "/api/v1/" + name + (route ? "[/...]" : "")},
+                     {"method", route ? "GET, POST, DELETE" : "GET"},
+                     {"help", help}});
+    }
     return nlohmann::json{{"endpoints", arr}};
   });
   routes_["/metrics"] = {"GET", [&a](mg_connection* c, const mg_request_info*) {
