@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bond active-backup failover over two veth pairs (af_packet members). The
-# namespace joins the peer ends in a Linux bridge, as a switch would.
+# bond active-backup failover over two veth pairs (af_packet members;
+# BOND_MODE=balance-alb runs the same in that mode). The namespace joins
+# the peer ends in a Linux bridge, as a switch would.
 # A TCP echo stream and a ping train keep going while the active member's
 # cable is pulled (its peer end goes down: the member loses carrier) and
 # plugged in again: the stream is byte-exact with no reset, ping loss is
@@ -35,7 +36,7 @@ hugepages = false
 file_prefix = \"bf$TAG\"
 [stage.bond0]
 type = \"bond\"
-mode = \"active-backup\"
+mode = \"${BOND_MODE:-active-backup}\"
 member_driver = \"af_packet\"
 members = [\"$M1\", \"$M2\"]
 primary = \"$M1\"

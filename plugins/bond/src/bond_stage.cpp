@@ -170,6 +170,14 @@ class BondStage {
     for (const auto& m : view_.members) names += (names.empty() ? "" : ", ") + m.name;
     log_.info("bond ", name_, " (", view_.mode, ", ethdev ", port_id_, ") started over ", names,
               "; primary ", member_name(view_, rte_eth_bond_primary_get(port_id_)));
+    if (view_.mode == "balance-alb") {
+      rte_eth_macaddr_get(port_id_, &bond_mac_);
+      for (const auto& m : view_.members) {
+        rte_ether_addr mac{};
+        if (rte_eth_macaddr_get(m.port_id, &mac) == 0 && !rte_is_same_ether_addr(&mac, &bond_mac_))
+          alb_member_macs_.push_back(mac);
+      }
+    }
     MemberSnapshot initial = observe();
     for (size_t i = 0; i < view_.members.size(); i++)
       if (view_.members[i].kernel_backed && !initial.link_up[i]) leave(view_.members[i]);
@@ -194,7 +202,9 @@ class BondStage {
         rte_eth_tx_burst(port_id_, uint16_t(b.worker), nullptr, 0);
       }
     }
-    return data_path_->poll(b);
+    uint16_t n = data_path_->poll(b);
+    if (!alb_member_macs_.empty()) to_bond_mac(b.pkts, n);
+    return n;
   }
 
   void process(oryx_burst& b) { data_path_->process(b); }
@@ -260,6 +270,20 @@ class BondStage {
     for (int i = 0; i < n; i++) rte_eth_bond_slave_remove(port_id_, in_bond[i]);
     rte_eth_bond_free(bond_device_.c_str());
     bond_device_.clear();
+  }
+
+  // balance-alb answers each peer's ARP with a different member's MAC, so
+  // peers send to member MACs; what sits on the bond (a stack) knows only
+  // the bond's MAC. Received unicast frames to a member MAC get the bond's.
+  void to_bond_mac(rte_mbuf** pkts, uint16_t n) const {
+    for (uint16_t i = 0; i < n; i++) {
+      auto* eth = rte_pktmbuf_mtod(pkts[i], rte_ether_hdr*);
+      for (const auto& mac : alb_member_macs_)
+        if (rte_is_same_ether_addr(&eth->dst_addr, &mac)) {
+          eth->dst_addr = bond_mac_;
+          break;
+        }
+    }
   }
 
   static char* details(void* ctx) {
@@ -338,6 +362,8 @@ class BondStage {
   std::unique_ptr<oryx::io::PortDataPath> data_path_;
   std::vector<uint64_t> last_tx_flush_;
   std::unique_ptr<BondMonitor> monitor_;
+  rte_ether_addr bond_mac_{};
+  std::vector<rte_ether_addr> alb_member_macs_;  // balance-alb: members' own MACs
 };
 
 constexpr oryx_stage_desc kBondStage = oryx::sdk::make_stage<BondStage>(
