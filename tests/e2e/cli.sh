@@ -26,7 +26,10 @@ burst = 0
 rc=0
 "$ORYXD" --check-config "$BAD" >"$WORK/out" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "bad config exit status $rc"
-grep -q "bad.toml:10: kernel.burst: expected integer in 1..256, found 0" "$WORK/out" || fail "$(cat "$WORK/out")"
+# line: where the offending key is in the file (after write_config's boilerplate)
+line() { grep -n "$2" "$1" | cut -d: -f1; }
+grep -q "bad.toml:$(line "$BAD" '^burst = 0'): kernel.burst: expected integer in 1..256, found 0" "$WORK/out" ||
+  fail "$(cat "$WORK/out")"
 BADSTAGE=$(write_config badstage "
 [stage.p0]
 type = \"port\"
@@ -35,7 +38,8 @@ driver = \"nul\"
 rc=0
 "$ORYXD" --check-config "$BADSTAGE" >"$WORK/out" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "bad stage exit status $rc"
-grep -q "badstage.toml:11: stage.p0.driver: expected one of .*found \"nul\" (did you mean \"null\"?)" "$WORK/out" || fail "$(cat "$WORK/out")"
+grep -q "badstage.toml:$(line "$BADSTAGE" '^driver = "nul"'): stage.p0.driver: expected one of .*found \"nul\" (did you mean \"null\"?)" "$WORK/out" ||
+  fail "$(cat "$WORK/out")"
 
 # The shipped default configuration is valid.
 "$ORYXD" -p "$PLUGINS" --check-config "$ORYX_SOURCE/etc/appliance.toml" >/dev/null || fail "etc/appliance.toml invalid"
