@@ -239,6 +239,24 @@ void print_ports(const json& arr) {
                     human(st.value("rx_errors", uint64_t(0)) + st.value("tx_errors", uint64_t(0)))});
   }
   table(rows);
+  // What plugins add about their ports (a bond: mode, primary, members, LACP).
+  for (const auto& p : arr) {
+    if (!p.contains("details") || !p["details"].is_object()) continue;
+    std::printf("\n%s:", str(p["name"]).c_str());
+    for (const auto& [key, value] : p["details"].items())
+      if (key != "members") std::printf(" %s %s", key.c_str(), str(value).c_str());
+    std::printf("\n");
+    for (const auto& m : p["details"].value("members", json::array())) {
+      std::printf("  member %s: link %s, %s", str(m["name"]).c_str(),
+                  m.value("link_up", false) ? "up" : "down",
+                  m.value("active", false) ? "active" : "inactive");
+      if (m.contains("lacp"))
+        std::printf(", lacp %s, actor %s, partner %s %s", str(m["lacp"]["selection"]).c_str(),
+                    str(m["lacp"]["actor_state"]).c_str(), str(m["lacp"]["partner_system"]).c_str(),
+                    str(m["lacp"]["partner_state"]).c_str());
+      std::printf("\n");
+    }
+  }
 }
 
 void print_stats(const json& s, const json* prev, double seconds) {

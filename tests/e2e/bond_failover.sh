@@ -40,6 +40,7 @@ mode = \"${BOND_MODE:-active-backup}\"
 member_driver = \"af_packet\"
 members = [\"$M1\", \"$M2\"]
 primary = \"$M1\"
+mac = \"02:00:c6:12:4b:02\"
 link_monitoring_ms = 50
 next = \"ip\"
 [stage.ip]
@@ -54,6 +55,11 @@ S() { api "$bf_URL" /api/v1/stats | json "j['stages']['bond0']['counters']['$1']
 
 wait_until 10 'ip netns exec "$NS" ping -c 1 -W 1 198.18.75.2 >/dev/null' || fail "no ping through the bond"
 [ "$(details "['primary']")" = "$M1" ] || fail "primary is $(details "['primary']"), expected $M1"
+[ "$(api "$bf_URL" /api/v1/ports | json "[p['mac'] for p in j if p['name'] == 'bond0'][0]")" = 02:00:C6:12:4B:02 ] ||
+  fail "the bond does not have the configured MAC"
+if [ "${BOND_MODE:-active-backup}" = active-backup ]; then  # alb answers ARP with member MACs
+  ip netns exec "$NS" ip neigh show 198.18.75.2 | grep -qi 02:00:c6:12:4b:02 || fail "ARP: not the bond's MAC"
+fi
 [ "$(S active_members)" = 2 ] || fail "active_members = $(S active_members)"
 
 log "TCP echo stream and ping train while $M1's cable is pulled and plugged in again"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bond 802.3ad between two Oryx instances over two veth pairs (af_packet
-# members, lacp_rate fast, layer3+4 hashing): oryxd serves HTTP on its
-# bond; curl under `oryx run` on a bond of its own fetches 16 bodies in
-# parallel. LACP negotiates (both members selected, collecting and
+# members, lacp_rate fast, layer3+4 hashing), each with its stack on VLAN
+# 100 of the bond: oryxd serves HTTP; curl under `oryx run` fetches 16
+# bodies in parallel. LACP negotiates (both members selected, collecting and
 # distributing, the partner seen in /api/v1/ports), the connections spread
 # over both members in both directions, and when one pair's cable is
 # pulled and plugged in again the transfers go on byte-exact and the
@@ -20,12 +20,15 @@ for i in 1 2; do
     ip link set "$m" up
   done
 done
-# bond_config MEMBER1 MEMBER2 ADDR KEYS...: an 802.3ad bond and a stack.
+# bond_config MEMBER1 MEMBER2 ADDR KEYS...: an 802.3ad bond, VLAN 100 on
+# it, and a stack on the VLAN.
 bond_config() {
   printf '[stage.bond0]\ntype = "bond"\nmode = "802.3ad"\nmember_driver = "af_packet"\n'
   printf 'members = ["%s", "%s"]\nxmit_hash_policy = "layer3+4"\nlacp_rate = "fast"\n' "$1" "$2"
-  printf 'link_monitoring_ms = 50\nnext = "ip"\n'
-  printf '[stage.ip]\ntype = "stack"\naddress = "%s/24"\nnext = "bond0"\n' "$3"
+  printf 'link_monitoring_ms = 50\nnext = "trunk"\n'
+  printf '[stage.trunk]\ntype = "vlan_demux"\nnext = ["v100"]\n'
+  printf '[stage.v100]\ntype = "vlan"\nvid = 100\nnext = ["bond0", "ip"]\n'
+  printf '[stage.ip]\ntype = "stack"\naddress = "%s/24"\nnext = "v100"\n' "$3"
   shift 3
   printf '%s\n' "$@"
 }
@@ -74,6 +77,9 @@ CURL=$!
 _PIDS+=("$CURL")
 wait_until 20 'lacp_ok 0 && lacp_ok 1' || fail "LACP did not converge: $(details "['members']")"
 log "LACP: both members selected, collecting and distributing; partner $(details "['members'][0]['lacp']['partner_system']")"
+"$ORYXCTL" -u "$la_URL" ports >"$WORK/ports.txt"
+[ "$(grep -c "^  member oxla[12]$TAG: link up, active, lacp selected" "$WORK/ports.txt")" = 2 ] ||
+  fail "oryxctl ports: $(cat "$WORK/ports.txt")"
 wait_until 15 '[ "$(TX 0)" -gt 200 ] && [ "$(TX 1)" -gt 200 ] && [ "$(RX 0)" -gt 100 ] && [ "$(RX 1)" -gt 100 ]' ||
   fail "traffic not spread: tx $(TX 0)/$(TX 1), rx $(RX 0)/$(RX 1)"
 log "spread: member tx $(TX 0)/$(TX 1) rx $(RX 0)/$(RX 1)"
@@ -94,6 +100,9 @@ for i in $(seq 16); do
   [ "$(stat -c %s "$WORK/body$i")" = 1500000 ] || fail "body $i is $(stat -c %s "$WORK/body$i") bytes"
 done
 grep -q "member $A2 has no carrier, out of the bond" "$WORK/la.log" || fail "the carrier loss was not logged"
-log "16 x 1.5 MB complete; member tx $(TX 0)/$(TX 1) rx $(RX 0)/$(RX 1)"
+V() { api "$la_URL" /api/v1/stats | json "j['stages']['$1']['counters']['$2']"; }
+[ "$(V v100 rx_packets)" -gt 10000 ] && [ "$(V trunk unknown_vid)" = 0 ] ||
+  fail "VLAN 100 on the bond: rx $(V v100 rx_packets), unknown VID $(V trunk unknown_vid)"
+log "16 x 1.5 MB complete over VLAN 100 on the bond; member tx $(TX 0)/$(TX 1) rx $(RX 0)/$(RX 1)"
 stop_oryxd "$la_PID" || fail "oryxd exit status"
 log "PASS"

@@ -117,6 +117,7 @@ class BondStage {
     if (mode == BONDING_MODE_BALANCE || mode == BONDING_MODE_8023AD)
       view_.xmit_hash_policy = cfg.get_string("xmit_hash_policy");
     periodic_tx_ = mode == BONDING_MODE_8023AD || mode == BONDING_MODE_ALB;
+    alb_ = mode == BONDING_MODE_ALB;
     view_.link_monitoring_ms = uint32_t(cfg.get_int("link_monitoring_ms"));
 
     auto names = cfg.get_string_list("members");
@@ -170,13 +171,12 @@ class BondStage {
     for (const auto& m : view_.members) names += (names.empty() ? "" : ", ") + m.name;
     log_.info("bond ", name_, " (", view_.mode, ", ethdev ", port_id_, ") started over ", names,
               "; primary ", member_name(view_, rte_eth_bond_primary_get(port_id_)));
-    if (view_.mode == "balance-alb") {
-      rte_eth_macaddr_get(port_id_, &bond_mac_);
-      for (const auto& m : view_.members) {
-        rte_ether_addr mac{};
-        if (rte_eth_macaddr_get(m.port_id, &mac) == 0 && !rte_is_same_ether_addr(&mac, &bond_mac_))
-          alb_member_macs_.push_back(mac);
-      }
+    if (alb_) {
+      rte_ether_addr bond_mac{}, mac{};
+      rte_eth_macaddr_get(port_id_, &bond_mac);
+      for (const auto& m : view_.members)
+        if (rte_eth_macaddr_get(m.port_id, &mac) == 0 && !rte_is_same_ether_addr(&mac, &bond_mac))
+          alb_start_macs_.push_back(mac);
     }
     MemberSnapshot initial = observe();
     for (size_t i = 0; i < view_.members.size(); i++)
@@ -203,7 +203,7 @@ class BondStage {
       }
     }
     uint16_t n = data_path_->poll(b);
-    if (!alb_member_macs_.empty()) to_bond_mac(b.pkts, n);
+    if (alb_ && n) to_bond_mac(b.pkts, n);
     return n;
   }
 
@@ -275,12 +275,23 @@ class BondStage {
   // balance-alb answers each peer's ARP with a different member's MAC, so
   // peers send to member MACs; what sits on the bond (a stack) knows only
   // the bond's MAC. Received unicast frames to a member MAC get the bond's.
+  // A member's MAC at start stays ours after it leaves (peers keep using
+  // it until the driver's next ARP update); the current ones are read per
+  // burst, as the driver changes them when members leave and join.
   void to_bond_mac(rte_mbuf** pkts, uint16_t n) const {
+    rte_ether_addr bond_mac, members[2 * 8];
+    size_t count = 0;
+    rte_eth_macaddr_get(port_id_, &bond_mac);
+    for (const auto& mac : alb_start_macs_) members[count++] = mac;
+    for (const auto& m : view_.members)
+      if (count < std::size(members) && rte_eth_macaddr_get(m.port_id, &members[count]) == 0 &&
+          !rte_is_same_ether_addr(&members[count], &bond_mac))
+        count++;
     for (uint16_t i = 0; i < n; i++) {
       auto* eth = rte_pktmbuf_mtod(pkts[i], rte_ether_hdr*);
-      for (const auto& mac : alb_member_macs_)
-        if (rte_is_same_ether_addr(&eth->dst_addr, &mac)) {
-          eth->dst_addr = bond_mac_;
+      for (size_t k = 0; k < count; k++)
+        if (rte_is_same_ether_addr(&eth->dst_addr, &members[k])) {
+          eth->dst_addr = bond_mac;
           break;
         }
     }
@@ -362,8 +373,8 @@ class BondStage {
   std::unique_ptr<oryx::io::PortDataPath> data_path_;
   std::vector<uint64_t> last_tx_flush_;
   std::unique_ptr<BondMonitor> monitor_;
-  rte_ether_addr bond_mac_{};
-  std::vector<rte_ether_addr> alb_member_macs_;  // balance-alb: members' own MACs
+  bool alb_ = false;  // balance-alb: received frames may carry a member's MAC
+  std::vector<rte_ether_addr> alb_start_macs_;  // set in start(), before workers run
 };
 
 constexpr oryx_stage_desc kBondStage = oryx::sdk::make_stage<BondStage>(
