@@ -18,6 +18,7 @@
 #include <rte_eth_bond_8023ad.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 
 #include <algorithm>
 #include <cstring>
@@ -190,6 +191,9 @@ class BondStage {
     monitor_.reset();
     if (started_) rte_eth_dev_stop(port_id_);
     started_ = false;
+    // Members out of the bond (no carrier) were left started; stop them so
+    // they can be closed.
+    for (const auto& m : view_.members) rte_eth_dev_stop(m.port_id);
   }
 
   uint16_t poll(oryx_burst& b) {
@@ -319,10 +323,16 @@ class BondStage {
   // cannot see that it is dead) and joins again when carrier returns; the
   // driver then activates it and, if it is the primary, moves traffic back.
   void leave(const Member& m) {
-    // Stopped first: the driver resets what it removes, and only a stopped
-    // device can be reset (or closed at shutdown). Its link is dead anyway.
-    rte_eth_dev_stop(m.port_id);
-    if (rte_eth_bond_slave_remove(port_id_, m.port_id) == 0)
+    // The member stays started: a worker may be inside a burst on it until
+    // the driver's active list no longer names it. The driver then wants to
+    // reset it and logs an error because it is started; that reset is not
+    // needed (joining again reconfigures the device), so its log is muted.
+    int ethdev_log = rte_log_register("lib.ethdev");
+    int level = ethdev_log >= 0 ? rte_log_get_level(ethdev_log) : -1;
+    if (level >= 0) rte_log_set_level(ethdev_log, RTE_LOG_CRIT);
+    int rc = rte_eth_bond_slave_remove(port_id_, m.port_id);
+    if (level >= 0) rte_log_set_level(ethdev_log, uint32_t(level));
+    if (rc == 0)
       log_.warn("bond ", name_, ": member ", m.name, " has no carrier, out of the bond");
     else
       log_.error("bond ", name_, ": cannot take member ", m.name, " out of the bond");
