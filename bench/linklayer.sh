@@ -10,11 +10,11 @@
 #
 # The generator oryxd (a null port, a vlan stage tagging VID 100, memif a;
 # memif b counting what comes back) is the same for every path. Each round
-# runs every path once for DURATION seconds after a warm-up; the table
-# gives each path's best round (this VM switches between two speeds from
-# one process start to the next, whatever the path) and its median. The
-# capture's writer thread is pinned to the device's worker core. The JSON
-# also has the generator's sending rates.
+# runs every path once for DURATION seconds after a warm-up; each path is
+# compared with the same round's baseline and the table gives the median
+# of those ratios (this VM switches speed from one process start to the
+# next, whatever the path). The capture's writer thread is pinned to the
+# device's worker core. The JSON also has the generator's sending rates.
 #
 # Usage: bench/linklayer.sh [BUILD_DIR]   (env: DURATION=5 ROUNDS=3 OUT=...)
 set -euo pipefail

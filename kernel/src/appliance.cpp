@@ -119,18 +119,23 @@ int host_route_register(const char* name, const char* help, oryx_route_fn handle
 }
 
 char* host_capture_points() {
-  Dataplane* d = g_current ? g_current->dataplane() : nullptr;
-  return d ? strdup(d->capture_points().dump().c_str()) : nullptr;
+  if (!g_current) return nullptr;
+  return g_current->with_dataplane([](Dataplane* d) -> char* {
+    return d ? strdup(d->capture_points().dump().c_str()) : nullptr;
+  });
 }
 
 int host_capture_attach(const char* point, oryx_capture_fn fn, void* ctx) {
-  Dataplane* d = g_current ? g_current->dataplane() : nullptr;
-  return d && point ? d->capture_attach(point, fn, ctx) : ORYX_ERR_INVALID;
+  if (!g_current || !point) return ORYX_ERR_INVALID;
+  return g_current->with_dataplane([&](Dataplane* d) {
+    return d ? d->capture_attach(point, fn, ctx) : int(ORYX_ERR_INVALID);
+  });
 }
 
 int host_capture_detach(const char* point) {
-  Dataplane* d = g_current ? g_current->dataplane() : nullptr;
-  return d && point ? d->capture_detach(point) : ORYX_ERR_INVALID;
+  if (!g_current || !point) return ORYX_ERR_INVALID;
+  return g_current->with_dataplane(
+      [&](Dataplane* d) { return d ? d->capture_detach(point) : int(ORYX_ERR_INVALID); });
 }
 
 const oryx_host_api kHostApi = {
@@ -301,7 +306,10 @@ void Appliance::start() {
     opts.burst = burst();
     opts.busy_poll = k.get_string("idle") == "busy-poll";
     opts.idle_sleep_max_us = uint32_t(k.get_int("idle_sleep_max_us"));
-    dataplane_ = std::make_unique<Dataplane>(plan_, stages_, opts);
+    {
+      std::lock_guard lock(dataplane_mutex_);
+      dataplane_ = std::make_unique<Dataplane>(plan_, stages_, opts);
+    }
     dataplane_->set_port_test([this](const std::string& stage) {
       uint16_t id;
       return ports_.lookup(stage, id);
@@ -379,7 +387,10 @@ void Appliance::shutdown() {
       it->desc->stop(it->instance);
       it->started = false;
     }
-  dataplane_.reset();
+  {
+    std::lock_guard lock(dataplane_mutex_);  // no capture call runs on it now
+    dataplane_.reset();
+  }
   destroy_instances();
   if (plugins_up_) {
     loader_.fini_all();

@@ -72,9 +72,13 @@ class Appliance {
   bool add_service(const std::string& name, uint32_t version, const void* iface);
   const void* find_service(const std::string& name, uint32_t version) const;
 
-  // The running graph (capture points), or nullptr before start / after
-  // shutdown.
-  Dataplane* dataplane() { return dataplane_.get(); }
+  // Runs fn with the running graph (capture points), or nullptr before
+  // start and after shutdown; shutdown waits until no fn runs.
+  template <typename F>
+  auto with_dataplane(F&& fn) {
+    std::lock_guard lock(dataplane_mutex_);
+    return fn(dataplane_.get());
+  }
 
   // The process-wide kernel the host API serves (one per process).
   static Appliance* current();
@@ -91,6 +95,7 @@ class Appliance {
   std::vector<StageRuntime> stages_;
   GraphPlan plan_;
   std::unique_ptr<Dataplane> dataplane_;
+  std::mutex dataplane_mutex_;  // dataplane_'s lifetime against with_dataplane
   rte_mempool* pool_ = nullptr;
   bool eal_up_ = false;
   bool plugins_up_ = false;

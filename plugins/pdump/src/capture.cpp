@@ -261,12 +261,16 @@ void Capture::write_burst(rte_mbuf** copies, unsigned n) {
 void Capture::writer() {
   rte_mbuf* copies[kWriterBurst];
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(spec_.duration_s);
+  // Idle, the writer sleeps longer and longer (up to 2 ms): a filter that
+  // rarely matches must not cost the CPU thousands of wake-ups a second.
+  auto idle_sleep = std::chrono::microseconds(100);
   try {
     while (!stopping_.load()) {
       unsigned n = rte_ring_sc_dequeue_burst(ring_, reinterpret_cast<void**>(copies), kWriterBurst,
                                              nullptr);
       if (n) {
         write_burst(copies, n);
+        idle_sleep = std::chrono::microseconds(100);
         continue;
       }
       if (spec_.duration_s && std::chrono::steady_clock::now() >= deadline &&
@@ -275,7 +279,8 @@ void Capture::writer() {
         stop_reason_ = "duration";
         break;
       }
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      std::this_thread::sleep_for(idle_sleep);
+      idle_sleep = std::min(idle_sleep * 2, std::chrono::microseconds(2000));
     }
   } catch (const std::exception& e) {
     std::lock_guard lock(mutex_);
