@@ -27,7 +27,7 @@ source "$ROOT/bench/memif_lib.sh"
 
 write_generator "$(printf '[stage.gen_path]\ntype = "vlan"\nvid = 100\nnext = ["a", "b"]\n')"
 {
-  common plain 1 0
+  common dut 1 0
   memif_port a patch 0
   memif_port b patch 1
   printf '[stage.patch]\ntype = "xconnect"\nnext = ["a", "b"]\n'
@@ -35,7 +35,7 @@ write_generator "$(printf '[stage.gen_path]\ntype = "vlan"\nvid = 100\nnext = ["
 {
   # One direction only (a to b): a sub-interface's upper stage cannot lead
   # back to it, so w200's upper is a port that never gets its frames.
-  common vlan 1 0
+  common dut 1 0
   memif_port a dmx 0
   memif_port b "" 1
   printf '[stage.dmx]\ntype = "vlan_demux"\nnext = ["v100"]\n'
@@ -44,10 +44,7 @@ write_generator "$(printf '[stage.gen_path]\ntype = "vlan"\nvid = 100\nnext = ["
   printf '[stage.patch]\ntype = "xconnect"\nnext = ["a", "w200"]\n'
 } >"$WORK/vlan.toml"
 
-sent() {  # frames the generator has sent on a
-  curl -sf "http://$(cat "$WORK/gen.port")/api/v1/stats" |
-    python3 -c "import json,sys; print(json.load(sys.stdin)['ports']['a']['tx_packets'])"
-}
+sent() { gen_counter a tx_packets; }  # frames the generator has sent on a
 
 # run_path PATH: the generator, the device under test, an optional capture;
 # sets RATE (returned frames/s) and SENT (generator frames/s).
@@ -60,7 +57,6 @@ run_path() {
   start gen
   local gen=$LAST_PID
   cp "$WORK/$config.toml" "$WORK/dut.toml"
-  sed -i "s/bench-$config-/bench-dut-/; s|$WORK/$config.port|$WORK/dut.port|" "$WORK/dut.toml"
   start dut
   local dut=$LAST_PID
   if [ "$1" = nomatch ] || [ "$1" = all ]; then

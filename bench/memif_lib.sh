@@ -76,10 +76,11 @@ start() {  # start NAME: oryxd on WORK/NAME.toml; sets LAST_PID
   for _ in $(seq 100); do [ -s "$WORK/$1.port" ] && return 0; sleep 0.1; done
   echo "$1 did not start:" >&2; cat "$WORK/$1.log" >&2; exit 1
 }
-returned() {  # frames the generator got back on b
+gen_counter() {  # gen_counter PORT FIELD: a port counter of the generator
   curl -sf "http://$(cat "$WORK/gen.port")/api/v1/stats" |
-    python3 -c "import json,sys; print(json.load(sys.stdin)['ports']['b']['rx_packets'])"
+    python3 -c "import json,sys; print(json.load(sys.stdin)['ports']['$1']['$2'])"
 }
+returned() { gen_counter b rx_packets; }  # frames the generator got back on b
 measure() {  # frames/s returned over DURATION, after a 2 s warm-up
   sleep 2
   local a b

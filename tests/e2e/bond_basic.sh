@@ -17,13 +17,7 @@ api "$ab_URL" /api/v1/ports | json "sorted(p['name'] for p in j if p['kind'] == 
   grep -F "['bond0/$M1', 'bond0/$M2']" >/dev/null || fail "members are not listed as ports"
 
 log "TCP echo stream and ping train while the backup, then the active member's link goes down and up"
-ip netns exec "$NS" $PY "$ORYX_SOURCE/tests/e2e/echo_check.py" --host 198.18.74.2 \
-  --mib 6 --rate 1 >"$WORK/stream.out" 2>&1 &
-STREAM=$!
-_PIDS+=("$STREAM")
-ip netns exec "$NS" ping -i 0.05 -c 140 -W 1 198.18.74.2 >"$WORK/ping.out" 2>&1 &
-PING=$!
-_PIDS+=("$PING")
+start_traffic 198.18.74.2
 sleep 0.5
 ip link set "$M2" down
 wait_until 5 '[ "$(details "[\"members\"][1][\"link_up\"]")" = False ]' || fail "$M2 still reported up"
@@ -40,11 +34,7 @@ log "$M1 down: traffic on $(details "['primary']"), active $(details "['active_m
 sleep 1.5
 ip link set "$M1" up
 wait_until 5 '[ "$(details "[\"primary\"]")" = "$M1" ]' || fail "traffic did not return to $M1"
-wait "$STREAM" || fail "echo stream: $(cat "$WORK/stream.out")"
-grep -q "^ok 6291456" "$WORK/stream.out" || fail "echo stream: $(cat "$WORK/stream.out")"
-wait "$PING" || true
-LOSS=$(grep -o '[0-9.]*% packet loss' "$WORK/ping.out" | cut -d% -f1)
-awk -v l="$LOSS" 'BEGIN { exit !(l < 20) }' || fail "ping loss $LOSS% (more than 20%)"
+check_traffic
 grep -q "member $M2 link down" "$WORK/ab.log" || fail "the link change was not logged"
 grep -q "traffic moved from $M1 to $M2" "$WORK/ab.log" || fail "the failover was not logged"
 [ "$(S failovers)" = 2 ] || fail "failovers = $(S failovers), expected 2"

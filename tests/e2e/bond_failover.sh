@@ -50,8 +50,8 @@ tcp_echo_port = 7
 next = \"bond0\"
 ")
 start_oryxd bf "$CFG"
-details() { api "$bf_URL" /api/v1/ports | json "[p['details'] for p in j if p['name'] == 'bond0'][0]$1"; }
-S() { api "$bf_URL" /api/v1/stats | json "j['stages']['bond0']['counters']['$1']"; }
+BOND_URL=$bf_URL
+source "$ORYX_SOURCE/plugins/bond/tests/bond_lib.sh"
 
 wait_until 10 'ip netns exec "$NS" ping -c 1 -W 1 198.18.75.2 >/dev/null' || fail "no ping through the bond"
 [ "$(details "['primary']")" = "$M1" ] || fail "primary is $(details "['primary']"), expected $M1"
@@ -63,13 +63,7 @@ fi
 [ "$(S active_members)" = 2 ] || fail "active_members = $(S active_members)"
 
 log "TCP echo stream and ping train while $M1's cable is pulled and plugged in again"
-ip netns exec "$NS" $PY "$ORYX_SOURCE/tests/e2e/echo_check.py" --host 198.18.75.2 \
-  --mib 6 --rate 1 >"$WORK/stream.out" 2>&1 &
-STREAM=$!
-_PIDS+=("$STREAM")
-ip netns exec "$NS" ping -i 0.05 -c 140 -W 1 198.18.75.2 >"$WORK/ping.out" 2>&1 &
-PING=$!
-_PIDS+=("$PING")
+start_traffic 198.18.75.2
 sleep 2
 ip netns exec "$NS" ip link set p1 down
 wait_until 5 '[ "$(details "[\"primary\"]")" = "$M2" ]' || fail "traffic did not move to $M2"
@@ -79,11 +73,7 @@ sleep 2
 ip netns exec "$NS" ip link set p1 up
 wait_until 5 '[ "$(details "[\"primary\"]")" = "$M1" ]' || fail "traffic did not return to $M1"
 log "$M1 plugged in: traffic on $(details "['primary']")"
-wait "$STREAM" || fail "echo stream: $(cat "$WORK/stream.out")"
-grep -q "^ok 6291456" "$WORK/stream.out" || fail "echo stream: $(cat "$WORK/stream.out")"
-wait "$PING" || true
-LOSS=$(grep -o '[0-9.]*% packet loss' "$WORK/ping.out" | cut -d% -f1)
-awk -v l="$LOSS" 'BEGIN { exit !(l < 20) }' || fail "ping loss $LOSS% (more than 20%)"
+check_traffic
 wait_until 5 '[ "$(S active_members)" = 2 ]' || fail "active_members = $(S active_members)"
 [ "$(S failovers)" = 2 ] || fail "failovers = $(S failovers), expected 2"
 [ "$(S member_link_changes)" = 2 ] || fail "member_link_changes = $(S member_link_changes), expected 2"

@@ -49,7 +49,8 @@ file = \"$WORK/lb.oryx.log\"
 $(bond_config "$B1" "$B2" 198.18.76.1)
 ")
 unreachable_route 198.18.76.0/24
-details() { api "$la_URL" /api/v1/ports | json "[p['details'] for p in j if p['name'] == 'bond0'][0]$1"; }
+BOND_URL=$la_URL
+source "$ORYX_SOURCE/plugins/bond/tests/bond_lib.sh"
 # lacp_ok I: member I is selected, in sync, collecting and distributing on
 # both sides (the partner's view as the member last heard it).
 lacp_ok() {

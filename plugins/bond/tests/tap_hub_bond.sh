@@ -5,8 +5,7 @@
 # namespace $NS at 198.18.74.1 joined to both members through a "hub" of
 # tc mirred actions on the test's own interfaces (a Linux bridge would keep
 # frames for Oryx's MAC: DPDK's TAP driver gives the kernel side of a TAP
-# the port's own MAC). Defines details EXPR (the bond's /api/v1/ports
-# details) and S COUNTER (a bond counter).
+# the port's own MAC). Sources bond_lib.sh for that oryxd.
 NS=oxab$TAG
 M1=oxt1$TAG M2=oxt2$TAG HUB=oxbv$TAG
 make_ns "$NS" "$HUB" 198.18.74.1/24
@@ -40,5 +39,5 @@ done
 tc qdisc add dev "$HUB" ingress
 tc filter add dev "$HUB" ingress protocol all u32 match u32 0 0 \
   action mirred egress mirror dev "$M1" pipe action mirred egress redirect dev "$M2"
-details() { api "$ab_URL" /api/v1/ports | json "[p['details'] for p in j if p['name'] == 'bond0'][0]$1"; }
-S() { api "$ab_URL" /api/v1/stats | json "j['stages']['bond0']['counters']['$1']"; }
+BOND_URL=$ab_URL
+source "$ORYX_SOURCE/plugins/bond/tests/bond_lib.sh"

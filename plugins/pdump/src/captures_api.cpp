@@ -53,7 +53,7 @@ void CapturesApi::serve(void* ctx, const oryx_http_request* request,
   std::string file;
   int status;
   try {
-    status = self->handle(request->method, request->subpath, request->query,
+    status = self->handle(request->method, request->subpath,
                           std::string(request->body, request->body_size), out, file);
   } catch (const CaptureError& e) {
     status = e.status;
@@ -81,9 +81,7 @@ std::shared_ptr<Capture> CapturesApi::find(const std::string& id_text) {
 }
 
 int CapturesApi::handle(const std::string& method, const std::string& subpath,
-                        const std::string& query, const std::string& body, json& out,
-                        std::string& file) {
-  (void)query;
+                        const std::string& body, json& out, std::string& file) {
   const bool get = method == "GET" || method == "HEAD";
   auto parts = split_path(subpath);
   auto wrong_method = [&](const char* allowed) {

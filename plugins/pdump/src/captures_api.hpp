@@ -21,8 +21,8 @@ class CapturesApi {
 
  private:
   // Returns the status and sets body (JSON) or file.
-  int handle(const std::string& method, const std::string& subpath, const std::string& query,
-             const std::string& body, nlohmann::json& out, std::string& file);
+  int handle(const std::string& method, const std::string& subpath, const std::string& body,
+             nlohmann::json& out, std::string& file);
   int create(const std::string& body, nlohmann::json& out);
   std::shared_ptr<Capture> find(const std::string& id_text);
 
