@@ -242,13 +242,22 @@ void Appliance::check() {
   for (auto& stage : config_->stages) {
     const oryx_stage_desc* d = stage.type.empty() ? nullptr : loader_.find_stage(stage.type, nullptr);
     if (!d) {
-      std::string msg = "unknown stage type \"" + stage.type + "\"";
+      std::string msg = "unknown " + std::string(stage.service ? "service" : "stage") + " type \"" + stage.type + "\"";
       std::string close = did_you_mean(stage.type, types);
       if (!close.empty()) msg += " (did you mean \"" + close + "\"?)";
       std::string list;
       for (const auto& t : types) list += (list.empty() ? "" : ", ") + t;
       msg += "; loaded plugins provide: " + (list.empty() ? std::string("none") : list);
-      errors.push_back({config_->file, stage.line, "stage." + stage.name + ".type", msg});
+      errors.push_back({config_->file, stage.line, stage.path() + ".type", msg});
+      descs_.push_back(nullptr);
+      continue;
+    }
+    bool is_service_type = d->flags & ORYX_STAGE_SERVICE;
+    if (is_service_type != stage.service) {
+      errors.push_back({config_->file, stage.line, stage.path() + ".type",
+                        "\"" + stage.type + "\" is a " +
+                            (is_service_type ? "service: declare it as [service." + stage.name + "]"
+                                             : "packet stage: declare it as [stage." + stage.name + "]")});
       descs_.push_back(nullptr);
       continue;
     }
@@ -320,7 +329,8 @@ void Appliance::start() {
       if (!s.desc->start) continue;
       char err[512] = "";
       if (s.desc->start(s.instance, err, sizeof(err)) != ORYX_OK)
-        throw std::runtime_error("stage " + s.name + ": start failed: " + err);
+        throw std::runtime_error(std::string(s.desc->flags & ORYX_STAGE_SERVICE ? "service " : "stage ") +
+                                 s.name + ": start failed: " + err);
       s.started = true;
     }
     dataplane_->launch();
@@ -362,10 +372,12 @@ void Appliance::create_instances() {
     args.edge_names = edge_names.data();
     int rc = d->instance_create(&args, &rt.instance);
     if (rc != ORYX_OK)
-      throw std::runtime_error("stage " + spec.name + " (" + spec.type + "): " +
+      throw std::runtime_error(std::string(spec.service ? "service " : "stage ") + spec.name + " (" +
+                               spec.type + "): " +
                                (err[0] ? err : "instance_create failed"));
     stages_.push_back(std::move(rt));
-    logging::get("oryx")->info("stage {} ({}) created", spec.name, spec.type);
+    logging::get("oryx")->info("{} {} ({}) created", spec.service ? "service" : "stage", spec.name,
+                               spec.type);
   }
 }
 
@@ -503,14 +515,15 @@ nlohmann::json Appliance::config_json() const {
                       {"http", table_json(config_->http)},
                       {"stats", table_json(config_->stats)},
                       {"preload", table_json(config_->preload)}};
-  nlohmann::json stages = nlohmann::json::object();
+  nlohmann::json stages = nlohmann::json::object(), services = nlohmann::json::object();
   for (const auto& s : config_->stages) {
     nlohmann::json t = s.config ? table_json(*s.config) : nlohmann::json::object();
     t["type"] = s.type;
     if (!s.next.empty()) t["next"] = s.next;
-    stages[s.name] = t;
+    (s.service ? services : stages)[s.name] = t;
   }
   j["stage"] = stages;
+  j["service"] = services;
   return j;
 }
 

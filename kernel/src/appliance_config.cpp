@@ -142,8 +142,8 @@ bool parse_lcores(const std::string& text, std::vector<unsigned>& out) {
 void parse_stage_structure(const std::string& file, const std::string& name,
                            const toml::value& table, StageSpec& spec,
                            std::vector<ConfigError>& errors) {
-  std::string path = "stage." + name;
   spec.name = name;
+  std::string path = spec.path();
   spec.raw = table;
   spec.line = table.location().line();
   if (!valid_stage_name(name))
@@ -167,6 +167,11 @@ void parse_stage_structure(const std::string& file, const std::string& name,
   auto next = t.find("next");
   if (next == t.end()) return;
   spec.next_line = next->second.location().line();
+  if (spec.service) {
+    errors.push_back({file, spec.next_line, path + ".next",
+                      "a service has no edges (it neither receives nor sends packets)"});
+    return;
+  }
   if (next->second.is_string()) {
     spec.next.push_back(next->second.as_string().str);
   } else if (next->second.is_array()) {
@@ -260,6 +265,7 @@ std::unique_ptr<ApplianceConfig> parse_config(const std::string& text, const std
   std::vector<std::string> top_names;
   for (const auto& t : kernel_tables()) top_names.emplace_back(t.name);
   top_names.emplace_back("stage");
+  top_names.emplace_back("service");
 
   const auto& root = cfg->root.as_table();
   for (const auto& [key, value] : root) {
@@ -315,16 +321,24 @@ std::unique_ptr<ApplianceConfig> parse_config(const std::string& text, const std
     }
   }
 
-  auto stage_it = root.find("stage");
-  if (stage_it != root.end() && stage_it->second.is_table()) {
-    for (const auto& [name, table] : stage_it->second.as_table()) {
+  for (const char* kind : {"stage", "service"}) {
+    auto it = root.find(kind);
+    if (it == root.end() || !it->second.is_table()) continue;
+    for (const auto& [name, table] : it->second.as_table()) {
       StageSpec spec;
+      spec.service = std::string(kind) == "service";
       parse_stage_structure(file, name, table, spec, errors);
       cfg->stages.push_back(std::move(spec));
     }
-    std::sort(cfg->stages.begin(), cfg->stages.end(),
-              [](const StageSpec& a, const StageSpec& b) { return a.line < b.line; });
   }
+  std::sort(cfg->stages.begin(), cfg->stages.end(),
+            [](const StageSpec& a, const StageSpec& b) { return a.line < b.line; });
+  // Stages and services share one namespace: counters and logs name them.
+  for (size_t i = 0; i < cfg->stages.size(); i++)
+    for (size_t j = 0; j < i; j++)
+      if (cfg->stages[i].name == cfg->stages[j].name)
+        errors.push_back({file, cfg->stages[i].line, cfg->stages[i].path(),
+                          "name already used by [" + cfg->stages[j].path() + "]"});
 
   std::sort(errors.begin(), errors.end(),
             [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
@@ -334,8 +348,7 @@ std::unique_ptr<ApplianceConfig> parse_config(const std::string& text, const std
 
 void validate_stage(StageSpec& stage, const std::string& file, const oryx_param* schema,
                     std::vector<ConfigError>& errors) {
-  auto table = validate_table(stage.raw, file, "stage." + stage.name, schema, kStageKernelKeys,
-                              errors);
+  auto table = validate_table(stage.raw, file, stage.path(), schema, kStageKernelKeys, errors);
   stage.config = std::make_unique<oryx_config>();
   static_cast<ValidatedTable&>(*stage.config) = std::move(table);
 }

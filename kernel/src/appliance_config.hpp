@@ -31,11 +31,14 @@ const std::vector<KernelTableSchema>& kernel_tables();
 struct StageSpec {
   std::string name;
   std::string type;
+  bool service = false;           // [service.<name>]: no packets, no edges
   std::vector<std::string> next;  // edge k+1 -> next[k]
   unsigned line = 0;
   unsigned next_line = 0;
   toml::value raw;                        // the table as written
   std::unique_ptr<oryx_config> config;    // set by validate_stage()
+
+  std::string path() const { return (service ? "service." : "stage.") + name; }
 };
 
 struct ApplianceConfig {
@@ -43,7 +46,7 @@ struct ApplianceConfig {
   toml::value root;
   // oryx_config: a ValidatedTable that plugins may read (host kernel_table).
   oryx_config kernel, plugins, log, http, stats, preload, capture;
-  std::vector<StageSpec> stages;  // in file order
+  std::vector<StageSpec> stages;  // [stage.*] and [service.*], in file order
   std::vector<unsigned> worker_lcores;
 
   const StageSpec* find_stage(const std::string& name) const;

@@ -76,12 +76,20 @@ std::string config_reference(const PluginLoader& loader) {
       << "| `type` | string | **required** | Stage type, provided by a loaded plugin (below). |\n"
       << "| `next` | string or list of strings | `[]` | Stages this one sends packets to; edge k "
          "(from 1) is the k-th name. Edge 0 is always the kernel's counted drop. |\n\n";
+  out << "## Service tables\n\n"
+      << "A service is provided by a plugin like a stage but never touches packets of the "
+         "graph (the kernel fast paths, for instance). Every `[service.<name>]` table has the "
+         "key `type` plus the keys of its type; it has no `next`. Stage and service names "
+         "share one namespace. Service types are marked *service* below.\n\n";
+  out << "## Types\n\n";
   for (const auto& p : loader.plugins()) {
     for (const auto* s : p.stages) {
-      out << "### type `" << s->name << "` (plugin `" << p.name << "` " << p.desc->version
-          << ")\n\n"
+      bool service = s->flags & ORYX_STAGE_SERVICE;
+      out << "### " << (service ? "service" : "stage") << " type `" << s->name << "` (plugin `"
+          << p.name << "` " << p.desc->version << ")\n\n"
           << s->help << (s->poll ? " Produces packets (node `<name>.rx`)." : "")
-          << (s->process ? " Receives packets (node `<name>`)." : "") << "\n\n";
+          << (s->process ? " Receives packets (node `<name>`)." : "")
+          << (service ? " Declared as `[service.<name>]`." : "") << "\n\n";
       render_schema(out, s->params);
       if (s->counter_count) {
         out << "\nCounters (besides the kernel's `packets` and `drops`):\n\n"

@@ -249,7 +249,10 @@ void Dataplane::build() {
   bool has_source = false;
   for (const auto& n : plan_.nodes) has_source |= n.source;
   if (!has_source) {
-    log->warn("no stage produces packets; workers will idle");
+    if (plan_.nodes.empty())
+      log->info("no packet stages (services only); workers will idle");
+    else
+      log->warn("no stage produces packets; workers will idle");
     return;
   }
   pattern_store.push_back(kDropNode);

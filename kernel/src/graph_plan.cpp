@@ -40,6 +40,12 @@ GraphPlan plan_graph(const ApplianceConfig& cfg, const std::vector<const oryx_st
         continue;
       }
       size_t j = size_t(t - cfg.stages.data());
+      if (t->service) {
+        errors.push_back({cfg.file, s.next_line, key,
+                          "\"" + target + "\" is a service (type " + t->type +
+                              ") and does not receive packets"});
+        continue;
+      }
       if (plan.input_node[j] == SIZE_MAX) {
         errors.push_back({cfg.file, s.next_line, key,
                           "stage \"" + target + "\" (type " + t->type +

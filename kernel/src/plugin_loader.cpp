@@ -166,7 +166,12 @@ void PluginLoader::open_one(const std::string& path, const std::string& expected
     bool source = st->flags & ORYX_STAGE_SOURCE;
     if (source != (st->poll != nullptr))
       refuse("stage '" + sname + "' SOURCE flag and poll() disagree");
-    if (!st->poll && !st->process) refuse("stage '" + sname + "' has neither poll nor process");
+    bool service = st->flags & ORYX_STAGE_SERVICE;
+    if (service && (st->poll || st->process))
+      refuse("service '" + sname + "' has poll or process");
+    if (service && desc->abi_minor < 5) refuse("service '" + sname + "' needs ABI 1.5");
+    if (!service && !st->poll && !st->process)
+      refuse("stage '" + sname + "' has neither poll nor process");
     std::string schema_problem = check_schema(st->params);
     if (!schema_problem.empty()) refuse("stage '" + sname + "' schema: " + schema_problem);
     for (uint32_t c = 0; c < st->counter_count; c++)

@@ -21,6 +21,9 @@ _NAMESPACES=()
 _LINKS=()
 _PIDS=()
 _ROUTES=()
+# Functions cleanup() calls after the test's processes ended, before links
+# and namespaces go (a test's own cgroups, BPF pins, ...).
+_CLEANUP_HOOKS=()
 
 # libxdp keeps its dispatcher state in bpffs; mount it if the host has not.
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
@@ -37,6 +40,7 @@ cleanup() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
+  for hook in "${_CLEANUP_HOOKS[@]}"; do "$hook" || true; done
   for r in "${_ROUTES[@]}"; do ip route del unreachable "$r" 2>/dev/null || true; done
   for l in "${_LINKS[@]}"; do ip link del "$l" 2>/dev/null || true; done
   for ns in "${_NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done

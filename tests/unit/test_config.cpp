@@ -82,6 +82,21 @@ const BadCase kBad[] = {
     {"next of wrong type", "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = 3\n", 6,
      "stage.p0.next", "expected stage name or list of stage names"},
     {"bad TOML syntax", "[kernel]\nburst = = 3\n", 4, "(syntax)", ""},
+    {"service declared as a stage", "[stage.mesh]\ntype = \"sockmap\"\ncgroups = [\"x\"]\n", 3,
+     "stage.mesh.type", "\"sockmap\" is a service: declare it as [service.mesh]"},
+    {"stage declared as a service", "[service.xc]\ntype = \"xconnect\"\n", 3, "service.xc.type",
+     "\"xconnect\" is a packet stage: declare it as [stage.xc]"},
+    {"service with edges", "[service.mesh]\ntype = \"sockmap\"\ncgroups = [\"x\"]\nnext = \"a\"\n", 6,
+     "service.mesh.next", "a service has no edges"},
+    {"service missing a key", "[service.mesh]\ntype = \"sockmap\"\n", 3, "service.mesh.cgroups",
+     "missing required key"},
+    {"stage and service of one name",
+     "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\n[service.p0]\ntype = \"sockmap\"\ncgroups = [\"x\"]\n",
+     6, "service.p0", "name already used by [stage.p0]"},
+    {"edge to a service",
+     "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"mesh\"\n[service.mesh]\ntype = \"sockmap\"\n"
+     "cgroups = [\"x\"]\n",
+     6, "stage.p0.next", "\"mesh\" is a service (type sockmap) and does not receive packets"},
 };
 
 }  // namespace

@@ -66,8 +66,8 @@ TEST_CASE("defective plugins are refused with the reason", "[kernel][loader]") {
   };
   const Case cases[] = {
       {"no_entry", "no entry point 'oryx_plugin_entry'", false},
-      {"abi_major", "built for plugin ABI 2.4 but this kernel speaks ABI 1.4", false},
-      {"abi_minor", "needs plugin ABI 1.5 but this kernel provides only 1.4", false},
+      {"abi_major", "built for plugin ABI 2.5 but this kernel speaks ABI 1.5", false},
+      {"abi_minor", "needs plugin ABI 1.6 but this kernel provides only 1.5", false},
       {"init_fails", "testplug: init failed (-4): license file missing", true},
   };
   for (const auto& c : cases) {

@@ -11,7 +11,8 @@
  *          1.2 appended oryx_host_api.service_register and service_lookup;
  *          1.3 appended oryx_host_api.port_details_register;
  *          1.4 appended oryx_host_api.kernel_table, route_register and the
- *              capture taps (capture_points, capture_attach, capture_detach).
+ *              capture taps (capture_points, capture_attach, capture_detach);
+ *          1.5 added ORYX_STAGE_SERVICE (types configured as [service.<name>]).
  *
  * ABI policy (see docs/plugin-guide.md):
  *  - ORYX_ABI_MAJOR changes only when a struct member moves or a meaning
@@ -37,7 +38,7 @@ extern "C" {
 #endif
 
 #define ORYX_ABI_MAJOR 1
-#define ORYX_ABI_MINOR 4
+#define ORYX_ABI_MINOR 5
 
 /* Name of the single exported entry point. */
 #define ORYX_PLUGIN_ENTRY_SYMBOL "oryx_plugin_entry"
@@ -268,9 +269,13 @@ struct oryx_instance_args {
 
 enum oryx_stage_flags {
 	ORYX_STAGE_SOURCE = 1u << 0, /* has poll(): the kernel makes "<name>.rx" */
-	ORYX_STAGE_SINK = 1u << 1    /* process() only consumes or drops: the input
+	ORYX_STAGE_SINK = 1u << 1,   /* process() only consumes or drops: the input
 	                                node gets no edges but drop, so a port can be
 	                                both the start and the end of a path */
+	ORYX_STAGE_SERVICE = 1u << 2 /* ABI 1.5: no poll, no process, no graph node;
+	                                configured as [service.<name>] (a kernel
+	                                fast path, say): created, started, stopped
+	                                and counted like a stage */
 };
 
 struct oryx_stage_desc {

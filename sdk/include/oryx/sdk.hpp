@@ -258,6 +258,27 @@ constexpr oryx_stage_desc make_stage(const StageInfo& info) {
   return d;
 }
 
+// A service type ([service.<name>]): T has start()/stop() and no data path.
+template <typename T>
+constexpr oryx_stage_desc make_service(const StageInfo& info) {
+  static_assert(!requires(T& t, oryx_burst& b) { t.poll(b); } &&
+                    !requires(T& t, oryx_burst& b) { t.process(b); },
+                "a service has neither poll() nor process()");
+  oryx_stage_desc d{};
+  d.struct_size = sizeof(oryx_stage_desc);
+  d.flags = info.flags | uint32_t(ORYX_STAGE_SERVICE);
+  d.name = info.name;
+  d.help = info.help;
+  d.params = info.params;
+  d.counters = info.counters;
+  d.counter_count = info.counter_count;
+  d.instance_create = &detail::create<T>;
+  d.instance_destroy = &detail::destroy<T>;
+  d.start = &detail::start<T>;
+  d.stop = &detail::stop<T>;
+  return d;
+}
+
 // Schema helpers, usable in constant initialisers.
 constexpr oryx_param param_bool(const char* name, const char* def, const char* help) {
   return {name, ORYX_PARAM_BOOL, 0, 0, 1, def, nullptr, help};

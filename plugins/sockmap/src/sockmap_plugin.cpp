@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+// sockmap_plugin.cpp - plugin `sockmap`: the service type "sockmap" (eBPF
+// sockops + sk_msg redirect between local TCP sockets of chosen cgroups)
+// and GET /api/v1/sockmap, the tracked sockets by connection.
+#include "sockmap_service.hpp"
+
+#include <oryx/sdk.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+namespace oryx::sockmap {
+namespace {
+
+// Live services for the REST listing (HTTP threads read, main thread writes).
+std::mutex g_mutex;
+std::vector<SockmapService*> g_services;
+
+char* list_sockets(void*);
+
+class SockmapInstance {
+ public:
+  explicit SockmapInstance(const oryx::sdk::InstanceContext& ctx)
+      : host_(ctx.host), service_(ctx) {}
+  ~SockmapInstance() { stop(); }
+  void start() {
+    service_.start();
+    std::lock_guard lock(g_mutex);
+    // The first service to start registers the listing for the process
+    // (registrations live as long as the process).
+    static bool registered = false;
+    if (!registered)
+      registered = host_->endpoint_register(
+                       "sockmap", "Sockets tracked by the sockmap services, paired by connection",
+                       &list_sockets, nullptr) == ORYX_OK;
+    g_services.push_back(&service_);
+  }
+  void stop() {
+    {
+      std::lock_guard lock(g_mutex);
+      g_services.erase(std::remove(g_services.begin(), g_services.end(), &service_),
+                       g_services.end());
+    }
+    service_.stop();
+  }
+
+ private:
+  const oryx_host_api* host_;
+  SockmapService service_;
+};
+
+char* list_sockets(void*) {
+  nlohmann::json out = nlohmann::json::array();
+  {
+    std::lock_guard lock(g_mutex);
+    for (const auto* s : g_services) out.push_back(s->describe(20000));
+  }
+  return strdup(nlohmann::json{{"services", out}}.dump().c_str());
+}
+
+constexpr oryx_param kParams[] = {
+    oryx::sdk::param_string_list(
+        "cgroups", 1, 64, nullptr,
+        "cgroup v2 directories whose TCP sockets are tracked (and their descendants'): an "
+        "absolute path, or one relative to the cgroup v2 mount (/sys/fs/cgroup or "
+        "/sys/fs/cgroup/unified). Prefer a narrow cgroup: every send of a tracked socket runs "
+        "the sk_msg program."),
+    oryx::sdk::param_string_list(
+        "ports", 0, 256, "[]",
+        "Only connections with a local or remote port listed here are tracked: \"6379\" or "
+        "\"8000-8099\". Empty: every port."),
+    oryx::sdk::param_string_list(
+        "addresses", 0, 256, "[]",
+        "Only connections with a local or remote address in one of these IPv4/IPv6 prefixes "
+        "are tracked (\"127.0.0.0/8\", \"::1/128\"). Empty: every address."),
+    oryx::sdk::param_int("max_sockets", 16, 4194304, "65536",
+                         "Capacity of the sockhash; a socket that finds it full takes the "
+                         "normal path and is counted in insert_failures."),
+    oryx::sdk::param_int("drain_ms", 0, 10000, "100",
+                         "On stop, how long readers get to take data already redirected to "
+                         "them before the sockhash goes (the kernel discards what is left)."),
+    oryx::sdk::param_string("bpffs", "\"/sys/fs/bpf\"",
+                            "Mount point of the BPF file system; pins go to "
+                            "<bpffs>/oryx/<kernel.file_prefix>/<service name>/. Mounted there "
+                            "when it is an empty directory."),
+    oryx::sdk::param_end()};
+
+constexpr oryx_counter_desc kCounters[] = {
+    oryx::sdk::gauge("sockets_tracked", "sockets", "TCP sockets in the sockhash now"),
+    oryx::sdk::counter("sockets_added", "sockets", "Established sockets put into the sockhash"),
+    oryx::sdk::counter("sockets_removed", "sockets", "Tracked sockets that closed"),
+    oryx::sdk::counter("sockets_skipped", "sockets",
+                       "Established sockets of the cgroups outside the ports/addresses lists"),
+    oryx::sdk::counter("insert_failures", "sockets",
+                       "Sockets that could not be tracked and use the normal path: a ULP "
+                       "already on the socket (MPTCP subflows, kTLS), or a full sockhash"),
+    oryx::sdk::counter("msgs_redirected", "sends",
+                       "Sends handed straight to the peer socket's receive queue"),
+    oryx::sdk::counter("bytes_redirected", "bytes", "Bytes of those sends"),
+    oryx::sdk::counter("msgs_passed", "sends",
+                       "Sends of tracked sockets whose peer is not tracked (remote, or outside "
+                       "the cgroups): the normal TCP path"),
+    oryx::sdk::counter("bytes_passed", "bytes", "Bytes of those sends"),
+    oryx::sdk::counter("backlog_fallbacks", "sockets",
+                       "Senders moved to the normal path for good because their peer's unread "
+                       "redirected bytes reached its SO_RCVBUF (back-pressure)"),
+    oryx::sdk::gauge("cgroups_attached", "cgroups", "cgroups with the sockops program attached"),
+};
+static_assert(std::size(kCounters) == kCounterCount);
+
+constexpr oryx_stage_desc kService = oryx::sdk::make_service<SockmapInstance>(
+    {"sockmap",
+     "Kernel fast path for local TCP: sockets of the given cgroups go into an eBPF sockhash, "
+     "and each send to a local peer socket skips the TCP/IP stack (sk_msg redirect).",
+     kParams, kCounters, kCounterCount});
+
+constexpr const oryx_stage_desc* kStages[] = {&kService, nullptr};
+constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(
+    {"sockmap", "1.0.0",
+     "eBPF sockmap redirect between local TCP sockets (sockops + sk_msg), as a service",
+     nullptr, kStages});
+
+}  // namespace
+}  // namespace oryx::sockmap
+
+ORYX_PLUGIN_EXPORT(oryx::sockmap::kPlugin)

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: Apache-2.0
+# sockmap_lib.sh - for tests and benchmarks of the sockmap service, sourced
+# after tests/e2e/lib.sh (or bench/lib.sh): a cgroup the test owns, programs
+# run inside it, the service's counters, and checks that nothing is left.
+
+CG_ROOT=$(mount -t cgroup2 | awk '{print $3}' | grep -E '^/sys/fs/cgroup(/unified)?$' | tail -1)
+[ -n "$CG_ROOT" ] || { echo "no cgroup v2 mount" >&2; exit 1; }
+_CGROUPS=()
+_PIN_DIRS=()
+
+# make_cgroup VAR NAME: creates $CG_ROOT/NAME (removed at exit) and sets VAR
+# to its path.
+make_cgroup() {
+  mkdir -p "$CG_ROOT/$2"
+  _CGROUPS+=("$CG_ROOT/$2")
+  printf -v "$1" '%s' "$CG_ROOT/$2"
+}
+
+# remove_pins_at_exit DIR: a pin directory an oryxd that failed may leave.
+remove_pins_at_exit() { _PIN_DIRS+=("$1"); }
+
+# in_cgroup DIR CMD...: runs CMD (and what it starts) inside cgroup DIR.
+in_cgroup() {
+  local dir=$1
+  shift
+  bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$dir" "$@"
+}
+
+# sockmap_cleanup (a lib.sh cleanup hook): pins left by a killed oryxd,
+# then the cgroups (any process we left in them moves to the root).
+sockmap_cleanup() {
+  for dir in "${_PIN_DIRS[@]}"; do
+    [ -d "$dir" ] || continue
+    rm -f "$dir"/*
+    rmdir "$dir" "$(dirname "$dir")" "$(dirname "$(dirname "$dir")")" 2>/dev/null || true
+  done
+  for dir in "${_CGROUPS[@]}"; do
+    [ -d "$dir" ] || continue
+    for pid in $(cat "$dir/cgroup.procs" 2>/dev/null); do echo "$pid" >"$CG_ROOT/cgroup.procs" 2>/dev/null || true; done
+    rmdir "$dir" 2>/dev/null || true
+  done
+}
+_CLEANUP_HOOKS+=(sockmap_cleanup)
+
+# sm_counter URL SERVICE NAME: one counter of a sockmap service.
+sm_counter() {
+  curl -sf "$1/api/v1/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['stages']['$2']['counters']['$3'])"
+}
+
+# bpf_leftovers PINDIR CGROUP: prints what of ours is still attached or
+# pinned. Sockets release their programs in an RCU callback, so programs
+# get 3 s to go.
+bpf_leftovers() {
+  for _ in $(seq 30); do
+    bpftool prog show 2>/dev/null | grep -qE "name (oryx_sockops|oryx_msg_redirect|oryx_skb_pass) " || break
+    sleep 0.1
+  done
+  [ -e "$1" ] && echo "pins: $(ls "$1")"
+  bpftool cgroup show "$2" 2>/dev/null | grep -q oryx_sockops && echo "sockops still on $2"
+  bpftool prog show 2>/dev/null | grep -E "name (oryx_sockops|oryx_msg_redirect|oryx_skb_pass) " || true
+}
