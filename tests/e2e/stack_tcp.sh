@@ -58,13 +58,13 @@ def fetch(port):
     assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"\r\n\r\n" + b"o" * 10), data
 fetch(41000)
 # The same 4-tuple again while the stack's side is in TIME_WAIT. The kernel
-# client may need a moment to leave LAST_ACK.
+# client may need a moment to leave LAST_ACK (EADDRINUSE or EADDRNOTAVAIL).
 for attempt in range(20):
     try:
         fetch(41000)
         break
     except OSError as e:
-        if e.errno != 99: raise
+        if e.errno not in (98, 99): raise  # the old connection is not gone yet
         time.sleep(0.1)
 else:
     raise SystemExit("could not reuse the 4-tuple")

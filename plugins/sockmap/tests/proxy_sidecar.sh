@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# proxy_sidecar.sh - a sidecar-shaped path with the sockmap service on:
+# curl -> haproxy -> nginx on localhost, all three in the tracked cgroup.
+# A 10 MiB file is fetched 100 times: every copy sha256-exact, none slower
+# than 10 s (no stall), and both hops (nginx -> haproxy, haproxy -> curl)
+# went through the sockhash.
+source "$ORYX_SOURCE/tests/e2e/lib.sh"  # not yet in ctest: one unexplained failure in 4 runs
+source "$ORYX_SOURCE/plugins/sockmap/tests/sockmap_lib.sh"
+
+make_cgroup MESH "oryx-e2e-smp-$TAG"
+PINS=/sys/fs/bpf/oryx/e2e-smp-$TAG/mesh
+remove_pins_at_exit "$PINS"
+start_oryxd smp "$(write_config smp "
+[kernel]
+hugepages = false
+memory_mb = 64
+file_prefix = \"e2e-smp-$TAG\"
+[service.mesh]
+type = \"sockmap\"
+cgroups = [\"$MESH\"]
+")"
+
+NGINX_PORT=$((20000 + RANDOM % 10000))
+PROXY_PORT=$((NGINX_PORT + 10000))
+mkdir -p "$WORK/www" "$WORK/nginx"
+head -c $((10 << 20)) /dev/urandom >"$WORK/www/blob.bin"
+WANT=$(sha256sum <"$WORK/www/blob.bin" | cut -d' ' -f1)
+cat >"$WORK/nginx/nginx.conf" <<CONF
+daemon off;
+master_process off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log info;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  client_body_temp_path $WORK/nginx/body; proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi; uwsgi_temp_path $WORK/nginx/uwsgi; scgi_temp_path $WORK/nginx/scgi;
+  server { listen 127.0.0.1:$NGINX_PORT; root $WORK/www; }
+}
+CONF
+cat >"$WORK/haproxy.cfg" <<CONF
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend sidecar
+  bind 127.0.0.1:$PROXY_PORT
+  default_backend app
+backend app
+  server nginx 127.0.0.1:$NGINX_PORT
+CONF
+in_cgroup "$MESH" nginx -c "$WORK/nginx/nginx.conf" >"$WORK/nginx.log" 2>&1 &
+_PIDS+=("$!")
+in_cgroup "$MESH" haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+_PIDS+=("$!")
+wait_until 10 'curl -sf -o /dev/null http://127.0.0.1:$PROXY_PORT/blob.bin' || fail "haproxy/nginx do not answer"
+
+sleep 0.4
+before=$(sm_counter "$smp_URL" mesh bytes_redirected)
+log "100 fetches of 10 MiB through haproxy, curl in the cgroup"
+for i in $(seq 100); do
+  got=$(in_cgroup "$MESH" curl -sf -m 10 "http://127.0.0.1:$PROXY_PORT/blob.bin" | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$WANT" ] || fail "fetch $i: sha256 $got, want $WANT"
+done
+sleep 0.4
+after=$(sm_counter "$smp_URL" mesh bytes_redirected)
+moved=$((after - before))
+# Two tracked hops carry each body: at least 2 x 100 x 10 MiB.
+[ "$moved" -ge $((2 * 100 * (10 << 20))) ] || fail "only $moved bytes were redirected"
+log "100 x 10 MiB exact; $moved bytes redirected; fallbacks: $(sm_counter "$smp_URL" mesh backlog_fallbacks)"
+stop_oryxd "$smp_PID" || fail "oryxd failed"
+left=$(bpf_leftovers "$PINS" "$MESH")
+[ -z "$left" ] || fail "left behind: $left"
+log "PASS: nginx behind haproxy with sockmap redirect"
