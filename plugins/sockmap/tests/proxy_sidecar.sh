@@ -51,9 +51,10 @@ frontend sidecar
 backend app
   server nginx 127.0.0.1:$NGINX_PORT
 CONF
-in_cgroup "$MESH" nginx -c "$WORK/nginx/nginx.conf" >"$WORK/nginx.log" 2>&1 &
+# Started directly (not through the in_cgroup function) so $! is the server.
+bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$MESH" nginx -c "$WORK/nginx/nginx.conf" >"$WORK/nginx.log" 2>&1 &
 _PIDS+=("$!")
-in_cgroup "$MESH" haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$MESH" haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
 _PIDS+=("$!")
 wait_until 10 'curl -sf -o /dev/null http://127.0.0.1:$PROXY_PORT/blob.bin' || fail "haproxy/nginx do not answer"
 
