@@ -242,7 +242,7 @@ void Appliance::check() {
   for (auto& stage : config_->stages) {
     const oryx_stage_desc* d = stage.type.empty() ? nullptr : loader_.find_stage(stage.type, nullptr);
     if (!d) {
-      std::string msg = "unknown " + std::string(stage.service ? "service" : "stage") + " type \"" + stage.type + "\"";
+      std::string msg = "unknown " + std::string(stage.kind()) + " type \"" + stage.type + "\"";
       std::string close = did_you_mean(stage.type, types);
       if (!close.empty()) msg += " (did you mean \"" + close + "\"?)";
       std::string list;
@@ -325,12 +325,13 @@ void Appliance::start() {
     });
     dataplane_->build();
 
-    for (auto& s : stages_) {
+    for (size_t i = 0; i < stages_.size(); i++) {  // stages_[i] is config_->stages[i]
+      auto& s = stages_[i];
       if (!s.desc->start) continue;
       char err[512] = "";
       if (s.desc->start(s.instance, err, sizeof(err)) != ORYX_OK)
-        throw std::runtime_error(std::string(s.desc->flags & ORYX_STAGE_SERVICE ? "service " : "stage ") +
-                                 s.name + ": start failed: " + err);
+        throw std::runtime_error(std::string(config_->stages[i].kind()) + " " + s.name +
+                                 ": start failed: " + err);
       s.started = true;
     }
     dataplane_->launch();
@@ -372,12 +373,10 @@ void Appliance::create_instances() {
     args.edge_names = edge_names.data();
     int rc = d->instance_create(&args, &rt.instance);
     if (rc != ORYX_OK)
-      throw std::runtime_error(std::string(spec.service ? "service " : "stage ") + spec.name + " (" +
-                               spec.type + "): " +
-                               (err[0] ? err : "instance_create failed"));
+      throw std::runtime_error(std::string(spec.kind()) + " " + spec.name + " (" + spec.type +
+                               "): " + (err[0] ? err : "instance_create failed"));
     stages_.push_back(std::move(rt));
-    logging::get("oryx")->info("{} {} ({}) created", spec.service ? "service" : "stage", spec.name,
-                               spec.type);
+    logging::get("oryx")->info("{} {} ({}) created", spec.kind(), spec.name, spec.type);
   }
 }
 

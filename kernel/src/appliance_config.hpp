@@ -38,7 +38,8 @@ struct StageSpec {
   toml::value raw;                        // the table as written
   std::unique_ptr<oryx_config> config;    // set by validate_stage()
 
-  std::string path() const { return (service ? "service." : "stage.") + name; }
+  const char* kind() const { return service ? "service" : "stage"; }
+  std::string path() const { return kind() + ("." + name); }
 };
 
 struct ApplianceConfig {

@@ -28,6 +28,7 @@ void ensure_bpffs(const std::string& root);
 class PinDir {
  public:
   PinDir(std::string root, const std::string& file_prefix, const std::string& instance);
+  const std::string& root() const { return root_; }  // the bpffs mount
   const std::string& path() const { return path_; }
   std::string pin(const std::string& name) const { return path_ + "/" + name; }
   bool exists() const;

@@ -7,22 +7,11 @@
 source "$(dirname "$0")/lib.sh"
 source "$ORYX_SOURCE/plugins/sockmap/tests/sockmap_lib.sh"
 
-make_cgroup MESH "oryx-e2e-sml-$TAG"
-PINS=/sys/fs/bpf/oryx/e2e-sml-$TAG/mesh
-remove_pins_at_exit "$PINS"
-body="
-[kernel]
-hugepages = false
-memory_mb = 64
-file_prefix = \"e2e-sml-$TAG\"
-[service.mesh]
-type = \"sockmap\"
-cgroups = [\"$MESH\"]
-"
-cfg=$(write_config sml "$body")
+sockmap_setup sml
+cfg=$(write_config sml "$SM_BODY")
 
 log "a cgroup that does not exist: start-up fails, names it, leaves nothing"
-bad=$(write_config bad "${body//$MESH/$MESH-missing}")
+bad=$(write_config bad "${SM_BODY//$MESH/$MESH-missing}")
 if "$ORYXD" -c "$bad" >"$WORK/bad.log" 2>&1; then fail "oryxd started with a missing cgroup"; fi
 grep -q "cgroup $MESH-missing: No such file or directory" "$WORK/bad.log" || fail "error does not name the cgroup"
 [ -z "$(bpf_leftovers "$PINS" "$MESH")" ] || fail "failed start left BPF objects"

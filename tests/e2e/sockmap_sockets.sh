@@ -7,19 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 source "$ORYX_SOURCE/plugins/sockmap/tests/sockmap_lib.sh"
 
-make_cgroup MESH "oryx-e2e-sm-$TAG"
-body="
-[kernel]
-hugepages = false
-memory_mb = 64
-file_prefix = \"e2e-sm-$TAG\"
-[service.mesh]
-type = \"sockmap\"
-cgroups = [\"$MESH\"]
-"
-start_oryxd sm "$(write_config sm "$body")"
-PINS=/sys/fs/bpf/oryx/e2e-sm-$TAG/mesh
-remove_pins_at_exit "$PINS"
+sockmap_setup sm
+start_oryxd sm "$(write_config sm "$SM_BODY")"
 [ -e "$PINS/oryx_socks" ] || fail "sockhash not pinned in $PINS"
 bpftool cgroup show "$MESH" | grep -q oryx_sockops || fail "sockops not attached to $MESH"
 
@@ -30,7 +19,7 @@ stop_oryxd "$sm_PID" || fail "oryxd exited with an error"
 
 log "allow-lists: ports 17500-17510 and address 127.0.0.2"
 rm -f "$WORK/sm.port"
-start_oryxd sm "$(write_config sm "$body
+start_oryxd sm "$(write_config sm "$SM_BODY
 ports = [\"17500-17510\"]
 addresses = [\"127.0.0.2/32\"]
 ")"

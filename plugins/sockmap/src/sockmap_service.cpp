@@ -88,7 +88,7 @@ void SockmapService::start() {
   oryx::bpf::require_prog_type(BPF_PROG_TYPE_SK_MSG, "sk_msg", "4.17");
   oryx::bpf::require_prog_type(BPF_PROG_TYPE_SK_SKB, "sk_skb", "4.14");
   oryx::bpf::require_map_type(BPF_MAP_TYPE_SOCKHASH, "sockhash", "4.18");
-  oryx::bpf::ensure_bpffs(pins_.path().substr(0, pins_.path().find("/oryx/")));
+  oryx::bpf::ensure_bpffs(pins_.root());
   try {
     reconcile_leftovers();
     load_programs();

@@ -7,18 +7,8 @@
 source "$ORYX_SOURCE/tests/e2e/lib.sh"  # not yet in ctest: one unexplained failure in 4 runs
 source "$ORYX_SOURCE/plugins/sockmap/tests/sockmap_lib.sh"
 
-make_cgroup MESH "oryx-e2e-smp-$TAG"
-PINS=/sys/fs/bpf/oryx/e2e-smp-$TAG/mesh
-remove_pins_at_exit "$PINS"
-start_oryxd smp "$(write_config smp "
-[kernel]
-hugepages = false
-memory_mb = 64
-file_prefix = \"e2e-smp-$TAG\"
-[service.mesh]
-type = \"sockmap\"
-cgroups = [\"$MESH\"]
-")"
+sockmap_setup smp
+start_oryxd smp "$(write_config smp "$SM_BODY")"
 
 NGINX_PORT=$((20000 + RANDOM % 10000))
 PROXY_PORT=$((NGINX_PORT + 10000))

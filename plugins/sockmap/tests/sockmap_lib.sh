@@ -42,6 +42,25 @@ sockmap_cleanup() {
 }
 _CLEANUP_HOOKS+=(sockmap_cleanup)
 
+# sockmap_setup NAME: a cgroup oryx-e2e-NAME-$TAG ($MESH), the pin
+# directory of service "mesh" with file_prefix e2e-NAME-$TAG ($PINS, removed
+# at exit if a failed oryxd left it), and $SM_BODY, an appliance.toml body
+# that runs the service on $MESH (append keys of [service.mesh] to it).
+sockmap_setup() {
+  make_cgroup MESH "oryx-e2e-$1-$TAG"
+  PINS=/sys/fs/bpf/oryx/e2e-$1-$TAG/mesh
+  remove_pins_at_exit "$PINS"
+  SM_BODY="
+[kernel]
+hugepages = false
+memory_mb = 64
+file_prefix = \"e2e-$1-$TAG\"
+[service.mesh]
+type = \"sockmap\"
+cgroups = [\"$MESH\"]
+"
+}
+
 # sm_counter URL SERVICE NAME: one counter of a sockmap service.
 sm_counter() {
   curl -sf "$1/api/v1/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['stages']['$2']['counters']['$3'])"

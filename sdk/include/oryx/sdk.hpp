@@ -234,23 +234,33 @@ struct StageInfo {
   uint32_t flags = 0;  // ORYX_STAGE_SINK; SOURCE is derived from poll()
 };
 
+namespace detail {
+// What stages and services share: names, schema, counters, life cycle.
 template <typename T>
-constexpr oryx_stage_desc make_stage(const StageInfo& info) {
-  constexpr bool has_poll = requires(T& t, oryx_burst& b) { t.poll(b); };
-  constexpr bool has_process = requires(T& t, oryx_burst& b) { t.process(b); };
-  static_assert(has_poll || has_process, "a stage needs poll() or process()");
+constexpr oryx_stage_desc control_desc(const StageInfo& info, uint32_t flags) {
   oryx_stage_desc d{};
   d.struct_size = sizeof(oryx_stage_desc);
-  d.flags = info.flags | (has_poll ? uint32_t(ORYX_STAGE_SOURCE) : 0u);
+  d.flags = info.flags | flags;
   d.name = info.name;
   d.help = info.help;
   d.params = info.params;
   d.counters = info.counters;
   d.counter_count = info.counter_count;
-  d.instance_create = &detail::create<T>;
-  d.instance_destroy = &detail::destroy<T>;
-  d.start = &detail::start<T>;
-  d.stop = &detail::stop<T>;
+  d.instance_create = &create<T>;
+  d.instance_destroy = &destroy<T>;
+  d.start = &start<T>;
+  d.stop = &stop<T>;
+  return d;
+}
+}  // namespace detail
+
+template <typename T>
+constexpr oryx_stage_desc make_stage(const StageInfo& info) {
+  constexpr bool has_poll = requires(T& t, oryx_burst& b) { t.poll(b); };
+  constexpr bool has_process = requires(T& t, oryx_burst& b) { t.process(b); };
+  static_assert(has_poll || has_process, "a stage needs poll() or process()");
+  oryx_stage_desc d =
+      detail::control_desc<T>(info, has_poll ? uint32_t(ORYX_STAGE_SOURCE) : 0u);
   d.worker_init = &detail::worker_init<T>;
   d.worker_fini = &detail::worker_fini<T>;
   if constexpr (has_poll) d.poll = &detail::poll<T>;
@@ -264,19 +274,7 @@ constexpr oryx_stage_desc make_service(const StageInfo& info) {
   static_assert(!requires(T& t, oryx_burst& b) { t.poll(b); } &&
                     !requires(T& t, oryx_burst& b) { t.process(b); },
                 "a service has neither poll() nor process()");
-  oryx_stage_desc d{};
-  d.struct_size = sizeof(oryx_stage_desc);
-  d.flags = info.flags | uint32_t(ORYX_STAGE_SERVICE);
-  d.name = info.name;
-  d.help = info.help;
-  d.params = info.params;
-  d.counters = info.counters;
-  d.counter_count = info.counter_count;
-  d.instance_create = &detail::create<T>;
-  d.instance_destroy = &detail::destroy<T>;
-  d.start = &detail::start<T>;
-  d.stop = &detail::stop<T>;
-  return d;
+  return detail::control_desc<T>(info, ORYX_STAGE_SERVICE);
 }
 
 // Schema helpers, usable in constant initialisers.
