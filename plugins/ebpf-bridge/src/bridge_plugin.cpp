@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+// bridge_plugin.cpp - plugin `ebpf-bridge`: the service type "ebpf_bridge"
+// (an L2 learning bridge in eBPF across network interfaces) and
+// /api/v1/bridge (ports and their counters) and /api/v1/bridge/fdb (the
+// forwarding table).
+#include "bridge_service.hpp"
+
+#include <oryx/sdk.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+namespace oryx::bridge {
+namespace {
+
+constexpr size_t kDefaultFdbLimit = 10000;
+
+// Live services for the REST routes (HTTP threads read, main thread writes).
+std::mutex g_mutex;
+std::vector<BridgeService*> g_services;
+
+void answer(oryx_http_response* response, int status, nlohmann::json body) {
+  if (status >= 400) body["status"] = status;
+  response->status = status;
+  response->body = strdup((body.dump(2) + "\n").c_str());
+}
+
+// ?limit=N (1..1000000) or the default.
+size_t limit_of(const char* query) {
+  const char* at = std::strstr(query, "limit=");
+  if (!at || (at != query && at[-1] != '&')) return kDefaultFdbLimit;
+  long n = std::strtol(at + 6, nullptr, 10);
+  return n >= 1 && n <= 1000000 ? size_t(n) : kDefaultFdbLimit;
+}
+
+void serve(void*, const oryx_http_request* request, oryx_http_response* response) {
+  std::string method = request->method, subpath = request->subpath;
+  if (method != "GET" && method != "HEAD")
+    return answer(response, 405, {{"error", "method " + method + " not allowed here (GET)"}});
+  std::lock_guard lock(g_mutex);
+  if (subpath.empty() || subpath == "/") {
+    nlohmann::json bridges = nlohmann::json::array();
+    for (const auto* s : g_services) bridges.push_back(s->describe());
+    return answer(response, 200, {{"bridges", bridges}});
+  }
+  if (subpath == "/fdb") {
+    size_t limit = limit_of(request->query);
+    nlohmann::json entries = nlohmann::json::array();
+    bool truncated = false;
+    for (const auto* s : g_services) s->list_fdb(entries, limit, &truncated);
+    return answer(response, 200, {{"entries", entries}, {"truncated", truncated}});
+  }
+  answer(response, 404, {{"error", "no such resource: /api/v1/bridge" + subpath +
+                                       " (known: /api/v1/bridge, /api/v1/bridge/fdb)"}});
+}
+
+class BridgeInstance {
+ public:
+  explicit BridgeInstance(const oryx::sdk::InstanceContext& ctx)
+      : host_(ctx.host), service_(ctx) {}
+  ~BridgeInstance() { stop(); }
+  void start() {
+    service_.start();
+    std::lock_guard lock(g_mutex);
+    // The first bridge to start registers the routes for the process
+    // (registrations live as long as the process).
+    static bool registered = false;
+    if (!registered)
+      registered = host_->route_register("bridge",
+                                         "eBPF bridges: ports with counters; /fdb: the "
+                                         "forwarding table (?limit=N)",
+                                         &serve, nullptr) == ORYX_OK;
+    g_services.push_back(&service_);
+  }
+  void stop() {
+    {
+      std::lock_guard lock(g_mutex);
+      g_services.erase(std::remove(g_services.begin(), g_services.end(), &service_),
+                       g_services.end());
+    }
+    service_.stop();
+  }
+
+ private:
+  const oryx_host_api* host_;
+  BridgeService service_;
+};
+
+constexpr oryx_param kParams[] = {
+    oryx::sdk::param_string_list(
+        "interfaces", 1, 64, nullptr,
+        "The bridge's ports: network interfaces of oryxd's namespace (say the host ends of "
+        "pods' veths). Each must exist at start; later, one that goes down or away stops "
+        "being bridged, and one that comes back under its name is attached again."),
+    oryx::sdk::param_string(
+        "attach", "\"auto\"",
+        "Where the bridge runs on each port: \"xdp\" (the driver's receive path), \"tc\" (TC "
+        "ingress; a veth whose peer is in another namespace is sent to with "
+        "bpf_redirect_peer), or \"auto\": tc on veths (measured faster there, see "
+        "docs/benchmarks.md), xdp elsewhere.",
+        "auto|xdp|tc"),
+    oryx::sdk::param_string(
+        "xdp_mode", "\"native\"",
+        "XDP flavour: \"native\" (driver mode; a veth sending to another veth then needs GRO "
+        "or an XDP program on the receiving peer, else the kernel drops what the bridge sends "
+        "there, counted in dropped_xmit) or \"generic\" (skb mode, any interface, slower).",
+        "native|generic"),
+    oryx::sdk::param_int("ageing_s", 1, 1000000, "300",
+                         "Seconds after which a station that sent nothing is forgotten (the "
+                         "Linux bridge's default ageing time is 300 s)."),
+    oryx::sdk::param_int("fdb_size", 16, 1048576, "8192",
+                         "Capacity of the forwarding table; when full, the least recently "
+                         "used station is forgotten (LRU)."),
+    oryx::sdk::param_string("bpffs", "\"/sys/fs/bpf\"",
+                            "Mount point of the BPF file system; pins go to "
+                            "<bpffs>/oryx/<kernel.file_prefix>/<service name>/. Mounted there "
+                            "when it is an empty directory."),
+    oryx::sdk::param_end()};
+
+constexpr oryx_counter_desc kCounters[] = {
+    oryx::sdk::gauge("ports_up", "ports", "Ports present and forwarding"),
+    oryx::sdk::gauge("fdb_entries", "stations", "Stations in the forwarding table"),
+    oryx::sdk::counter("frames_in", "frames", "Frames the bridge received on its ports"),
+    oryx::sdk::counter("bytes_in", "bytes", "Bytes of those frames"),
+    oryx::sdk::counter("forwarded", "frames", "Frames sent to the one port of a known station"),
+    oryx::sdk::counter("flooded", "frames",
+                       "Frames sent to every other port: broadcast, multicast, or a "
+                       "destination unknown or aged out"),
+    oryx::sdk::counter("dropped", "frames", "All drops, the sum of the four dropped_* counters"),
+    oryx::sdk::counter("dropped_malformed", "frames",
+                       "Frames shorter than their Ethernet (or 802.1Q) header"),
+    oryx::sdk::counter("dropped_same_port", "frames",
+                       "Frames for a station behind the port they came from"),
+    oryx::sdk::counter("dropped_port_down", "frames", "Frames received on a port that is down"),
+    oryx::sdk::counter("dropped_xmit", "frames",
+                       "Frames the kernel could not send out of a port (XDP devmap transmit "
+                       "errors, failed TC flood copies)"),
+    oryx::sdk::counter("learned", "stations", "Stations learned"),
+    oryx::sdk::counter("moved", "stations", "Stations seen on another port than before"),
+    oryx::sdk::counter("aged", "stations", "Stations forgotten after ageing_s without a frame"),
+    oryx::sdk::counter("port_events", "events",
+                       "Ports that went down, came up, went away or came back"),
+};
+static_assert(std::size(kCounters) == kCounterCount);
+
+constexpr oryx_stage_desc kService = oryx::sdk::make_service<BridgeInstance>(
+    {"ebpf_bridge",
+     "L2 learning bridge in eBPF across network interfaces: forwarding table keyed by MAC "
+     "and VLAN with ageing, unicast through a devmap (XDP) or bpf_redirect_peer (TC), "
+     "flooding to every other port.",
+     kParams, kCounters, kCounterCount});
+
+constexpr const oryx_stage_desc* kStages[] = {&kService, nullptr};
+constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(
+    {"ebpf-bridge", "1.0.0", "L2 learning bridge in eBPF (XDP and TC), as a service", nullptr,
+     kStages});
+
+}  // namespace
+}  // namespace oryx::bridge
+
+ORYX_PLUGIN_EXPORT(oryx::bridge::kPlugin)

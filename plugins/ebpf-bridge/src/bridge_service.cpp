@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: Apache-2.0
+// bridge_service.cpp - the bridge's life cycle: kernel checks, leftovers
+// of a killed oryxd, load, attach per port, link state, ageing, counters,
+// detach.
+#include "bridge_service.hpp"
+
+#include <linux/types.h>
+
+#include "bridge_datapath.skel.h"
+#include "bridge_shared.h"
+#include "interfaces.hpp"
+
+#include <bpf/bpf.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+namespace oryx::bridge {
+using oryx::sdk::Error;
+
+namespace {
+
+constexpr auto kStatsPeriod = std::chrono::milliseconds(250);
+constexpr int kAgeingEvery = 4;  // stats periods between forwarding-table sweeps
+// attach = "auto" on a veth: TC ingress measured faster than XDP there
+// (docs/benchmarks.md; XDP on veth converts every skb and loses GRO).
+constexpr Hook kAutoHookForVeth = Hook::tc;
+
+uint64_t now_coarse_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // what bpf_ktime_get_coarse_ns() reads
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+bool kernel_at_least(int major, int minor) {
+  utsname u{};
+  int ma = 0, mi = 0;
+  return uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &ma, &mi) == 2 &&
+         (ma > major || (ma == major && mi >= minor));
+}
+
+std::string mac_text(const __u8 mac[6]) {
+  char text[18];
+  std::snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+                mac[3], mac[4], mac[5]);
+  return text;
+}
+
+template <typename Key>
+std::vector<Key> keys_of(int fd, size_t limit = SIZE_MAX, bool* truncated = nullptr) {
+  std::vector<Key> keys;
+  Key cur{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (keys.size() == limit) {
+      if (truncated) *truncated = true;
+      break;
+    }
+    keys.push_back(next);
+    cur = next;
+    prev = &cur;
+  }
+  return keys;
+}
+
+bool map_matches(int fd, bpf_map_type type, uint32_t key, uint32_t value, uint32_t entries) {
+  bpf_map_info info{};
+  __u32 len = sizeof(info);
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == type &&
+         info.key_size == key && info.value_size == value && info.max_entries == entries;
+}
+
+const char* kCounterNames[ORYX_BR_COUNTER_MAX] = {
+    "rx_frames",      "rx_bytes",         "forwarded",         "flooded",
+    "tx_unicast",     "dropped_malformed", "dropped_same_port", "dropped_port_down",
+    "dropped_xmit",   "learned",          "moved"};
+
+}  // namespace
+
+BridgeService::BridgeService(const oryx::sdk::InstanceContext& ctx)
+    : name_(ctx.name),
+      log_(ctx.log),
+      control_(ctx.control_counters),
+      attach_mode_(ctx.config.get_string("attach")),
+      generic_xdp_(ctx.config.get_string("xdp_mode") == "generic"),
+      ageing_ns_(uint64_t(ctx.config.get_int("ageing_s")) * 1000000000ull),
+      fdb_size_(uint32_t(ctx.config.get_int("fdb_size"))),
+      pins_(ctx.config.get_string("bpffs"),
+            oryx::sdk::Config(ctx.host, ctx.host->kernel_table("kernel")).get_string("file_prefix"),
+            ctx.name) {
+  std::set<std::string> seen;
+  for (const auto& name : ctx.config.get_string_list("interfaces")) {
+    if (!seen.insert(name).second)
+      throw Error("interfaces: \"" + name + "\" is listed twice", ORYX_ERR_INVALID);
+    Port port;
+    port.name = name;
+    port.slot = uint32_t(ports_.size());
+    ports_.push_back(port);
+  }
+  oryx::bpf::capture_libbpf_messages();
+}
+
+BridgeService::~BridgeService() { stop(); }
+
+void BridgeService::start() {
+  check_kernel();
+  oryx::bpf::ensure_bpffs(pins_.root());
+  try {
+    resolve_ports();
+    std::map<uint32_t, uint32_t> leftovers = reconcile_leftovers();
+    load();
+    std::lock_guard lock(mutex_);
+    for (auto& port : ports_) {
+      auto it = leftovers.find(port.ifindex);
+      attach_port(port, it == leftovers.end() ? std::nullopt : std::optional(it->second));
+    }
+    bool xdp = bpf_program__fd(skel_->progs.oryx_br_xmit) >= 0;
+    xmit_trace_ = xdp ? bpf_program__attach(skel_->progs.oryx_br_xmit) : nullptr;
+    if (xdp && !xmit_trace_)
+      log_.warn("XDP transmit errors will not be counted: cannot attach to the "
+                "xdp_devmap_xmit tracepoint (", oryx::bpf::take_libbpf_messages(), ")");
+  } catch (...) {
+    teardown();
+    throw;
+  }
+  refresh_counters();
+  stats_stop_ = false;
+  stats_thread_ = std::thread([this] { stats_loop(); });
+  std::string list;
+  for (const auto& p : ports_)
+    list += (list.empty() ? "" : ", ") + p.name + " (" + hook_name(p.hook) +
+            (p.hook == Hook::tc && p.peer ? ", into the veth peer" : "") +
+            (p.hook == Hook::xdp && generic_xdp_ ? ", generic" : "") + (p.up ? "" : ", down") +
+            ")";
+  log_.info("bridging ", list, "; stations age out after ", ageing_ns_ / 1000000000ull,
+            " s; pins in ", pins_.path());
+}
+
+void BridgeService::check_kernel() const {
+  oryx::bpf::require_map_type(BPF_MAP_TYPE_LRU_HASH, "LRU hash maps", "4.10");
+  oryx::bpf::require_map_type(BPF_MAP_TYPE_DEVMAP_HASH, "DEVMAP_HASH maps", "5.4");
+  oryx::bpf::require_prog_type(BPF_PROG_TYPE_XDP, "XDP", "4.8");
+  oryx::bpf::require_prog_type(BPF_PROG_TYPE_SCHED_CLS, "TC BPF classifiers", "4.1");
+  if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_redirect_peer, nullptr) <= 0)
+    throw Error("this kernel lacks bpf_redirect_peer() (Linux >= 5.10)", ORYX_ERR_UNSUPPORTED);
+  if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns, nullptr) <= 0)
+    throw Error("this kernel lacks bpf_ktime_get_coarse_ns() (Linux >= 5.11)",
+                ORYX_ERR_UNSUPPORTED);
+  // No probe exists for a redirect flag: BPF_F_BROADCAST came with 5.13.
+  if (!kernel_at_least(5, 13))
+    throw Error("this kernel lacks XDP broadcast redirects (BPF_F_BROADCAST, Linux >= 5.13)",
+                ORYX_ERR_UNSUPPORTED);
+}
+
+void BridgeService::resolve_ports() {
+  for (auto& port : ports_) {
+    InterfaceFacts facts = inspect_interface(port.name);
+    if (facts.ifindex == 0)
+      throw Error("interfaces: no interface \"" + port.name + "\" in oryxd's network namespace",
+                  ORYX_ERR_INVALID);
+    port.ifindex = facts.ifindex;
+    port.driver = facts.driver;
+    port.up = facts.up;
+    port.peer = facts.peer_elsewhere;
+    if (attach_mode_ == "xdp")
+      port.hook = Hook::xdp;
+    else if (attach_mode_ == "tc")
+      port.hook = Hook::tc;
+    else
+      port.hook = facts.driver == "veth" ? kAutoHookForVeth : Hook::xdp;
+  }
+}
+
+// A killed oryxd leaves its programs attached (the bridge kept forwarding)
+// and its maps pinned. Attachments on interfaces no longer configured are
+// removed; the rest are replaced by attach_port(). A compatible
+// forwarding table is reused. Returns the old ports' flags by ifindex.
+std::map<uint32_t, uint32_t> BridgeService::reconcile_leftovers() {
+  std::map<uint32_t, uint32_t> old;
+  if (!pins_.exists()) return old;
+  int ports_fd = bpf_obj_get(pins_.pin("oryx_br_ports").c_str());
+  if (ports_fd >= 0) {
+    for (uint32_t ifindex : keys_of<uint32_t>(ports_fd)) {
+      oryx_br_port rec{};
+      if (bpf_map_lookup_elem(ports_fd, &ifindex, &rec) == 0) old[ifindex] = rec.flags;
+    }
+  }
+  size_t removed = 0;
+  for (auto [ifindex, flags] : old) {
+    bool configured = false;
+    for (const auto& p : ports_) configured |= p.ifindex == ifindex;
+    if (configured) continue;
+    removed += (flags & ORYX_BR_PORT_TC) ? detach_tc(ifindex, flags & ORYX_BR_PORT_QDISC)
+                                         : detach_xdp(ifindex);
+  }
+  int fdb_fd = bpf_obj_get(pins_.pin("oryx_br_fdb").c_str());
+  bool reuse = ports_fd >= 0 && fdb_fd >= 0 &&
+               map_matches(ports_fd, BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(oryx_br_port),
+                           ORYX_BR_MAX_PORTS) &&
+               map_matches(fdb_fd, BPF_MAP_TYPE_LRU_HASH, sizeof(oryx_br_fdb_key),
+                           sizeof(oryx_br_fdb_entry), fdb_size_);
+  size_t stations = reuse ? keys_of<oryx_br_fdb_key>(fdb_fd).size() : 0;
+  if (ports_fd >= 0) ::close(ports_fd);
+  if (fdb_fd >= 0) ::close(fdb_fd);
+  if (reuse) {
+    log_.warn("found the bridge of a previous oryxd in ", pins_.path(), " (", old.size(),
+              " ports, ", stations, " stations): reusing its forwarding table, taking over its "
+              "attachments, removed ", removed, " on interfaces no longer configured");
+  } else {
+    size_t n = pins_.remove();
+    log_.warn("removed ", n, " BPF objects and ", removed, " attachments a previous oryxd left (",
+              pins_.path(), "; not reusable with this configuration)");
+  }
+  return old;
+}
+
+void BridgeService::load() {
+  pins_.create();
+  bpf_object_open_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.pin_root_path = pins_.path().c_str();
+  skel_ = bridge_datapath__open_opts(&opts);
+  if (!skel_) throw Error(oryx::bpf::failure("cannot open the BPF object", errno), ORYX_ERR_IO);
+  bpf_map__set_max_entries(skel_->maps.oryx_br_fdb, fdb_size_);
+  // Only the programs of the hooks in use (bpftool then shows what runs).
+  bool xdp = false, tc = false;
+  for (const auto& p : ports_) (p.hook == Hook::xdp ? xdp : tc) = true;
+  bpf_program__set_autoload(skel_->progs.oryx_br_xdp, xdp);
+  bpf_program__set_autoload(skel_->progs.oryx_br_xmit, xdp);
+  bpf_program__set_autoload(skel_->progs.oryx_br_tc, tc);
+  skel_->rodata->ageing_ns = ageing_ns_;
+  int rc = bridge_datapath__load(skel_);
+  if (rc != 0) throw Error(oryx::bpf::failure("cannot load the BPF programs", rc), ORYX_ERR_IO);
+  // A reused ports map still describes the last run's ports.
+  int ports_fd = bpf_map__fd(skel_->maps.oryx_br_ports);
+  for (uint32_t ifindex : keys_of<uint32_t>(ports_fd)) bpf_map_delete_elem(ports_fd, &ifindex);
+  // Stations behind interfaces that are no longer ports.
+  std::set<uint32_t> current;
+  for (const auto& p : ports_) current.insert(p.ifindex);
+  int fdb_fd = bpf_map__fd(skel_->maps.oryx_br_fdb);
+  for (const auto& key : keys_of<oryx_br_fdb_key>(fdb_fd)) {
+    oryx_br_fdb_entry e{};
+    if (bpf_map_lookup_elem(fdb_fd, &key, &e) == 0 && !current.count(e.ifindex))
+      bpf_map_delete_elem(fdb_fd, &key);
+  }
+}
+
+void BridgeService::attach_port(Port& port, std::optional<uint32_t> leftover) {
+  publish_port(port);  // before the program runs: frames of unknown ports pass
+  // A killed oryxd configured for the other hook left its program there.
+  bool left_tc = leftover && (*leftover & ORYX_BR_PORT_TC);
+  bool left_qdisc = left_tc && (*leftover & ORYX_BR_PORT_QDISC);
+  if (leftover && left_tc != (port.hook == Hook::tc)) {
+    if (left_tc)
+      detach_tc(port.ifindex, left_qdisc);
+    else
+      detach_xdp(port.ifindex);
+  }
+  if (port.hook == Hook::tc) {
+    bool created = attach_tc(port.ifindex, port.name, bpf_program__fd(skel_->progs.oryx_br_tc));
+    port.created_qdisc = created || left_qdisc;
+  } else {
+    attach_xdp(port.ifindex, port.name, bpf_program__fd(skel_->progs.oryx_br_xdp), generic_xdp_);
+  }
+  publish_port(port);  // records the qdisc for a successor after a crash
+}
+
+void BridgeService::publish_port(const Port& port) {
+  oryx_br_port rec{port.slot, 0};
+  rec.flags = (port.up ? ORYX_BR_PORT_UP : 0) | (port.peer ? ORYX_BR_PORT_PEER : 0) |
+              (port.hook == Hook::tc ? ORYX_BR_PORT_TC : 0) |
+              (port.created_qdisc ? ORYX_BR_PORT_QDISC : 0) |
+              (port.hook == Hook::xdp && generic_xdp_ ? ORYX_BR_PORT_GENERIC : 0);
+  bpf_map__update_elem(skel_->maps.oryx_br_ports, &port.ifindex, sizeof(port.ifindex), &rec,
+                       sizeof(rec), BPF_ANY);
+  uint32_t flood = port.up ? port.ifindex : 0;
+  bpf_map__update_elem(skel_->maps.flood_ports, &port.slot, sizeof(port.slot), &flood,
+                       sizeof(flood), BPF_ANY);
+  if (port.up) {
+    bpf_devmap_val tx{};
+    tx.ifindex = port.ifindex;
+    bpf_map__update_elem(skel_->maps.tx_ports, &port.ifindex, sizeof(port.ifindex), &tx,
+                         sizeof(tx), BPF_ANY);
+  } else {
+    bpf_map__delete_elem(skel_->maps.tx_ports, &port.ifindex, sizeof(port.ifindex), 0);
+  }
+}
+
+void BridgeService::withdraw_port(const Port& port) {
+  uint32_t none = 0;
+  bpf_map__update_elem(skel_->maps.flood_ports, &port.slot, sizeof(port.slot), &none,
+                       sizeof(none), BPF_ANY);
+  bpf_map__delete_elem(skel_->maps.tx_ports, &port.ifindex, sizeof(port.ifindex), 0);
+  bpf_map__delete_elem(skel_->maps.oryx_br_ports, &port.ifindex, sizeof(port.ifindex), 0);
+}
+
+void BridgeService::detach_port(Port& port) {
+  if (port.ifindex == 0) return;
+  withdraw_port(port);
+  if (port.hook == Hook::tc)
+    detach_tc(port.ifindex, port.created_qdisc);
+  else
+    detach_xdp(port.ifindex);
+}
+
+size_t BridgeService::forget_stations(uint32_t ifindex) {
+  int fd = bpf_map__fd(skel_->maps.oryx_br_fdb);
+  size_t n = 0;
+  for (const auto& key : keys_of<oryx_br_fdb_key>(fd)) {
+    oryx_br_fdb_entry e{};
+    if (bpf_map_lookup_elem(fd, &key, &e) == 0 && e.ifindex == ifindex &&
+        bpf_map_delete_elem(fd, &key) == 0)
+      n++;
+  }
+  return n;
+}
+
+// Ports follow their interfaces: one that goes down or away stops taking
+// and receiving frames and its stations are forgotten (as the Linux bridge
+// flushes a disabled port); one that comes back (a new interface of the
+// same name, say a restarted pod) is attached again.
+void BridgeService::follow_links() {
+  std::lock_guard lock(mutex_);
+  if (!skel_) return;
+  for (auto& port : ports_) {
+    InterfaceFacts facts = inspect_interface(port.name);
+    if (facts.ifindex != port.ifindex) {
+      if (port.ifindex != 0) {
+        detach_port(port);  // the program went with a deleted interface; a renamed one keeps it
+        size_t n = forget_stations(port.ifindex);
+        log_.warn("port ", port.name, " (ifindex ", port.ifindex, ") is gone: no longer "
+                  "bridged, ", n, " stations behind it forgotten");
+      }
+      port_events_++;
+      port.ifindex = facts.ifindex;
+      port.driver = facts.driver;
+      port.up = facts.up;
+      port.peer = facts.peer_elsewhere;
+      port.created_qdisc = false;
+      if (port.ifindex == 0) continue;
+      try {
+        attach_port(port, std::nullopt);
+        log_.info("port ", port.name, " is back (ifindex ", port.ifindex, "): attached at ",
+                  hook_name(port.hook));
+      } catch (const Error& e) {
+        withdraw_port(port);
+        log_.error("port ", port.name, " is back but cannot be bridged: ", e.what());
+      }
+    } else if (facts.up != port.up && port.ifindex != 0) {
+      port.up = facts.up;
+      publish_port(port);
+      port_events_++;
+      size_t n = port.up ? 0 : forget_stations(port.ifindex);
+      if (port.up)
+        log_.info("port ", port.name, " is up: forwarding");
+      else
+        log_.warn("port ", port.name, " is down: not forwarding, ", n,
+                  " stations behind it forgotten");
+    }
+  }
+}
+
+size_t BridgeService::age_stations() {
+  std::lock_guard lock(mutex_);
+  if (!skel_) return 0;
+  int fd = bpf_map__fd(skel_->maps.oryx_br_fdb);
+  uint64_t now = now_coarse_ns();
+  size_t n = 0;
+  for (const auto& key : keys_of<oryx_br_fdb_key>(fd)) {
+    oryx_br_fdb_entry e{};
+    if (bpf_map_lookup_elem(fd, &key, &e) == 0 && now > e.seen_ns &&
+        now - e.seen_ns > ageing_ns_ && bpf_map_delete_elem(fd, &key) == 0)
+      n++;
+  }
+  aged_ += n;
+  return n;
+}
+
+void BridgeService::refresh_counters() {
+  std::lock_guard lock(mutex_);
+  if (!skel_) return;
+  int fd = bpf_map__fd(skel_->maps.oryx_br_stats);
+  uint64_t total[ORYX_BR_COUNTER_MAX] = {};
+  for (const auto& port : ports_)
+    for (uint32_t c = 0; c < ORYX_BR_COUNTER_MAX; c++)
+      total[c] += oryx::bpf::percpu_sum(fd, port.slot * ORYX_BR_COUNTER_MAX + c);
+  uint64_t up = 0;
+  for (const auto& port : ports_) up += port.ifindex != 0 && port.up;
+  control_[kPortsUp] = up;
+  control_[kFdbEntries] = keys_of<oryx_br_fdb_key>(bpf_map__fd(skel_->maps.oryx_br_fdb)).size();
+  control_[kFramesIn] = total[ORYX_BR_RX_FRAMES];
+  control_[kBytesIn] = total[ORYX_BR_RX_BYTES];
+  control_[kForwarded] = total[ORYX_BR_FORWARDED];
+  control_[kFlooded] = total[ORYX_BR_FLOODED];
+  control_[kDroppedMalformed] = total[ORYX_BR_DROP_MALFORMED];
+  control_[kDroppedSamePort] = total[ORYX_BR_DROP_SAME_PORT];
+  control_[kDroppedPortDown] = total[ORYX_BR_DROP_PORT_DOWN];
+  control_[kDroppedXmit] = total[ORYX_BR_DROP_XMIT];
+  control_[kDropped] = total[ORYX_BR_DROP_MALFORMED] + total[ORYX_BR_DROP_SAME_PORT] +
+                       total[ORYX_BR_DROP_PORT_DOWN] + total[ORYX_BR_DROP_XMIT];
+  control_[kLearned] = total[ORYX_BR_LEARNED];
+  control_[kMoved] = total[ORYX_BR_MOVED];
+  control_[kAged] = aged_;
+  control_[kPortEvents] = port_events_;
+}
+
+void BridgeService::stats_loop() {
+  std::unique_lock lock(stats_mutex_);
+  for (int tick = 1; !stats_cv_.wait_for(lock, kStatsPeriod, [this] { return stats_stop_; });
+       tick++) {
+    lock.unlock();
+    follow_links();
+    if (tick % kAgeingEvery == 0) age_stations();
+    refresh_counters();
+    lock.lock();
+  }
+}
+
+void BridgeService::stop() {
+  if (stats_thread_.joinable()) {
+    {
+      std::lock_guard lock(stats_mutex_);
+      stats_stop_ = true;
+    }
+    stats_cv_.notify_all();
+    stats_thread_.join();
+  }
+  if (!skel_) return;
+  refresh_counters();
+  uint64_t forwarded = control_[kForwarded], flooded = control_[kFlooded];
+  teardown();
+  log_.info("bridge stopped after ", forwarded, " frames forwarded and ", flooded,
+            " flooded; everything detached and unpinned");
+}
+
+void BridgeService::teardown() {
+  std::lock_guard lock(mutex_);
+  if (xmit_trace_) bpf_link__destroy(xmit_trace_);
+  xmit_trace_ = nullptr;
+  if (skel_) {
+    for (auto& port : ports_) detach_port(port);
+    bridge_datapath__destroy(skel_);
+    skel_ = nullptr;
+  }
+  pins_.remove();
+}
+
+nlohmann::json BridgeService::describe() const {
+  std::lock_guard lock(mutex_);
+  nlohmann::json ports = nlohmann::json::array();
+  int fd = skel_ ? bpf_map__fd(skel_->maps.oryx_br_stats) : -1;
+  for (const auto& port : ports_) {
+    nlohmann::json counters = nlohmann::json::object();
+    uint64_t dropped = 0;
+    for (uint32_t c = 0; c < ORYX_BR_COUNTER_MAX; c++) {
+      uint64_t v = fd >= 0 ? oryx::bpf::percpu_sum(fd, port.slot * ORYX_BR_COUNTER_MAX + c) : 0;
+      counters[kCounterNames[c]] = v;
+      if (c >= ORYX_BR_DROP_MALFORMED && c <= ORYX_BR_DROP_XMIT) dropped += v;
+    }
+    counters["dropped"] = dropped;
+    ports.push_back({{"name", port.name},
+                     {"ifindex", port.ifindex},
+                     {"present", port.ifindex != 0},
+                     {"up", port.up},
+                     {"driver", port.driver},
+                     {"hook", hook_name(port.hook)},
+                     {"xdp_mode", port.hook == Hook::xdp ? (generic_xdp_ ? "generic" : "native")
+                                                        : ""},
+                     {"redirect", port.hook == Hook::tc ? (port.peer ? "peer" : "egress")
+                                                       : "devmap"},
+                     {"counters", counters}});
+  }
+  return {{"name", name_},
+          {"state", skel_ ? "forwarding" : "stopped"},
+          {"ageing_s", ageing_ns_ / 1000000000ull},
+          {"fdb_size", fdb_size_},
+          {"fdb_entries", control_[kFdbEntries]},
+          {"pins", pins_.path()},
+          {"ports", ports}};
+}
+
+void BridgeService::list_fdb(nlohmann::json& entries, size_t limit, bool* truncated) const {
+  std::lock_guard lock(mutex_);
+  if (!skel_) return;
+  int fd = bpf_map__fd(skel_->maps.oryx_br_fdb);
+  uint64_t now = now_coarse_ns();
+  for (const auto& key : keys_of<oryx_br_fdb_key>(fd, limit - std::min(limit, entries.size()),
+                                                  truncated)) {
+    oryx_br_fdb_entry e{};
+    if (bpf_map_lookup_elem(fd, &key, &e) != 0) continue;
+    std::string port = "?";
+    for (const auto& p : ports_)
+      if (p.ifindex == e.ifindex) port = p.name;
+    double age = now > e.seen_ns ? double(now - e.seen_ns) / 1e9 : 0.0;
+    entries.push_back({{"bridge", name_},
+                       {"mac", mac_text(key.mac)},
+                       {"vlan", key.vlan},
+                       {"port", port},
+                       {"ifindex", e.ifindex},
+                       {"age_s", age},
+                       {"expired", age * 1e9 > double(ageing_ns_)}});
+  }
+}
+
+}  // namespace oryx::bridge

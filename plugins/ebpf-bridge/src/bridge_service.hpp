@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+// bridge_service.hpp - one [service.<name>] of type ebpf_bridge: loads the
+// data path, attaches it to every port, follows the ports' link state,
+// ages the forwarding table, publishes counters, and detaches on stop.
+#pragma once
+
+#include "attachment.hpp"
+#include "bpf_support.hpp"
+
+#include <oryx/sdk.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct bridge_datapath;  // the generated skeleton
+struct bpf_link;
+
+namespace oryx::bridge {
+
+// Indexes into the service's declared counters (bridge_plugin.cpp).
+enum CounterIndex : uint32_t {
+  kPortsUp = 0,
+  kFdbEntries,
+  kFramesIn,
+  kBytesIn,
+  kForwarded,
+  kFlooded,
+  kDropped,
+  kDroppedMalformed,
+  kDroppedSamePort,
+  kDroppedPortDown,
+  kDroppedXmit,
+  kLearned,
+  kMoved,
+  kAged,
+  kPortEvents,
+  kCounterCount
+};
+
+class BridgeService {
+ public:
+  explicit BridgeService(const oryx::sdk::InstanceContext& ctx);
+  ~BridgeService();
+  void start();
+  void stop();
+  // Ports with their counters, for GET /api/v1/bridge.
+  nlohmann::json describe() const;
+  // Forwarding-table entries (at most `limit`), for GET /api/v1/bridge/fdb.
+  void list_fdb(nlohmann::json& entries, size_t limit, bool* truncated) const;
+
+ private:
+  struct Port {
+    std::string name;
+    uint32_t slot = 0;
+    uint32_t ifindex = 0;  // 0 while no interface has the name
+    Hook hook = Hook::xdp;
+    std::string driver;
+    bool peer = false;  // TC: redirect into the veth peer's namespace
+    bool up = false;
+    bool created_qdisc = false;
+  };
+
+  void check_kernel() const;
+  void resolve_ports();
+  std::map<uint32_t, uint32_t> reconcile_leftovers();
+  void load();
+  void attach_port(Port& port, std::optional<uint32_t> leftover_flags);
+  void detach_port(Port& port);
+  void publish_port(const Port& port);
+  void withdraw_port(const Port& port);
+  size_t forget_stations(uint32_t ifindex);
+  void follow_links();
+  size_t age_stations();
+  void refresh_counters();
+  void stats_loop();
+  void teardown();
+
+  std::string name_;
+  oryx::sdk::Logger log_;
+  uint64_t* control_;
+  std::string attach_mode_;  // auto, xdp, tc
+  bool generic_xdp_;
+  uint64_t ageing_ns_;
+  uint32_t fdb_size_;
+  oryx::bpf::PinDir pins_;
+
+  mutable std::mutex mutex_;  // ports_ and skel_ against the HTTP threads
+  std::vector<Port> ports_;
+  bridge_datapath* skel_ = nullptr;
+  bpf_link* xmit_trace_ = nullptr;
+  uint64_t aged_ = 0, port_events_ = 0;
+
+  std::thread stats_thread_;
+  std::mutex stats_mutex_;
+  std::condition_variable stats_cv_;
+  bool stats_stop_ = false;
+};
+
+}  // namespace oryx::bridge

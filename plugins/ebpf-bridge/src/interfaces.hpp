@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+// interfaces.hpp - what the bridge needs to know about a network
+// interface of this namespace, read from sysfs and ethtool.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace oryx::bridge {
+
+struct InterfaceFacts {
+  uint32_t ifindex = 0;  // 0: no interface of that name
+  std::string driver;    // "veth", "virtio_net", ... ("" when unknown)
+  bool up = false;       // can carry frames: operstate up (or unknown and IFF_UP)
+  // A veth whose peer lives in another network namespace: the one case
+  // bpf_redirect_peer() can deliver to.
+  bool peer_elsewhere = false;
+};
+
+InterfaceFacts inspect_interface(const std::string& name);
+
+}  // namespace oryx::bridge
