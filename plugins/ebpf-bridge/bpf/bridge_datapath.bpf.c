@@ -75,17 +75,21 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, ORYX_BR_STATS_SLOTS);
+	__uint(max_entries, ORYX_BR_MAX_PORTS);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct oryx_br_port_stats);
 } oryx_br_stats SEC(".maps");
+
+static __always_inline struct oryx_br_port_stats *stats_of(__u32 slot)
+{
+	return bpf_map_lookup_elem(&oryx_br_stats, &slot);
+}
 
 static __always_inline void count(__u32 slot, __u32 counter, __u64 n)
 {
-	__u32 i = slot * ORYX_BR_COUNTER_MAX + counter;
-	__u64 *v = bpf_map_lookup_elem(&oryx_br_stats, &i);
-	if (v)
-		*v += n;
+	struct oryx_br_port_stats *st = stats_of(slot);
+	if (st && counter < ORYX_BR_COUNTER_MAX)
+		st->c[counter] += n;
 }
 
 enum verdict { V_PASS, V_DROP, V_FORWARD, V_FLOOD };
@@ -104,19 +108,19 @@ static __always_inline struct decision decide(void *data, void *data_end, __u32 
 	struct oryx_br_port *in = bpf_map_lookup_elem(&oryx_br_ports, &ingress);
 	if (!in)
 		return d;  // not a bridge port (a leftover attachment)
-	__u32 slot = in->slot;
-	if (slot >= ORYX_BR_MAX_PORTS)
+	struct oryx_br_port_stats *st = stats_of(in->slot);
+	if (!st)
 		return d;
-	count(slot, ORYX_BR_RX_FRAMES, 1);
-	count(slot, ORYX_BR_RX_BYTES, len);
+	st->c[ORYX_BR_RX_FRAMES]++;
+	st->c[ORYX_BR_RX_BYTES] += len;
 	d.verdict = V_DROP;
 	if (!(in->flags & ORYX_BR_PORT_UP)) {
-		count(slot, ORYX_BR_DROP_PORT_DOWN, 1);
+		st->c[ORYX_BR_DROP_PORT_DOWN]++;
 		return d;
 	}
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end) {
-		count(slot, ORYX_BR_DROP_MALFORMED, 1);
+		st->c[ORYX_BR_DROP_MALFORMED]++;
 		return d;
 	}
 	__u16 vlan = 0;
@@ -126,7 +130,7 @@ static __always_inline struct decision decide(void *data, void *data_end, __u32 
 		   eth->h_proto == bpf_htons(ETH_P_8021AD)) {
 		__be16 *tci = (void *)(eth + 1);
 		if ((void *)tci + VLAN_HLEN > data_end) {
-			count(slot, ORYX_BR_DROP_MALFORMED, 1);
+			st->c[ORYX_BR_DROP_MALFORMED]++;
 			return d;
 		}
 		vlan = bpf_ntohs(*tci) & VLAN_VID_MASK;
@@ -141,42 +145,39 @@ static __always_inline struct decision decide(void *data, void *data_end, __u32 
 		if (!e || e->ifindex != ingress) {
 			struct oryx_br_fdb_entry fresh = {.ifindex = ingress, .seen_ns = now};
 			bpf_map_update_elem(&oryx_br_fdb, &src, &fresh, BPF_ANY);
-			count(slot, e ? ORYX_BR_MOVED : ORYX_BR_LEARNED, 1);
+			st->c[e ? ORYX_BR_MOVED : ORYX_BR_LEARNED]++;
 		} else if (now - e->seen_ns > REFRESH_NS) {
 			e->seen_ns = now;
 		}
 	}
 
+	// Broadcast, multicast, unknown or aged out, or its port went away:
+	// flooded until the station is learned (again).
 	d.verdict = V_FLOOD;
-	if (eth->h_dest[0] & 1)
-		return d;  // broadcast or multicast
-	struct oryx_br_fdb_key dst = {.vlan = vlan};
-	__builtin_memcpy(dst.mac, eth->h_dest, ETH_ALEN);
-	struct oryx_br_fdb_entry *e = bpf_map_lookup_elem(&oryx_br_fdb, &dst);
-	if (!e || now - e->seen_ns > ageing_ns)
-		return d;  // unknown or aged out
-	if (e->ifindex == ingress) {
-		count(slot, ORYX_BR_DROP_SAME_PORT, 1);
-		d.verdict = V_DROP;
+	struct oryx_br_port *out = 0;
+	if (!(eth->h_dest[0] & 1)) {
+		struct oryx_br_fdb_key dst = {.vlan = vlan};
+		__builtin_memcpy(dst.mac, eth->h_dest, ETH_ALEN);
+		struct oryx_br_fdb_entry *e = bpf_map_lookup_elem(&oryx_br_fdb, &dst);
+		if (e && now - e->seen_ns <= ageing_ns) {
+			if (e->ifindex == ingress) {
+				st->c[ORYX_BR_DROP_SAME_PORT]++;
+				d.verdict = V_DROP;
+				return d;
+			}
+			d.egress = e->ifindex;
+			out = bpf_map_lookup_elem(&oryx_br_ports, &d.egress);
+		}
+	}
+	if (!out || !(out->flags & ORYX_BR_PORT_UP) || out->slot >= ORYX_BR_MAX_PORTS) {
+		st->c[ORYX_BR_FLOODED]++;
 		return d;
 	}
-	__u32 egress = e->ifindex;
-	struct oryx_br_port *out = bpf_map_lookup_elem(&oryx_br_ports, &egress);
-	if (!out || !(out->flags & ORYX_BR_PORT_UP) || out->slot >= ORYX_BR_MAX_PORTS)
-		return d;  // its port went away: flood until it is learned again
-	count(slot, ORYX_BR_FORWARDED, 1);
+	st->c[ORYX_BR_FORWARDED]++;
 	count(out->slot, ORYX_BR_TX_UNICAST, 1);
 	d.verdict = V_FORWARD;
-	d.egress = egress;
 	d.egress_flags = out->flags;
 	return d;
-}
-
-static __always_inline void count_flood(__u32 ingress)
-{
-	struct oryx_br_port *in = bpf_map_lookup_elem(&oryx_br_ports, &ingress);
-	if (in && in->slot < ORYX_BR_MAX_PORTS)
-		count(in->slot, ORYX_BR_FLOODED, 1);
 }
 
 SEC("xdp")
@@ -190,7 +191,6 @@ int oryx_br_xdp(struct xdp_md *ctx)
 	case V_FORWARD:
 		return bpf_redirect_map(&tx_ports, d.egress, XDP_DROP);
 	case V_FLOOD:
-		count_flood(ingress);
 		return bpf_redirect_map(&tx_ports, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
 	case V_DROP:
 		return XDP_DROP;
@@ -213,7 +213,6 @@ int oryx_br_tc(struct __sk_buff *skb)
 			return bpf_redirect_peer(d.egress, 0);
 		return bpf_redirect(d.egress, 0);
 	case V_FLOOD: {
-		count_flood(ingress);
 		for (__u32 slot = 0; slot < ORYX_BR_MAX_PORTS; slot++) {
 			__u32 *ifindex = bpf_map_lookup_elem(&flood_ports, &slot);
 			if (!ifindex || !*ifindex || *ifindex == ingress)

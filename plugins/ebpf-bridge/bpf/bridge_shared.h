@@ -36,7 +36,8 @@ struct oryx_br_port {
 #define ORYX_BR_PORT_QDISC 0x8   /* oryxd created the clsact qdisc: remove it on detach */
 #define ORYX_BR_PORT_GENERIC 0x10 /* generic (skb) XDP */
 
-/* Per-port counters: a per-CPU array of ORYX_BR_MAX_PORTS rows of these. */
+/* Per-port counters: a per-CPU array of ORYX_BR_MAX_PORTS rows, one
+ * struct oryx_br_port_stats each (one lookup per port and frame). */
 enum oryx_br_counter {
 	ORYX_BR_RX_FRAMES = 0,     /* frames the port received (the bridge saw) */
 	ORYX_BR_RX_BYTES,
@@ -52,6 +53,8 @@ enum oryx_br_counter {
 	ORYX_BR_COUNTER_MAX
 };
 
-#define ORYX_BR_STATS_SLOTS (ORYX_BR_MAX_PORTS * ORYX_BR_COUNTER_MAX)
+struct oryx_br_port_stats {
+	__u64 c[ORYX_BR_COUNTER_MAX];
+};
 
 #endif

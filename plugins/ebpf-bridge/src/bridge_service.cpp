@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -72,6 +73,20 @@ bool map_matches(int fd, bpf_map_type type, uint32_t key, uint32_t value, uint32
   __u32 len = sizeof(info);
   return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == type &&
          info.key_size == key && info.value_size == value && info.max_entries == entries;
+}
+
+using PortCounters = std::array<uint64_t, ORYX_BR_COUNTER_MAX>;
+
+// A port's counters summed over CPUs (a per-CPU array of structs).
+PortCounters port_counters(int stats_fd, uint32_t slot) {
+  PortCounters sum{};
+  int cpus = libbpf_num_possible_cpus();
+  if (stats_fd < 0 || cpus <= 0) return sum;
+  std::vector<oryx_br_port_stats> per_cpu(static_cast<size_t>(cpus));
+  if (bpf_map_lookup_elem(stats_fd, &slot, per_cpu.data()) != 0) return sum;
+  for (const auto& cpu : per_cpu)
+    for (size_t c = 0; c < sum.size(); c++) sum[c] += cpu.c[c];
+  return sum;
 }
 
 const char* kCounterNames[ORYX_BR_COUNTER_MAX] = {
@@ -384,10 +399,11 @@ void BridgeService::refresh_counters() {
   std::lock_guard lock(mutex_);
   if (!skel_) return;
   int fd = bpf_map__fd(skel_->maps.oryx_br_stats);
-  uint64_t total[ORYX_BR_COUNTER_MAX] = {};
-  for (const auto& port : ports_)
-    for (uint32_t c = 0; c < ORYX_BR_COUNTER_MAX; c++)
-      total[c] += oryx::bpf::percpu_sum(fd, port.slot * ORYX_BR_COUNTER_MAX + c);
+  PortCounters total{};
+  for (const auto& port : ports_) {
+    PortCounters one = port_counters(fd, port.slot);
+    for (size_t c = 0; c < total.size(); c++) total[c] += one[c];
+  }
   uint64_t up = 0;
   for (const auto& port : ports_) up += port.ifindex != 0 && port.up;
   control_[kPortsUp] = up;
@@ -455,11 +471,11 @@ nlohmann::json BridgeService::describe() const {
   int fd = skel_ ? bpf_map__fd(skel_->maps.oryx_br_stats) : -1;
   for (const auto& port : ports_) {
     nlohmann::json counters = nlohmann::json::object();
+    PortCounters values = port_counters(fd, port.slot);
     uint64_t dropped = 0;
     for (uint32_t c = 0; c < ORYX_BR_COUNTER_MAX; c++) {
-      uint64_t v = fd >= 0 ? oryx::bpf::percpu_sum(fd, port.slot * ORYX_BR_COUNTER_MAX + c) : 0;
-      counters[kCounterNames[c]] = v;
-      if (c >= ORYX_BR_DROP_MALFORMED && c <= ORYX_BR_DROP_XMIT) dropped += v;
+      counters[kCounterNames[c]] = values[c];
+      if (c >= ORYX_BR_DROP_MALFORMED && c <= ORYX_BR_DROP_XMIT) dropped += values[c];
     }
     counters["dropped"] = dropped;
     ports.push_back({{"name", port.name},
