@@ -250,9 +250,9 @@ void Dataplane::build() {
   for (const auto& n : plan_.nodes) has_source |= n.source;
   if (!has_source) {
     if (plan_.nodes.empty())
-      log->info("no packet stages (services only); workers will idle");
+      log->info("no packet stages (services only); workers will sleep");
     else
-      log->warn("no stage produces packets; workers will idle");
+      log->warn("no stage produces packets; workers will sleep");
     return;
   }
   pattern_store.push_back(kDropNode);
@@ -293,6 +293,10 @@ int run_worker(void* arg) {
     if (s.desc->worker_init && s.desc->worker_init(s.instance, w->index) != ORYX_OK)
       log->error("stage {}: worker_init failed on worker {}", s.name, w->index);
   w->running.store(true);
+  // Services only: nothing to poll, so the worker only waits for the stop
+  // (spinning or backing off would cost the services' own traffic CPU).
+  while (!w->graph && !g_stop.load(std::memory_order_relaxed))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   uint32_t idle_walks = 0;
   uint32_t sleep_us = 1;
   uint64_t last = rte_rdtsc();
