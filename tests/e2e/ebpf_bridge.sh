@@ -11,13 +11,17 @@ source "$(dirname "$0")/lib.sh"
 source "$ORYX_SOURCE/plugins/ebpf-bridge/tests/bridge_lib.sh"
 ATTACH=${BRIDGE_ATTACH:-tc}
 
-for i in 1 2 3; do make_pod "p$i-$TAG" "br$i-$TAG" "198.18.20.$i/24"; done
+# p3's port has an ifindex above ORYX_BR_INDEXED_IFINDEX: the data path
+# finds it by hash, the others by index.
+for i in 1 2; do make_pod "p$i-$TAG" "br$i-$TAG" "198.18.20.$i/24"; done
+make_pod "p3-$TAG" "br3-$TAG" 198.18.20.3/24 $((20000 + RANDOM % 20000))
 # XDP frames carry no checksum-offload state: at XDP the pods' kernels
 # must checksum what they send (README, "XDP on veth").
 if [ "$ATTACH" = xdp ]; then
   for i in 1 2 3; do ip netns exec "p$i-$TAG" ethtool -K eth0 tx off >/dev/null; done
 fi
 P1=p1-$TAG P2=p2-$TAG P3=p3-$TAG H1=br1-$TAG H2=br2-$TAG H3=br3-$TAG
+[ "$(cat "/sys/class/net/$H3/ifindex")" -ge 16384 ] || fail "$H3 did not get a high ifindex"
 M1=$(pod_mac "$P1") M2=$(pod_mac "$P2") M3=$(pod_mac "$P3")
 bridge_setup brg "$ATTACH" "$H1" "$H2" "$H3"
 body="${BR_BODY}ageing_s = 3"

@@ -57,6 +57,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } oryx_br_ports SEC(".maps");
 
+// The same records by ifindex, for ifindex < ORYX_BR_INDEXED_IFINDEX.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ORYX_BR_INDEXED_IFINDEX);
+	__type(key, __u32);
+	__type(value, struct oryx_br_port);
+} ports_by_ifindex SEC(".maps");
+
 // XDP egress: the ports that are up, by ifindex.
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
@@ -79,6 +87,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct oryx_br_port_stats);
 } oryx_br_stats SEC(".maps");
+
+static __always_inline struct oryx_br_port *port_of(__u32 ifindex)
+{
+	if (ifindex < ORYX_BR_INDEXED_IFINDEX) {
+		struct oryx_br_port *p = bpf_map_lookup_elem(&ports_by_ifindex, &ifindex);
+		return p && (p->flags & ORYX_BR_PORT_PRESENT) ? p : 0;
+	}
+	return bpf_map_lookup_elem(&oryx_br_ports, &ifindex);
+}
 
 static __always_inline struct oryx_br_port_stats *stats_of(__u32 slot)
 {
@@ -105,7 +122,7 @@ static __always_inline struct decision decide(void *data, void *data_end, __u32 
 					      __u64 len, int tag)
 {
 	struct decision d = {V_PASS, 0, 0};
-	struct oryx_br_port *in = bpf_map_lookup_elem(&oryx_br_ports, &ingress);
+	struct oryx_br_port *in = port_of(ingress);
 	if (!in)
 		return d;  // not a bridge port (a leftover attachment)
 	struct oryx_br_port_stats *st = stats_of(in->slot);
@@ -166,7 +183,7 @@ static __always_inline struct decision decide(void *data, void *data_end, __u32 
 				return d;
 			}
 			d.egress = e->ifindex;
-			out = bpf_map_lookup_elem(&oryx_br_ports, &d.egress);
+			out = port_of(d.egress);
 		}
 	}
 	if (!out || !(out->flags & ORYX_BR_PORT_UP) || out->slot >= ORYX_BR_MAX_PORTS) {
@@ -238,9 +255,9 @@ int BPF_PROG(oryx_br_xmit, const struct net_device *from_dev, const struct net_d
 	if (drops <= 0)
 		return 0;
 	__u32 from = from_dev->ifindex, to = to_dev->ifindex;
-	if (!bpf_map_lookup_elem(&oryx_br_ports, &from))
+	if (!port_of(from))
 		return 0;
-	struct oryx_br_port *out = bpf_map_lookup_elem(&oryx_br_ports, &to);
+	struct oryx_br_port *out = port_of(to);
 	if (out && out->slot < ORYX_BR_MAX_PORTS)
 		count(out->slot, ORYX_BR_DROP_XMIT, (__u64)drops);
 	return 0;

@@ -7,6 +7,9 @@
 #define ORYX_BRIDGE_SHARED_H
 
 #define ORYX_BR_MAX_PORTS 64
+/* Ports with a smaller ifindex are also found by index in an array (an
+ * inlined lookup, ~25 ns a frame cheaper than the hash). */
+#define ORYX_BR_INDEXED_IFINDEX 16384
 
 /* Forwarding-table key: a station's MAC on a VLAN (VID 0: untagged).
  * Exactly 8 bytes, no padding, so both sides hash the same bytes. */
@@ -35,6 +38,7 @@ struct oryx_br_port {
 #define ORYX_BR_PORT_TC 0x4      /* attached at TC ingress (else XDP) */
 #define ORYX_BR_PORT_QDISC 0x8   /* oryxd created the clsact qdisc: remove it on detach */
 #define ORYX_BR_PORT_GENERIC 0x10 /* generic (skb) XDP */
+#define ORYX_BR_PORT_PRESENT 0x20 /* set in every record (tells a port from an empty array slot) */
 
 /* Per-port counters: a per-CPU array of ORYX_BR_MAX_PORTS rows, one
  * struct oryx_br_port_stats each (one lookup per port and frame). */

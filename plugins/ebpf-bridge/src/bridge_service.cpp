@@ -285,13 +285,16 @@ void BridgeService::attach_port(Port& port, std::optional<uint32_t> leftover) {
 }
 
 void BridgeService::publish_port(const Port& port) {
-  oryx_br_port rec{port.slot, 0};
-  rec.flags = (port.up ? ORYX_BR_PORT_UP : 0) | (port.peer ? ORYX_BR_PORT_PEER : 0) |
+  oryx_br_port rec{port.slot, ORYX_BR_PORT_PRESENT};
+  rec.flags |= (port.up ? ORYX_BR_PORT_UP : 0) | (port.peer ? ORYX_BR_PORT_PEER : 0) |
               (port.hook == Hook::tc ? ORYX_BR_PORT_TC : 0) |
               (port.created_qdisc ? ORYX_BR_PORT_QDISC : 0) |
               (port.hook == Hook::xdp && generic_xdp_ ? ORYX_BR_PORT_GENERIC : 0);
   bpf_map__update_elem(skel_->maps.oryx_br_ports, &port.ifindex, sizeof(port.ifindex), &rec,
                        sizeof(rec), BPF_ANY);
+  if (port.ifindex < ORYX_BR_INDEXED_IFINDEX)
+    bpf_map__update_elem(skel_->maps.ports_by_ifindex, &port.ifindex, sizeof(port.ifindex), &rec,
+                         sizeof(rec), BPF_ANY);
   uint32_t flood = port.up ? port.ifindex : 0;
   bpf_map__update_elem(skel_->maps.flood_ports, &port.slot, sizeof(port.slot), &flood,
                        sizeof(flood), BPF_ANY);
@@ -311,6 +314,10 @@ void BridgeService::withdraw_port(const Port& port) {
                        sizeof(none), BPF_ANY);
   bpf_map__delete_elem(skel_->maps.tx_ports, &port.ifindex, sizeof(port.ifindex), 0);
   bpf_map__delete_elem(skel_->maps.oryx_br_ports, &port.ifindex, sizeof(port.ifindex), 0);
+  oryx_br_port empty{};
+  if (port.ifindex < ORYX_BR_INDEXED_IFINDEX)
+    bpf_map__update_elem(skel_->maps.ports_by_ifindex, &port.ifindex, sizeof(port.ifindex), &empty,
+                         sizeof(empty), BPF_ANY);
 }
 
 void BridgeService::detach_port(Port& port) {

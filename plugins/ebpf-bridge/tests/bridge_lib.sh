@@ -6,16 +6,17 @@
 
 _BRIDGE_PINS=()
 
-# make_pod NS HOSTIF ADDR/PREFIX: a namespace with eth0 at ADDR on a veth
-# whose host end HOSTIF becomes a bridge port. Unlike make_ns, offloads stay
+# make_pod NS HOSTIF ADDR/PREFIX [IFINDEX]: a namespace with eth0 at ADDR
+# on a veth whose host end HOSTIF (with that ifindex, if given) becomes a
+# bridge port. Unlike make_ns, offloads stay
 # on (bulk throughput is part of what is measured) and GRO is turned on in
 # the pod: a veth only receives what native XDP redirects to it with GRO
 # (or an XDP program) on.
 make_pod() {
-  local ns=$1 hostif=$2 addr=$3
+  local ns=$1 hostif=$2 addr=$3 index=${4:+index $4}
   ip netns add "$ns"
   _NAMESPACES+=("$ns")
-  ip link add "$hostif" type veth peer name eth0 netns "$ns"
+  ip link add "$hostif" $index type veth peer name eth0 netns "$ns"
   _LINKS+=("$hostif")
   sysctl -qw "net.ipv6.conf.$hostif.disable_ipv6=1"
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1
