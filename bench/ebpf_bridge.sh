@@ -127,11 +127,11 @@ for line in open(sys.argv[1]):
     else:
         cur[f[0]] = {"small_fps": int(f[1]), "tcp_gbps": float(f[2])}
 rows = []
-print(f"\n{'path':<8}{'metric':<22}" + "".join(f"{'round ' + str(i + 1):>16}" for i in range(len(rounds))) + f"{'median ratio':>14}")
+print(f"\n{'path':<8}{'metric':<22}" + "".join(f"{'round ' + str(i + 1):>18}" for i in range(len(rounds))) + f"{'median ratio':>14}")
 for path in [p for p in ("linux", "tc", "xdp") if p in rounds[0]]:
     for key, label in (("small_fps", "64 B frames/s"), ("tcp_gbps", "iperf3 Gbit/s")):
         ratios = [r[path][key] / r["linux"][key] if r["linux"][key] else 0 for r in rounds]
-        cells = "".join(f"{r[path][key]:>10,.3g} ({q:.2f})" if key == "tcp_gbps" else f"{r[path][key]:>9,} ({q:.2f})" for r, q in zip(rounds, ratios))
+        cells = "".join(f"{r[path][key]:>11,.1f} ({q:.2f})" if key == "tcp_gbps" else f"{r[path][key]:>11,} ({q:.2f})" for r, q in zip(rounds, ratios))
         med = statistics.median(ratios)
         print(f"{path:<8}{label:<22}{cells}{med:>14.2f}")
         rows.append({"path": path, "metric": key, "values": [r[path][key] for r in rounds], "ratios": ratios, "median_ratio": med})

@@ -38,6 +38,9 @@ void usage(FILE* out) {
                "  graph                  stages and edges of the running graph\n"
                "  config                 the effective configuration (secrets redacted)\n"
                "  connections            live TCP and UDP endpoints of the stack (netstat)\n"
+               "  sockmap                sockets the sockmap services redirect, by connection\n"
+               "  bridge                 eBPF bridge ports: hook, link, frame counters\n"
+               "  bridge fdb             the eBPF bridges' forwarding tables\n"
                "  log                    loggers and their levels, recent warnings\n"
                "  log LOGGER LEVEL       set a logger's level (\"*\" for all); needs the token\n"
                "  capture points         where packets can be captured (pdump plugin)\n"
@@ -283,6 +286,48 @@ void print_connections(const json& arr) {
   table(rows);
 }
 
+void print_sockmap(const json& j) {
+  for (const auto& s : j["services"]) {
+    std::printf("%s: %s, %s sockets, cgroups %s\n", str(s["name"]).c_str(), str(s["state"]).c_str(),
+                str(s.value("sockets", json(0))).c_str(), s.value("cgroups", json::array()).dump().c_str());
+    std::vector<std::vector<std::string>> rows = {{"FAMILY", "ENDPOINT A", "ENDPOINT B"}};
+    for (const auto& p : s.value("pairs", json::array()))
+      rows.push_back({str(p["family"]), str(p["a"]), str(p["b"])});
+    for (const auto& u : s.value("unpaired", json::array()))
+      rows.push_back({str(u["family"]), str(u["local"]), str(u["remote"]) + " (not tracked)"});
+    table(rows);
+  }
+}
+
+void print_bridges(const json& j) {
+  std::vector<std::vector<std::string>> rows = {{"BRIDGE", "PORT", "HOOK", "LINK", "RX", "FORWARDED",
+                                                 "FLOODED", "TX-UNICAST", "DROPPED", "LEARNED"}};
+  for (const auto& b : j["bridges"])
+    for (const auto& p : b["ports"]) {
+      const json& c = p["counters"];
+      std::string hook = str(p["hook"]) + (p["hook"] == "tc" ? "/" + str(p["redirect"])
+                                                            : "/" + str(p["xdp_mode"]));
+      rows.push_back({str(b["name"]), str(p["name"]), hook,
+                      !p["present"].get<bool>() ? "absent" : p["up"].get<bool>() ? "up" : "down",
+                      human(c["rx_frames"].get<uint64_t>()), human(c["forwarded"].get<uint64_t>()),
+                      human(c["flooded"].get<uint64_t>()), human(c["tx_unicast"].get<uint64_t>()),
+                      human(c["dropped"].get<uint64_t>()), human(c["learned"].get<uint64_t>())});
+    }
+  table(rows);
+}
+
+void print_fdb(const json& j) {
+  std::vector<std::vector<std::string>> rows = {{"BRIDGE", "MAC", "VLAN", "PORT", "AGE"}};
+  for (const auto& e : j["entries"]) {
+    char age[32];
+    std::snprintf(age, sizeof(age), "%.1fs%s", e["age_s"].get<double>(),
+                  e["expired"].get<bool>() ? " (expired)" : "");
+    rows.push_back({str(e["bridge"]), str(e["mac"]), str(e["vlan"]), str(e["port"]), age});
+  }
+  table(rows);
+  if (j.value("truncated", false)) std::printf("(truncated)\n");
+}
+
 void print_captures(const json& j) {
   std::vector<std::vector<std::string>> rows = {
       {"ID", "STATE", "POINTS", "FILTER", "SEEN", "WRITTEN", "BYTES", "DROPPED", "FILES"}};
@@ -444,6 +489,12 @@ int main(int argc, char** argv) {
     else if (cmd == "graph" && args.empty()) show(request(ep, "GET", "/api/v1/graph"), print_graph);
     else if (cmd == "connections" && args.empty())
       show(request(ep, "GET", "/api/v1/connections"), print_connections);
+    else if (cmd == "sockmap" && args.empty())
+      show(request(ep, "GET", "/api/v1/sockmap"), print_sockmap);
+    else if (cmd == "bridge" && args.empty())
+      show(request(ep, "GET", "/api/v1/bridge"), print_bridges);
+    else if (cmd == "bridge" && args.size() == 1 && args[0] == "fdb")
+      show(request(ep, "GET", "/api/v1/bridge/fdb"), print_fdb);
     else if (cmd == "config" && args.empty()) std::printf("%s\n", request(ep, "GET", "/api/v1/config").dump(2).c_str());
     else if (cmd == "log" && args.empty()) {
       json j = request(ep, "GET", "/api/v1/log");

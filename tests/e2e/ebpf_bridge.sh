@@ -55,6 +55,10 @@ for i in 1 2 3; do
   [ "$(br_station "$URL" "${!mac}" 0)" = "br$i-$TAG" ] || fail "FDB does not have p$i (${!mac}) behind br$i-$TAG"
 done
 
+hook=$([ "$ATTACH" = tc ] && echo tc/peer || echo xdp/native)
+"$ORYXCTL" -u "$URL" bridge | grep -qE "^br +$H1 +$hook +up " || fail "oryxctl bridge: $("$ORYXCTL" -u "$URL" bridge)"
+"$ORYXCTL" -u "$URL" bridge fdb | grep -qE "^br +$M2 +0 +$H2 " || fail "oryxctl bridge fdb: $("$ORYXCTL" -u "$URL" bridge fdb)"
+
 log "frames from scapy: unknown destination, VLAN learning, malformed, same port"
 sniff() {  # sniff NS FILE: what eth0 receives, in the background
   ip netns exec "$1" tcpdump -i eth0 -Q in -U -n -e -w "$2" 'ether host 02:00:5e:00:00:99' 2>/dev/null &

@@ -42,6 +42,7 @@ rm -f "$WORK/sml.port"
 start_oryxd sml "$cfg"
 grep -q "found the sockhash of a previous oryxd in $PINS with 2 sockets: reusing it" "$WORK/sml.log" \
   || fail "restart did not reuse the sockhash"
+"$ORYXCTL" -u "$sml_URL" sockmap | grep -q "^mesh: redirecting, 2 sockets" || fail "oryxctl sockmap: $("$ORYXCTL" -u "$sml_URL" sockmap)"
 touch "$WORK/go"
 wait $conn || fail "the live connection broke across the restart: $(cat "$WORK/conn.log")"
 sleep 0.4

@@ -349,8 +349,9 @@ void BridgeService::follow_links() {
   std::lock_guard lock(mutex_);
   if (!skel_) return;
   for (auto& port : ports_) {
-    InterfaceFacts facts = inspect_interface(port.name);
+    InterfaceFacts facts = interface_state(port.name);
     if (facts.ifindex != port.ifindex) {
+      if (facts.ifindex != 0) facts = inspect_interface(port.name);
       if (port.ifindex != 0) {
         detach_port(port);  // the program went with a deleted interface; a renamed one keeps it
         size_t n = forget_stations(port.ifindex);

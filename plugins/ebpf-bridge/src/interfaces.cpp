@@ -57,7 +57,7 @@ bool peer_in_other_netns(const std::string& name, uint32_t ifindex) {
 
 }  // namespace
 
-InterfaceFacts inspect_interface(const std::string& name) {
+InterfaceFacts interface_state(const std::string& name) {
   InterfaceFacts facts;
   facts.ifindex = if_nametoindex(name.c_str());
   if (facts.ifindex == 0) return facts;
@@ -65,6 +65,12 @@ InterfaceFacts inspect_interface(const std::string& name) {
   std::string oper = read_line(base + "/operstate");
   long flags = read_number(base + "/flags", 16);
   facts.up = oper == "up" || (oper == "unknown" && flags > 0 && (flags & IFF_UP));
+  return facts;
+}
+
+InterfaceFacts inspect_interface(const std::string& name) {
+  InterfaceFacts facts = interface_state(name);
+  if (facts.ifindex == 0) return facts;
   facts.driver = driver_of(name);
   facts.peer_elsewhere = facts.driver == "veth" && peer_in_other_netns(name, facts.ifindex);
   return facts;

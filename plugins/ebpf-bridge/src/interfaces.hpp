@@ -17,6 +17,9 @@ struct InterfaceFacts {
   bool peer_elsewhere = false;
 };
 
+// Everything above.
 InterfaceFacts inspect_interface(const std::string& name);
+// Only ifindex and up (cheap: what the link-state poll needs).
+InterfaceFacts interface_state(const std::string& name);
 
 }  // namespace oryx::bridge
