@@ -32,11 +32,14 @@ bond_config() {
   shift 3
   printf '%s\n' "$@"
 }
+# 40 s of transfer at 100 KB/s: long enough for convergence, the spread
+# check (up to 30 s) and the unplug/replug to all happen while it flows.
+BODY=4000000
 SRV=$(write_config la "
 [kernel]
 hugepages = false
 file_prefix = \"la$TAG\"
-$(bond_config "$A1" "$A2" 198.18.76.2 'http_port = 80' 'http_body_bytes = 2500000')
+$(bond_config "$A1" "$A2" 198.18.76.2 'http_port = 80' "http_body_bytes = $BODY")
 ")
 start_oryxd la "$SRV"
 CLI=$(write_config lb "
@@ -67,11 +70,17 @@ RX() { details "['members'][$1]['stats']['rx_packets']"; }
 
 # Until LACP converges nothing passes: curl retries its connections every
 # second (the stack's own SYN retransmission backs off to 3 s, 6 s, ...).
-log "curl under oryx run: 16 parallel fetches of 2.5 MB at 100 KB/s each"
+# A connection that lost segments while the two sides converged at
+# different moments stalls in retransmission back-off; curl restarts a
+# transfer slower than 20 KB/s for 3 s on a new connection (-Y/-y), so
+# the spread check sees all 16 flowing. --parallel-immediate: without it
+# curl may hold the other transfers back while its first connection is
+# still being retried (to learn whether it could multiplex them).
+log "curl under oryx run: 16 parallel fetches of 4 MB at 100 KB/s each"
 URLS=()
 for i in $(seq 16); do URLS+=(-o "$WORK/body$i" "http://198.18.76.2/$i"); done
 "$ORYX_BUILD/kernel/preload/oryx" run --config "$CLI" -- \
-  curl -sf -Z --parallel-max 16 --connect-timeout 1.5 --retry 15 --retry-delay 1 -m 60 \
+  curl -sf -Z --parallel-immediate --parallel-max 16 --connect-timeout 1.5 --retry 15 --retry-delay 1 -m 90 -Y 20000 -y 3 \
   --limit-rate 100k "${URLS[@]}" \
   >"$WORK/curl.out" 2>&1 &
 CURL=$!
@@ -82,7 +91,7 @@ log "LACP: both members selected, collecting and distributing; partner $(details
 [ "$(grep -c "^  member oxla[12]$TAG: link up, active, lacp selected" "$WORK/ports.txt")" = 2 ] ||
   fail "oryxctl ports: $(cat "$WORK/ports.txt")"
 wait_until 30 '[ "$(TX 0)" -gt 200 ] && [ "$(TX 1)" -gt 200 ] && [ "$(RX 0)" -gt 100 ] && [ "$(RX 1)" -gt 100 ]' ||
-  fail "traffic not spread: tx $(TX 0)/$(TX 1), rx $(RX 0)/$(RX 1)"
+  fail "traffic not spread: tx $(TX 0)/$(TX 1), rx $(RX 0)/$(RX 1); kernel tx $(cat /sys/class/net/$A1/statistics/tx_packets)/$(cat /sys/class/net/$A2/statistics/tx_packets) rx $(cat /sys/class/net/$A1/statistics/rx_packets)/$(cat /sys/class/net/$A2/statistics/rx_packets)"
 log "spread: member tx $(TX 0)/$(TX 1) rx $(RX 0)/$(RX 1)"
 
 ip link set "$A2" down
@@ -98,12 +107,12 @@ log "$A2 plugged in: selected, distributing and carrying traffic again"
 
 wait "$CURL" || fail "curl under oryx run failed: $(cat "$WORK/curl.out")"
 for i in $(seq 16); do
-  [ "$(stat -c %s "$WORK/body$i")" = 2500000 ] || fail "body $i is $(stat -c %s "$WORK/body$i") bytes"
+  [ "$(stat -c %s "$WORK/body$i")" = "$BODY" ] || fail "body $i is $(stat -c %s "$WORK/body$i") bytes"
 done
 grep -q "member $A2 has no carrier, out of the bond" "$WORK/la.log" || fail "the carrier loss was not logged"
 V() { api "$la_URL" /api/v1/stats | json "j['stages']['$1']['counters']['$2']"; }
 [ "$(V v100 rx_packets)" -gt 10000 ] && [ "$(V trunk unknown_vid)" = 0 ] ||
   fail "VLAN 100 on the bond: rx $(V v100 rx_packets), unknown VID $(V trunk unknown_vid)"
-log "16 x 2.5 MB complete over VLAN 100 on the bond; member tx $(TX 0)/$(TX 1) rx $(RX 0)/$(RX 1)"
+log "16 x 4 MB complete over VLAN 100 on the bond; member tx $(TX 0)/$(TX 1) rx $(RX 0)/$(RX 1)"
 stop_oryxd "$la_PID" || fail "oryxd exit status"
 log "PASS"
