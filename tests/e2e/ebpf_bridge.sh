@@ -41,6 +41,11 @@ if [ "$ATTACH" = tc ]; then
   curl -sf "$URL/api/v1/bridge" | grep -q '"redirect": "peer"' || fail "TC ports do not redirect into the veth peers"
 fi
 
+log "a second bridge on a port already bridged: refused, the first one untouched"
+other=$(write_config other "${BR_BODY//e2e-brg-$TAG/e2e-other-$TAG}")
+if "$ORYXD" -c "$other" >"$WORK/other.log" 2>&1; then fail "a second bridge took over $H1"; fi
+grep -q "interface $H1 already has .* program \"oryx_br_" "$WORK/other.log" || fail "second bridge: $(tail -1 "$WORK/other.log")"
+
 log "every pair pings; ARP is flooded"
 for a in 1 2 3; do
   for b in 1 2 3; do

@@ -35,8 +35,8 @@ std::string prog_name(uint32_t id) {
 
 Error foreign(const std::string& ifname, const char* hook, uint32_t id) {
   return Error("interface " + ifname + " already has " + hook + " program \"" + prog_name(id) +
-                   "\" (id " + std::to_string(id) + "); the bridge does not replace programs "
-                   "it did not attach",
+                   "\" (id " + std::to_string(id) + "); the bridge replaces only what its own "
+                   "killed predecessor left (another bridge on this interface?)",
                ORYX_ERR_UNSUPPORTED);
 }
 
@@ -67,11 +67,13 @@ uint32_t tc_prog_id(uint32_t ifindex) {
 
 const char* hook_name(Hook hook) { return hook == Hook::xdp ? "xdp" : "tc"; }
 
-void attach_xdp(uint32_t ifindex, const std::string& ifname, int prog_fd, bool generic) {
+void attach_xdp(uint32_t ifindex, const std::string& ifname, int prog_fd, bool generic,
+                bool take_over) {
   bpf_xdp_query_opts query{};
   query.sz = sizeof(query);
   if (bpf_xdp_query(int(ifindex), 0, &query) == 0 && query.prog_id != 0) {
-    if (prog_name(query.prog_id) != kXdpProgName) throw foreign(ifname, "an XDP", query.prog_id);
+    if (!take_over || prog_name(query.prog_id) != kXdpProgName)
+      throw foreign(ifname, "an XDP", query.prog_id);
     detach_xdp(ifindex);  // ours, left by a killed oryxd (maybe in the other mode)
   }
   __u32 flags = XDP_FLAGS_UPDATE_IF_NOEXIST | (generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
@@ -94,7 +96,7 @@ bool detach_xdp(uint32_t ifindex) {
   return bpf_xdp_detach(int(ifindex), mode, nullptr) == 0;
 }
 
-bool attach_tc(uint32_t ifindex, const std::string& ifname, int prog_fd) {
+bool attach_tc(uint32_t ifindex, const std::string& ifname, int prog_fd, bool take_over) {
   bpf_tc_hook hook = ingress_hook(ifindex);
   int rc = bpf_tc_hook_create(&hook);
   bool created = rc == 0;
@@ -102,7 +104,7 @@ bool attach_tc(uint32_t ifindex, const std::string& ifname, int prog_fd) {
     throw Error(oryx::bpf::failure("cannot add a clsact qdisc to " + ifname, rc), ORYX_ERR_IO);
   bpf_tc_opts opts = filter_opts();
   if (uint32_t id = tc_prog_id(ifindex); id != 0) {
-    if (prog_name(id) != kTcProgName) throw foreign(ifname, "a TC ingress", id);
+    if (!take_over || prog_name(id) != kTcProgName) throw foreign(ifname, "a TC ingress", id);
     opts.flags = BPF_TC_F_REPLACE;
   }
   opts.prog_fd = prog_fd;

@@ -18,17 +18,20 @@ const char* hook_name(Hook hook);
 inline constexpr const char* kXdpProgName = "oryx_br_xdp";
 inline constexpr const char* kTcProgName = "oryx_br_tc";
 
-// Attaches at XDP (generic: skb mode, else native), replacing a program of
-// ours; throws oryx::sdk::Error naming the interface and the program
-// already there when it is someone else's.
-void attach_xdp(uint32_t ifindex, const std::string& ifname, int prog_fd, bool generic);
+// Attaches at XDP (generic: skb mode, else native). With take_over, a
+// bridge program already there (left by this instance's killed
+// predecessor) is replaced; any other program, or a bridge program
+// without take_over (another bridge's), makes it throw oryx::sdk::Error
+// naming the interface and the program.
+void attach_xdp(uint32_t ifindex, const std::string& ifname, int prog_fd, bool generic,
+                bool take_over);
 // Removes the XDP program if it is ours (by name). True if one was removed.
 bool detach_xdp(uint32_t ifindex);
 
-// Attaches at TC ingress (creating the clsact qdisc if needed), replacing a
-// filter of ours at the bridge's handle and priority. Returns whether it
-// created the qdisc. Throws as attach_xdp.
-bool attach_tc(uint32_t ifindex, const std::string& ifname, int prog_fd);
+// Attaches at TC ingress (creating the clsact qdisc if needed) at the
+// bridge's handle and priority, replacing a bridge filter there only with
+// take_over. Returns whether it created the qdisc. Throws as attach_xdp.
+bool attach_tc(uint32_t ifindex, const std::string& ifname, int prog_fd, bool take_over);
 // Removes the filter if it is ours, and the clsact qdisc if remove_qdisc.
 bool detach_tc(uint32_t ifindex, bool remove_qdisc);
 

@@ -8,6 +8,7 @@
 
 #include "bridge_datapath.skel.h"
 #include "bridge_shared.h"
+#include "fdb.hpp"
 #include "interfaces.hpp"
 
 #include <bpf/bpf.h>
@@ -51,16 +52,12 @@ std::string mac_text(const __u8 mac[6]) {
   return text;
 }
 
-template <typename Key>
-std::vector<Key> keys_of(int fd, size_t limit = SIZE_MAX, bool* truncated = nullptr) {
-  std::vector<Key> keys;
-  Key cur{}, next{};
+// The keys of a small hash map (the ports).
+std::vector<uint32_t> keys_of(int fd) {
+  std::vector<uint32_t> keys;
+  uint32_t cur = 0, next = 0;
   const void* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    if (keys.size() == limit) {
-      if (truncated) *truncated = true;
-      break;
-    }
     keys.push_back(next);
     cur = next;
     prev = &cur;
@@ -199,7 +196,7 @@ std::map<uint32_t, uint32_t> BridgeService::reconcile_leftovers() {
   if (!pins_.exists()) return old;
   int ports_fd = bpf_obj_get(pins_.pin("oryx_br_ports").c_str());
   if (ports_fd >= 0) {
-    for (uint32_t ifindex : keys_of<uint32_t>(ports_fd)) {
+    for (uint32_t ifindex : keys_of(ports_fd)) {
       oryx_br_port rec{};
       if (bpf_map_lookup_elem(ports_fd, &ifindex, &rec) == 0) old[ifindex] = rec.flags;
     }
@@ -218,7 +215,7 @@ std::map<uint32_t, uint32_t> BridgeService::reconcile_leftovers() {
                            ORYX_BR_MAX_PORTS) &&
                map_matches(fdb_fd, BPF_MAP_TYPE_LRU_HASH, sizeof(oryx_br_fdb_key),
                            sizeof(oryx_br_fdb_entry), fdb_size_);
-  size_t stations = reuse ? keys_of<oryx_br_fdb_key>(fdb_fd).size() : 0;
+  size_t stations = reuse ? read_stations(fdb_fd).size() : 0;
   if (ports_fd >= 0) ::close(ports_fd);
   if (fdb_fd >= 0) ::close(fdb_fd);
   if (reuse) {
@@ -252,16 +249,12 @@ void BridgeService::load() {
   if (rc != 0) throw Error(oryx::bpf::failure("cannot load the BPF programs", rc), ORYX_ERR_IO);
   // A reused ports map still describes the last run's ports.
   int ports_fd = bpf_map__fd(skel_->maps.oryx_br_ports);
-  for (uint32_t ifindex : keys_of<uint32_t>(ports_fd)) bpf_map_delete_elem(ports_fd, &ifindex);
+  for (uint32_t ifindex : keys_of(ports_fd)) bpf_map_delete_elem(ports_fd, &ifindex);
   // Stations behind interfaces that are no longer ports.
   std::set<uint32_t> current;
   for (const auto& p : ports_) current.insert(p.ifindex);
-  int fdb_fd = bpf_map__fd(skel_->maps.oryx_br_fdb);
-  for (const auto& key : keys_of<oryx_br_fdb_key>(fdb_fd)) {
-    oryx_br_fdb_entry e{};
-    if (bpf_map_lookup_elem(fdb_fd, &key, &e) == 0 && !current.count(e.ifindex))
-      bpf_map_delete_elem(fdb_fd, &key);
-  }
+  forget_stations_if(bpf_map__fd(skel_->maps.oryx_br_fdb),
+                     [&](const Station& s) { return !current.count(s.entry.ifindex); });
 }
 
 void BridgeService::attach_port(Port& port, std::optional<uint32_t> leftover) {
@@ -276,11 +269,14 @@ void BridgeService::attach_port(Port& port, std::optional<uint32_t> leftover) {
       detach_xdp(port.ifindex);
   }
   if (port.hook == Hook::tc) {
-    bool created = attach_tc(port.ifindex, port.name, bpf_program__fd(skel_->progs.oryx_br_tc));
+    bool created = attach_tc(port.ifindex, port.name, bpf_program__fd(skel_->progs.oryx_br_tc),
+                             leftover.has_value());
     port.created_qdisc = created || left_qdisc;
   } else {
-    attach_xdp(port.ifindex, port.name, bpf_program__fd(skel_->progs.oryx_br_xdp), generic_xdp_);
+    attach_xdp(port.ifindex, port.name, bpf_program__fd(skel_->progs.oryx_br_xdp), generic_xdp_,
+               leftover.has_value());
   }
+  port.attached = true;
   publish_port(port);  // records the qdisc for a successor after a crash
 }
 
@@ -321,8 +317,9 @@ void BridgeService::withdraw_port(const Port& port) {
 }
 
 void BridgeService::detach_port(Port& port) {
-  if (port.ifindex == 0) return;
+  if (port.ifindex == 0 || !port.attached) return;
   withdraw_port(port);
+  port.attached = false;
   if (port.hook == Hook::tc)
     detach_tc(port.ifindex, port.created_qdisc);
   else
@@ -330,15 +327,8 @@ void BridgeService::detach_port(Port& port) {
 }
 
 size_t BridgeService::forget_stations(uint32_t ifindex) {
-  int fd = bpf_map__fd(skel_->maps.oryx_br_fdb);
-  size_t n = 0;
-  for (const auto& key : keys_of<oryx_br_fdb_key>(fd)) {
-    oryx_br_fdb_entry e{};
-    if (bpf_map_lookup_elem(fd, &key, &e) == 0 && e.ifindex == ifindex &&
-        bpf_map_delete_elem(fd, &key) == 0)
-      n++;
-  }
-  return n;
+  return forget_stations_if(bpf_map__fd(skel_->maps.oryx_br_fdb),
+                            [&](const Station& s) { return s.entry.ifindex == ifindex; });
 }
 
 // Ports follow their interfaces: one that goes down or away stops taking
@@ -363,7 +353,7 @@ void BridgeService::follow_links() {
       port.driver = facts.driver;
       port.up = facts.up;
       port.peer = facts.peer_elsewhere;
-      port.created_qdisc = false;
+      port.created_qdisc = port.attached = false;
       if (port.ifindex == 0) continue;
       try {
         attach_port(port, std::nullopt);
@@ -387,19 +377,20 @@ void BridgeService::follow_links() {
   }
 }
 
+// Also refreshes the fdb_entries gauge (a full read of the table).
 size_t BridgeService::age_stations() {
   std::lock_guard lock(mutex_);
   if (!skel_) return 0;
   int fd = bpf_map__fd(skel_->maps.oryx_br_fdb);
   uint64_t now = now_coarse_ns();
-  size_t n = 0;
-  for (const auto& key : keys_of<oryx_br_fdb_key>(fd)) {
-    oryx_br_fdb_entry e{};
-    if (bpf_map_lookup_elem(fd, &key, &e) == 0 && now > e.seen_ns &&
-        now - e.seen_ns > ageing_ns_ && bpf_map_delete_elem(fd, &key) == 0)
-      n++;
-  }
+  size_t kept = 0;
+  size_t n = forget_stations_if(fd, [&](const Station& s) {
+    bool stale = now > s.entry.seen_ns && now - s.entry.seen_ns > ageing_ns_;
+    kept += !stale;
+    return stale;
+  });
   aged_ += n;
+  fdb_entries_ = kept;
   return n;
 }
 
@@ -415,7 +406,7 @@ void BridgeService::refresh_counters() {
   uint64_t up = 0;
   for (const auto& port : ports_) up += port.ifindex != 0 && port.up;
   control_[kPortsUp] = up;
-  control_[kFdbEntries] = keys_of<oryx_br_fdb_key>(bpf_map__fd(skel_->maps.oryx_br_fdb)).size();
+  control_[kFdbEntries] = fdb_entries_;
   control_[kFramesIn] = total[ORYX_BR_RX_FRAMES];
   control_[kBytesIn] = total[ORYX_BR_RX_BYTES];
   control_[kForwarded] = total[ORYX_BR_FORWARDED];
@@ -510,21 +501,18 @@ nlohmann::json BridgeService::describe() const {
 void BridgeService::list_fdb(nlohmann::json& entries, size_t limit, bool* truncated) const {
   std::lock_guard lock(mutex_);
   if (!skel_) return;
-  int fd = bpf_map__fd(skel_->maps.oryx_br_fdb);
   uint64_t now = now_coarse_ns();
-  for (const auto& key : keys_of<oryx_br_fdb_key>(fd, limit - std::min(limit, entries.size()),
-                                                  truncated)) {
-    oryx_br_fdb_entry e{};
-    if (bpf_map_lookup_elem(fd, &key, &e) != 0) continue;
+  for (const auto& s : read_stations(bpf_map__fd(skel_->maps.oryx_br_fdb),
+                                     limit - std::min(limit, entries.size()), truncated)) {
     std::string port = "?";
     for (const auto& p : ports_)
-      if (p.ifindex == e.ifindex) port = p.name;
-    double age = now > e.seen_ns ? double(now - e.seen_ns) / 1e9 : 0.0;
+      if (p.ifindex == s.entry.ifindex) port = p.name;
+    double age = now > s.entry.seen_ns ? double(now - s.entry.seen_ns) / 1e9 : 0.0;
     entries.push_back({{"bridge", name_},
-                       {"mac", mac_text(key.mac)},
-                       {"vlan", key.vlan},
+                       {"mac", mac_text(s.key.mac)},
+                       {"vlan", s.key.vlan},
                        {"port", port},
-                       {"ifindex", e.ifindex},
+                       {"ifindex", s.entry.ifindex},
                        {"age_s", age},
                        {"expired", age * 1e9 > double(ageing_ns_)}});
   }

@@ -65,6 +65,7 @@ class BridgeService {
     bool peer = false;  // TC: redirect into the veth peer's namespace
     bool up = false;
     bool created_qdisc = false;
+    bool attached = false;  // by this instance: only then detached on stop
   };
 
   void check_kernel() const;
@@ -95,7 +96,7 @@ class BridgeService {
   std::vector<Port> ports_;
   bridge_datapath* skel_ = nullptr;
   bpf_link* xmit_trace_ = nullptr;
-  uint64_t aged_ = 0, port_events_ = 0;
+  uint64_t aged_ = 0, port_events_ = 0, fdb_entries_ = 0;
 
   std::thread stats_thread_;
   std::mutex stats_mutex_;
