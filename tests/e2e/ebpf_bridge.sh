@@ -82,7 +82,9 @@ sendp(Ether(src="02:00:5e:00:00:01", dst="02:00:5e:00:00:99") / IP(dst="198.18.2
 sendp(Ether(src="02:00:5e:00:00:64", dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=100) / IP() / UDP(), iface="eth0")
 # 802.1Q ethertype with no tag behind it: malformed.
 sendp(Ether(src="02:00:5e:00:00:01", dst="ff:ff:ff:ff:ff:ff", type=0x8100), iface="eth0")
-# For a station behind the port it came in on (p1 itself): dropped.
+# For a station behind the port it came in on (p1 itself): dropped. p1
+# speaks first, so its entry cannot have aged out (ageing_s is 3).
+sendp(Ether(src=me, dst="ff:ff:ff:ff:ff:ff") / IP() / UDP(), iface="eth0")
 sendp(Ether(src="02:00:5e:00:00:02", dst=me) / IP() / UDP(), iface="eth0")
 EOF
 ip netns exec "$P2" $PY - <<'EOF'
