@@ -5,7 +5,7 @@
 # A TCP echo stream and a ping train keep going while the active member's
 # cable is pulled (its peer end goes down: the member loses carrier) and
 # plugged in again: the stream is byte-exact with no reset, ping loss is
-# bounded, the failovers are counted and logged, traffic returns to the
+# bounded, the failovers are counted, logged and announced (RARP), traffic returns to the
 # primary, and /api/v1/ports shows which member carries traffic.
 source "$(dirname "$0")/lib.sh"
 
@@ -76,6 +76,8 @@ log "$M1 plugged in: traffic on $(details "['primary']")"
 check_traffic
 wait_until 5 '[ "$(S active_members)" = 2 ]' || fail "active_members = $(S active_members)"
 [ "$(S failovers)" = 2 ] || fail "failovers = $(S failovers), expected 2"
+# Each failover announces the bond's MAC on the new member (3 RARP frames).
+wait_until 2 '[ "$(S announcements)" = 6 ]' || fail "announcements = $(S announcements), expected 6"
 [ "$(S member_link_changes)" = 2 ] || fail "member_link_changes = $(S member_link_changes), expected 2"
 grep -q "member $M1 has no carrier, out of the bond" "$WORK/bf.log" || fail "the carrier loss was not logged"
 grep -q "traffic moved from $M1 to $M2" "$WORK/bf.log" || fail "the failover was not logged"

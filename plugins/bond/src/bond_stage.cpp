@@ -14,6 +14,7 @@
 
 #include <oryx/sdk.hpp>
 
+#include <rte_arp.h>
 #include <rte_eth_bond.h>
 #include <rte_eth_bond_8023ad.h>
 #include <rte_ethdev.h>
@@ -21,6 +22,7 @@
 #include <rte_log.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -33,7 +35,7 @@ using oryx::io::kPortCounterCount;
 using oryx::sdk::Error;
 
 enum BondCounter : size_t {
-  kFailovers = kPortCounterCount, kMemberLinkChanges, kActiveMembers, kCount
+  kFailovers = kPortCounterCount, kMemberLinkChanges, kActiveMembers, kAnnouncements, kCount
 };
 
 constexpr oryx_counter_desc kCounters[] = {
@@ -43,6 +45,9 @@ constexpr oryx_counter_desc kCounters[] = {
     oryx::sdk::counter("member_link_changes", "events", "Member links that went down or up."),
     oryx::sdk::gauge("active_members", "members",
                      "Members the driver uses now (link up; for 802.3ad: in the aggregator)."),
+    oryx::sdk::counter("announcements", "frames",
+                       "RARP frames with the bond's MAC sent after a failover, so that switches "
+                       "learn where the bond now is (active-backup, balance-alb)."),
 };
 static_assert(std::size(kCounters) == kCount);
 
@@ -163,6 +168,7 @@ class BondStage {
   }
 
   void start() {
+    pool_ = host_->mbuf_pool(SOCKET_ID_ANY);
     int rc = rte_eth_dev_start(port_id_);
     if (rc != 0)
       throw Error("cannot start the bond: " + std::string(rte_strerror(-rc)), ORYX_ERR_IO);
@@ -206,9 +212,31 @@ class BondStage {
         rte_eth_tx_burst(port_id_, uint16_t(b.worker), nullptr, 0);
       }
     }
+    if (announcements_left_.load(std::memory_order_acquire) > 0) announce(b.worker);
     uint16_t n = data_path_->poll(b);
     if (alb_ && n) to_bond_mac(b.pkts, n);
     return n;
+  }
+
+  // After a failover the switch still sends the bond's traffic to the old
+  // member until it sees the bond's MAC on the new one; the Linux bonding
+  // driver sends gratuitous ARPs, the bond (below any IP) sends RARP
+  // frames from its MAC, as hypervisors do after moving a VM: three, 50 ms
+  // apart, on the worker's own transmit queue.
+  void announce(uint32_t worker) {
+    uint64_t now = rte_get_timer_cycles();
+    if (now < next_announcement_.load(std::memory_order_relaxed)) return;
+    int left = announcements_left_.load(std::memory_order_relaxed);
+    if (left <= 0 || !announcements_left_.compare_exchange_strong(left, left - 1)) return;
+    next_announcement_.store(now + rte_get_timer_hz() / 20, std::memory_order_relaxed);
+    rte_ether_addr mac{};
+    rte_eth_macaddr_get(port_id_, &mac);
+    rte_mbuf* frame = rte_net_make_rarp_packet(pool_, &mac);
+    if (!frame) return;
+    if (rte_eth_tx_burst(port_id_, uint16_t(worker), &frame, 1) == 1)
+      __atomic_fetch_add(&control_[kAnnouncements], 1, __ATOMIC_RELAXED);
+    else
+      rte_pktmbuf_free(frame);
   }
 
   void process(oryx_burst& b) { data_path_->process(b); }
@@ -358,6 +386,8 @@ class BondStage {
     const bool carries = view_.mode == "active-backup" || view_.mode == "balance-alb";
     if (carries && now.primary != before.primary) {
       control_[kFailovers]++;
+      next_announcement_.store(0, std::memory_order_relaxed);
+      announcements_left_.store(kAnnouncementsPerFailover, std::memory_order_release);
       log_.warn("bond ", name_, ": traffic moved from ", member_name(view_, before.primary),
                 " to ", member_name(view_, now.primary));
     }
@@ -385,6 +415,10 @@ class BondStage {
   std::unique_ptr<BondMonitor> monitor_;
   bool alb_ = false;  // balance-alb: received frames may carry a member's MAC
   std::vector<rte_ether_addr> alb_start_macs_;  // set in start(), before workers run
+  static constexpr int kAnnouncementsPerFailover = 3;
+  rte_mempool* pool_ = nullptr;
+  std::atomic<int> announcements_left_{0};
+  std::atomic<uint64_t> next_announcement_{0};
 };
 
 constexpr oryx_stage_desc kBondStage = oryx::sdk::make_stage<BondStage>(
