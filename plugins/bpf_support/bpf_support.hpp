@@ -4,6 +4,7 @@
 // errors an operator can act on, and libbpf's messages for those errors.
 #pragma once
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <cstdint>
@@ -53,6 +54,25 @@ std::string cgroup2_mount();
 // unless the kernel can load the program or map type.
 void require_prog_type(enum bpf_prog_type type, const char* what, const char* since);
 void require_map_type(enum bpf_map_type type, const char* what, const char* since);
+
+// The keys of a map, at most `limit` (the map may change meanwhile);
+// *truncated says whether more were left.
+template <typename Key>
+std::vector<Key> map_keys(int map_fd, size_t limit = SIZE_MAX, bool* truncated = nullptr) {
+  std::vector<Key> keys;
+  Key cur{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+    if (keys.size() == limit) {
+      if (truncated) *truncated = true;
+      break;
+    }
+    keys.push_back(next);
+    cur = next;
+    prev = &cur;
+  }
+  return keys;
+}
 
 // Sum over CPUs of a per-CPU array slot.
 uint64_t percpu_sum(int map_fd, uint32_t slot);

@@ -52,19 +52,6 @@ std::string mac_text(const __u8 mac[6]) {
   return text;
 }
 
-// The keys of a small hash map (the ports).
-std::vector<uint32_t> keys_of(int fd) {
-  std::vector<uint32_t> keys;
-  uint32_t cur = 0, next = 0;
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    keys.push_back(next);
-    cur = next;
-    prev = &cur;
-  }
-  return keys;
-}
-
 bool map_matches(int fd, bpf_map_type type, uint32_t key, uint32_t value, uint32_t entries) {
   bpf_map_info info{};
   __u32 len = sizeof(info);
@@ -140,8 +127,11 @@ void BridgeService::start() {
     throw;
   }
   refresh_counters();
-  stats_stop_ = false;
-  stats_thread_ = std::thread([this] { stats_loop(); });
+  housekeeping_ = std::make_unique<oryx::bpf::PeriodicTask>(kStatsPeriod, [this](uint64_t tick) {
+    follow_links();
+    if (tick % kAgeingEvery == 0) age_stations();
+    refresh_counters();
+  });
   std::string list;
   for (const auto& p : ports_)
     list += (list.empty() ? "" : ", ") + p.name + " (" + hook_name(p.hook) +
@@ -196,7 +186,7 @@ std::map<uint32_t, uint32_t> BridgeService::reconcile_leftovers() {
   if (!pins_.exists()) return old;
   int ports_fd = bpf_obj_get(pins_.pin("oryx_br_ports").c_str());
   if (ports_fd >= 0) {
-    for (uint32_t ifindex : keys_of(ports_fd)) {
+    for (uint32_t ifindex : oryx::bpf::map_keys<uint32_t>(ports_fd)) {
       oryx_br_port rec{};
       if (bpf_map_lookup_elem(ports_fd, &ifindex, &rec) == 0) old[ifindex] = rec.flags;
     }
@@ -249,7 +239,7 @@ void BridgeService::load() {
   if (rc != 0) throw Error(oryx::bpf::failure("cannot load the BPF programs", rc), ORYX_ERR_IO);
   // A reused ports map still describes the last run's ports.
   int ports_fd = bpf_map__fd(skel_->maps.oryx_br_ports);
-  for (uint32_t ifindex : keys_of(ports_fd)) bpf_map_delete_elem(ports_fd, &ifindex);
+  for (uint32_t ifindex : oryx::bpf::map_keys<uint32_t>(ports_fd)) bpf_map_delete_elem(ports_fd, &ifindex);
   // Stations behind interfaces that are no longer ports.
   std::set<uint32_t> current;
   for (const auto& p : ports_) current.insert(p.ifindex);
@@ -423,27 +413,8 @@ void BridgeService::refresh_counters() {
   control_[kPortEvents] = port_events_;
 }
 
-void BridgeService::stats_loop() {
-  std::unique_lock lock(stats_mutex_);
-  for (int tick = 1; !stats_cv_.wait_for(lock, kStatsPeriod, [this] { return stats_stop_; });
-       tick++) {
-    lock.unlock();
-    follow_links();
-    if (tick % kAgeingEvery == 0) age_stations();
-    refresh_counters();
-    lock.lock();
-  }
-}
-
 void BridgeService::stop() {
-  if (stats_thread_.joinable()) {
-    {
-      std::lock_guard lock(stats_mutex_);
-      stats_stop_ = true;
-    }
-    stats_cv_.notify_all();
-    stats_thread_.join();
-  }
+  housekeeping_.reset();
   if (!skel_) return;
   refresh_counters();
   uint64_t forwarded = control_[kForwarded], flooded = control_[kFlooded];

@@ -6,17 +6,17 @@
 
 #include "attachment.hpp"
 #include "bpf_support.hpp"
+#include "periodic_task.hpp"
 
 #include <oryx/sdk.hpp>
 
 #include <nlohmann/json.hpp>
 
-#include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 struct bridge_datapath;  // the generated skeleton
@@ -80,7 +80,6 @@ class BridgeService {
   void follow_links();
   size_t age_stations();
   void refresh_counters();
-  void stats_loop();
   void teardown();
 
   std::string name_;
@@ -98,10 +97,7 @@ class BridgeService {
   bpf_link* xmit_trace_ = nullptr;
   uint64_t aged_ = 0, port_events_ = 0, fdb_entries_ = 0;
 
-  std::thread stats_thread_;
-  std::mutex stats_mutex_;
-  std::condition_variable stats_cv_;
-  bool stats_stop_ = false;
+  std::unique_ptr<oryx::bpf::PeriodicTask> housekeeping_;
 };
 
 }  // namespace oryx::bridge

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <thread>
 
 namespace oryx::sockmap {
 using oryx::sdk::Error;
@@ -44,23 +45,6 @@ oryx_sock_key swapped(const oryx_sock_key& k) {
 
 std::string bytes_of(const oryx_sock_key& k) {
   return std::string(reinterpret_cast<const char*>(&k), sizeof(k));
-}
-
-// Keys of a sockhash, at most `limit` (the map may change meanwhile).
-std::vector<oryx_sock_key> keys_of(int fd, size_t limit, bool* truncated) {
-  std::vector<oryx_sock_key> keys;
-  oryx_sock_key cur{}, next{};
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    if (keys.size() == limit) {
-      if (truncated) *truncated = true;
-      break;
-    }
-    keys.push_back(next);
-    cur = next;
-    prev = &cur;
-  }
-  return keys;
 }
 
 }  // namespace
@@ -99,8 +83,8 @@ void SockmapService::start() {
     throw;
   }
   refresh_counters();
-  stats_stop_ = false;
-  stats_thread_ = std::thread([this] { stats_loop(); });
+  stats_ = std::make_unique<oryx::bpf::PeriodicTask>(kStatsPeriod,
+                                                      [this](uint64_t) { refresh_counters(); });
   std::string list;
   for (const auto& c : attached_cgroups_) list += (list.empty() ? "" : ", ") + c;
   log_.info("sockmap redirect on for TCP sockets of ", list, " (", ports_.size(), " port ranges, ",
@@ -122,7 +106,7 @@ void SockmapService::reconcile_leftovers() {
             info.key_size == sizeof(oryx_sock_key) && info.value_size == sizeof(__u64) &&
             info.max_entries == max_sockets_;
     if (reuse) {
-      size_t n = keys_of(fd, SIZE_MAX, nullptr).size();
+      size_t n = oryx::bpf::map_keys<oryx_sock_key>(fd).size();
       log_.warn("found the sockhash of a previous oryxd in ", pins_.path(), " with ", n,
                 " sockets: reusing it");
     }
@@ -219,24 +203,8 @@ void SockmapService::refresh_counters() {
   control_[kCgroupsAttached] = cgroup_links_.size();
 }
 
-void SockmapService::stats_loop() {
-  std::unique_lock lock(stats_mutex_);
-  while (!stats_cv_.wait_for(lock, kStatsPeriod, [this] { return stats_stop_; })) {
-    lock.unlock();
-    refresh_counters();
-    lock.lock();
-  }
-}
-
 void SockmapService::stop() {
-  if (stats_thread_.joinable()) {
-    {
-      std::lock_guard lock(stats_mutex_);
-      stats_stop_ = true;
-    }
-    stats_cv_.notify_all();
-    stats_thread_.join();
-  }
+  stats_.reset();
   if (!skel_) return;
   // Drain: new sends take the normal path at once, new sockets are no
   // longer tracked; readers get drain_ms to take what was already handed
@@ -280,7 +248,7 @@ nlohmann::json SockmapService::describe(size_t limit) const {
   }
   j["state"] = (skel_->bss->flags & ORYX_SM_REDIRECT) ? "redirecting" : "draining";
   bool truncated = false;
-  auto keys = keys_of(bpf_map__fd(skel_->maps.oryx_socks), limit, &truncated);
+  auto keys = oryx::bpf::map_keys<oryx_sock_key>(bpf_map__fd(skel_->maps.oryx_socks), limit, &truncated);
   std::set<std::string> present;
   for (const auto& k : keys) present.insert(bytes_of(k));
   nlohmann::json pairs = nlohmann::json::array(), unpaired = nlohmann::json::array();

@@ -6,15 +6,15 @@
 
 #include "allow_list.hpp"
 #include "bpf_support.hpp"
+#include "periodic_task.hpp"
 
 #include <oryx/sdk.hpp>
 
 #include <nlohmann/json.hpp>
 
-#include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 struct sockmap_redirect;  // the generated skeleton
@@ -53,7 +53,6 @@ class SockmapService {
   void fill_allow_lists();
   void attach();
   void refresh_counters();
-  void stats_loop();
   void teardown();
 
   std::string name_;
@@ -72,10 +71,7 @@ class SockmapService {
   std::vector<std::string> attached_cgroups_;
   bool msg_attached_ = false, skb_attached_ = false;
 
-  std::thread stats_thread_;
-  std::mutex stats_mutex_;
-  std::condition_variable stats_cv_;
-  bool stats_stop_ = false;
+  std::unique_ptr<oryx::bpf::PeriodicTask> stats_;
 };
 
 }  // namespace oryx::sockmap
