@@ -46,6 +46,15 @@ other=$(write_config other "${BR_BODY//e2e-brg-$TAG/e2e-other-$TAG}")
 if "$ORYXD" -c "$other" >"$WORK/other.log" 2>&1; then fail "a second bridge took over $H1"; fi
 grep -q "interface $H1 already has .* program \"oryx_br_" "$WORK/other.log" || fail "second bridge: $(tail -1 "$WORK/other.log")"
 
+log "bad input: an interface listed twice, a wrong method, an unknown resource"
+twice=$(write_config twice "$(sed -e "s/\"$H3\"/\"$H1\"/" -e "s/e2e-brg-$TAG/e2e-twice-$TAG/" <<<"$body")")
+if "$ORYXD" -c "$twice" >"$WORK/twice.log" 2>&1; then fail "oryxd started with $H1 listed twice"; fi
+grep -q "interfaces: \"$H1\" is listed twice" "$WORK/twice.log" || fail "twice: $(tail -1 "$WORK/twice.log")"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer test-token-$TAG" "$URL/api/v1/bridge")
+[ "$code" = 405 ] || fail "POST /api/v1/bridge answered $code, want 405"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/bridge/nosuch")
+[ "$code" = 404 ] || fail "GET /api/v1/bridge/nosuch answered $code, want 404"
+
 log "every pair pings; ARP is flooded"
 for a in 1 2 3; do
   for b in 1 2 3; do
@@ -117,7 +126,14 @@ gbps=$(json 'round(j["end"]["sum_received"]["bytes"] * 8 / j["end"]["sum_receive
 log "iperf3 p1 -> p3: $gbps Gbit/s"
 $PY -c "import sys; sys.exit(0 if $gbps > 0.05 else 1)" || fail "iperf3 moved almost nothing ($gbps Gbit/s)"
 [ "$(br_port_counter "$URL" "$H3" tx_unicast)" -ge 1000 ] || fail "iperf3 segments were not forwarded to $H3"
-[ "$(br_counter "$URL" dropped_xmit)" = 0 ] || fail "transmit drops: $(br_counter "$URL" dropped_xmit)"
+# At XDP a veth's receive ring (256 frames) can overflow under a TCP
+# burst: the kernel drops, the bridge counts (TCP resends). At TC nothing.
+xmit=$(br_counter "$URL" dropped_xmit) tx3=$(br_port_counter "$URL" "$H3" tx_unicast)
+if [ "$ATTACH" = tc ]; then
+  [ "$xmit" = 0 ] || fail "transmit drops at TC: $xmit"
+else
+  [ $((xmit * 100)) -lt "$tx3" ] || fail "transmit drops: $xmit of $tx3 frames"
+fi
 
 log "a port that goes down stops being bridged; back up, it forwards again"
 ip netns exec "$P1" ping -c 1 -W 2 198.18.20.3 >/dev/null || fail "p1 cannot ping p3"
