@@ -68,9 +68,9 @@ sm_counter() {
 
 # bpf_leftovers PINDIR CGROUP: prints what of ours is still attached or
 # pinned. Sockets release their programs in an RCU callback, so programs
-# get 3 s to go.
+# get 10 s to go (deferred work; slower on a loaded machine).
 bpf_leftovers() {
-  for _ in $(seq 30); do
+  for _ in $(seq 100); do
     bpftool prog show 2>/dev/null | grep -qE "name (oryx_sockops|oryx_msg_redirect|oryx_skb_pass) " || break
     sleep 0.1
   done
