@@ -73,4 +73,12 @@ std::shared_ptr<FdEntry> FdTable::take(int fd) {
   return std::move(entries_[fd]);
 }
 
+std::vector<std::pair<int, std::shared_ptr<FdEntry>>> FdTable::snapshot() const {
+  std::vector<std::pair<int, std::shared_ptr<FdEntry>>> out;
+  std::shared_lock lock(mutex_);
+  for (size_t fd = 0; fd < size_; fd++)
+    if (marks_[fd].load(std::memory_order_relaxed) && entries_[fd]) out.emplace_back(int(fd), entries_[fd]);
+  return out;
+}
+
 }  // namespace oryx::preload

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <utility>
 #include <vector>
 
 namespace oryx::preload {
@@ -76,6 +77,8 @@ class FdTable {
   std::shared_ptr<FdEntry> find(int fd) const;
   void put(int fd, std::shared_ptr<FdEntry> entry);
   std::shared_ptr<FdEntry> take(int fd);
+  // Every descriptor the library manages, with its entry (for reports).
+  std::vector<std::pair<int, std::shared_ptr<FdEntry>>> snapshot() const;
 
  private:
   FdTable();

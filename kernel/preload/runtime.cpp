@@ -2,6 +2,7 @@
 #include "runtime.hpp"
 
 #include "appliance.hpp"
+#include "application_report.hpp"
 #include "fatal_signals.hpp"
 #include "logging.hpp"
 #include "rest_api.hpp"
@@ -165,6 +166,7 @@ void Runtime::start_kernel() {
     g_appliance = std::make_unique<Appliance>(std::move(cfg));
     g_appliance->check();
     g_appliance->start();
+    g_appliance->set_application_report(application_report);
     g_rest = std::make_unique<RestServer>(*g_appliance);
     if (g_appliance->config().http.get_bool("enabled")) g_rest->start();
   } catch (const std::exception& e) {

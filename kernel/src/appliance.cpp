@@ -454,6 +454,15 @@ nlohmann::json Appliance::status_json() const {
   return j;
 }
 
+nlohmann::json Appliance::applications_json() const {
+  if (!application_report_)
+    return {{"embedded", false},
+            {"applications", nlohmann::json::array()},
+            {"note", "this is oryxd: applications reach Oryx by running under `oryx run`, which "
+                     "starts their own kernel (and API) in-process"}};
+  return {{"embedded", true}, {"applications", nlohmann::json::array({application_report_()})}};
+}
+
 nlohmann::json Appliance::plugins_json() const {
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& p : loader_.plugins()) {

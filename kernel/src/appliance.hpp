@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -52,6 +53,12 @@ class Appliance {
   nlohmann::json stats_json() const;
   nlohmann::json config_json() const;  // effective, secrets redacted
   nlohmann::json graph_json() const;
+  // The processes this kernel serves: set by a program that embeds it
+  // (the preload library under `oryx run`); oryxd serves none.
+  void set_application_report(std::function<nlohmann::json()> report) {
+    application_report_ = std::move(report);
+  }
+  nlohmann::json applications_json() const;
   std::string metrics_text() const;
 
   // JSON endpoints plugins registered (GET /api/v1/<name>).
@@ -104,6 +111,7 @@ class Appliance {
   std::map<std::string, PluginEndpoint> endpoints_;
   std::map<std::string, std::pair<uint32_t, const void*>> services_;  // name -> version, iface
   std::string state_ = "configured";
+  std::function<nlohmann::json()> application_report_;
 };
 
 // The host function table handed to every plugin.

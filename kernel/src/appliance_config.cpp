@@ -2,7 +2,13 @@
 // appliance_config.cpp - parsing appliance.toml and the kernel tables.
 #include "appliance_config.hpp"
 
+#include "http_access.hpp"
+
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -69,10 +75,17 @@ const oryx_param kLog[] = {
 const oryx_param kHttp[] = {
     P("enabled", ORYX_PARAM_BOOL, 0, 1, "true", "Serve the REST API and dashboard."),
     P("listen", ORYX_PARAM_STRING, 0, 0, "\"127.0.0.1:8080\"",
-      "Address and port to listen on; port 0 picks a free port (see port_file)."),
+      "Address and port to listen on (\"[::1]:8080\" for IPv6; a bare port listens on every "
+      "address); port 0 picks a free port (see port_file). Any address other than loopback "
+      "needs a token."),
     P("token", ORYX_PARAM_STRING, 0, 0, "\"\"",
-      "Bearer token required by every POST; empty disables state-changing calls.", nullptr,
+      "Bearer token (\"Authorization: Bearer TOKEN\"). Required by every state-changing call "
+      "(POST, DELETE); when listen is not a loopback address, required by every API and "
+      "/metrics request too, and must be set. Empty disables state-changing calls.", nullptr,
       ORYX_PARAM_SECRET),
+    P("tls_certificate", ORYX_PARAM_STRING, 0, 0, "\"\"",
+      "PEM file holding the server's certificate (chain) and private key; when set the "
+      "server speaks only HTTPS (TLS 1.2 or newer, OpenSSL through CivetWeb)."),
     P("webui_dir", ORYX_PARAM_STRING, 0, 0, "\"" ORYX_DEFAULT_WEBUI_DIR "\"",
       "Directory of the dashboard's static files."),
     P("threads", ORYX_PARAM_INT, 1, 16, "2", "HTTP worker threads."),
@@ -196,6 +209,28 @@ const oryx_param* kernel_table_schema() { return kKernel; }
 const oryx_param* plugins_table_schema() { return kPlugins; }
 const oryx_param* log_table_schema() { return kLog; }
 const oryx_param* http_table_schema() { return kHttp; }
+
+namespace {
+
+// An API reachable from other hosts must not be open: a token is required
+// there; a certificate that cannot be read is an error now, not at start.
+void check_http_access(const oryx_config& http, const toml::value& table,
+                       const std::string& file, std::vector<ConfigError>& errors) {
+  auto line_of = [&](const char* key) {
+    return table.contains(key) ? unsigned(table.at(key).location().line()) : http.line;
+  };
+  std::string listen = http.get_string("listen");
+  if (http.get_bool("enabled") && listens_beyond_loopback(listen) && http.get_string("token").empty())
+    errors.push_back({file, line_of("listen"), "http.listen",
+                      "\"" + listen + "\" is reachable beyond loopback: set http.token (every "
+                      "request will need it), or listen on 127.0.0.1"});
+  std::string cert = http.get_string("tls_certificate");
+  if (!cert.empty() && access(cert.c_str(), R_OK) != 0)
+    errors.push_back({file, line_of("tls_certificate"), "http.tls_certificate",
+                      "cannot read \"" + cert + "\": " + std::strerror(errno)});
+}
+
+}  // namespace
 const oryx_param* stats_table_schema() { return kStats; }
 const oryx_param* preload_table_schema() { return kPreload; }
 const oryx_param* capture_table_schema() { return kCapture; }
@@ -320,6 +355,8 @@ std::unique_ptr<ApplianceConfig> parse_config(const std::string& text, const std
                           "critical, found \"" + entry + "\""});
     }
   }
+
+  check_http_access(cfg->http, table_or_empty("http"), file, errors);
 
   for (const char* kind : {"stage", "service"}) {
     auto it = root.find(kind);

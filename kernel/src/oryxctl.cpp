@@ -6,11 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tls_compat.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -37,7 +40,8 @@ void usage(FILE* out) {
                "                         seconds (default 1) with rates, until Ctrl-C\n"
                "  graph                  stages and edges of the running graph\n"
                "  config                 the effective configuration (secrets redacted)\n"
-               "  connections            live TCP and UDP endpoints of the stack (netstat)\n"
+               "  connections [--state S] [--proto tcp|udp] [--match TEXT] [--sort COL] [--limit N]\n"
+               "                         live TCP and UDP endpoints of the stack (netstat)\n"
                "  sockmap                sockets the sockmap services redirect, by connection\n"
                "  bridge                 eBPF bridge ports: hook, link, frame counters\n"
                "  bridge fdb             the eBPF bridges' forwarding tables\n"
@@ -54,8 +58,13 @@ void usage(FILE* out) {
                "  capture delete ID      stop a capture and delete its files; needs the token\n"
                "\n"
                "Options:\n"
-               "  -u, --url URL     oryxd address (default $ORYX_URL or http://127.0.0.1:8080)\n"
-               "  -t, --token TOK   bearer token for state-changing calls (default $ORYX_TOKEN)\n"
+               "  -u, --url URL     oryxd address, http:// or https:// (default $ORYX_URL or\n"
+               "                    http://127.0.0.1:8080)\n"
+               "  -t, --token TOK   bearer token, sent with every request (default $ORYX_TOKEN);\n"
+               "                    needed by state-changing calls, and by every call when\n"
+               "                    oryxd listens beyond loopback\n"
+               "      --cacert FILE certificate (or its CA) an https:// oryxd must present\n"
+               "                    (default $ORYX_CACERT); https needs it\n"
                "  -j, --json        print the API's JSON instead of tables\n"
                "  -h, --help        show this help\n"
                "  -V, --version     show the version\n"
@@ -67,18 +76,22 @@ void usage(FILE* out) {
 struct Endpoint {
   std::string host = "127.0.0.1";
   int port = 8080;
+  bool tls = false;
+  std::string token;   // sent with every request when set
+  std::string cacert;  // verifies an https server's certificate
 };
 
 bool parse_url(const std::string& url, Endpoint& ep) {
   std::string rest = url;
-  const std::string scheme = "http://";
-  if (rest.rfind(scheme, 0) == 0) rest = rest.substr(scheme.size());
+  ep.tls = rest.rfind("https://", 0) == 0;
+  if (ep.tls) rest = rest.substr(8);
+  else if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
   else if (rest.find("://") != std::string::npos) return false;
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   size_t colon = rest.rfind(':');
   if (colon == std::string::npos) {
     ep.host = rest;
-    ep.port = 80;
+    ep.port = ep.tls ? 443 : 80;
     return !rest.empty();
   }
   ep.host = rest.substr(0, colon);
@@ -95,18 +108,40 @@ struct Failure {
   std::string message;
 };
 
-json request(const Endpoint& ep, const std::string& method, const std::string& path,
-             const std::string& token = "", const std::string& body = "") {
+// Sends one request (HTTP/1.0, so the answer ends with the connection) and
+// waits for the answer's head; the caller reads the body and closes.
+mg_connection* send_request(const Endpoint& ep, const std::string& method, const std::string& path,
+                            const std::string& body = "") {
   char err[256] = "";
-  std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
-  mg_connection* c = mg_download(ep.host.c_str(), ep.port, 0, err, sizeof(err),
-                                 "%s %s HTTP/1.0\r\nHost: %s\r\n%sContent-Type: application/json\r\n"
-                                 "Content-Length: %zu\r\n\r\n%s",
-                                 method.c_str(), path.c_str(), ep.host.c_str(), auth.c_str(),
-                                 body.size(), body.c_str());
+  mg_client_options opts{};
+  opts.host = ep.host.c_str();
+  opts.port = ep.port;
+  opts.server_cert = ep.cacert.c_str();
+  mg_connection* c = ep.tls ? mg_connect_client_secure(&opts, err, sizeof(err))
+                            : mg_connect_client(ep.host.c_str(), ep.port, 0, err, sizeof(err));
+  std::string where = (ep.tls ? "https://" : "http://") + ep.host + ":" + std::to_string(ep.port);
+  if (!c && ep.tls)
+    throw Failure{3, "cannot open a TLS connection to oryxd at " + where + " (" + err +
+                         "): is it running, and is --cacert the certificate it presents?"};
   if (!c)
-    throw Failure{3, "cannot reach oryxd at " + ep.host + ":" + std::to_string(ep.port) + " (" +
-                         err + "); is it running? (systemctl status oryxd)"};
+    throw Failure{3, "cannot reach oryxd at " + where + " (" + err +
+                         "); is it running? (systemctl status oryxd)"};
+  std::string auth = ep.token.empty() ? "" : "Authorization: Bearer " + ep.token + "\r\n";
+  mg_printf(c,
+            "%s %s HTTP/1.0\r\nHost: %s\r\n%sContent-Type: application/json\r\n"
+            "Content-Length: %zu\r\n\r\n",
+            method.c_str(), path.c_str(), ep.host.c_str(), auth.c_str(), body.size());
+  mg_write(c, body.data(), body.size());
+  if (mg_get_response(c, err, sizeof(err), 30000) < 0) {
+    mg_close_connection(c);
+    throw Failure{3, "no answer from oryxd at " + where + " (" + err + ")"};
+  }
+  return c;
+}
+
+json request(const Endpoint& ep, const std::string& method, const std::string& path,
+             const std::string& body = "") {
+  mg_connection* c = send_request(ep, method, path, body);
   std::string data;
   char buf[8192];
   int n;
@@ -127,11 +162,7 @@ json request(const Endpoint& ep, const std::string& method, const std::string& p
 
 // GET path into the file `out`; oryxd's JSON error becomes a Failure.
 void download(const Endpoint& ep, const std::string& path, const std::string& out) {
-  char err[256] = "";
-  mg_connection* c = mg_download(ep.host.c_str(), ep.port, 0, err, sizeof(err),
-                                 "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path.c_str(),
-                                 ep.host.c_str());
-  if (!c) throw Failure{3, "cannot reach oryxd at " + ep.host + ":" + std::to_string(ep.port)};
+  mg_connection* c = send_request(ep, "GET", path);
   const mg_response_info* ri = mg_get_response_info(c);
   int status = ri ? ri->status_code : 0;
   std::string data;
@@ -278,12 +309,16 @@ void print_stats(const json& s, const json* prev, double seconds) {
   std::printf("\ndrops total: %s\n", human(s.value("drops_total", uint64_t(0))).c_str());
 }
 
-void print_connections(const json& arr) {
+void print_connections(const json& j) {
   std::vector<std::vector<std::string>> rows = {{"PROTO", "LOCAL", "REMOTE", "STATE", "SEND-Q", "RECV-Q"}};
-  for (const auto& c : arr)
+  for (const auto& c : j["connections"])
     rows.push_back({str(c["proto"]), str(c["local"]), str(c["remote"]), str(c["state"]),
                     str(c["send_queue"]), str(c["recv_queue"])});
   table(rows);
+  std::string states;
+  for (const auto& [state, n] : j["by_state"].items()) states += " " + state + " " + str(n);
+  std::printf("\n%s of %s shown;%s\n", str(j["connections"].size()).c_str(), str(j["total"]).c_str(),
+              states.c_str());
 }
 
 void print_sockmap(const json& j) {
@@ -353,7 +388,7 @@ void print_capture_points(const json& j) {
 }
 
 // oryxctl capture ...: returns the exit status.
-int capture_command(const Endpoint& ep, const std::string& token, bool as_json,
+int capture_command(const Endpoint& ep, bool as_json,
                     const std::vector<std::string>& args) {
   auto print = [&](const json& j, void (*printer)(const json&)) {
     if (as_json) std::printf("%s\n", j.dump(2).c_str());
@@ -397,15 +432,15 @@ int capture_command(const Endpoint& ep, const std::string& token, bool as_json,
       }
       body[key] = v;
     }
-    json c = request(ep, "POST", "/api/v1/captures", token, body.dump());
+    json c = request(ep, "POST", "/api/v1/captures", body.dump());
     if (as_json) std::printf("%s\n", c.dump(2).c_str());
     else std::printf("capture %s started on %s\n", str(c["id"]).c_str(), args[1].c_str());
   } else if (sub == "stop" && args.size() == 2) {
-    json c = request(ep, "POST", "/api/v1/captures/" + args[1] + "/stop", token);
+    json c = request(ep, "POST", "/api/v1/captures/" + args[1] + "/stop");
     if (as_json) std::printf("%s\n", c.dump(2).c_str());
     else one(c);
   } else if (sub == "delete" && args.size() == 2) {
-    json j = request(ep, "DELETE", "/api/v1/captures/" + args[1], token);
+    json j = request(ep, "DELETE", "/api/v1/captures/" + args[1]);
     if (as_json) std::printf("%s\n", j.dump(2).c_str());
     else std::printf("capture %s deleted\n", args[1].c_str());
   } else if (sub == "get" && args.size() >= 2) {
@@ -438,6 +473,22 @@ void print_graph(const json& g) {
   std::printf("\nevery stage also has edge 0 to oryx-drop (counted drops)\n");
 }
 
+// connections' options as the endpoint's query string.
+std::string connection_query(const std::vector<std::string>& args) {
+  static const std::map<std::string, std::string> names = {
+      {"--state", "state"}, {"--proto", "proto"}, {"--match", "q"}, {"--sort", "sort"}, {"--limit", "limit"}};
+  std::string query;
+  for (size_t i = 0; i < args.size(); i += 2) {
+    auto it = names.find(args[i]);
+    if (it == names.end() || i + 1 >= args.size())
+      throw Failure{2, "connections: expected --state, --proto, --match, --sort or --limit with a value"};
+    char encoded[512];
+    mg_url_encode(args[i + 1].c_str(), encoded, sizeof(encoded));
+    query += (query.empty() ? "?" : "&") + it->second + "=" + encoded;
+  }
+  return query;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -445,10 +496,13 @@ int main(int argc, char** argv) {
   const char* env_token = std::getenv("ORYX_TOKEN");
   std::string url = env_url ? env_url : "http://127.0.0.1:8080";
   std::string token = env_token ? env_token : "";
+  const char* env_cacert = std::getenv("ORYX_CACERT");
+  std::string cacert = env_cacert ? env_cacert : "";
   bool as_json = false;
 
   static const option opts[] = {{"url", required_argument, nullptr, 'u'},
                                 {"token", required_argument, nullptr, 't'},
+                                {"cacert", required_argument, nullptr, 'C'},
                                 {"json", no_argument, nullptr, 'j'},
                                 {"help", no_argument, nullptr, 'h'},
                                 {"version", no_argument, nullptr, 'V'},
@@ -459,6 +513,7 @@ int main(int argc, char** argv) {
     switch (opt) {
       case 'u': url = optarg; break;
       case 't': token = optarg; break;
+      case 'C': cacert = optarg; break;
       case 'j': as_json = true; break;
       case 'h': usage(stdout); return 0;
       case 'V': std::printf("oryxctl %s\n", ORYX_VERSION); return 0;
@@ -473,10 +528,25 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + optind + 1, argv + argc);
   Endpoint ep;
   if (!parse_url(url, ep)) {
-    std::fprintf(stderr, "oryxctl: bad URL '%s' (expected http://HOST:PORT)\n", url.c_str());
+    std::fprintf(stderr, "oryxctl: bad URL '%s' (expected http[s]://HOST:PORT)\n", url.c_str());
     return 2;
   }
-  mg_init_library(0);
+  ep.token = token;
+  ep.cacert = cacert;
+  if (ep.tls && cacert.empty()) {
+    std::fprintf(stderr, "oryxctl: %s: https needs --cacert FILE (the certificate oryxd presents, "
+                         "or its CA) to verify the server\n", url.c_str());
+    return 2;
+  }
+  if (ep.tls) {
+    std::string why = oryx::kernel::prepare_civetweb_tls();
+    if (!why.empty() || !(mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS)) {
+      std::fprintf(stderr, "oryxctl: cannot initialise TLS: %s\n",
+                   why.empty() ? "CivetWeb cannot load libssl.so/libcrypto.so (libssl-dev)" : why.c_str());
+      return 3;
+    }
+  }
+  if (!ep.tls) mg_init_library(0);
 
   try {
     auto show = [&](const json& j, void (*printer)(const json&)) {
@@ -487,8 +557,8 @@ int main(int argc, char** argv) {
     else if (cmd == "plugins" && args.empty()) show(request(ep, "GET", "/api/v1/plugins"), print_plugins);
     else if (cmd == "ports" && args.empty()) show(request(ep, "GET", "/api/v1/ports"), print_ports);
     else if (cmd == "graph" && args.empty()) show(request(ep, "GET", "/api/v1/graph"), print_graph);
-    else if (cmd == "connections" && args.empty())
-      show(request(ep, "GET", "/api/v1/connections"), print_connections);
+    else if (cmd == "connections")
+      show(request(ep, "GET", "/api/v1/connections" + connection_query(args)), print_connections);
     else if (cmd == "sockmap" && args.empty())
       show(request(ep, "GET", "/api/v1/sockmap"), print_sockmap);
     else if (cmd == "bridge" && args.empty())
@@ -506,12 +576,12 @@ int main(int argc, char** argv) {
         table(rows);
       }
     } else if (cmd == "log" && args.size() == 2) {
-      json j = request(ep, "POST", "/api/v1/log", token,
+      json j = request(ep, "POST", "/api/v1/log",
                        json{{"logger", args[0]}, {"level", args[1]}}.dump());
       std::printf("%s\n", as_json ? j.dump(2).c_str()
                                   : ("logger " + str(j["logger"]) + " now at " + str(j["level"])).c_str());
     } else if (cmd == "capture") {
-      return capture_command(ep, token, as_json, args);
+      return capture_command(ep, as_json, args);
     } else if (cmd == "stats" && (args.empty() || args[0] == "--watch")) {
       if (args.empty()) {
         json j = request(ep, "GET", "/api/v1/stats");

@@ -2,7 +2,9 @@
 // rest_api.cpp - the REST API, /metrics and the dashboard over CivetWeb.
 #include "rest_api.hpp"
 
+#include "http_access.hpp"
 #include "logging.hpp"
+#include "tls_compat.hpp"
 
 #include <civetweb.h>
 #include <pthread.h>
@@ -36,13 +38,6 @@ void send_json(mg_connection* conn, int status, const nlohmann::json& j) {
 
 void send_error(mg_connection* conn, int status, const std::string& message) {
   send_json(conn, status, {{"error", message}, {"status", status}});
-}
-
-bool constant_time_equal(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); i++) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
 }
 
 // Reads the request body (at most kMaxBody); false (and a 413 sent) when
@@ -118,6 +113,7 @@ void RestServer::add_routes() {
   get("/api/v1/stats", [&a] { return a.stats_json(); });
   get("/api/v1/config", [&a] { return a.config_json(); });
   get("/api/v1/graph", [&a] { return a.graph_json(); });
+  get("/api/v1/applications", [&a] { return a.applications_json(); });
   get("/api/v1/log", [] {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& l : logging::list()) arr.push_back({{"logger", l.name}, {"level", l.level}});
@@ -162,7 +158,8 @@ int RestServer::dispatch(mg_connection* conn) {
   while (uri.size() > 1 && uri.back() == '/') uri.pop_back();
   std::string method = ri->request_method ? ri->request_method : "";
   bool api = uri == "/metrics" || uri.rfind("/api/", 0) == 0 || uri == "/api";
-  if (!api) return 0;  // static dashboard files
+  if (!api) return 0;  // static dashboard files: the same for everyone, no data
+  if (reads_need_token_ && !authorized(conn)) return 1;
 
   auto post = post_routes_.find(uri);
   auto get = routes_.find(uri);
@@ -172,7 +169,7 @@ int RestServer::dispatch(mg_connection* conn) {
     size_t slash = rest.find('/');
     const auto* e = appliance_.find_endpoint(rest.substr(0, slash));
     if (e && e->route) {
-      bool reads = method == "GET" || method == "HEAD";
+      bool reads = method == "GET" || method == "HEAD" || reads_need_token_;
       std::string body;
       if ((reads || authorized(conn)) && read_body(conn, ri, body))
         serve_route(conn, ri, slash == std::string::npos ? "" : rest.substr(slash), *e, body);
@@ -236,17 +233,33 @@ int RestServer::dispatch(mg_connection* conn) {
 void RestServer::start() {
   const auto& http = appliance_.config().http;
   add_routes();
-  mg_init_library(0);
   std::string threads = std::to_string(http.get_int("threads"));
   std::string listen = http.get_string("listen");
   std::string root = http.get_string("webui_dir");
-  std::vector<const char*> options = {"listening_ports", listen.c_str(),
+  std::string cert = http.get_string("tls_certificate");
+  reads_need_token_ = listens_beyond_loopback(listen);
+  // CivetWeb serves HTTPS on ports suffixed with "s".
+  std::string listening = cert.empty() ? listen : listen + "s";
+  unsigned features = 0;
+  if (!cert.empty()) {
+    if (std::string why = prepare_civetweb_tls(); !why.empty())
+      throw std::runtime_error("http.tls_certificate is set but TLS is unavailable: " + why);
+    features = MG_FEATURES_TLS;
+  }
+  if ((mg_init_library(features) & features) != features)
+    throw std::runtime_error("http.tls_certificate is set but CivetWeb cannot initialise OpenSSL "
+                             "(it loads libssl.so and libcrypto.so: on Debian, libssl-dev)");
+  std::vector<const char*> options = {"listening_ports", listening.c_str(),
                                       "num_threads",     threads.c_str(),
                                       "enable_directory_listing", "no",
                                       "request_timeout_ms", "10000"};
   if (!root.empty()) {
     options.push_back("document_root");
     options.push_back(root.c_str());
+  }
+  if (!cert.empty()) {
+    options.insert(options.end(), {"ssl_certificate", cert.c_str(),
+                                   "ssl_protocol_version", "4"});  // TLS 1.2 and newer
   }
   options.push_back(nullptr);
 
@@ -265,7 +278,9 @@ void RestServer::start() {
   ctx_ = mg_start(&callbacks, this, options.data());
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (!ctx_) throw std::runtime_error("cannot start the HTTP server on " + listen +
-                                      " (address in use or invalid?)");
+                                      (cert.empty() ? "" : " with TLS (" + cert + ")") +
+                                      " (address in use or invalid, or a bad certificate? "
+                                      "see the http log lines above)");
   mg_set_request_handler(
       ctx_, "/",
       [](mg_connection* c, void* self) { return static_cast<RestServer*>(self)->dispatch(c); },
@@ -278,7 +293,9 @@ void RestServer::start() {
     if (host.empty() || host == listen) host = "0.0.0.0";
     bound_ = host + ":" + std::to_string(ports[0].port);
   }
-  logging::get("oryx")->info("REST API and dashboard on http://{}/", bound_);
+  std::string scheme = cert.empty() ? "http" : "https";
+  logging::get("oryx")->info("REST API and dashboard on {}://{}/{}", scheme, bound_,
+                             reads_need_token_ ? " (beyond loopback: every API request needs the token)" : "");
   const std::string& port_file = http.get_string("port_file");
   if (!port_file.empty()) {
     std::ofstream out(port_file);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // rest_api.hpp - CivetWeb server for /api/v1, /metrics and the dashboard.
-// Read endpoints are GET; anything that changes state is POST and needs the
-// configured bearer token. Handlers only read counters, never stop workers.
+// Read endpoints are GET; anything that changes state is POST (or DELETE)
+// and needs the configured bearer token, as does every API request when
+// listening beyond loopback (http_access.hpp). Handlers only read
+// counters, never stop workers.
 #pragma once
 
 #include "appliance.hpp"
@@ -41,6 +43,7 @@ class RestServer {
   Appliance& appliance_;
   mg_context* ctx_ = nullptr;
   std::string bound_;
+  bool reads_need_token_ = false;  // listening beyond loopback
   std::map<std::string, Route> routes_;
   std::map<std::string, std::function<void(mg_connection*, const nlohmann::json&)>> post_routes_;
 };

@@ -129,15 +129,19 @@ EOF
 }
 
 # start_oryxd NAME CONFIG: starts oryxd, waits until its REST API answers,
-# and sets ${NAME}_URL and ${NAME}_PID.
+# and sets ${NAME}_URL and ${NAME}_PID. For an oryxd with TLS and a token
+# beyond loopback: ORYXD_CACERT=FILE (https) and ORYXD_TOKEN=TOKEN.
 start_oryxd() {
-  local name=$1 cfg=$2
+  local name=$1 cfg=$2 scheme=http
+  local probe=(curl -sf)
+  if [ -n "${ORYXD_CACERT:-}" ]; then scheme=https; probe+=(--cacert "$ORYXD_CACERT"); fi
+  if [ -n "${ORYXD_TOKEN:-}" ]; then probe+=(-H "Authorization: Bearer $ORYXD_TOKEN"); fi
   "$ORYXD" -c "$cfg" >"$WORK/$name.log" 2>&1 &
   local pid=$!
   _PIDS+=("$pid")
   for _ in $(seq 150); do
-    if [ -s "$WORK/$name.port" ] && curl -sf "http://$(cat "$WORK/$name.port")/api/v1/status" >/dev/null; then
-      eval "${name}_URL=http://$(cat "$WORK/$name.port")"
+    if [ -s "$WORK/$name.port" ] && "${probe[@]}" "$scheme://$(cat "$WORK/$name.port")/api/v1/status" >/dev/null; then
+      eval "${name}_URL=$scheme://$(cat "$WORK/$name.port")"
       eval "${name}_PID=$pid"
       return 0
     fi

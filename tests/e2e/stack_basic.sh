@@ -109,8 +109,15 @@ ip netns exec "$NS" timeout 20 socat - TCP:198.18.60.2:9 </dev/zero >/dev/null 2
 DISCARD=$!
 sleep 1
 CONN=$(api "$st_URL" /api/v1/connections)
-echo "$CONN" | json "[c for c in j if c['state']=='LISTEN' and c['local'].endswith(':7')]" | grep -q LISTEN || fail "no listener in $CONN"
-echo "$CONN" | json "[c for c in j if c['state']=='ESTABLISHED' and c['remote'].startswith('198.18.60.1:')]" | grep -q ESTABLISHED || fail "no established connection in $CONN"
+echo "$CONN" | json "[c for c in j['connections'] if c['state']=='LISTEN' and c['local'].endswith(':7')]" | grep -q LISTEN || fail "no listener in $CONN"
+echo "$CONN" | json "[c for c in j['connections'] if c['state']=='ESTABLISHED' and c['remote'].startswith('198.18.60.1:')]" | grep -q ESTABLISHED || fail "no established connection in $CONN"
+# Filtered and paged on the server; bad parameters are named.
+[ "$(api "$st_URL" '/api/v1/connections?state=established&q=198.18.60.1' | json "len(j['connections']) == j['matched'] == j['by_state']['ESTABLISHED'] >= 1")" = True ] ||
+  fail "state filter: $(api "$st_URL" '/api/v1/connections?state=established')"
+[ "$(api "$st_URL" '/api/v1/connections?proto=tcp&sort=local&order=desc&limit=1&offset=1' | json "(len(j['connections']), j['offset'], j['limit'], j['total'] >= 3)")" = "(1, 1, 1, True)" ] ||
+  fail "paging: $(api "$st_URL" '/api/v1/connections?limit=1&offset=1')"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$st_URL/api/v1/connections?sort=bogus")" = 400 ] || fail "bad sort column accepted"
+curl -s "$st_URL/api/v1/connections?limit=x" | grep -q '"limit: expected a number' || fail "bad limit not named"
 "$ORYXCTL" -u "$st_URL" connections | grep "ESTABLISHED" >/dev/null || fail "oryxctl connections"
 kill "$DISCARD" 2>/dev/null || true
 wait "$DISCARD" 2>/dev/null || true

@@ -69,7 +69,7 @@ for attempt in range(20):
 else:
     raise SystemExit("could not reuse the 4-tuple")
 PY
-TW=$(api "$URL" /api/v1/connections | json "len([c for c in j if c['state'] == 'TIME_WAIT'])")
+TW=$(api "$URL" '/api/v1/connections?state=TIME_WAIT' | json "j['matched']")
 [ "$TW" -ge 1 ] || fail "no TIME_WAIT entry after the stack closed first"
 stop_oryxd "$t_PID" || fail "exit status $?"
 log "PASS"

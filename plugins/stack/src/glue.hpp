@@ -80,6 +80,17 @@ struct InterfaceConfig {
 };
 
 // One lwIP network interface bound to a port of the graph.
+// One row of the connection table (see connection_table.hpp).
+struct ConnectionRow {
+  std::string proto, local, remote, state;
+  uint64_t send_queue = 0, recv_queue = 0;
+  bool tcp = false;  // the fields below are set (windows, timers, like ss -ti)
+  uint32_t snd_wnd = 0, rcv_wnd = 0, cwnd = 0, rto_ms = 0;
+  int32_t rtime = 0;  // retransmission timer ticks; -1 when stopped
+  uint8_t rto_backoff = 0, persist_backoff = 0;
+  bool unacked = false, unsent = false;
+};
+
 class Interface {
  public:
   // Starts lwIP (once per process) and adds the interface. `counters` is
@@ -111,9 +122,10 @@ class Interface {
   void up();
   void down();
 
-  // JSON array of every live TCP and UDP endpoint of the process's lwIP
-  // (netstat-like); lwIP keeps one table for all interfaces.
-  static std::string connections_json();
+  // Every live TCP and UDP endpoint of the process's lwIP (netstat-like);
+  // lwIP keeps one table for all interfaces. The core lock is held only
+  // while the PCB lists are copied, not while rows are formatted.
+  static std::vector<ConnectionRow> connections();
 
  private:
   struct Impl;

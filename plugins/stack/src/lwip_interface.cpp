@@ -31,7 +31,6 @@ extern "C" {
 #include <memory>
 #include <mutex>
 #include <new>
-#include <sstream>
 #include <stdexcept>
 #include <vector>
 
@@ -310,43 +309,94 @@ void Interface::input(const Frame* frames, uint16_t count) {
   if (tcp_tw_pcbs) self->c[kTcpTimeWaitRecycled] += cap_time_wait();
 }
 
-std::string Interface::connections_json() {
-  std::ostringstream out;
-  out << "[";
-  bool first = true;
-  auto row = [&](const char* proto, const std::string& local, const std::string& remote,
-                 const char* state, size_t sendq, size_t recvq, const tcp_pcb* tcp = nullptr) {
-    out << (first ? "" : ",") << "{\"proto\":\"" << proto << "\",\"local\":\"" << local
-        << "\",\"remote\":\"" << remote << "\",\"state\":\"" << state << "\",\"send_queue\":"
-        << sendq << ",\"recv_queue\":" << recvq;
-    if (tcp)  // windows, congestion window and retransmission timer, like ss -ti
-      out << ",\"snd_wnd\":" << tcp->snd_wnd << ",\"rcv_wnd\":" << tcp->rcv_wnd
-          << ",\"cwnd\":" << tcp->cwnd << ",\"rto_ms\":" << tcp->rto * TCP_SLOW_INTERVAL
-          << ",\"rto_backoff\":" << unsigned(tcp->nrtx) << ",\"rtime\":" << tcp->rtime
-          << ",\"persist_backoff\":" << unsigned(tcp->persist_backoff)
-          << ",\"unacked\":" << (tcp->unacked != nullptr)
-          << ",\"unsent\":" << (tcp->unsent != nullptr);
-    out << "}";
-    first = false;
-  };
-  CoreLock lock;
-  for (tcp_pcb_listen* l = reinterpret_cast<tcp_pcb_listen*>(tcp_listen_pcbs.listen_pcbs); l;
-       l = l->next)
-    row("tcp", endpoint(&l->local_ip, l->local_port), "*", "LISTEN", 0, 0);
-  for (tcp_pcb* list : {tcp_active_pcbs, tcp_tw_pcbs})
-    for (tcp_pcb* p = list; p; p = p->next) {
-      size_t sendq = 0;
-      for (tcp_seg* s = p->unsent; s; s = s->next) sendq += s->len;
-      for (tcp_seg* s = p->unacked; s; s = s->next) sendq += s->len;
-      size_t recvq = ServiceSet::pending_bytes(p);
-      row("tcp", endpoint(&p->local_ip, p->local_port), endpoint(&p->remote_ip, p->remote_port),
-          tcp_state_name(p->state), sendq, recvq, p);
+namespace {
+
+// What connections() copies under the core lock; formatted after it.
+struct RawConnection {
+  bool tcp;
+  ip_addr_t local_ip, remote_ip;
+  u16_t local_port, remote_port;
+  int state;  // tcp_state, or -1 for a listener's "LISTEN" / UDP's ""
+  size_t send_queue, recv_queue;
+  u32_t snd_wnd, rcv_wnd, cwnd, rto_ms;
+  s32_t rtime;
+  u8_t nrtx, persist_backoff;
+  bool unacked, unsent, connected;
+};
+
+}  // namespace
+
+std::vector<ConnectionRow> Interface::connections() {
+  std::vector<RawConnection> raw;
+  {
+    CoreLock lock;
+    for (tcp_pcb_listen* l = reinterpret_cast<tcp_pcb_listen*>(tcp_listen_pcbs.listen_pcbs); l;
+         l = l->next) {
+      RawConnection r{};
+      r.tcp = true;
+      r.local_ip = l->local_ip;
+      r.local_port = l->local_port;
+      r.state = LISTEN;
+      raw.push_back(r);
     }
-  for (udp_pcb* u = udp_pcbs; u; u = u->next)
-    row("udp", endpoint(&u->local_ip, u->local_port),
-        u->remote_port ? endpoint(&u->remote_ip, u->remote_port) : "*", "", 0, 0);
-  out << "]";
-  return out.str();
+    for (tcp_pcb* list : {tcp_active_pcbs, tcp_tw_pcbs})
+      for (tcp_pcb* p = list; p; p = p->next) {
+        RawConnection r{};
+        r.tcp = r.connected = true;
+        r.local_ip = p->local_ip;
+        r.remote_ip = p->remote_ip;
+        r.local_port = p->local_port;
+        r.remote_port = p->remote_port;
+        r.state = p->state;
+        for (tcp_seg* s = p->unsent; s; s = s->next) r.send_queue += s->len;
+        for (tcp_seg* s = p->unacked; s; s = s->next) r.send_queue += s->len;
+        r.recv_queue = ServiceSet::pending_bytes(p);
+        r.snd_wnd = p->snd_wnd;
+        r.rcv_wnd = p->rcv_wnd;
+        r.cwnd = p->cwnd;
+        r.rto_ms = u32_t(p->rto) * TCP_SLOW_INTERVAL;
+        r.rtime = p->rtime;
+        r.nrtx = p->nrtx;
+        r.persist_backoff = p->persist_backoff;
+        r.unacked = p->unacked != nullptr;
+        r.unsent = p->unsent != nullptr;
+        raw.push_back(r);
+      }
+    for (udp_pcb* u = udp_pcbs; u; u = u->next) {
+      RawConnection r{};
+      r.local_ip = u->local_ip;
+      r.remote_ip = u->remote_ip;
+      r.local_port = u->local_port;
+      r.remote_port = u->remote_port;
+      r.state = -1;
+      raw.push_back(r);
+    }
+  }
+  std::vector<ConnectionRow> rows;
+  rows.reserve(raw.size());
+  for (const RawConnection& r : raw) {
+    ConnectionRow row;
+    row.proto = r.tcp ? "tcp" : "udp";
+    row.local = endpoint(&r.local_ip, r.local_port);
+    row.remote = r.remote_port ? endpoint(&r.remote_ip, r.remote_port) : "*";
+    row.state = r.state >= 0 ? tcp_state_name(tcp_state(r.state)) : "";
+    row.send_queue = r.send_queue;
+    row.recv_queue = r.recv_queue;
+    if (r.connected) {
+      row.tcp = true;
+      row.snd_wnd = r.snd_wnd;
+      row.rcv_wnd = r.rcv_wnd;
+      row.cwnd = r.cwnd;
+      row.rto_ms = r.rto_ms;
+      row.rtime = r.rtime;
+      row.rto_backoff = r.nrtx;
+      row.persist_backoff = r.persist_backoff;
+      row.unacked = r.unacked;
+      row.unsent = r.unsent;
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
 }
 
 }  // namespace oryx::stack

@@ -5,6 +5,7 @@
 // wrapped, not copied; lwIP frees it when done). poll(): frames lwIP sent —
 // from the worker's own input processing or from lwIP's timer thread — are
 // taken from a multi-producer ring and handed to edge 1, the port.
+#include "connection_table.hpp"
 #include "glue.hpp"
 #include "ipv4_reassembly.hpp"
 
@@ -355,8 +356,10 @@ class StackStage {
     iface_impl_->up();
     // One table and one socket layer for the whole process (lwIP is one
     // instance): the first stack stage registers them.
-    host_->endpoint_register("connections", "Live TCP and UDP endpoints of the stack (netstat)",
-                             &StackStage::connections, nullptr);
+    host_->route_register("connections",
+                          "Live TCP and UDP endpoints of the stack (netstat); "
+                          "?proto=&state=&q=&sort=&order=&offset=&limit=",
+                          &StackStage::connections, nullptr);
     sockets_attach({commands_, command_enqueue, command_dequeue}, control_);
     host_->service_register(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION, sockets_api());
     sockets_set_running(true);
@@ -447,9 +450,24 @@ class StackStage {
     b.counters[kReassemblyMbufs] = r.mbufs_held();
   }
 
-  static char* connections(void*) {
-    std::string json = Interface::connections_json();
-    return strdup(json.c_str());
+  static void connections(void*, const oryx_http_request* req, oryx_http_response* resp) {
+    nlohmann::json body;
+    if (std::strcmp(req->method, "GET") != 0 && std::strcmp(req->method, "HEAD") != 0) {
+      resp->status = 405;
+      body = {{"error", std::string("method ") + req->method + " not allowed: the table is read-only"}};
+    } else if (*req->subpath) {
+      resp->status = 404;
+      body = {{"error", std::string("no such resource: /api/v1/connections") + req->subpath}};
+    } else {
+      try {
+        body = select_connections(Interface::connections(), parse_connection_query(req->query));
+        resp->status = 200;
+      } catch (const std::invalid_argument& e) {
+        resp->status = 400;
+        body = {{"error", e.what()}};
+      }
+    }
+    resp->body = strdup(body.dump().c_str());
   }
 
   std::string name_;

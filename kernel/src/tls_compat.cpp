@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tls_compat.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <vector>
+
+#ifndef ORYX_SSL_COMPAT_LIBRARY
+#define ORYX_SSL_COMPAT_LIBRARY "/usr/lib/oryx/liboryx-ssl-compat.so"
+#endif
+
+namespace oryx::kernel {
+
+namespace {
+
+std::string directory_of_executable() {
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return "";
+  std::string p(path, size_t(n));
+  return p.substr(0, p.rfind('/'));
+}
+
+}  // namespace
+
+std::string prepare_civetweb_tls() {
+  void* ssl = dlopen("libssl.so.3", RTLD_NOW | RTLD_LOCAL);
+  if (!ssl) return std::string("cannot load OpenSSL (libssl.so.3): ") + dlerror();
+  bool complete = dlsym(ssl, "SSL_get_peer_certificate") != nullptr;
+  if (complete) return "";  // an OpenSSL CivetWeb can use as it is
+  // Next to the program (a build tree), then where the package puts it.
+  std::vector<std::string> candidates = {directory_of_executable() + "/liboryx-ssl-compat.so",
+                                         ORYX_SSL_COMPAT_LIBRARY};
+  std::string errors;
+  for (const auto& path : candidates) {
+    if (access(path.c_str(), R_OK) != 0) continue;
+    if (dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) return "";
+    errors += std::string(" ") + dlerror();
+  }
+  return "cannot load liboryx-ssl-compat.so (looked in " + candidates[0] + ", " + candidates[1] +
+         ")" + errors;
+}
+
+}  // namespace oryx::kernel
