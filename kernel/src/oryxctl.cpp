@@ -42,6 +42,8 @@ void usage(FILE* out) {
                "  config                 the effective configuration (secrets redacted)\n"
                "  connections [--state S] [--proto tcp|udp] [--match TEXT] [--sort COL] [--limit N]\n"
                "                         live TCP and UDP endpoints of the stack (netstat)\n"
+               "  applications           the process running under `oryx run` and its sockets\n"
+               "                         (asked of the API inside that process)\n"
                "  sockmap                sockets the sockmap services redirect, by connection\n"
                "  bridge                 eBPF bridge ports: hook, link, frame counters\n"
                "  bridge fdb             the eBPF bridges' forwarding tables\n"
@@ -321,6 +323,23 @@ void print_connections(const json& j) {
               states.c_str());
 }
 
+void print_applications(const json& j) {
+  if (!j.value("embedded", false)) {
+    std::printf("%s\n", j.value("note", std::string("no applications")).c_str());
+    return;
+  }
+  for (const auto& a : j["applications"]) {
+    std::printf("%s (pid %s): %s\n  threads %s, descriptors %s open, %s on Oryx\n", str(a["name"]).c_str(),
+                str(a["pid"]).c_str(), str(a["command"]).c_str(), str(a["threads"]).c_str(),
+                str(a["descriptors"]["open"]).c_str(), str(a["descriptors"]["managed_by_oryx"]).c_str());
+    std::vector<std::vector<std::string>> rows = {{"FD", "KIND", "LOCAL", "REMOTE"}};
+    for (const auto& s : a["oryx_sockets"])
+      rows.push_back({str(s["fd"]), str(s["kind"]), s.value("local", std::string("-")),
+                      s.value("remote", std::string("-"))});
+    table(rows);
+  }
+}
+
 void print_sockmap(const json& j) {
   for (const auto& s : j["services"]) {
     std::printf("%s: %s, %s sockets, cgroups %s\n", str(s["name"]).c_str(), str(s["state"]).c_str(),
@@ -559,6 +578,8 @@ int main(int argc, char** argv) {
     else if (cmd == "graph" && args.empty()) show(request(ep, "GET", "/api/v1/graph"), print_graph);
     else if (cmd == "connections")
       show(request(ep, "GET", "/api/v1/connections" + connection_query(args)), print_connections);
+    else if (cmd == "applications" && args.empty())
+      show(request(ep, "GET", "/api/v1/applications"), print_applications);
     else if (cmd == "sockmap" && args.empty())
       show(request(ep, "GET", "/api/v1/sockmap"), print_sockmap);
     else if (cmd == "bridge" && args.empty())

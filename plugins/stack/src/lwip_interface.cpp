@@ -96,6 +96,9 @@ struct Interface::Impl {
   Services services;
   std::unique_ptr<ServiceSet> listeners;
   bool added = false;
+  // Set by down(): nothing is sent any more (lwIP's timers and the aborts
+  // of a shutdown still try, while the port is stopping).
+  bool stopped = false;
 
   // Counts a frame by protocol; `rx` selects the direction.
   void classify(const uint8_t* f, uint32_t len, bool rx) {
@@ -151,6 +154,7 @@ struct Interface::Impl {
 
   static err_t link_output(netif* n, pbuf* p) {
     auto* self = static_cast<Impl*>(n->state);
+    if (self->stopped) return ERR_IF;
     if (p->tot_len > n->mtu + 18u) {
       self->c[kDropTooBig]++;
       return ERR_VAL;
@@ -251,6 +255,7 @@ Interface::~Interface() {
 
 void Interface::up() {
   CoreLock lock;
+  impl_->stopped = false;
   // Both up: lwIP announces the address with a gratuitous ARP and starts
   // IPv6 link-local duplicate detection.
   netif_set_link_up(&impl_->nif);
@@ -259,6 +264,7 @@ void Interface::up() {
 
 void Interface::down() {
   CoreLock lock;
+  impl_->stopped = true;
   netif_set_link_down(&impl_->nif);
   netif_set_down(&impl_->nif);
 }

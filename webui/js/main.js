@@ -1,0 +1,101 @@
+// main.js - the dashboard's frame: tabs, the once-a-second poll of the
+// core endpoints shared by every panel, the header and the token dialog.
+// Panels fetch what only they show, and only while they are visible.
+"use strict";
+
+import { get, onAuthNeeded, setToken, token } from "./api.js";
+import { $, Rates, fmtDuration, panelError } from "./dom.js";
+import overview from "./panels/overview.js";
+import ports from "./panels/ports.js";
+import graph from "./panels/graph.js";
+import stack from "./panels/stack.js";
+import applications from "./panels/applications.js";
+import fastpaths from "./panels/fastpaths.js";
+import captures from "./panels/captures.js";
+import config from "./panels/config.js";
+
+const POLL_MS = 1000;
+const panels = [overview, ports, graph, stack, applications, fastpaths, captures, config];
+const shared = { rates: new Rates() };
+let active = overview;
+let polling = false;
+
+function show(id) {
+  active = panels.find((p) => p.id === id) || overview;
+  for (const p of panels) {
+    $("#panel-" + p.id).hidden = p !== active;
+    $(`nav a[href="#${p.id}"]`).classList.toggle("active", p === active);
+  }
+  if (shared.status) refreshActive();
+}
+
+async function refreshActive() {
+  const section = $("#panel-" + active.id);
+  try {
+    await active.update(shared, section);
+    panelError(section, null);
+  } catch (e) {
+    panelError(section, e);
+  }
+}
+
+function header(status) {
+  const state = $("#state");
+  state.textContent = status.state;
+  state.className = "badge " + status.state;
+  $("#version").textContent = `v${status.version} · ABI ${status.abi} · pid ${status.pid}`;
+  $("#uptime").textContent = "up " + fmtDuration(status.uptime_seconds);
+  $("#updated").textContent = "updated " + new Date().toLocaleTimeString();
+}
+
+async function poll() {
+  if (polling || document.hidden) return;
+  polling = true;
+  try {
+    const [status, stats, portList] = await Promise.all([
+      get("/api/v1/status"), get("/api/v1/stats"), get("/api/v1/ports")]);
+    shared.status = status;
+    shared.stats = stats;
+    shared.ports = portList;
+    shared.rates.tick(performance.now() / 1000);
+    $("#error").hidden = true;
+    header(status);
+    // The overview keeps its charts' history even while hidden.
+    if (active !== overview) overview.record(shared);
+    await refreshActive();
+  } catch (e) {
+    $("#error").textContent = "Cannot read the appliance: " + e.message;
+    $("#error").hidden = false;
+    $("#state").textContent = "unreachable";
+    $("#state").className = "badge failed";
+  } finally {
+    polling = false;
+  }
+}
+
+function tokenDialog(reason) {
+  const dialog = $("#token-dialog");
+  $("#token-reason").textContent = reason || "";
+  $("#token-input").value = token();
+  if (!dialog.open) dialog.showModal();
+}
+
+function init() {
+  for (const p of panels) p.init($("#panel-" + p.id), shared);
+  $("#token-button").addEventListener("click", () => tokenDialog(""));
+  $("#token-form").addEventListener("submit", () => {
+    setToken($("#token-input").value.trim());
+    $("#token-state").textContent = token() ? "token set" : "";
+    poll();
+  });
+  $("#token-clear").addEventListener("click", () => { setToken(""); $("#token-state").textContent = ""; });
+  $("#token-state").textContent = token() ? "token set" : "";
+  onAuthNeeded((message) => tokenDialog(message));
+  window.addEventListener("hashchange", () => show(location.hash.slice(1)));
+  document.addEventListener("visibilitychange", poll);
+  show(location.hash.slice(1) || "overview");
+  poll();
+  setInterval(poll, POLL_MS);
+}
+
+init();
