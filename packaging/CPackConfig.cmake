@@ -53,7 +53,8 @@ set(CPACK_DEBIAN_DEVEL_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
     "librte-net-af-xdp23, librte-net-af-packet23, librte-net-memif23, librte-net-ring23, librte-net-null23, librte-net-tap23, librte-mempool-ring23, libxdp1")
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_RECOMMENDS "iproute2")
+# libssl-dev: CivetWeb's HTTPS loads libcrypto.so by that (development) name.
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_RECOMMENDS "iproute2, libssl-dev")
 set(CPACK_DEBIAN_PLUGINS_STACK_PACKAGE_DEPENDS "oryx (= ${PROJECT_VERSION})")
 set(CPACK_DEBIAN_DEVEL_PACKAGE_DEPENDS "oryx (= ${PROJECT_VERSION}), libdpdk-dev, cmake, pkg-config")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA
@@ -74,7 +75,7 @@ set(CPACK_RPM_PLUGINS_STACK_PACKAGE_NAME oryx-plugins-stack)
 set(CPACK_RPM_DEVEL_PACKAGE_NAME oryx-devel)
 set(CPACK_RPM_MAIN_COMPONENT runtime)
 set(CPACK_RPM_PACKAGE_AUTOREQ OFF)   # names below, not sonames
-set(CPACK_RPM_RUNTIME_PACKAGE_REQUIRES "dpdk >= 22.11, spdlog, fmt, civetweb, libbpf, libxdp, libpcap, systemd")
+set(CPACK_RPM_RUNTIME_PACKAGE_REQUIRES "dpdk >= 22.11, spdlog, fmt, civetweb, libbpf, libxdp, libpcap, openssl-libs, systemd")
 set(CPACK_RPM_PLUGINS_STACK_PACKAGE_REQUIRES "oryx = ${PROJECT_VERSION}, lwip")
 set(CPACK_RPM_DEVEL_PACKAGE_REQUIRES "oryx = ${PROJECT_VERSION}, dpdk-devel, cmake, pkgconf-pkg-config")
 set(CPACK_RPM_DEVEL_PACKAGE_GROUP "Development/Libraries")
