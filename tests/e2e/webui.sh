@@ -80,13 +80,15 @@ ip netns exec "$NS" ping -q -i 0.05 -w 240 198.18.64.2 >/dev/null 2>&1 &
 _PIDS+=($!)
 ip netns exec oxp1$TAG ping -q -i 0.1 -w 240 198.18.66.2 >/dev/null 2>&1 &
 _PIDS+=($!)
-# A socket pair inside the cgroup trading 1 KiB every 20 ms (sockmap redirects it).
-in_cgroup "$MESH" python3 - 17600 240 <<'PY' &
-import socket, sys, threading, time
-port, seconds = int(sys.argv[1]), float(sys.argv[2])
-srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port)); srv.listen(1)
-cli = socket.create_connection(("127.0.0.1", port)); conn, _ = srv.accept()
+# A socket pair inside the cgroup trading 1 KiB every 20 ms (sockmap redirects
+# it). Python joins the cgroup itself, so $! is its own PID for cleanup.
+python3 - "$MESH" 240 <<'PY' &
+import os, socket, sys, threading, time
+open(sys.argv[1] + "/cgroup.procs", "w").write(str(os.getpid()))
+seconds = float(sys.argv[2])
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0)); srv.listen(1)
+cli = socket.create_connection(srv.getsockname()); conn, _ = srv.accept()
 def drain():
     while conn.recv(65536): pass
 threading.Thread(target=drain, daemon=True).start()
