@@ -23,6 +23,14 @@ URL=http://$(cat "$WORK/redis.port")
 C() { api "$URL" /api/v1/stats | json "j['stages']['ip']['counters']['$1']"; }
 [ "$(C tcp_accepted)" -ge 1 ] || fail "the PING did not come through Oryx's stack"
 
+log "the in-process API names the application and the socket it holds on Oryx"
+APP=$(api "$URL" /api/v1/applications)
+[ "$(echo "$APP" | json "(j['embedded'], j['applications'][0]['pid'], j['applications'][0]['name'])")" = "(True, $REDIS, 'redis-server')" ] ||
+  fail "applications: $APP"
+echo "$APP" | json "[s for s in j['applications'][0]['oryx_sockets'] if s['kind'] == 'tcp-listen' and s['local'] == '198.18.93.2:6379']" |
+  grep -q 6379 || fail "the listening socket is not listed: $APP"
+"$ORYXCTL" -u "$URL" applications | grep -q "redis-server (pid $REDIS)" || fail "oryxctl applications"
+
 log "SET then GET 10,000 keys, values compared"
 ip netns exec "$NS" timeout 60 $PY - <<'PY' || fail "SET/GET"
 import os, random, socket
