@@ -4,23 +4,19 @@
 // /api/v1/bridge (ports and their counters) and /api/v1/bridge/fdb (the
 // forwarding table).
 #include "bridge_service.hpp"
+#include "live_services.hpp"
 
 #include <oryx/sdk.hpp>
 
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
-#include <vector>
 
 namespace oryx::bridge {
 namespace {
 
 constexpr size_t kDefaultFdbLimit = 10000;
 
-// Live services for the REST routes (HTTP threads read, main thread writes).
-std::mutex g_mutex;
-std::vector<BridgeService*> g_services;
+oryx::bpf::LiveServices<BridgeService> g_services;  // for the REST routes
 
 void answer(oryx_http_response* response, int status, nlohmann::json body) {
   if (status >= 400) body["status"] = status;
@@ -40,17 +36,16 @@ void serve(void*, const oryx_http_request* request, oryx_http_response* response
   std::string method = request->method, subpath = request->subpath;
   if (method != "GET" && method != "HEAD")
     return answer(response, 405, {{"error", "method " + method + " not allowed here (GET)"}});
-  std::lock_guard lock(g_mutex);
   if (subpath.empty() || subpath == "/") {
     nlohmann::json bridges = nlohmann::json::array();
-    for (const auto* s : g_services) bridges.push_back(s->describe());
+    g_services.for_each([&](const BridgeService& s) { bridges.push_back(s.describe()); });
     return answer(response, 200, {{"bridges", bridges}});
   }
   if (subpath == "/fdb") {
     size_t limit = limit_of(request->query);
     nlohmann::json entries = nlohmann::json::array();
     bool truncated = false;
-    for (const auto* s : g_services) s->list_fdb(entries, limit, &truncated);
+    g_services.for_each([&](const BridgeService& s) { s.list_fdb(entries, limit, &truncated); });
     return answer(response, 200, {{"entries", entries}, {"truncated", truncated}});
   }
   answer(response, 404, {{"error", "no such resource: /api/v1/bridge" + subpath +
@@ -64,23 +59,15 @@ class BridgeInstance {
   ~BridgeInstance() { stop(); }
   void start() {
     service_.start();
-    std::lock_guard lock(g_mutex);
-    // The first bridge to start registers the routes for the process
-    // (registrations live as long as the process).
-    static bool registered = false;
-    if (!registered)
-      registered = host_->route_register("bridge",
-                                         "eBPF bridges: ports with counters; /fdb: the "
-                                         "forwarding table (?limit=N)",
-                                         &serve, nullptr) == ORYX_OK;
-    g_services.push_back(&service_);
+    g_services.add(&service_, [this] {
+      return host_->route_register("bridge",
+                                   "eBPF bridges: ports with counters; /fdb: the forwarding "
+                                   "table (?limit=N)",
+                                   &serve, nullptr) == ORYX_OK;
+    });
   }
   void stop() {
-    {
-      std::lock_guard lock(g_mutex);
-      g_services.erase(std::remove(g_services.begin(), g_services.end(), &service_),
-                       g_services.end());
-    }
+    g_services.remove(&service_);
     service_.stop();
   }
 

@@ -2,22 +2,18 @@
 // sockmap_plugin.cpp - plugin `sockmap`: the service type "sockmap" (eBPF
 // sockops + sk_msg redirect between local TCP sockets of chosen cgroups)
 // and GET /api/v1/sockmap, the tracked sockets by connection.
+#include "live_services.hpp"
 #include "sockmap_service.hpp"
 
 #include <oryx/sdk.hpp>
 
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
-#include <vector>
 
 namespace oryx::sockmap {
 namespace {
 
-// Live services for the REST listing (HTTP threads read, main thread writes).
-std::mutex g_mutex;
-std::vector<SockmapService*> g_services;
+oryx::bpf::LiveServices<SockmapService> g_services;  // for the REST listing
 
 char* list_sockets(void*);
 
@@ -28,22 +24,15 @@ class SockmapInstance {
   ~SockmapInstance() { stop(); }
   void start() {
     service_.start();
-    std::lock_guard lock(g_mutex);
-    // The first service to start registers the listing for the process
-    // (registrations live as long as the process).
-    static bool registered = false;
-    if (!registered)
-      registered = host_->endpoint_register(
-                       "sockmap", "Sockets tracked by the sockmap services, paired by connection",
-                       &list_sockets, nullptr) == ORYX_OK;
-    g_services.push_back(&service_);
+    g_services.add(&service_, [this] {
+      return host_->endpoint_register("sockmap",
+                                      "Sockets tracked by the sockmap services, paired by "
+                                      "connection",
+                                      &list_sockets, nullptr) == ORYX_OK;
+    });
   }
   void stop() {
-    {
-      std::lock_guard lock(g_mutex);
-      g_services.erase(std::remove(g_services.begin(), g_services.end(), &service_),
-                       g_services.end());
-    }
+    g_services.remove(&service_);
     service_.stop();
   }
 
@@ -54,10 +43,7 @@ class SockmapInstance {
 
 char* list_sockets(void*) {
   nlohmann::json out = nlohmann::json::array();
-  {
-    std::lock_guard lock(g_mutex);
-    for (const auto* s : g_services) out.push_back(s->describe(20000));
-  }
+  g_services.for_each([&](const SockmapService& s) { out.push_back(s.describe(20000)); });
   return strdup(nlohmann::json{{"services", out}}.dump().c_str());
 }
 
