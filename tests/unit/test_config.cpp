@@ -3,6 +3,7 @@
 // file, the line and the key, and says what was expected and found.
 #include "appliance.hpp"
 #include "appliance_config.hpp"
+#include "http_access.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -81,6 +82,12 @@ const BadCase kBad[] = {
      12, "stage.x2.next", "edges form a cycle: x1 -> x2 -> x1"},
     {"next of wrong type", "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = 3\n", 6,
      "stage.p0.next", "expected stage name or list of stage names"},
+    {"API beyond loopback without a token", "[http]\nlisten = \"198.18.0.1:8080\"\n", 4,
+     "http.listen", "is reachable beyond loopback: set http.token"},
+    {"API on every address without a token", "[http]\nlisten = \"8080\"\n", 4, "http.listen",
+     "\"8080\" is reachable beyond loopback"},
+    {"unreadable certificate", "[http]\ntls_certificate = \"/nonexistent/server.pem\"\n", 4,
+     "http.tls_certificate", "cannot read \"/nonexistent/server.pem\": No such file or directory"},
     {"bad TOML syntax", "[kernel]\nburst = = 3\n", 4, "(syntax)", ""},
     {"service declared as a stage", "[stage.mesh]\ntype = \"sockmap\"\ncgroups = [\"x\"]\n", 3,
      "stage.mesh.type", "\"sockmap\" is a service: declare it as [service.mesh]"},
@@ -113,6 +120,19 @@ TEST_CASE("each bad config gives file, line, key and message", "[kernel][config]
     CHECK_THAT(e.message, Catch::Contains(c.message));
     CHECK_THAT(e.str(), Catch::StartsWith("test.toml:" + std::to_string(c.line) + ": " + c.key));
   }
+}
+
+TEST_CASE("only loopback addresses count as loopback", "[kernel][config]") {
+  using oryx::kernel::listens_beyond_loopback;
+  CHECK_FALSE(listens_beyond_loopback("127.0.0.1:8080"));
+  CHECK_FALSE(listens_beyond_loopback("127.3.2.1:0"));
+  CHECK_FALSE(listens_beyond_loopback("[::1]:8080"));
+  CHECK(listens_beyond_loopback("0.0.0.0:8080"));
+  CHECK(listens_beyond_loopback("[::]:8080"));
+  CHECK(listens_beyond_loopback("198.18.0.1:8080"));
+  CHECK(listens_beyond_loopback("8080"));
+  CHECK(errors_of("[http]\nlisten = \"[::1]:8080\"\n").empty());
+  CHECK(errors_of("[http]\nlisten = \"0.0.0.0:8080\"\ntoken = \"t\"\n").empty());
 }
 
 TEST_CASE("all errors of a file are reported together, in line order", "[kernel][config]") {
