@@ -73,5 +73,5 @@ done
 rc=0
 "$ORYXCTL" -u http://127.0.0.1:1 status >"$WORK/out" 2>&1 || rc=$?
 [ $rc -eq 3 ] || fail "oryxctl without oryxd: exit $rc"
-grep -q "cannot reach oryxd at 127.0.0.1:1" "$WORK/out" || fail "$(cat "$WORK/out")"
+grep -q "cannot reach oryxd at http://127.0.0.1:1" "$WORK/out" || fail "$(cat "$WORK/out")"
 log "PASS"
