@@ -4,7 +4,8 @@
 # process (AF_XDP on a veth), clients in a namespace SET then GET 10,000
 # keys and every value comes back intact, redis-benchmark runs clean, the
 # stack's counters show the connections, and SIGTERM ends redis and the
-# in-process kernel cleanly (XDP program gone from the veth).
+# in-process kernel cleanly (XDP program gone from the veth). The
+# dashboard served from inside the process shows it in chromium.
 source "$(dirname "$0")/lib.sh"
 
 NS=oxr$TAG
@@ -30,6 +31,19 @@ APP=$(api "$URL" /api/v1/applications)
 echo "$APP" | json "[s for s in j['applications'][0]['oryx_sockets'] if s['kind'] == 'tcp-listen' and s['local'] == '198.18.93.2:6379']" |
   grep -q 6379 || fail "the listening socket is not listed: $APP"
 "$ORYXCTL" -u "$URL" applications | grep -q "redis-server (pid $REDIS)" || fail "oryxctl applications"
+
+log "the dashboard's Applications panel (chromium) shows the same, a client connected"
+[ -d "$ORYX_SOURCE/tests/webui/node_modules/playwright-core" ] || fail "playwright-core missing: run make deps"
+ip netns exec "$NS" $PY -c "import socket, time; s = socket.create_connection(('198.18.93.2', 6379)); time.sleep(60)" &
+HOLDER=$!
+_PIDS+=("$HOLDER")
+wait_until 10 '[ "$(C tcp_connections)" -ge 1 ]' || fail "the held client connection did not come up"
+mkdir -p "$WORK/screens"
+(cd "$ORYX_SOURCE/tests/webui" && timeout 60 node applications.mjs "$URL" "$ORYXCTL" "$WORK/screens/dashboard-applications-redis.png") ||
+  fail "the Applications panel differs from oryxctl"
+[ -z "${ORYX_SCREENSHOT_DIR:-}" ] || cp "$WORK/screens/dashboard-applications-redis.png" "$ORYX_SCREENSHOT_DIR/"
+kill "$HOLDER"
+wait "$HOLDER" 2>/dev/null || true
 
 log "SET then GET 10,000 keys, values compared"
 ip netns exec "$NS" timeout 60 $PY - <<'PY' || fail "SET/GET"
