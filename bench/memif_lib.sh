@@ -2,7 +2,8 @@
 # memif_lib.sh - what the forwarding benchmarks share (sourced by
 # xconnect.sh and linklayer.sh after they set BUILD): hugepages, a
 # generator oryxd and a device under test joined by two memif links, and
-# a frames-per-second measurement.
+# a frames-per-second measurement. dashboard.sh uses only its hugepages
+# and instances (common, start, finish).
 #
 #   generator: null port -> [gen_path] -> memif a ==> device under test
 #              memif b (counted) <===================== device under test
