@@ -113,6 +113,49 @@ malformed=$([ "$ATTACH" = xdp ] && echo 1 || echo 0)
 [ "$(br_port_counter "$URL" "$H1" dropped_malformed)" = "$malformed" ] || fail "malformed frame not counted on $H1"
 [ "$(br_port_counter "$URL" "$H1" dropped_same_port)" = 1 ] || fail "same-port frame not counted on $H1"
 
+log "a station that moves: frames for it follow it at once (no stale cached decision)"
+# One process with a raw socket in each pod, so that the frames before and
+# after the move are microseconds apart, well inside the lifetime of the
+# data path's decision cache.
+for i in 2 3; do
+  ip netns exec "p$i-$TAG" tcpdump -i eth0 -Q in -U -n -w "$WORK/move$i.pcap" 'ether dst 02:00:5e:00:00:77' 2>/dev/null &
+  _PIDS+=($!)
+done
+sleep 1
+$PY - "$P1" "$P2" "$P3" "$M1" <<'EOF' || fail "could not send the frames of the move"
+import ctypes, os, socket, sys
+CLONE_NEWNET = 0x40000000
+libc = ctypes.CDLL(None, use_errno=True)
+def raw_socket(ns):  # an AF_PACKET socket on eth0 of namespace ns
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    target = os.open(f"/var/run/netns/{ns}", os.O_RDONLY)
+    assert libc.setns(target, CLONE_NEWNET) == 0, os.strerror(ctypes.get_errno())
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind(("eth0", 0))
+    assert libc.setns(home, CLONE_NEWNET) == 0, os.strerror(ctypes.get_errno())
+    os.close(home)
+    os.close(target)
+    return s
+p1, p2, p3 = (raw_socket(ns) for ns in sys.argv[1:4])
+mac = lambda text: bytes.fromhex(text.replace(":", ""))
+station, sender, everyone = mac("02:00:5e:00:00:77"), mac(sys.argv[4]), b"\xff" * 6
+frame = lambda dst, src, tag: (dst + src + b"\x88\xb5" + tag).ljust(60, b"\0")
+p2.send(frame(everyone, station, b"here"))     # the station speaks on p2
+for _ in range(20):
+    p1.send(frame(station, sender, b"before"))  # learned: to p2 only
+p3.send(frame(everyone, station, b"moved"))    # it moves to p3
+for _ in range(20):
+    p1.send(frame(station, sender, b"after"))   # to p3 only, from now on
+EOF
+sleep 1
+# frames_in PCAP TAG: how many of the frames in PCAP carry TAG.
+frames_in() { tcpdump -r "$1" -n -A 2>/dev/null | grep -c "^$2\.\.\." || true; }
+[ "$(frames_in "$WORK/move2.pcap" before)/$(frames_in "$WORK/move2.pcap" after)" = 20/0 ] ||
+  fail "p2 got $(frames_in "$WORK/move2.pcap" before) frames sent before the move (want 20) and $(frames_in "$WORK/move2.pcap" after) after (want 0)"
+[ "$(frames_in "$WORK/move3.pcap" before)/$(frames_in "$WORK/move3.pcap" after)" = 0/20 ] ||
+  fail "p3 got $(frames_in "$WORK/move3.pcap" before) frames sent before the move (want 0) and $(frames_in "$WORK/move3.pcap" after) after (want 20)"
+[ "$(br_port_counter "$URL" "$H3" moved)" -ge 1 ] || fail "the move was not counted on $H3"
+
 log "stations age out (ageing_s = 3)"
 wait_until 8 '[ -z "$(br_station "$URL" 02:00:5e:00:00:64 100)" ]' || fail "VLAN 100 station did not age out"
 [ "$(br_counter "$URL" aged)" -ge 2 ] || fail "aged stations not counted"
@@ -174,8 +217,10 @@ rm -f "$WORK/brg.port"
 start_oryxd brg "$cfg"
 URL=$brg_URL
 grep -q "found the bridge of a previous oryxd in $BR_PINS (3 ports" "$WORK/brg.log" || fail "restart did not take the bridge over"
-progs=$(bpftool prog show | grep -cE "name oryx_br_(xdp|tc) " || true)
-[ "$progs" = 1 ] || fail "$progs bridge programs loaded after the restart (want 1: the old one replaced)"
+# The kernel frees the replaced program after an RCU grace period.
+bridge_progs() { bpftool prog show | grep -cE "name oryx_br_(xdp|tc) " || true; }
+wait_until 10 '[ "$(bridge_progs)" = 1 ]' ||
+  fail "$(bridge_progs) bridge programs loaded after the restart (want 1: the old one replaced)"
 ip netns exec "$P2" ping -c 2 -i 0.2 -W 2 198.18.20.3 >/dev/null || fail "p2 cannot ping p3 after the restart"
 stop_oryxd "$brg_PID" || fail "oryxd failed"
 left=$(bridge_leftovers "$BR_PINS" "$H1" "$H2" "$H3")

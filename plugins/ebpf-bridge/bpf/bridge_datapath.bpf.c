@@ -12,6 +12,13 @@
 //        peer's namespace (no backlog queue, no second pass through the
 //        host veth), flooding with one bpf_clone_redirect per port.
 // Frames are forwarded unchanged (a VLAN tag stays on the frame).
+//
+// A per-CPU, per-ingress-port cache remembers the last unicast decision
+// (source, destination, VLAN -> egress), so a stream of frames between the
+// same two stations skips both forwarding-table lookups. An entry holds
+// for CACHE_NS at most and only while `fdb_generation` is unchanged: every
+// change to the table (a station learned or moved here, one deleted by
+// oryxd) bumps it, so no cached decision outlives the table it came from.
 #include "vmlinux.h"
 
 #include <bpf/bpf_endian.h>
@@ -32,10 +39,18 @@
 // Learning refreshes an entry's time at most this often (a write per
 // frame would bounce the entry's cache line between CPUs).
 #define REFRESH_NS 1000000000ULL
+// How long a cached forwarding decision holds without a table lookup (it
+// also bounds how late the source's time is refreshed and an aged
+// destination noticed).
+#define CACHE_NS 250000000ULL
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u64 ageing_ns = 300ULL * 1000000000ULL;  // set before load
+
+// Bumped by every forwarding-table change, here and in oryxd (.bss, mapped
+// by the plugin).
+__u64 fdb_generation = 0;
 
 // Pinned (LIBBPF_PIN_BY_NAME): the next oryxd after a crash reuses what
 // the bridge learned.
@@ -87,6 +102,26 @@ struct {
 	__type(key, __u32);
 	__type(value, struct oryx_br_port_stats);
 } oryx_br_stats SEC(".maps");
+
+// The last unicast decision of a port on this CPU. The frame's first 12
+// bytes (destination, then source MAC) are kept as two words.
+struct fwd_cache_entry {
+	__u64 macs_lo;
+	__u32 macs_hi;
+	__u16 vlan;
+	__u16 pad;
+	__u32 egress;
+	__u32 pad2;
+	__u64 generation;
+	__u64 checked_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ORYX_BR_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct fwd_cache_entry);
+} fwd_cache SEC(".maps");
 
 static __always_inline struct oryx_br_port *port_of(__u32 ifindex)
 {
@@ -154,6 +189,30 @@ static __always_inline struct decision decide(void *data, void *data_end, __u32 
 	}
 	__u64 now = bpf_ktime_get_coarse_ns();
 
+	// Unicast between unicast stations: the cached decision, if it holds.
+	__u64 generation = fdb_generation;  // before any lookup (see above)
+	__u64 macs_lo;
+	__u32 macs_hi;
+	__builtin_memcpy(&macs_lo, eth, sizeof(macs_lo));
+	__builtin_memcpy(&macs_hi, (void *)eth + sizeof(macs_lo), sizeof(macs_hi));
+	__u32 in_slot = in->slot;
+	struct fwd_cache_entry *cached = 0;
+	if (!(eth->h_source[0] & 1) && !(eth->h_dest[0] & 1))
+		cached = bpf_map_lookup_elem(&fwd_cache, &in_slot);
+	if (cached && cached->egress && cached->generation == generation &&
+	    now - cached->checked_ns <= CACHE_NS && cached->macs_lo == macs_lo &&
+	    cached->macs_hi == macs_hi && cached->vlan == vlan) {
+		struct oryx_br_port *out = port_of(cached->egress);
+		if (out && (out->flags & ORYX_BR_PORT_UP) && out->slot < ORYX_BR_MAX_PORTS) {
+			st->c[ORYX_BR_FORWARDED]++;
+			count(out->slot, ORYX_BR_TX_UNICAST, 1);
+			d.verdict = V_FORWARD;
+			d.egress = cached->egress;
+			d.egress_flags = out->flags;
+			return d;
+		}
+	}
+
 	// Learn the source (a multicast source address is bogus: not learned).
 	if (!(eth->h_source[0] & 1)) {
 		struct oryx_br_fdb_key src = {.vlan = vlan};
@@ -162,6 +221,7 @@ static __always_inline struct decision decide(void *data, void *data_end, __u32 
 		if (!e || e->ifindex != ingress) {
 			struct oryx_br_fdb_entry fresh = {.ifindex = ingress, .seen_ns = now};
 			bpf_map_update_elem(&oryx_br_fdb, &src, &fresh, BPF_ANY);
+			__sync_fetch_and_add(&fdb_generation, 1);
 			st->c[e ? ORYX_BR_MOVED : ORYX_BR_LEARNED]++;
 		} else if (now - e->seen_ns > REFRESH_NS) {
 			e->seen_ns = now;
@@ -194,6 +254,14 @@ static __always_inline struct decision decide(void *data, void *data_end, __u32 
 	count(out->slot, ORYX_BR_TX_UNICAST, 1);
 	d.verdict = V_FORWARD;
 	d.egress_flags = out->flags;
+	if (cached) {
+		cached->macs_lo = macs_lo;
+		cached->macs_hi = macs_hi;
+		cached->vlan = vlan;
+		cached->egress = d.egress;
+		cached->generation = generation;
+		cached->checked_ns = now;
+	}
 	return d;
 }
 

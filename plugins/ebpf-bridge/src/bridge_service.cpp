@@ -8,7 +8,6 @@
 
 #include "bridge_datapath.skel.h"
 #include "bridge_shared.h"
-#include "fdb.hpp"
 #include "interfaces.hpp"
 
 #include <bpf/bpf.h>
@@ -243,8 +242,7 @@ void BridgeService::load() {
   // Stations behind interfaces that are no longer ports.
   std::set<uint32_t> current;
   for (const auto& p : ports_) current.insert(p.ifindex);
-  forget_stations_if(bpf_map__fd(skel_->maps.oryx_br_fdb),
-                     [&](const Station& s) { return !current.count(s.entry.ifindex); });
+  forget_stations_where([&](const Station& s) { return !current.count(s.entry.ifindex); });
 }
 
 void BridgeService::attach_port(Port& port, std::optional<uint32_t> leftover) {
@@ -317,8 +315,15 @@ void BridgeService::detach_port(Port& port) {
 }
 
 size_t BridgeService::forget_stations(uint32_t ifindex) {
-  return forget_stations_if(bpf_map__fd(skel_->maps.oryx_br_fdb),
-                            [&](const Station& s) { return s.entry.ifindex == ifindex; });
+  return forget_stations_where([&](const Station& s) { return s.entry.ifindex == ifindex; });
+}
+
+// Deletes from the forwarding table, then tells the datapath's decision
+// cache that the table changed.
+size_t BridgeService::forget_stations_where(const std::function<bool(const Station&)>& doomed) {
+  size_t n = forget_stations_if(bpf_map__fd(skel_->maps.oryx_br_fdb), doomed);
+  if (n > 0) __atomic_fetch_add(&skel_->bss->fdb_generation, 1, __ATOMIC_SEQ_CST);
+  return n;
 }
 
 // Ports follow their interfaces: one that goes down or away stops taking
@@ -371,10 +376,9 @@ void BridgeService::follow_links() {
 size_t BridgeService::age_stations() {
   std::lock_guard lock(mutex_);
   if (!skel_) return 0;
-  int fd = bpf_map__fd(skel_->maps.oryx_br_fdb);
   uint64_t now = now_coarse_ns();
   size_t kept = 0;
-  size_t n = forget_stations_if(fd, [&](const Station& s) {
+  size_t n = forget_stations_where([&](const Station& s) {
     bool stale = now > s.entry.seen_ns && now - s.entry.seen_ns > ageing_ns_;
     kept += !stale;
     return stale;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "attachment.hpp"
+#include "fdb.hpp"
 #include "bpf_support.hpp"
 #include "periodic_task.hpp"
 
@@ -77,6 +78,7 @@ class BridgeService {
   void publish_port(const Port& port);
   void withdraw_port(const Port& port);
   size_t forget_stations(uint32_t ifindex);
+  size_t forget_stations_where(const std::function<bool(const Station&)>& doomed);
   void follow_links();
   size_t age_stations();
   void refresh_counters();
