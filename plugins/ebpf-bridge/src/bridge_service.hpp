@@ -5,8 +5,8 @@
 #pragma once
 
 #include "attachment.hpp"
-#include "fdb.hpp"
 #include "bpf_support.hpp"
+#include "fdb.hpp"
 #include "periodic_task.hpp"
 
 #include <oryx/sdk.hpp>
