@@ -4,6 +4,7 @@
 // its sockets on Oryx addresses use the Oryx stack inside the process.
 #include "appliance.hpp"
 #include "logging.hpp"
+#include "oryx/install_paths.h"
 
 #include <unistd.h>
 

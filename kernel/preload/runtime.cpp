@@ -5,6 +5,7 @@
 #include "application_report.hpp"
 #include "fatal_signals.hpp"
 #include "logging.hpp"
+#include "oryx/install_paths.h"
 #include "rest_api.hpp"
 
 #include <arpa/inet.h>

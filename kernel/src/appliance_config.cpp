@@ -3,6 +3,7 @@
 #include "appliance_config.hpp"
 
 #include "http_access.hpp"
+#include "oryx/install_paths.h"
 
 #include <unistd.h>
 
@@ -12,12 +13,6 @@
 #include <fstream>
 #include <sstream>
 
-#ifndef ORYX_DEFAULT_PLUGIN_DIR
-#define ORYX_DEFAULT_PLUGIN_DIR "/usr/lib/oryx/plugins-1"
-#endif
-#ifndef ORYX_DEFAULT_WEBUI_DIR
-#define ORYX_DEFAULT_WEBUI_DIR "/usr/share/oryx/webui"
-#endif
 
 namespace oryx::kernel {
 

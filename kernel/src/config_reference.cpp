@@ -3,6 +3,7 @@
 #include "config_reference.hpp"
 
 #include "appliance_config.hpp"
+#include "oryx/install_paths.h"
 
 #include <sstream>
 

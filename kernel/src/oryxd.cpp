@@ -3,6 +3,7 @@
 #include "appliance.hpp"
 #include "config_reference.hpp"
 #include "logging.hpp"
+#include "oryx/install_paths.h"
 #include "rest_api.hpp"
 
 #include <getopt.h>
@@ -15,9 +16,6 @@
 
 #ifndef ORYX_VERSION
 #define ORYX_VERSION "0.0.0"
-#endif
-#ifndef ORYX_DEFAULT_CONFIG
-#define ORYX_DEFAULT_CONFIG "/etc/oryx/appliance.toml"
 #endif
 
 namespace {

@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tls_compat.hpp"
+#include "oryx/install_paths.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
 
 #include <vector>
 
-#ifndef ORYX_SSL_COMPAT_LIBRARY
-#define ORYX_SSL_COMPAT_LIBRARY "/usr/lib/oryx/liboryx-ssl-compat.so"
-#endif
 
 namespace oryx::kernel {
 
