@@ -317,90 +317,69 @@ void Interface::input(const Frame* frames, uint16_t count) {
 
 namespace {
 
-// What connections() copies under the core lock; formatted after it.
-struct RawConnection {
-  bool tcp;
+// A row with its numbers copied under the core lock; the endpoints and the
+// state name are formatted after it.
+struct UnformattedRow {
+  ConnectionRow row;
   ip_addr_t local_ip, remote_ip;
-  u16_t local_port, remote_port;
-  int state;  // tcp_state, or -1 for a listener's "LISTEN" / UDP's ""
-  size_t send_queue, recv_queue;
-  u32_t snd_wnd, rcv_wnd, cwnd, rto_ms;
-  s32_t rtime;
-  u8_t nrtx, persist_backoff;
-  bool unacked, unsent, connected;
+  u16_t local_port = 0, remote_port = 0;
+  int state = -1;  // tcp_state; -1 for UDP (no state)
 };
 
 }  // namespace
 
 std::vector<ConnectionRow> Interface::connections() {
-  std::vector<RawConnection> raw;
+  std::vector<UnformattedRow> raw;
   {
     CoreLock lock;
     for (tcp_pcb_listen* l = reinterpret_cast<tcp_pcb_listen*>(tcp_listen_pcbs.listen_pcbs); l;
          l = l->next) {
-      RawConnection r{};
-      r.tcp = true;
+      UnformattedRow& r = raw.emplace_back();
+      r.row.proto = "tcp";
       r.local_ip = l->local_ip;
       r.local_port = l->local_port;
       r.state = LISTEN;
-      raw.push_back(r);
     }
     for (tcp_pcb* list : {tcp_active_pcbs, tcp_tw_pcbs})
       for (tcp_pcb* p = list; p; p = p->next) {
-        RawConnection r{};
-        r.tcp = r.connected = true;
+        UnformattedRow& r = raw.emplace_back();
+        r.row.proto = "tcp";
         r.local_ip = p->local_ip;
         r.remote_ip = p->remote_ip;
         r.local_port = p->local_port;
         r.remote_port = p->remote_port;
         r.state = p->state;
-        for (tcp_seg* s = p->unsent; s; s = s->next) r.send_queue += s->len;
-        for (tcp_seg* s = p->unacked; s; s = s->next) r.send_queue += s->len;
-        r.recv_queue = ServiceSet::pending_bytes(p);
-        r.snd_wnd = p->snd_wnd;
-        r.rcv_wnd = p->rcv_wnd;
-        r.cwnd = p->cwnd;
-        r.rto_ms = u32_t(p->rto) * TCP_SLOW_INTERVAL;
-        r.rtime = p->rtime;
-        r.nrtx = p->nrtx;
-        r.persist_backoff = p->persist_backoff;
-        r.unacked = p->unacked != nullptr;
-        r.unsent = p->unsent != nullptr;
-        raw.push_back(r);
+        ConnectionRow& row = r.row;
+        for (tcp_seg* s = p->unsent; s; s = s->next) row.send_queue += s->len;
+        for (tcp_seg* s = p->unacked; s; s = s->next) row.send_queue += s->len;
+        row.recv_queue = ServiceSet::pending_bytes(p);
+        row.tcp = true;
+        row.snd_wnd = p->snd_wnd;
+        row.rcv_wnd = p->rcv_wnd;
+        row.cwnd = p->cwnd;
+        row.rto_ms = u32_t(p->rto) * TCP_SLOW_INTERVAL;
+        row.rtime = p->rtime;
+        row.rto_backoff = p->nrtx;
+        row.persist_backoff = p->persist_backoff;
+        row.unacked = p->unacked != nullptr;
+        row.unsent = p->unsent != nullptr;
       }
     for (udp_pcb* u = udp_pcbs; u; u = u->next) {
-      RawConnection r{};
+      UnformattedRow& r = raw.emplace_back();
+      r.row.proto = "udp";
       r.local_ip = u->local_ip;
       r.remote_ip = u->remote_ip;
       r.local_port = u->local_port;
       r.remote_port = u->remote_port;
-      r.state = -1;
-      raw.push_back(r);
     }
   }
   std::vector<ConnectionRow> rows;
   rows.reserve(raw.size());
-  for (const RawConnection& r : raw) {
-    ConnectionRow row;
-    row.proto = r.tcp ? "tcp" : "udp";
-    row.local = endpoint(&r.local_ip, r.local_port);
-    row.remote = r.remote_port ? endpoint(&r.remote_ip, r.remote_port) : "*";
-    row.state = r.state >= 0 ? tcp_state_name(tcp_state(r.state)) : "";
-    row.send_queue = r.send_queue;
-    row.recv_queue = r.recv_queue;
-    if (r.connected) {
-      row.tcp = true;
-      row.snd_wnd = r.snd_wnd;
-      row.rcv_wnd = r.rcv_wnd;
-      row.cwnd = r.cwnd;
-      row.rto_ms = r.rto_ms;
-      row.rtime = r.rtime;
-      row.rto_backoff = r.nrtx;
-      row.persist_backoff = r.persist_backoff;
-      row.unacked = r.unacked;
-      row.unsent = r.unsent;
-    }
-    rows.push_back(std::move(row));
+  for (UnformattedRow& r : raw) {
+    r.row.local = endpoint(&r.local_ip, r.local_port);
+    r.row.remote = r.remote_port ? endpoint(&r.remote_ip, r.remote_port) : "*";
+    r.row.state = r.state >= 0 ? tcp_state_name(tcp_state(r.state)) : "";
+    rows.push_back(std::move(r.row));
   }
   return rows;
 }
