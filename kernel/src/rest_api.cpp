@@ -169,9 +169,10 @@ int RestServer::dispatch(mg_connection* conn) {
     size_t slash = rest.find('/');
     const auto* e = appliance_.find_endpoint(rest.substr(0, slash));
     if (e && e->route) {
-      bool reads = method == "GET" || method == "HEAD" || reads_need_token_;
+      // Reads need no token here, unless every request was checked above.
+      bool cleared = method == "GET" || method == "HEAD" || reads_need_token_;
       std::string body;
-      if ((reads || authorized(conn)) && read_body(conn, ri, body))
+      if ((cleared || authorized(conn)) && read_body(conn, ri, body))
         serve_route(conn, ri, slash == std::string::npos ? "" : rest.substr(slash), *e, body);
       return 1;
     }
