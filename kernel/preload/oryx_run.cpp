@@ -3,6 +3,7 @@
 // configuration, then runs CMD with liboryx-preload.so preloaded so that
 // its sockets on Oryx addresses use the Oryx stack inside the process.
 #include "appliance.hpp"
+#include "executable_dir.hpp"
 #include "logging.hpp"
 #include "oryx/install_paths.h"
 
@@ -35,16 +36,8 @@ const char* kUsage =
 
 // The library next to this program (a build tree), else the installed one.
 std::string preload_library() {
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n > 0) {
-    self[n] = 0;
-    std::string dir(self);
-    dir.resize(dir.rfind('/'));
-    std::string local = dir + "/liboryx-preload.so";
-    if (access(local.c_str(), R_OK) == 0) return local;
-  }
-  return ORYX_PRELOAD_LIBRARY;
+  std::string local = oryx::kernel::executable_dir() + "/liboryx-preload.so";
+  return access(local.c_str(), R_OK) == 0 ? local : ORYX_PRELOAD_LIBRARY;
 }
 
 }  // namespace

@@ -13,7 +13,6 @@
 #include <fstream>
 #include <sstream>
 
-
 namespace oryx::kernel {
 
 namespace {
@@ -198,15 +197,6 @@ void parse_stage_structure(const std::string& file, const std::string& name,
   }
 }
 
-}  // namespace
-
-const oryx_param* kernel_table_schema() { return kKernel; }
-const oryx_param* plugins_table_schema() { return kPlugins; }
-const oryx_param* log_table_schema() { return kLog; }
-const oryx_param* http_table_schema() { return kHttp; }
-
-namespace {
-
 // An API reachable from other hosts must not be open: a token is required
 // there; a certificate that cannot be read is an error now, not at start.
 void check_http_access(const oryx_config& http, const toml::value& table,
@@ -226,6 +216,11 @@ void check_http_access(const oryx_config& http, const toml::value& table,
 }
 
 }  // namespace
+
+const oryx_param* kernel_table_schema() { return kKernel; }
+const oryx_param* plugins_table_schema() { return kPlugins; }
+const oryx_param* log_table_schema() { return kLog; }
+const oryx_param* http_table_schema() { return kHttp; }
 const oryx_param* stats_table_schema() { return kStats; }
 const oryx_param* preload_table_schema() { return kPreload; }
 const oryx_param* capture_table_schema() { return kCapture; }

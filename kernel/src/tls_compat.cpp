@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tls_compat.hpp"
+
+#include "executable_dir.hpp"
 #include "oryx/install_paths.h"
 
 #include <dlfcn.h>
@@ -7,20 +9,7 @@
 
 #include <vector>
 
-
 namespace oryx::kernel {
-
-namespace {
-
-std::string directory_of_executable() {
-  char path[4096];
-  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (n <= 0) return "";
-  std::string p(path, size_t(n));
-  return p.substr(0, p.rfind('/'));
-}
-
-}  // namespace
 
 std::string prepare_civetweb_tls() {
   void* ssl = dlopen("libssl.so.3", RTLD_NOW | RTLD_LOCAL);
@@ -28,7 +17,7 @@ std::string prepare_civetweb_tls() {
   bool complete = dlsym(ssl, "SSL_get_peer_certificate") != nullptr;
   if (complete) return "";  // an OpenSSL CivetWeb can use as it is
   // Next to the program (a build tree), then where the package puts it.
-  std::vector<std::string> candidates = {directory_of_executable() + "/liboryx-ssl-compat.so",
+  std::vector<std::string> candidates = {executable_dir() + "/liboryx-ssl-compat.so",
                                          ORYX_SSL_COMPAT_LIBRARY};
   std::string errors;
   for (const auto& path : candidates) {
