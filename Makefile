@@ -44,26 +44,29 @@ test-packages: package
 # (leaks included): every plugin's init/fini must be clean.
 test-asan: deps
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DORYX_ASAN=ON $(CMAKE_ARGS) >/dev/null
-	cmake --build $(BUILD)-asan -j $(JOBS)
+	cmake --build $(BUILD)-asan -j $(JOBS) --target unit_suite
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure
 
 bench: build
 	bash bench/xconnect.sh $(BUILD)
 
-# Packages are built from their own configurations with prefix /usr: the
-# .deb with Debian's multiarch libdir, the .rpm with lib64.
+# Packages are built in one tree of their own with prefix /usr: the .deb
+# with Debian's multiarch libdir (-U: GNUInstallDirs picks it), then the
+# .rpm with lib64. Between the two only the files that use the installed
+# paths (oryx/install_paths.h) are compiled again.
+PKG_CONFIG_ARGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr -DORYX_BUILD_TESTS=OFF
 package: deps
-	cmake -S . -B $(BUILD)-deb -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr -DORYX_BUILD_TESTS=OFF >/dev/null
-	cmake --build $(BUILD)-deb -j $(JOBS)
-	cd $(BUILD)-deb && cpack -G DEB
-	cmake -S . -B $(BUILD)-rpm -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_INSTALL_LIBDIR=lib64 -DORYX_BUILD_TESTS=OFF >/dev/null
-	cmake --build $(BUILD)-rpm -j $(JOBS)
-	cd $(BUILD)-rpm && cpack -G RPM
-	@rm -rf $(BUILD)/packages && mkdir -p $(BUILD)/packages && cp $(BUILD)-deb/*.deb $(BUILD)-rpm/*.rpm $(BUILD)/packages/
+	cmake -S . -B $(BUILD)-pkg $(PKG_CONFIG_ARGS) -UCMAKE_INSTALL_LIBDIR >/dev/null
+	cmake --build $(BUILD)-pkg -j $(JOBS)
+	cd $(BUILD)-pkg && rm -f *.deb *.rpm && cpack -G DEB
+	cmake -S . -B $(BUILD)-pkg $(PKG_CONFIG_ARGS) -DCMAKE_INSTALL_LIBDIR=lib64 >/dev/null
+	cmake --build $(BUILD)-pkg -j $(JOBS)
+	cd $(BUILD)-pkg && cpack -G RPM
+	@rm -rf $(BUILD)/packages && mkdir -p $(BUILD)/packages && cp $(BUILD)-pkg/*.deb $(BUILD)-pkg/*.rpm $(BUILD)/packages/
 	@ls -l $(BUILD)/packages
 
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-deb $(BUILD)-rpm
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-pkg

@@ -13,6 +13,8 @@ function(oryx_add_plugin)
   endif()
   set(target oryx_plugin_${P_NAME})
   add_library(${target} MODULE ${P_SOURCES})
+  # Listed so that one target can stand for every plugin of a build.
+  set_property(GLOBAL APPEND PROPERTY ORYX_PLUGIN_TARGETS ${target})
   target_link_libraries(${target} PRIVATE Oryx::sdk ${P_LINK_LIBRARIES})
   set_target_properties(${target} PROPERTIES
     PREFIX "" OUTPUT_NAME ${P_NAME} NO_SONAME ON
