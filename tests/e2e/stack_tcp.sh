@@ -56,12 +56,14 @@ def fetch(port):
         data += b
     s.close()
     assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"\r\n\r\n" + b"o" * 10), data
-fetch(41000)
+# A port outside the ephemeral range (32768-60999): the 1,000 connections
+# above leave kernel sockets in TIME_WAIT on ports from that range.
+fetch(61500)
 # The same 4-tuple again while the stack's side is in TIME_WAIT. The kernel
 # client may need a moment to leave LAST_ACK (EADDRINUSE or EADDRNOTAVAIL).
 for attempt in range(20):
     try:
-        fetch(41000)
+        fetch(61500)
         break
     except OSError as e:
         if e.errno not in (98, 99): raise  # the old connection is not gone yet
