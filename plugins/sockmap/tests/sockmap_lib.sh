@@ -66,15 +66,24 @@ sm_counter() {
   curl -sf "$1/api/v1/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['stages']['$2']['counters']['$3'])"
 }
 
+# sm_programs: our programs the kernel still holds. Fails when bpftool
+# could not list every program; its status, not an empty list, says so.
+sm_programs() {
+  local all
+  all=$(bpftool prog show 2>/dev/null) || return 1
+  grep -E "name (oryx_sockops|oryx_msg_redirect|oryx_skb_pass) " <<<"$all" || true
+}
+
 # bpf_leftovers PINDIR CGROUP: prints what of ours is still attached or
 # pinned. Sockets release their programs in an RCU callback, so programs
 # get 10 s to go (deferred work; slower on a loaded machine).
 bpf_leftovers() {
+  local ours
   for _ in $(seq 100); do
-    bpftool prog show 2>/dev/null | grep -qE "name (oryx_sockops|oryx_msg_redirect|oryx_skb_pass) " || break
+    ours=$(sm_programs) && [ -z "$ours" ] && break
     sleep 0.1
   done
   [ -e "$1" ] && echo "pins: $(ls "$1")"
   bpftool cgroup show "$2" 2>/dev/null | grep -q oryx_sockops && echo "sockops still on $2"
-  bpftool prog show 2>/dev/null | grep -E "name (oryx_sockops|oryx_msg_redirect|oryx_skb_pass) " || true
+  sm_programs || echo "bpftool could not list the loaded programs"
 }
