@@ -137,15 +137,12 @@ for l in "oryx-app eth0" "oryx-app eth1" "oryx-app lo" "oryx-redis eth0" "oryx-r
   ip netns exec "$1" ip link set "$2" up
 done
 # The application profile: an in-process stack at 198.18.2.2 on oryx-app,
-# the process's own dashboard on :8081.
+# the process's own dashboard on :8081. The default threading model
+# ("shared"): redis's own thread polls the port, no worker thread.
 cat >"$WORK/redis-app.toml" <<EOF
 [kernel]
 hugepages = false
 file_prefix = "oryx-redis-demo"
-worker_lcores = "1"
-idle = "busy-poll"
-[preload]
-threading = "run-to-completion"   # redis's thread runs its socket calls itself
 [plugins]
 path = ["$BUILD/plugins"]
 [log]
@@ -163,12 +160,16 @@ type = "stack"
 address = "198.18.2.2/24"
 next = "wire"
 EOF
+# The same CPU budget on both sides: each server has CPU 1 only, the
+# client CPU 0 (SERVER_CPU and CLIENT_CPU choose others).
+SERVER_CPU=${SERVER_CPU:-1} CLIENT_CPU=${CLIENT_CPU:-0}
 REDIS=(redis-server --port 6379 --save "" --appendonly no --protected-mode no --logfile "")
-ip netns exec oryx-redis "${REDIS[@]}" --bind 198.18.3.2 >"$WORK/redis-kernel.log" 2>&1 &
+ip netns exec oryx-redis taskset -c "$SERVER_CPU" "${REDIS[@]}" --bind 198.18.3.2 \
+  >"$WORK/redis-kernel.log" 2>&1 &
 APP_PIDS+=($!)
-echo "\$ oryx run --config redis-app.toml -- redis-server --bind 198.18.2.2 ..."
-"$BUILD/kernel/preload/oryx" run --config "$WORK/redis-app.toml" -- "${REDIS[@]}" --bind 198.18.2.2 \
-  >"$WORK/redis-on-oryx.log" 2>&1 &
+echo "\$ taskset -c $SERVER_CPU oryx run --config redis-app.toml -- redis-server --bind 198.18.2.2 ..."
+taskset -c "$SERVER_CPU" "$BUILD/kernel/preload/oryx" run --config "$WORK/redis-app.toml" -- \
+  "${REDIS[@]}" --bind 198.18.2.2 >"$WORK/redis-on-oryx.log" 2>&1 &
 APP_PIDS+=($!)
 for host in 198.18.3.2 198.18.2.2; do
   for _ in $(seq 100); do
@@ -178,10 +179,21 @@ for host in 198.18.3.2 198.18.2.2; do
 done
 ip netns exec oryx-app redis-cli -h 198.18.2.2 set greeting "hello from redis on Oryx" >/dev/null
 echo "redis-cli GET greeting (via Oryx): $(ip netns exec oryx-app redis-cli -h 198.18.2.2 get greeting)"
+declare -A RATE
 for side in "the kernel stack:198.18.3.2" "Oryx (oryx run):198.18.2.2"; do
-  echo "redis-benchmark -c 50 -n 100000 -t set,get against redis on ${side%%:*}:"
-  ip netns exec oryx-app redis-benchmark -h "${side#*:}" -t set,get -n 100000 -c 50 -q 2>&1 |
-    tr '\r' '\n' | grep "requests per second" | sed 's/^/  /'
+  echo "redis-benchmark -c 50 -n 100000 -t set,get against redis on ${side%%:*} (server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU):"
+  ip netns exec oryx-app taskset -c "$CLIENT_CPU" redis-benchmark -h "${side#*:}" -t set,get \
+    -n 100000 -c 50 -r 100000 -d 64 --csv >"$WORK/rb.csv" 2>&1
+  while IFS=, read -r test rps _ _ p50 _; do
+    test=${test//\"/} rps=${rps//\"/} p50=${p50//\"/}
+    [ "$test" = test ] && continue
+    printf '  %-4s %10.0f requests/s, p50 %s ms\n' "$test" "$rps" "$p50"
+    RATE["${side#*:}$test"]=$rps
+  done <"$WORK/rb.csv"
+done
+for t in SET GET; do
+  awk -v t="$t" -v o="${RATE[198.18.2.2$t]}" -v k="${RATE[198.18.3.2$t]}" \
+    'BEGIN { printf "redis %s: Oryx / kernel = %.2fx\n", t, o / k }'
 done
 echo "redis's in-process Oryx dashboard: http://127.0.0.1:8081/"
 

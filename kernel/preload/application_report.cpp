@@ -117,7 +117,8 @@ nlohmann::json application_report() {
                            {"kernel", open_fds > oryx_fds ? open_fds - oryx_fds : 0}}},
           {"oryx_sockets_by_kind", by_kind},
           {"oryx_sockets", listed},
-          {"oryx_sockets_truncated", oryx_fds > kMaxListed}};
+          {"oryx_sockets_truncated", oryx_fds > kMaxListed},
+          {"threading", rt.threading_json()}};
 }
 
 }  // namespace oryx::preload

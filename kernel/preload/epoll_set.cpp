@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "epoll_set.hpp"
 
+#include "hosted_worker.hpp"
 #include "libc.hpp"
 #include "runtime.hpp"
+
+#include <rte_pause.h>
 
 #include <sys/eventfd.h>
 
@@ -23,7 +26,8 @@ constexpr uint32_t kExclusiveOk =
 EpollSet::EpollSet(int epfd)
     : epfd_(epfd),
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
-      wake_tag_(reinterpret_cast<uintptr_t>(this)) {
+      wake_tag_(reinterpret_cast<uintptr_t>(this)),
+      polling_(Runtime::get().model() == ORYX_SOCKET_SHARED) {
   if (wake_fd_ < 0) return;
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -64,6 +68,7 @@ int EpollSet::control(int op, int fd, const std::shared_ptr<FdEntry>& entry, con
       if (it != interests_.end()) return -EEXIST;
       if (!watched()) e->watchers.push_back(this);
       auto& stored = interests_.emplace(key, Interest{ev->events, ev->data}).first->second;
+      watched_.store(interests_.size(), std::memory_order_relaxed);
       queue(key, stored);  // ready at once if it already is, as Linux checks on insert
       return 0;
     }
@@ -79,6 +84,7 @@ int EpollSet::control(int op, int fd, const std::shared_ptr<FdEntry>& entry, con
     case EPOLL_CTL_DEL: {
       if (it == interests_.end()) return -ENOENT;
       interests_.erase(it);
+      watched_.store(interests_.size(), std::memory_order_relaxed);
       unqueue(e, fd);
       if (!watched())
         for (auto w = e->watchers.begin(); w != e->watchers.end(); ++w)
@@ -98,10 +104,13 @@ int EpollSet::control(int op, int fd, const std::shared_ptr<FdEntry>& entry, con
 // until every ready Oryx socket was looked at.
 void EpollSet::update_wake() {
   uint64_t n = 1;
-  if (!ready_.empty() && !wake_pending_) {
+  has_ready_.store(!ready_.empty(), std::memory_order_relaxed);
+  bool want = !ready_.empty() && (!polling_ || sleepers_ > 0 ||
+                                  kernel_fds_.load(std::memory_order_relaxed) > 0);
+  if (want && !wake_pending_) {
     wake_pending_ = true;
     (void)!libc().write(wake_fd_, &n, sizeof(n));
-  } else if (ready_.empty() && wake_pending_) {
+  } else if (!want && wake_pending_) {
     wake_pending_ = false;
     (void)!libc().read(wake_fd_, &n, sizeof(n));
   }
@@ -133,6 +142,7 @@ void EpollSet::socket_gone(FdEntry* entry) {
   std::lock_guard lock(mutex_);
   interests_.erase(interests_.lower_bound(Key{entry, INT_MIN}),
                    interests_.upper_bound(Key{entry, INT_MAX}));
+  watched_.store(interests_.size(), std::memory_order_relaxed);
   unqueue(entry, -1);
 }
 
@@ -168,7 +178,115 @@ int EpollSet::collect(epoll_event* out, int max) {
   return n;
 }
 
+void EpollSet::count_kernel_fd(int op) {
+  std::lock_guard lock(mutex_);
+  if (op == EPOLL_CTL_ADD) kernel_fds_.fetch_add(1, std::memory_order_relaxed);
+  if (op == EPOLL_CTL_DEL && kernel_fds_.load(std::memory_order_relaxed) > 0)
+    kernel_fds_.fetch_sub(1, std::memory_order_relaxed);
+  update_wake();  // the eventfd's role depends on whether kernel fds are there
+}
+
+int EpollSet::strip_wake(epoll_event* events, int k, bool& woken) const {
+  int n = 0;
+  woken = false;
+  for (int i = 0; i < k; i++) {
+    if (events[i].data.u64 == wake_tag_)
+      woken = true;
+    else
+      events[n++] = events[i];
+  }
+  return n;
+}
+
+int EpollSet::wait_polling(oryx::kernel::HostedWorker& hw, epoll_event* events, int max,
+                           int timeout_ms, const sigset_t* mask) {
+  using oryx::kernel::HostedWorker;
+  // While spinning, kernel fds are looked at (one system call, expensive
+  // under a hypervisor) at most this often; while the thread sleeps the
+  // kernel epoll watches them.
+  const uint64_t kernel_check = 100 * hw.cycles_per_us();
+  const uint64_t start = HostedWorker::cycles();
+  const uint64_t deadline =
+      timeout_ms > 0 ? start + uint64_t(timeout_ms) * 1000 * hw.cycles_per_us() : 0;
+  bool spinning = false, may_spin = true;
+  uint64_t spin_start = 0, spin_until = 0;
+  // With kernel fds registered the eventfd stands for the ready Oryx
+  // sockets in the kernel epoll, as outside this model, so that with a
+  // small maxevents the kinds take turns exactly as Linux rotates its
+  // ready list; the kernel epoll is asked (one system call) on entry,
+  // whenever Oryx sockets are ready, and now and then while spinning.
+  for (bool first = true;; first = false) {
+    int got = hw.poll();
+    uint64_t now = HostedWorker::cycles();
+    int n = 0;
+    if (kernel_fds_.load(std::memory_order_relaxed) > 0) {
+      if (first || has_ready_.load(std::memory_order_relaxed) ||
+          now - kernel_checked_.load(std::memory_order_relaxed) > kernel_check) {
+        kernel_checked_.store(now, std::memory_order_relaxed);
+        int k = libc().epoll_pwait(epfd_, events, max, 0, mask);
+        if (k < 0) {
+          if (spinning) hw.end_spin(now - spin_start, false);
+          return -errno;
+        }
+        bool woken;
+        n = strip_wake(events, k, woken);
+        if (woken) n += collect(events + n, max - n);  // room: the eventfd's own slot at least
+      }
+    } else {
+      n = collect(events, max);
+    }
+    if (n > 0 || timeout_ms == 0 || (deadline && now >= deadline)) {
+      if (spinning) hw.end_spin(now - spin_start, n > 0);
+      return n;
+    }
+    if (!spinning && may_spin) {
+      may_spin = false;
+      spinning = hw.begin_spin();
+      spin_start = now;
+      spin_until = now + hw.spin_cycles();
+    }
+    if (spinning && now < spin_until && !(got > 0 && hw.others_sleep())) {
+      rte_pause();
+      continue;
+    }
+    if (spinning) {
+      hw.end_spin(now - spin_start, false);
+      spinning = false;
+    }
+    // Sleep in the kernel epoll; the eventfd stands for the ready list
+    // while we do, and the keeper watches the port.
+    hw.sleep_begin();
+    {
+      std::lock_guard lock(mutex_);
+      sleepers_++;
+      update_wake();
+    }
+    int wait_ms = -1;
+    if (deadline) {
+      uint64_t t = HostedWorker::cycles();
+      uint64_t left_us = deadline > t ? (deadline - t) / hw.cycles_per_us() : 0;
+      wait_ms = int((left_us + 999) / 1000);
+    }
+    int k = libc().epoll_pwait(epfd_, events, max, wait_ms, mask);
+    int err = errno;
+    {
+      std::lock_guard lock(mutex_);
+      sleepers_--;
+    }
+    hw.sleep_end(k > 0);
+    if (k < 0) return -err;
+    kernel_checked_.store(HostedWorker::cycles(), std::memory_order_relaxed);
+    bool woken;
+    n = strip_wake(events, k, woken);
+    n += collect(events + n, max - n);  // also clears the eventfd
+    if (n > 0) return n;
+    may_spin = true;  // awake again: poll before the next sleep
+  }
+}
+
 int EpollSet::wait(epoll_event* events, int max, int timeout_ms, const sigset_t* mask) {
+  if (polling_ && !kernel_only())
+    if (auto* hw = Runtime::get().hosted()) return wait_polling(*hw, events, max, timeout_ms, mask);
   using clock = std::chrono::steady_clock;
   auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
   for (;;) {

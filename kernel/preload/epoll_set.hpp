@@ -14,6 +14,14 @@
 // being reported (as Linux re-queues them), edge-triggered ones leave it
 // until the stack wakes the socket again, one-shot ones are disarmed
 // until EPOLL_CTL_MOD.
+//
+// In the shared-thread model a waiting thread polls the port itself
+// (wait_polling): it walks the hosted worker and, in a set of Oryx sockets
+// only, collects the ready ones without any system call; the eventfd then
+// stands for the ready list only while a thread sleeps in the kernel
+// epoll. A set that also holds kernel fds keeps the eventfd armed and asks
+// the kernel epoll whenever Oryx sockets are ready (and now and then while
+// spinning), so the two kinds take turns as above.
 #pragma once
 
 #include "fd_table.hpp"
@@ -21,10 +29,15 @@
 #include <signal.h>
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <utility>
+
+namespace oryx::kernel {
+class HostedWorker;
+}
 
 namespace oryx::preload {
 
@@ -33,6 +46,8 @@ class EpollSet : public Watcher {
   explicit EpollSet(int epfd);
   ~EpollSet() override;
   bool valid() const { return wake_fd_ >= 0; }
+  // No Oryx socket registered: the kernel epoll alone answers.
+  bool kernel_only() const { return watched_.load(std::memory_order_relaxed) == 0; }
 
   // EPOLL_CTL_* for an Oryx socket; returns 0 or -errno.
   int control(int op, int fd, const std::shared_ptr<FdEntry>& entry, const epoll_event* ev);
@@ -41,6 +56,8 @@ class EpollSet : public Watcher {
 
   void socket_woken(FdEntry* entry) override;
   void socket_gone(FdEntry* entry) override;
+  // A kernel fd was added to (op EPOLL_CTL_ADD) or removed from the set.
+  void count_kernel_fd(int op);
 
  private:
   using Key = std::pair<FdEntry*, int>;  // socket, descriptor number
@@ -51,6 +68,11 @@ class EpollSet : public Watcher {
     bool queued = false;
   };
   int collect(epoll_event* out, int max);
+  int wait_polling(oryx::kernel::HostedWorker& hw, epoll_event* events, int max, int timeout_ms,
+                   const sigset_t* mask);
+  // The kernel epoll's events with the eventfd's entry taken out; `woken`
+  // says whether it was there.
+  int strip_wake(epoll_event* events, int k, bool& woken) const;
   void queue(const Key& key, Interest& in);
   void unqueue(FdEntry* entry, int fd);  // fd < 0: every number of the entry
   void update_wake();
@@ -64,6 +86,14 @@ class EpollSet : public Watcher {
   std::map<Key, Interest> interests_;
   std::deque<Key> ready_;
   bool wake_pending_ = false;  // the eventfd is readable
+  // Shared model: the eventfd is written only while a thread sleeps in the
+  // kernel epoll (threads that poll read the ready list directly).
+  const bool polling_;
+  int sleepers_ = 0;
+  std::atomic<int> kernel_fds_{0};  // kernel fds registered (a close may leave it high)
+  std::atomic<size_t> watched_{0};  // Oryx registrations (interests_.size())
+  std::atomic<uint64_t> kernel_checked_{0};  // cycles
+  std::atomic<bool> has_ready_{false};       // !ready_.empty(), read without the lock
 };
 
 }  // namespace oryx::preload

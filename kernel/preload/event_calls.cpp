@@ -3,15 +3,19 @@
 // sockets together. Sets without Oryx sockets go straight to the C library.
 #include "epoll_set.hpp"
 #include "fd_table.hpp"
+#include "hosted_worker.hpp"
 #include "libc.hpp"
 #include "routing.hpp"
 #include "runtime.hpp"
+
+#include <rte_pause.h>
 
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/select.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -55,7 +59,15 @@ class PollWaiter : public Watcher {
     if (fd_ >= 0) libc().close(fd_);
   }
   int fd() const { return fd_; }
+  // Shared model: the eventfd is written only while the thread sleeps in
+  // the kernel's poll; while it polls the port it reads readiness itself.
+  void set_sleeping(bool on) {
+    sleeping_.store(on);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // against socket_woken
+  }
   void socket_woken(FdEntry*) override {
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // the socket's events, then ours
+    if (!sleeping_.load()) return;
     uint64_t one = 1;
     (void)!libc().write(fd_, &one, sizeof(one));
   }
@@ -67,6 +79,7 @@ class PollWaiter : public Watcher {
 
  private:
   int fd_;
+  std::atomic<bool> sleeping_{true};  // always, outside the shared model
 };
 
 // poll(2) with Oryx sockets among the fds.
@@ -99,7 +112,15 @@ int mixed_poll(pollfd* fds, nfds_t n, int timeout_ms, const sigset_t* mask, bool
   using clock = std::chrono::steady_clock;
   auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
   int result = 0;
+  // Shared model: poll the port while spinning (see EpollSet::wait_polling).
+  oryx::kernel::HostedWorker* hw = Runtime::get().hosted();
+  bool kernel_fds = false;
+  for (nfds_t i = 0; i < n; i++) kernel_fds |= !oryx[i] && fds[i].fd >= 0;
+  bool spinning = false, may_spin = hw != nullptr;
+  uint64_t spin_start = 0, spin_until = 0, kernel_checked = 0;
+  if (hw) waiter.set_sleeping(false);
   for (;;) {
+    int polled = hw ? hw->poll() : 0;
     int ready = 0;
     for (nfds_t i = 0; i < n; i++) {
       if (!oryx[i]) continue;
@@ -112,7 +133,50 @@ int mixed_poll(pollfd* fds, nfds_t n, int timeout_ms, const sigset_t* mask, bool
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
       wait_ms = left.count() > 0 ? int(left.count()) : 0;
     }
+    if (hw && wait_ms != 0) {
+      uint64_t now = oryx::kernel::HostedWorker::cycles();
+      if (!spinning && may_spin) {
+        may_spin = false;
+        spinning = hw->begin_spin();
+        spin_start = now;
+        spin_until = now + hw->spin_cycles();
+      }
+      if (spinning && now < spin_until && !(polled > 0 && hw->others_sleep())) {
+        // Kernel fds: a system call, so at most every 100 us while spinning.
+        int k = 0;
+        if (kernel_fds && now - kernel_checked > 100 * hw->cycles_per_us()) {
+          kernel_checked = now;
+          k = kernel_poll(kernel.data(), kernel.size() - 1, 0);
+        }
+        if (k != 0) {  // a kernel fd is ready (or an error): report as below
+          hw->end_spin(now - spin_start, k > 0);
+          spinning = false;
+          for (nfds_t i = 0; i < n; i++)
+            if (!oryx[i]) fds[i].revents = kernel[i].revents;
+          result = k;
+          break;
+        }
+        rte_pause();
+        continue;
+      }
+      if (spinning) {
+        hw->end_spin(now - spin_start, false);
+        spinning = false;
+      }
+      hw->sleep_begin();
+      waiter.set_sleeping(true);
+      // Readiness may have changed before the flag was seen: look again.
+      bool late = false;
+      for (nfds_t i = 0; i < n && !late; i++)
+        late = oryx[i] && s && (s->poll(oryx[i]->handle) & (uint32_t(fds[i].events) | POLLERR | POLLHUP));
+      if (late) wait_ms = 0;
+    }
     int k = kernel_poll(kernel.data(), kernel.size(), wait_ms);
+    if (hw && wait_ms != 0) {
+      waiter.set_sleeping(false);
+      hw->sleep_end(k > 0);
+      may_spin = true;
+    }
     if (k < 0) {
       result = ready ? ready : -1;
       break;
@@ -195,7 +259,11 @@ ORYX_EXPORT int epoll_create1(int flags) { return make_epoll(libc().epoll_create
 ORYX_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
   auto set = epoll_of(epfd);
   auto e = table().find(fd);
-  if (!set || !e || e->kind != FdEntry::kOryx) return libc().epoll_ctl(epfd, op, fd, ev);
+  if (!set || !e || e->kind != FdEntry::kOryx) {
+    int r = libc().epoll_ctl(epfd, op, fd, ev);
+    if (r == 0 && set) set->count_kernel_fd(op);
+    return r;
+  }
   if (int r = ensure_created(*e); r < 0) return fail(-r);
   int r = set->control(op, fd, e, ev);
   return r < 0 ? fail(-r) : 0;

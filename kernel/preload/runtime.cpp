@@ -102,9 +102,10 @@ Runtime::Runtime() {
   }
   wildcard_oryx_ = cfg->preload.get_string("wildcard") == "oryx";
   connect_subnet_ = cfg->preload.get_string("connect") == "subnet";
-  model_ = cfg->preload.get_string("threading") == "run-to-completion"
-               ? ORYX_SOCKET_RUN_TO_COMPLETION
-               : ORYX_SOCKET_SEPARATE_THREAD;
+  const std::string& threading = cfg->preload.get_string("threading");
+  model_ = threading == "shared"              ? ORYX_SOCKET_SHARED
+           : threading == "run-to-completion" ? ORYX_SOCKET_RUN_TO_COMPLETION
+                                              : ORYX_SOCKET_SEPARATE_THREAD;
   // The stack stages' addresses, read before anything starts so that
   // routing never needs the kernel (whose own HTTP server opens sockets).
   for (const auto& stage : cfg->stages) {
@@ -154,6 +155,13 @@ void Runtime::enter_thread(const oryx_socket_api* s) {
   if (model_ != ORYX_SOCKET_SEPARATE_THREAD) s->set_model(model_);
 }
 
+nlohmann::json Runtime::threading_json() const {
+  static const char* names[] = {"separate-thread", "run-to-completion", "shared"};
+  nlohmann::json out = {{"model", names[model_]}};
+  if (auto* h = hosted()) out.update(h->json());
+  return out;
+}
+
 void Runtime::start_kernel() {
   // DPDK pins the thread that initialises it to the main lcore; this is
   // the application's thread, so give it its CPUs back afterwards.
@@ -164,6 +172,18 @@ void Runtime::start_kernel() {
     auto cfg = oryx::kernel::load_config(config_file_);
     oryx::kernel::logging::init(cfg->log.get_string("level"), cfg->log.get_list("loggers"),
                                 cfg->log.get_string("file"));
+    if (model_ == ORYX_SOCKET_SHARED) {
+      // No worker thread: the application's threads poll. DPDK's main lcore
+      // (and so its control threads, lwIP's and the HTTP server's) is one
+      // of the CPUs the application may use, so nothing of it runs elsewhere.
+      cfg->hosted_worker = true;
+      if (have_cpus)
+        for (int c = 0; c < CPU_SETSIZE; c++)
+          if (CPU_ISSET(c, &cpus)) {
+            cfg->kernel.values["main_lcore"] = int64_t(c);
+            break;
+          }
+    }
     g_appliance = std::make_unique<Appliance>(std::move(cfg));
     g_appliance->check();
     g_appliance->start();
@@ -180,6 +200,7 @@ void Runtime::start_kernel() {
       g_appliance->find_service(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION));
   if (!api_ || api_->struct_size < sizeof(oryx_socket_api))
     die("the configuration has no stack stage publishing the socket layer (" + config_file_ + ")");
+  hosted_ = g_appliance->hosted_worker();
   std::atexit(stop_kernel);
   fatal_signals::arm(stop_kernel);
 }
@@ -189,6 +210,7 @@ void Runtime::forked_child() {
   r.generation_++;
   if (r.api_) {
     r.api_ = nullptr;  // the parent's: never touched from here
+    r.hosted_ = nullptr;
     r.inherited_ = true;
     fatal_signals::disarm_in_child();
   }
@@ -200,6 +222,7 @@ void Runtime::stop_kernel() {
   static std::mutex stopping;
   std::lock_guard lock(stopping);
   Runtime::get().api_ = nullptr;
+  Runtime::get().hosted_ = nullptr;
   if (g_rest) g_rest->stop();
   if (g_appliance) g_appliance->shutdown();
 }

@@ -14,11 +14,17 @@
 
 #include <oryx/socket_api.h>
 
+#include <nlohmann/json.hpp>
+
 #include <sys/socket.h>
 
 #include <mutex>
 #include <string>
 #include <vector>
+
+namespace oryx::kernel {
+class HostedWorker;
+}
 
 namespace oryx::preload {
 
@@ -44,6 +50,11 @@ class Runtime {
   bool inherited() const { return inherited_; }
   // Puts the calling thread in the configured threading model once.
   void enter_thread(const oryx_socket_api* s);
+  int model() const { return model_; }
+  // The kernel's hosted worker (shared model, kernel running), else nullptr.
+  oryx::kernel::HostedWorker* hosted() const { return hosted_; }
+  // The threading model and, in the shared model, what each thread did.
+  nlohmann::json threading_json() const;
 
  private:
   Runtime();
@@ -63,6 +74,7 @@ class Runtime {
   int model_ = ORYX_SOCKET_SEPARATE_THREAD;
   std::once_flag started_;
   const oryx_socket_api* api_ = nullptr;
+  oryx::kernel::HostedWorker* hosted_ = nullptr;  // retired, never freed, after stop
   pid_t owner_pid_ = 0;  // the process running the kernel
   unsigned generation_ = 0;
   bool inherited_ = false;

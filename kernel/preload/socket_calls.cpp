@@ -189,7 +189,11 @@ ORYX_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   const oryx_socket_api* s = stack();
   int h = s->accept(e.handle, addr, len, flags);
   if (h < 0) return fail(-h);
-  int placeholder = libc().socket(e.domain, e.type | (flags & SOCK_CLOEXEC), 0);
+  // The accepted socket's descriptor is a duplicate of the listener's
+  // placeholder: one cheap system call, where a new kernel socket costs
+  // an inode and a socket each time. The two share their kernel file
+  // flags, which the library tracks per descriptor itself (FdEntry).
+  int placeholder = libc().fcntl(fd, (flags & SOCK_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
   if (placeholder < 0) {
     int err = errno;
     s->close(h);

@@ -12,9 +12,14 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <linux/futex.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <climits>
 #include <cstring>
 #include <set>
 #include <stdexcept>
@@ -138,6 +143,45 @@ int host_capture_detach(const char* point) {
       [&](Dataplane* d) { return d ? d->capture_detach(point) : int(ORYX_ERR_INVALID); });
 }
 
+HostedWorker* hosted_worker(uint32_t worker) {
+  return g_current && worker == 0 ? g_current->hosted_worker() : nullptr;
+}
+// Known from the configuration before the worker runs (stages ask in start()).
+int host_worker_hosted(uint32_t worker) {
+  return g_current && worker == 0 && g_current->config().hosted_worker ? 1 : 0;
+}
+int host_worker_poll(uint32_t worker) {
+  HostedWorker* h = hosted_worker(worker);
+  return h ? h->poll() : int(ORYX_ERR_UNSUPPORTED);
+}
+int host_worker_wait(uint32_t worker, const uint32_t* word, uint32_t value, int64_t deadline_ns) {
+  if (!word) return ORYX_ERR_INVALID;
+  int rc;
+  if (HostedWorker* h = hosted_worker(worker)) {
+    rc = h->wait_word(word, value, deadline_ns);
+  } else {  // a worker with a thread of its own: a plain futex wait
+    rc = 0;
+    for (;;) {
+      if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value) break;
+      timespec abs{}, *timeout = nullptr;
+      if (deadline_ns) {
+        if (HostedWorker::now_ns() >= deadline_ns) { rc = -ETIMEDOUT; break; }
+        abs = {time_t(deadline_ns / 1000000000), long(deadline_ns % 1000000000)};
+        timeout = &abs;
+      }
+      if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, value, timeout, nullptr,
+                  FUTEX_BITSET_MATCH_ANY) < 0 && (errno == EINTR || errno == ETIMEDOUT)) {
+        rc = -errno;
+        break;
+      }
+    }
+  }
+  return rc == -ETIMEDOUT ? int(ORYX_ERR_TIMEDOUT) : rc == -EINTR ? int(ORYX_ERR_INTERRUPTED) : ORYX_OK;
+}
+void host_worker_kick(uint32_t worker) {
+  if (HostedWorker* h = hosted_worker(worker)) h->kick();
+}
+
 const oryx_host_api kHostApi = {
     sizeof(oryx_host_api), ORYX_ABI_MAJOR,          ORYX_ABI_MINOR,
     logging::abi_log,      logging::abi_log_enabled, host_config_bool,
@@ -147,7 +191,8 @@ const oryx_host_api kHostApi = {
     host_port_lookup,      host_endpoint_register,   host_service_register,
     host_service_lookup,   host_port_details_register, host_kernel_table,
     host_route_register,   host_capture_points,      host_capture_attach,
-    host_capture_detach,
+    host_capture_detach,   host_worker_hosted,       host_worker_poll,
+    host_worker_wait,      host_worker_kick,
 };
 
 // Names the kernel serves itself under /api/v1/.
@@ -315,6 +360,9 @@ void Appliance::start() {
     opts.burst = burst();
     opts.busy_poll = k.get_string("idle") == "busy-poll";
     opts.idle_sleep_max_us = uint32_t(k.get_int("idle_sleep_max_us"));
+    opts.hosted = config_->hosted_worker;
+    opts.hosted_options.spin_us = uint32_t(config_->preload.get_int("spin_us"));
+    opts.hosted_options.grace_us = uint32_t(config_->preload.get_int("keeper_grace_us"));
     {
       std::lock_guard lock(dataplane_mutex_);
       dataplane_ = std::make_unique<Dataplane>(plan_, stages_, opts);
@@ -335,6 +383,7 @@ void Appliance::start() {
       s.started = true;
     }
     dataplane_->launch();
+    hosted_.store(dataplane_->hosted(), std::memory_order_release);
     started_ = std::chrono::steady_clock::now();
     state_ = "running";
   } catch (...) {

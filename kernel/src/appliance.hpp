@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -44,7 +45,12 @@ class Appliance {
   const ApplianceConfig& config() const { return *config_; }
   PortRegistry& ports() { return ports_; }
   rte_mempool* mbuf_pool() const { return pool_; }
-  uint32_t worker_count() const { return uint32_t(config_->worker_lcores.size()); }
+  uint32_t worker_count() const {
+    return config_->hosted_worker ? 1 : uint32_t(config_->worker_lcores.size());
+  }
+  // The hosted worker while the kernel runs in the shared-thread model,
+  // else nullptr. Never freed once created (see Dataplane).
+  HostedWorker* hosted_worker() const { return hosted_.load(std::memory_order_acquire); }
   uint16_t burst() const { return uint16_t(config_->kernel.get_int("burst")); }
 
   nlohmann::json status_json() const;
@@ -103,6 +109,7 @@ class Appliance {
   GraphPlan plan_;
   std::unique_ptr<Dataplane> dataplane_;
   std::mutex dataplane_mutex_;  // dataplane_'s lifetime against with_dataplane
+  std::atomic<HostedWorker*> hosted_{nullptr};
   rte_mempool* pool_ = nullptr;
   bool eal_up_ = false;
   bool plugins_up_ = false;

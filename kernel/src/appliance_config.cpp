@@ -101,9 +101,20 @@ const oryx_param kPreload[] = {
       "Under oryx run: which connect() calls of an unbound socket go to Oryx: \"subnet\" "
       "when the destination is on a stack interface's subnet, \"kernel\" never.",
       "subnet|kernel"),
-    P("threading", ORYX_PARAM_STRING, 0, 0, "\"separate-thread\"",
-      "Under oryx run: how application threads reach the stack (see the stack plugin's "
-      "socket layer).", "separate-thread|run-to-completion"),
+    P("threading", ORYX_PARAM_STRING, 0, 0, "\"shared\"",
+      "Under oryx run: how application threads reach the stack. \"shared\": the "
+      "application's own threads poll the port and run the stack while they wait for the "
+      "network (no worker thread; [kernel] worker_lcores is not used). "
+      "\"separate-thread\": calls are handed to a worker thread on worker_lcores. "
+      "\"run-to-completion\": threads run the stack's code themselves, a worker polls the "
+      "port. See docs/compatibility.md.", "shared|separate-thread|run-to-completion"),
+    P("spin_us", ORYX_PARAM_INT, 0, 100000, "100",
+      "Under oryx run, shared model: how long a thread that waits for the network polls the "
+      "port before it sleeps (0: sleep at once). One thread spins at a time."),
+    P("keeper_grace_us", ORYX_PARAM_INT, 100, 1000000, "10000",
+      "Under oryx run, shared model: when no application thread polled the port for this "
+      "long (it computes, say), the keeper thread polls it, so ARP, handshakes and ACKs are "
+      "answered within about this time."),
     END};
 
 const oryx_param kCapture[] = {

@@ -49,6 +49,10 @@ struct ApplianceConfig {
   oryx_config kernel, plugins, log, http, stats, preload, capture;
   std::vector<StageSpec> stages;  // [stage.*] and [service.*], in file order
   std::vector<unsigned> worker_lcores;
+  // Set by a program that embeds the kernel (not from the file): one
+  // hosted worker walked by the program's own threads (the shared-thread
+  // model) instead of worker_lcores, with main_lcore one of its CPUs.
+  bool hosted_worker = false;
 
   const StageSpec* find_stage(const std::string& name) const;
   const oryx_config* table(const std::string& name) const;  // a kernel table, or nullptr

@@ -194,16 +194,20 @@ Dataplane::Dataplane(const GraphPlan& plan, std::vector<StageRuntime>& stages,
                      DataplaneOptions options)
     : plan_(plan), stages_(stages), options_(std::move(options)) {
   g_burst = options_.burst;
-  for (size_t i = 0; i < options_.lcores.size(); i++) {
+  size_t count = options_.hosted ? 1 : options_.lcores.size();
+  for (size_t i = 0; i < count; i++) {
     auto* w = new Worker();
     w->index = uint32_t(i);
-    w->lcore = options_.lcores[i];
+    w->lcore = options_.hosted ? UINT32_MAX : options_.lcores[i];
     workers_.push_back(w);
   }
 }
 
 Dataplane::~Dataplane() {
   stop();
+  // Application threads of an `oryx run` process may still hold the hosted
+  // worker while the kernel stops at exit; it is retired, and kept.
+  (void)hosted_.release();
   for (auto* w : workers_) {
     if (w->graph) rte_graph_destroy(w->graph_id);
     delete w;
@@ -261,7 +265,7 @@ void Dataplane::build() {
   for (auto* w : workers_) {
     std::string gname = "worker-" + std::to_string(w->index);
     rte_graph_param prm{};
-    prm.socket_id = int(rte_lcore_to_socket_id(w->lcore));
+    prm.socket_id = options_.hosted ? int(rte_socket_id()) : int(rte_lcore_to_socket_id(w->lcore));
     prm.nb_node_patterns = uint16_t(patterns.size());
     prm.node_patterns = patterns.data();
     g_creating_worker = w;
@@ -277,6 +281,23 @@ void Dataplane::build() {
 }
 
 namespace {
+
+// One walk of a worker's graph with its bookkeeping; returns the packets
+// its sources received.
+uint64_t walk_once(Worker* w, uint64_t& last) {
+  w->polled = 0;
+  if (w->graph) rte_graph_walk(w->graph);
+  __atomic_store_n(&w->walks, w->walks + 1, __ATOMIC_RELEASE);
+  uint64_t now = rte_rdtsc();
+  if (w->polled) {
+    w->busy_walks++;
+    w->busy_cycles += now - last;
+  } else {
+    w->idle_cycles += now - last;
+  }
+  last = now;
+  return w->polled;
+}
 
 struct LaunchArgs {
   Worker* worker;
@@ -301,14 +322,7 @@ int run_worker(void* arg) {
   uint32_t sleep_us = 1;
   uint64_t last = rte_rdtsc();
   while (!g_stop.load(std::memory_order_relaxed)) {
-    w->polled = 0;
-    if (w->graph) rte_graph_walk(w->graph);
-    __atomic_store_n(&w->walks, w->walks + 1, __ATOMIC_RELEASE);
-    uint64_t now = rte_rdtsc();
-    if (w->polled) {
-      w->busy_walks++;
-      w->busy_cycles += now - last;
-      last = now;
+    if (walk_once(w, last)) {
       idle_walks = 0;
       sleep_us = 1;
       continue;
@@ -319,10 +333,10 @@ int run_worker(void* arg) {
       std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
       w->sleeps++;
       sleep_us = std::min(sleep_us * 2, a->sleep_max_us);
-      now = rte_rdtsc();
+      uint64_t now = rte_rdtsc();
+      w->idle_cycles += now - last;
+      last = now;
     }
-    w->idle_cycles += now - last;
-    last = now;
   }
   for (auto& s : *a->stages)
     if (s.desc->worker_fini) s.desc->worker_fini(s.instance, w->index);
@@ -334,6 +348,7 @@ int run_worker(void* arg) {
 }  // namespace
 
 void Dataplane::launch() {
+  if (options_.hosted) return launch_hosted();
   g_stop.store(false);
   for (auto* w : workers_) {
     auto* a = new LaunchArgs{w, &stages_, options_.busy_poll, options_.idle_sleep_max_us};
@@ -350,8 +365,59 @@ void Dataplane::launch() {
                              options_.busy_poll ? "busy-poll" : "adaptive idle back-off");
 }
 
+std::vector<int> Dataplane::source_wake_fds(bool& timer_poll) const {
+  std::vector<int> fds;
+  timer_poll = false;
+  for (const auto& n : plan_.nodes) {
+    if (!n.source || !n.reachable) continue;
+    const StageRuntime& st = stages_[n.stage];
+    const oryx_stage_desc* d = st.desc;
+    bool has_op = d->struct_size >= offsetof(oryx_stage_desc, wake_fds) + sizeof(d->wake_fds) &&
+                  d->wake_fds;
+    int got[16];
+    int r = has_op ? d->wake_fds(st.instance, 0, got, 16) : -1;
+    if (r < 0) {
+      timer_poll = true;  // the keeper polls this source on a timer when idle
+      logging::get("oryx")->info("stage {} has no wake descriptor: polled on a timer when idle",
+                                 st.name);
+      continue;
+    }
+    fds.insert(fds.end(), got, got + std::min(r, 16));
+  }
+  return fds;
+}
+
+void Dataplane::launch_hosted() {
+  Worker* w = workers_.at(0);
+  auto log = logging::get("oryx");
+  for (auto& s : stages_)
+    if (s.desc->worker_init && s.desc->worker_init(s.instance, w->index) != ORYX_OK)
+      log->error("stage {}: worker_init failed on the hosted worker", s.name);
+  w->running.store(true);
+  bool timer_poll = false;
+  std::vector<int> fds = source_wake_fds(timer_poll);
+  auto last = std::make_shared<uint64_t>(rte_rdtsc());
+  hosted_ = std::make_unique<HostedWorker>(
+      options_.hosted_options, [w, last] { return walk_once(w, *last); }, fds, timer_poll);
+  hosted_->start();
+  launched_ = true;
+  log->info("hosted worker: the application's threads poll (spin {} us, {} wake descriptor(s){})",
+            options_.hosted_options.spin_us, fds.size(), timer_poll ? ", timer polling" : "");
+}
+
 void Dataplane::stop() {
   if (!launched_) return;
+  if (hosted_) {
+    // Application threads may still call in: from now on their polls walk
+    // nothing, and the object stays (it is never freed, see ~Dataplane).
+    hosted_->retire();
+    Worker* w = workers_.at(0);
+    for (auto& s : stages_)
+      if (s.desc->worker_fini) s.desc->worker_fini(s.instance, w->index);
+    w->running.store(false);
+    launched_ = false;
+    return;
+  }
   g_stop.store(true);
   for (auto* w : workers_) rte_eal_wait_lcore(w->lcore);
   launched_ = false;
@@ -363,7 +429,8 @@ nlohmann::json Dataplane::workers_json() const {
     uint64_t busy = __atomic_load_n(&w->busy_cycles, __ATOMIC_RELAXED);
     uint64_t idle = __atomic_load_n(&w->idle_cycles, __ATOMIC_RELAXED);
     arr.push_back({{"index", w->index},
-                   {"lcore", w->lcore},
+                   {"lcore", hosted_ ? nlohmann::json() : nlohmann::json(w->lcore)},
+                   {"hosted", hosted_ != nullptr},
                    {"running", w->running.load()},
                    {"walks", __atomic_load_n(&w->walks, __ATOMIC_RELAXED)},
                    {"busy_walks", __atomic_load_n(&w->busy_walks, __ATOMIC_RELAXED)},
@@ -463,7 +530,13 @@ int Dataplane::capture_detach(const std::string& point) {
     const CaptureTap* old = slot.exchange(nullptr);
     if (!old) return ORYX_ERR_INVALID;
     // A walk that started before the exchange may still run the tap; once
-    // every running worker has finished a walk, none can.
+    // every running worker has finished a walk, none can. A hosted
+    // worker's walks are serialised: one of our own waits for the rest.
+    if (hosted_) {
+      hosted_->poll();
+      delete old;
+      return ORYX_OK;
+    }
     std::vector<uint64_t> seen;
     for (const auto* w : workers_) seen.push_back(__atomic_load_n(&w->walks, __ATOMIC_ACQUIRE));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);

@@ -6,6 +6,7 @@
 
 #include "counters.hpp"
 #include "graph_plan.hpp"
+#include "hosted_worker.hpp"
 
 #include <oryx/abi.h>
 
@@ -69,7 +70,11 @@ struct alignas(64) Worker {
 };
 
 struct DataplaneOptions {
-  std::vector<unsigned> lcores;
+  std::vector<unsigned> lcores;  // one launched worker each (unless hosted)
+  // The shared-thread model: one worker, walked by the threads that use it
+  // (HostedWorker) instead of a thread of its own.
+  bool hosted = false;
+  HostedWorker::Options hosted_options;
   uint16_t burst = 32;
   bool busy_poll = false;
   uint32_t idle_sleep_max_us = 200;
@@ -89,7 +94,9 @@ class Dataplane {
   // Asks workers to stop and waits for them (worker_fini runs on each).
   void stop();
 
-  uint32_t worker_count() const { return uint32_t(options_.lcores.size()); }
+  uint32_t worker_count() const { return uint32_t(workers_.size()); }
+  // The hosted worker (shared-thread model) once launched, else nullptr.
+  HostedWorker* hosted() const { return hosted_.get(); }
   uint16_t burst() const { return options_.burst; }
   nlohmann::json workers_json() const;
   // Per node of worker graphs: calls, objects, cycles (from rte_graph).
@@ -127,6 +134,12 @@ class Dataplane {
   std::mutex capture_mutex_;                      // attach/detach
   IsPort is_port_;
   bool launched_ = false;
+  std::unique_ptr<HostedWorker> hosted_;
+
+  void launch_hosted();
+  // The wake descriptors of the graph's sources for worker 0; sets
+  // timer_poll when a source has none.
+  std::vector<int> source_wake_fds(bool& timer_poll) const;
 };
 
 }  // namespace oryx::kernel

@@ -7,8 +7,9 @@ namespace oryx::kernel {
 std::vector<std::string> eal_arguments(const ApplianceConfig& cfg, const std::string& argv0) {
   const auto& k = cfg.kernel;
   std::string lcores = std::to_string(k.get_int("main_lcore"));
-  for (unsigned c : cfg.worker_lcores)
-    if (c != unsigned(k.get_int("main_lcore"))) lcores += "," + std::to_string(c);
+  if (!cfg.hosted_worker)  // a hosted worker has no lcore of its own
+    for (unsigned c : cfg.worker_lcores)
+      if (c != unsigned(k.get_int("main_lcore"))) lcores += "," + std::to_string(c);
   std::vector<std::string> args = {argv0,
                                    "-l", lcores,
                                    "--main-lcore", std::to_string(k.get_int("main_lcore")),

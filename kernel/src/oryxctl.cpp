@@ -337,6 +337,28 @@ void print_applications(const json& j) {
       rows.push_back({str(s["fd"]), str(s["kind"]), s.value("local", std::string("-")),
                       s.value("remote", std::string("-"))});
     table(rows);
+    if (!a.contains("threading")) continue;
+    const json& t = a["threading"];
+    std::printf("\nthreading: %s", str(t["model"]).c_str());
+    if (t.contains("spin_us"))
+      std::printf(" (spin %s us, keeper grace %s us, %s wake descriptor(s)%s)", str(t["spin_us"]).c_str(),
+                  str(t["grace_us"]).c_str(), str(t["wake_fds"]).c_str(),
+                  t.value("timer_poll", false) ? ", timer polling" : "");
+    std::printf("\n");
+    if (!t.contains("threads")) continue;
+    std::vector<std::vector<std::string>> threads = {{"TID", "NAME", "ROLE", "POLLS", "PACKETS",
+                                                      "PKT/POLL", "SPINS", "SLEEPS", "WAKEUPS",
+                                                      "HOLD-US", "SPIN-US"}};
+    for (const auto& th : t["threads"]) {
+      char ppp[32];
+      std::snprintf(ppp, sizeof(ppp), "%.2f", th.value("packets_per_poll", 0.0));
+      threads.push_back({str(th["tid"]), str(th["name"]),
+                         str(th["role"]) + (th.value("exited", false) ? " (exited)" : ""),
+                         str(th["polls"]), str(th["packets"]), ppp, str(th["spins"]),
+                         str(th["sleeps"]), str(th["wakeups"]), str(th["hold_us"]),
+                         str(th["spin_us"])});
+    }
+    table(threads);
   }
 }
 

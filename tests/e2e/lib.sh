@@ -198,14 +198,15 @@ $(printf '%s\n' "$@")
 # (AF_XDP), one busy-polling worker, the kernel's log in $WORK/NAME.oryx.log
 # (applications that daemonize close stderr). Prints the file's path.
 # PRELOAD_IDLE and PRELOAD_THREADING override the worker's idle mode
-# (busy-poll) and the threading model (separate-thread).
+# (busy-poll; used by the models with a worker) and the threading model
+# (shared, the default).
 preload_config() {
   local name=$1 iface=$2 net=$3
   shift 3
   _afxdp_stack_config "$name" "$iface" "$net" "worker_lcores = \"1\"
 idle = \"${PRELOAD_IDLE:-busy-poll}\"
 [preload]
-threading = \"${PRELOAD_THREADING:-separate-thread}\"
+threading = \"${PRELOAD_THREADING:-shared}\"
 [log]
 file = \"$WORK/$name.oryx.log\"" "$@"
 }

@@ -107,11 +107,17 @@ CTL capture start wire.rx,wire.tx --file-size-mb 1 --files 3 >/dev/null || fail 
 ip netns exec "$NS" $PY "$ORYX_SOURCE/tests/e2e/echo_check.py" --host 198.18.80.2 --mib 16 \
   >"$WORK/echo.out" 2>&1 || fail "echo at full rate: $(cat "$WORK/echo.out")"
 sleep 0.3
+# The port's count just before the stop and just after it bracket what the
+# taps saw: a frame the stack's timers send while the taps come off (an
+# ARP refresh, say) is counted by the port and may or may not be seen.
+passed() { echo $(($(P rx_packets) - RX0 + $(P tx_packets) - TX0 + $(P tx_full) - FULL0)); }
+PASSED_BEFORE=$(passed)
 CTL capture stop 1 >/dev/null || fail "capture stop"
-PASSED=$(($(P rx_packets) - RX0 + $(P tx_packets) - TX0 + $(P tx_full) - FULL0))
+PASSED=$(passed)
 SEEN=$(C seen) QUEUED=$(C queued) RING=$(C dropped_ring_full) NOMBUF=$(C dropped_no_mbuf)
-log "port passed $PASSED packets; capture saw $SEEN, queued $QUEUED, dropped $RING (ring full) + $NOMBUF (no buffer)"
-[ "$SEEN" = "$PASSED" ] || fail "the capture saw $SEEN packets, the port passed $PASSED"
+log "port passed $PASSED_BEFORE..$PASSED packets; capture saw $SEEN, queued $QUEUED, dropped $RING (ring full) + $NOMBUF (no buffer)"
+[ "$SEEN" -ge "$PASSED_BEFORE" ] && [ "$SEEN" -le "$PASSED" ] ||
+  fail "the capture saw $SEEN packets, the port passed $PASSED_BEFORE before the stop and $PASSED after it"
 [ "$SEEN" = $((QUEUED + RING + NOMBUF)) ] || fail "seen != queued + dropped"
 [ "$(C written_packets)" = "$QUEUED" ] || fail "written $(C written_packets) != queued $QUEUED"
 [ $((RING + NOMBUF)) -gt 0 ] || fail "no copy was dropped: the ring kept up"

@@ -1669,7 +1669,10 @@ TEST_CASE("10,000 connect/close cycles leak no descriptor and no connection", "[
   WARN(cycles << " connect/close cycles in " << took << " ms");
   INFO("first failure: " << (first_errno ? strerrorname_np(first_errno) : "none"));
   CHECK(failed == 0);
-  CHECK(open_fds() == fds_before);
+  // Not more than before: the count may also hold a descriptor of another
+  // thread's (the HTTP server's connection of stack_counters()) that closes
+  // meanwhile; a leak of these cycles would be thousands.
+  CHECK(open_fds() <= fds_before);
   nlohmann::json after = settled(before);
   INFO("before: " << before.dump());
   INFO("after: " << after.dump());

@@ -64,10 +64,16 @@ TEST_CASE("defective plugins are refused with the reason", "[kernel][loader]") {
     const char* message;
     bool init;
   };
+  // The broken plugins claim ABI major + 1 and minor + 1 of this SDK.
+  const std::string abi = std::to_string(ORYX_ABI_MAJOR) + "." + std::to_string(ORYX_ABI_MINOR);
+  const std::string major_plus = std::to_string(ORYX_ABI_MAJOR + 1) + "." + std::to_string(ORYX_ABI_MINOR);
+  const std::string minor_plus = std::to_string(ORYX_ABI_MAJOR) + "." + std::to_string(ORYX_ABI_MINOR + 1);
+  const std::string major_message = "built for plugin ABI " + major_plus + " but this kernel speaks ABI " + abi;
+  const std::string minor_message = "needs plugin ABI " + minor_plus + " but this kernel provides only " + abi;
   const Case cases[] = {
       {"no_entry", "no entry point 'oryx_plugin_entry'", false},
-      {"abi_major", "built for plugin ABI 2.5 but this kernel speaks ABI 1.5", false},
-      {"abi_minor", "needs plugin ABI 1.6 but this kernel provides only 1.5", false},
+      {"abi_major", major_message.c_str(), false},
+      {"abi_minor", minor_message.c_str(), false},
       {"init_fails", "testplug: init failed (-4): license file missing", true},
   };
   for (const auto& c : cases) {

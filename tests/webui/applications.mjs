@@ -51,6 +51,18 @@ try {
         `the socket table matches oryxctl: ${rows.map((r) => r.join(" ")).join(" | ")}`);
   check(expected.some((r) => r[1] === "tcp-listen") && expected.some((r) => r[3] !== "–"),
         "a listening socket and a connected one are listed");
+  // The threading model and one row per thread that used the stack, with
+  // the application's thread and the keeper (shared model, the default).
+  const model = await byId("app.model");
+  check(model === app.threading.model, `the threading model: "${model}"`);
+  const threads = await page.$$eval("#apps-threads tbody tr", (trs) =>
+    trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+  const roles = threads.map((r) => r[1]).sort();
+  const listed = (app.threading.threads || []).map((x) => x.role).sort();
+  check(listed.length === 0 || JSON.stringify(roles) === JSON.stringify(listed),
+        `one row per thread: ${roles.join(", ")}`);
+  check(app.threading.model !== "shared" || (roles.includes("application") && roles.includes("keeper")),
+        "the shared model lists the application's thread and the keeper");
   await page.screenshot({ path: screenshot, fullPage: true });
   check(scriptErrors.length === 0, `no script errors ${scriptErrors.join("; ")}`);
 } finally {

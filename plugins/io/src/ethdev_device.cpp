@@ -6,6 +6,18 @@
 #include <rte_dev.h>
 #include <rte_ethdev.h>
 
+#include <dirent.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iterator>
+#include <set>
+
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+
 namespace oryx::io {
 
 using oryx::sdk::Error;
@@ -130,7 +142,43 @@ QueueSetup queue_setup(const oryx::sdk::Config& cfg, uint32_t workers) {
   return setup;
 }
 
-void configure_ethdev(uint16_t port_id, const QueueSetup& setup, rte_mempool* pool) {
+namespace {
+
+// The AF_XDP sockets open in this process. DPDK 22.11's af_xdp driver has
+// no receive interrupts, but its XDP socket is exactly the descriptor to
+// sleep on: poll() reports it readable while its receive ring holds
+// frames, and the kernel wakes waiters as it fills the ring. The driver
+// does not hand the socket out, so it is found as the one AF_XDP socket a
+// queue's setup opened.
+std::set<int> xdp_sockets() {
+  std::set<int> out;
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return out;
+  while (dirent* d = readdir(dir)) {
+    char* end;
+    long fd = std::strtol(d->d_name, &end, 10);
+    if (*end || end == d->d_name || fd == dirfd(dir)) continue;
+    int domain = 0;
+    socklen_t len = sizeof(domain);
+    if (getsockopt(int(fd), SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_XDP)
+      out.insert(int(fd));
+  }
+  closedir(dir);
+  return out;
+}
+
+// The descriptor a receive queue's setup created, or -1.
+int rx_wake_fd(const std::set<int>& before, const std::set<int>& after) {
+  std::vector<int> fresh;
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                      std::back_inserter(fresh));
+  return fresh.size() == 1 ? fresh[0] : -1;
+}
+
+}  // namespace
+
+void configure_ethdev(uint16_t port_id, const QueueSetup& setup, rte_mempool* pool,
+                      std::vector<int>* rx_wake_fds) {
   rte_eth_dev_info info{};
   int rc = rte_eth_dev_info_get(port_id, &info);
   if (rc != 0) throw Error("rte_eth_dev_info_get failed: " + std::string(rte_strerror(-rc)));
@@ -168,10 +216,15 @@ void configure_ethdev(uint16_t port_id, const QueueSetup& setup, rte_mempool* po
   uint16_t rx_desc = setup.rx_desc, tx_desc = setup.tx_desc;
   rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rx_desc, &tx_desc);
   int socket = rte_eth_dev_socket_id(port_id);
+  const bool af_xdp = std::string(info.driver_name) == "net_af_xdp";
+  if (rx_wake_fds) rx_wake_fds->assign(setup.rx_queues, -1);
   for (uint16_t q = 0; q < setup.rx_queues; q++) {
+    std::set<int> before;
+    if (rx_wake_fds && af_xdp) before = xdp_sockets();
     rc = rte_eth_rx_queue_setup(port_id, q, rx_desc, socket, nullptr, pool);
     if (rc != 0)
       throw Error("rx queue " + std::to_string(q) + " setup failed: " + rte_strerror(-rc));
+    if (rx_wake_fds && af_xdp) (*rx_wake_fds)[q] = rx_wake_fd(before, xdp_sockets());
   }
   for (uint16_t q = 0; q < setup.tx_queues; q++) {
     rc = rte_eth_tx_queue_setup(port_id, q, tx_desc, socket, nullptr);

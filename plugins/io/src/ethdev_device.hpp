@@ -87,7 +87,11 @@ constexpr const char* kOffloadNames = "rx_checksum, tx_checksum, tso, vlan_strip
 QueueSetup queue_setup(const oryx::sdk::Config& cfg, uint32_t workers);
 
 // Configures queues, offloads and MTU, checking each against what the device
-// offers; receive queues take mbufs from `pool`. Throws sdk::Error.
-void configure_ethdev(uint16_t port_id, const QueueSetup& setup, rte_mempool* pool);
+// offers; receive queues take mbufs from `pool`. With rx_wake_fds, fills
+// one descriptor per receive queue that is readable while the queue holds
+// packets, or -1 where the driver offers none (see rx_wake_fd). Throws
+// sdk::Error.
+void configure_ethdev(uint16_t port_id, const QueueSetup& setup, rte_mempool* pool,
+                      std::vector<int>* rx_wake_fds = nullptr);
 
 }  // namespace oryx::io

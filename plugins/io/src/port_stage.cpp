@@ -83,7 +83,8 @@ class PortStage {
     port_id_ = device_->port_id();
 
     setup.offloads = cfg.get_string_list("offloads");
-    oryx::io::configure_ethdev(port_id_, setup, host_->mbuf_pool(rte_eth_dev_socket_id(port_id_)));
+    oryx::io::configure_ethdev(port_id_, setup, host_->mbuf_pool(rte_eth_dev_socket_id(port_id_)),
+                               &rx_wake_fds_);
     promiscuous_ = cfg.get_bool("promiscuous");
     if (host_->port_register(name_.c_str(), port_id_, driver_.c_str()) != ORYX_OK)
       throw Error("port name '" + name_ + "' is already registered");
@@ -103,6 +104,18 @@ class PortStage {
 
   void stop() { device_->stop(); }
 
+  // The descriptors of the receive queues `worker` polls; -1 (polled on a
+  // timer by a hosted worker) when the driver has none for one of them.
+  int wake_fds(uint32_t worker, int* fds, uint32_t max) {
+    uint32_t n = 0;
+    for (uint16_t q = 0; q < rx_queues_; q++) {
+      if (q % workers_ != worker) continue;
+      if (rx_wake_fds_[q] < 0 || n == max) return -1;
+      fds[n++] = rx_wake_fds_[q];
+    }
+    return int(n);
+  }
+
   uint16_t poll(oryx_burst& b) { return data_path_->poll(b); }
   void process(oryx_burst& b) { data_path_->process(b); }
 
@@ -117,6 +130,7 @@ class PortStage {
   uint16_t rx_queues_ = 1;
   uint16_t tx_queues_ = 1;
   bool promiscuous_ = true;
+  std::vector<int> rx_wake_fds_;  // one per receive queue, -1 when none
   std::unique_ptr<oryx::io::PortDataPath> data_path_;
 };
 

@@ -51,10 +51,23 @@ struct CommandRing {
   unsigned (*dequeue)(void* ring, void** items, unsigned max) = nullptr;
 };
 
+// What the shared-thread model needs from the kernel and the DPDK side:
+// the kernel's worker functions (ABI 1.6) and whether frames wait in the
+// stage's transmit ring.
+struct SharedHooks {
+  int (*worker_poll)(uint32_t worker) = nullptr;
+  // Futex-like wait that polls worker 0 while spinning; 0, -ETIMEDOUT or -EINTR.
+  int (*wait)(const uint32_t* word, uint32_t value, int64_t deadline_ns) = nullptr;
+  bool hosted = false;  // worker 0 is hosted: the shared model is available
+  void* tx_ring = nullptr;
+  unsigned (*tx_queued)(void* ring) = nullptr;
+  unsigned burst = 32;
+};
+
 // The process-wide socket layer (socket_layer.cpp). The first stack stage
-// attaches its ring and counter row; `running` says whether a worker
+// attaches its ring, counter row and hooks; `running` says whether a worker
 // drains the ring (otherwise callers run their work themselves).
-void sockets_attach(const CommandRing& ring, uint64_t* counters);
+void sockets_attach(const CommandRing& ring, uint64_t* counters, const SharedHooks& hooks);
 void sockets_set_running(bool running);
 // Runs queued socket calls; on the stack's worker, without the core lock.
 void sockets_run_commands();

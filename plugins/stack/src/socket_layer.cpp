@@ -54,11 +54,12 @@ SocketLayer& SocketLayer::instance() {
   return *layer;
 }
 
-void SocketLayer::attach(const CommandRing& ring, uint64_t* counters) {
+void SocketLayer::attach(const CommandRing& ring, uint64_t* counters, const SharedHooks& hooks) {
   CoreLock lock;
   if (ring_.ring) return;  // the first stack stage's ring serves the process
   ring_ = ring;
   counters_ = counters;
+  hooks_ = hooks;
   ops::set_counters(counters);
 }
 
@@ -107,9 +108,26 @@ void SocketLayer::submit(Command& cmd) {
   }
 }
 
+// Frames a call queued leave with the thread's next wait (a walk), so an
+// event loop's replies go out in one burst and one kick of the port; a
+// full burst goes at once, and the keeper sends what waits longer than its
+// grace period (a thread that sends, then computes).
+void SocketLayer::flush() {
+  if (hooks_.tx_queued(hooks_.tx_ring) >= hooks_.burst) hooks_.worker_poll(0);
+}
+
 template <class F>
 auto SocketLayer::execute(F&& fn) -> decltype(fn()) {
-  if (t_model == ORYX_SOCKET_RUN_TO_COMPLETION || !running_.load(std::memory_order_acquire) ||
+  if (t_model == ORYX_SOCKET_SHARED && hooks_.hosted && running_.load(std::memory_order_acquire)) {
+    decltype(fn()) result;
+    {
+      CoreLock lock;
+      result = fn();
+    }
+    flush();
+    return result;
+  }
+  if (t_model != ORYX_SOCKET_SEPARATE_THREAD || !running_.load(std::memory_order_acquire) ||
       !ring_.ring) {
     CoreLock lock;
     return fn();
@@ -122,7 +140,16 @@ auto SocketLayer::execute(F&& fn) -> decltype(fn()) {
 }
 
 int SocketLayer::wait(Socket& s, uint32_t seq, int64_t deadline_us) {
-  if (t_model == ORYX_SOCKET_RUN_TO_COMPLETION) {
+  if (t_model == ORYX_SOCKET_SHARED && hooks_.hosted && running_.load(std::memory_order_acquire)) {
+    // Poll the port while spinning, then sleep on the word while the
+    // kernel's keeper watches the port.
+    s.waiters.fetch_add(1);
+    int rc = hooks_.wait(reinterpret_cast<const uint32_t*>(&s.wake_seq), seq,
+                         deadline_us ? deadline_us * 1000 : 0);
+    s.waiters.fetch_sub(1);
+    return rc == -ETIMEDOUT ? -EAGAIN : rc;
+  }
+  if (t_model != ORYX_SOCKET_SEPARATE_THREAD) {
     // Spin on the wake-up word first: the answer usually comes within
     // microseconds, sooner than a futex sleep and wake-up.
     int64_t spin_until = steady_us() + kSpinWaitUs;
@@ -183,7 +210,9 @@ void SocketLayer::release(int h) {
 }
 
 int SocketLayer::set_model(int model) {
-  if (model != ORYX_SOCKET_SEPARATE_THREAD && model != ORYX_SOCKET_RUN_TO_COMPLETION) return -EINVAL;
+  if (model != ORYX_SOCKET_SEPARATE_THREAD && model != ORYX_SOCKET_RUN_TO_COMPLETION &&
+      model != ORYX_SOCKET_SHARED)
+    return -EINVAL;
   t_model = model;
   return 0;
 }
@@ -449,8 +478,8 @@ int SocketLayer::is_local_address(const sockaddr* addr, socklen_t len) {
 
 // ---- the glue entry points ------------------------------------------------
 
-void sockets_attach(const CommandRing& ring, uint64_t* counters) {
-  SocketLayer::instance().attach(ring, counters);
+void sockets_attach(const CommandRing& ring, uint64_t* counters, const SharedHooks& hooks) {
+  SocketLayer::instance().attach(ring, counters, hooks);
 }
 void sockets_set_running(bool running) { SocketLayer::instance().set_running(running); }
 void sockets_run_commands() { SocketLayer::instance().run_commands(); }

@@ -5,8 +5,11 @@
 // operations; each one runs its stack part either on the stack's worker
 // (handed over through a lock-free multi-producer ring, the
 // separate-thread model) or on the calling thread under the core lock
-// (run-to-completion), then blocks, if the socket is blocking, on the
-// socket's futex word until the stack wakes it. Results are >= 0 or -errno.
+// (run-to-completion, and the shared model, where the thread also walks
+// the hosted worker's graph so its frames leave at once), then blocks, if
+// the socket is blocking, on the socket's futex word until the stack wakes
+// it (polling the port first in the shared model). Results are >= 0 or
+// -errno.
 #pragma once
 
 #include "glue.hpp"
@@ -29,7 +32,7 @@ class SocketLayer {
 
   // The first stack stage to start supplies the ring and the counter row
   // the layer counts in; `running` says whether a worker drains the ring.
-  void attach(const CommandRing& ring, uint64_t* counters);
+  void attach(const CommandRing& ring, uint64_t* counters, const SharedHooks& hooks);
   void set_running(bool running);
   // Runs queued calls; on the stack's worker (poll), without the core lock.
   void run_commands();
@@ -70,6 +73,9 @@ class SocketLayer {
   // passes (-EAGAIN) or a signal arrives (-EINTR); 0 when woken.
   int wait(Socket& s, uint32_t seq, int64_t deadline_us);
 
+  // Shared model: send what the call queued (a walk of the hosted worker).
+  void flush();
+
   mutable std::mutex table_mutex_;
   std::vector<std::shared_ptr<Socket>> table_;
   // Released handles, reused lowest first like file descriptors.
@@ -77,6 +83,7 @@ class SocketLayer {
   CommandRing ring_;
   std::atomic<bool> running_{false};
   uint64_t* counters_ = nullptr;
+  SharedHooks hooks_;
 };
 
 }  // namespace oryx::stack

@@ -167,17 +167,34 @@ void* mbuf_alloc(void* pool, uint16_t len, uint8_t** data) {
 }
 void mbuf_free(void* m) { rte_pktmbuf_free(static_cast<rte_mbuf*>(m)); }
 void mbuf_free_segment(void* m) { rte_pktmbuf_free_seg(static_cast<rte_mbuf*>(m)); }
+// The kernel of the process (one, as lwIP is one instance).
+const oryx_host_api* g_host = nullptr;
 bool mbuf_queue_tx(void* ring, void* m) {
-  return rte_ring_mp_enqueue(static_cast<rte_ring*>(ring), m) == 0;
+  if (rte_ring_mp_enqueue(static_cast<rte_ring*>(ring), m) != 0) return false;
+  // A frame lwIP's timer thread sent must leave even when every thread that
+  // walks a hosted worker sleeps (cheap while somebody polls anyway).
+  g_host->worker_kick(0);
+  return true;
+}
+unsigned tx_queued(void* ring) { return rte_ring_count(static_cast<rte_ring*>(ring)); }
+int wait_polling(const uint32_t* word, uint32_t value, int64_t deadline_ns) {
+  int rc = g_host->worker_wait(0, word, value, deadline_ns);
+  return rc == ORYX_ERR_TIMEDOUT ? -ETIMEDOUT : rc == ORYX_ERR_INTERRUPTED ? -EINTR : 0;
 }
 
 // The socket layer's command ring: any application thread produces; the
 // stack's worker consumes, and so does a caller the worker left waiting.
+// The ring is in DPDK's relaxed-tail-sync mode (RTS), not the default one:
+// there a producer preempted between reserving its slot and publishing it
+// stalls every later producer until it runs again, and with more
+// application threads than CPUs they spun on each other for seconds at a
+// time (16 threads on 2 CPUs: a few requests per second). The generic
+// calls follow the ring's mode.
 bool command_enqueue(void* ring, void* cmd) {
-  return rte_ring_mp_enqueue(static_cast<rte_ring*>(ring), cmd) == 0;
+  return rte_ring_enqueue(static_cast<rte_ring*>(ring), cmd) == 0;
 }
 unsigned command_dequeue(void* ring, void** cmds, unsigned max) {
-  return rte_ring_mc_dequeue_burst(static_cast<rte_ring*>(ring), cmds, max, nullptr);
+  return rte_ring_dequeue_burst(static_cast<rte_ring*>(ring), cmds, max, nullptr);
 }
 
 // "198.18.0.10/24" -> address and dotted mask.
@@ -278,6 +295,7 @@ class StackStage {
  public:
   explicit StackStage(const oryx::sdk::InstanceContext& ctx)
       : name_(ctx.name), host_(ctx.host), log_(ctx.log), control_(ctx.control_counters) {
+    g_host = host_;
     if (ctx.edges.size() != 1)
       throw Error("a stack stage has one next edge, the port (or vlan interface) it sends on; found " +
                   std::to_string(ctx.edges.size()));
@@ -315,7 +333,8 @@ class StackStage {
     ring_ = rte_ring_create(ring_name.c_str(), ring_size, SOCKET_ID_ANY, RING_F_SC_DEQ);
     if (!ring_) throw Error("cannot create ring " + ring_name + ": " + rte_strerror(rte_errno));
     std::string commands_name = "oryx_sock_" + name_;
-    commands_ = rte_ring_create(commands_name.c_str(), kCommandRingSize, SOCKET_ID_ANY, 0);
+    commands_ = rte_ring_create(commands_name.c_str(), kCommandRingSize, SOCKET_ID_ANY,
+                                RING_F_MP_RTS_ENQ | RING_F_MC_RTS_DEQ);
     if (!commands_)
       throw Error("cannot create ring " + commands_name + ": " + rte_strerror(rte_errno));
     const uint64_t timeout = rte_get_tsc_hz() * 5;  // Linux waits 30 s; a stage needs its mbufs
@@ -360,7 +379,14 @@ class StackStage {
                           "Live TCP and UDP endpoints of the stack (netstat); "
                           "?proto=&state=&q=&sort=&order=&offset=&limit=",
                           &StackStage::connections, nullptr);
-    sockets_attach({commands_, command_enqueue, command_dequeue}, control_);
+    SharedHooks hooks;
+    hooks.worker_poll = host_->worker_poll;
+    hooks.wait = wait_polling;
+    hooks.hosted = host_->worker_hosted(0) == 1;
+    hooks.tx_ring = ring_;
+    hooks.tx_queued = tx_queued;
+    hooks.burst = host_->burst_size();
+    sockets_attach({commands_, command_enqueue, command_dequeue}, control_, hooks);
     host_->service_register(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION, sockets_api());
     sockets_set_running(true);
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
@@ -409,6 +435,10 @@ class StackStage {
     if (n) iface_impl_->input(frames.data(), uint16_t(n));
     publish_reassembly(b);
   }
+
+  // Nothing to wait for: what the stack sends arrives from lwIP, and every
+  // frame queued outside a walk kicks the worker (mbuf_queue_tx).
+  int wake_fds(uint32_t, int*, uint32_t) { return 0; }
 
   uint16_t poll(oryx_burst& b) {
     uint64_t now = rte_rdtsc();

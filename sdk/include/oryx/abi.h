@@ -12,7 +12,10 @@
  *          1.3 appended oryx_host_api.port_details_register;
  *          1.4 appended oryx_host_api.kernel_table, route_register and the
  *              capture taps (capture_points, capture_attach, capture_detach);
- *          1.5 added ORYX_STAGE_SERVICE (types configured as [service.<name>]).
+ *          1.5 added ORYX_STAGE_SERVICE (types configured as [service.<name>]);
+ *          1.6 appended oryx_host_api.worker_hosted, worker_poll, worker_wait and
+ *              worker_kick (workers walked by the threads that use them: the
+ *              shared-thread model) and oryx_stage_desc.wake_fds.
  *
  * ABI policy (see docs/plugin-guide.md):
  *  - ORYX_ABI_MAJOR changes only when a struct member moves or a meaning
@@ -38,7 +41,7 @@ extern "C" {
 #endif
 
 #define ORYX_ABI_MAJOR 1
-#define ORYX_ABI_MINOR 5
+#define ORYX_ABI_MINOR 6
 
 /* Name of the single exported entry point. */
 #define ORYX_PLUGIN_ENTRY_SYMBOL "oryx_plugin_entry"
@@ -53,7 +56,9 @@ enum oryx_status {
 	ORYX_ERR_NOMEM = -2,    /* out of memory or mbufs */
 	ORYX_ERR_UNSUPPORTED = -3, /* the device or kernel lacks a feature */
 	ORYX_ERR_IO = -4,       /* a device or system call failed */
-	ORYX_ERR_INTERNAL = -5  /* a bug, or an exception caught at the ABI */
+	ORYX_ERR_INTERNAL = -5, /* a bug, or an exception caught at the ABI */
+	ORYX_ERR_TIMEDOUT = -6, /* ABI 1.6: a wait's deadline passed */
+	ORYX_ERR_INTERRUPTED = -7 /* ABI 1.6: a signal handler ran during a wait */
 };
 
 enum oryx_log_level {
@@ -229,6 +234,29 @@ struct oryx_host_api {
 	/* Detaches the point's tap and returns once no worker can still be
 	 * running it (so ctx may then be freed). */
 	int (*capture_detach)(const char *point);
+
+	/* ---- ABI 1.6 ---- */
+	/* The shared-thread model. A hosted worker has no thread of its own:
+	 * the threads that use it (an application's, under `oryx run`) walk its
+	 * graph themselves, one at a time, and a keeper thread walks it only
+	 * while none of them does. 1 when `worker` is hosted, else 0. */
+	int (*worker_hosted)(uint32_t worker);
+	/* Walks a hosted worker's graph once on the calling thread unless
+	 * another thread is walking it (that thread then walks once more for
+	 * this caller). Returns the packets the walk received (>= 0), or
+	 * ORYX_ERR_UNSUPPORTED when the worker has a thread of its own. */
+	int (*worker_poll)(uint32_t worker);
+	/* Waits until *word != value, as a futex wait: a hosted worker's graph
+	 * is walked by the caller while it spins, then the caller sleeps on
+	 * the word (wake it with FUTEX_WAKE_PRIVATE) while the keeper watches
+	 * the ports. deadline_ns: CLOCK_MONOTONIC, 0 for none. Returns ORYX_OK,
+	 * ORYX_ERR_TIMEDOUT or ORYX_ERR_INTERRUPTED (a signal arrived). */
+	int (*worker_wait)(uint32_t worker, const uint32_t *word, uint32_t value,
+			   int64_t deadline_ns);
+	/* A stage has work for `worker` that did not arrive by a poll (a
+	 * timer's output, say): the worker walks its graph soon even if every
+	 * thread that uses it sleeps. Cheap when a thread polls anyway. */
+	void (*worker_kick)(uint32_t worker);
 };
 
 /* ---- stages ------------------------------------------------------------ */
@@ -305,6 +333,15 @@ struct oryx_stage_desc {
 	 * packets. Either may be NULL (a pure source has no process()). */
 	uint16_t (*poll)(void *instance, struct oryx_burst *burst);
 	void (*process)(void *instance, struct oryx_burst *burst);
+
+	/* ---- ABI 1.6 ---- */
+	/* File descriptors that become readable when this stage's poll() on
+	 * `worker` would find packets (a receive queue's interrupt or event
+	 * descriptor); a thread with nothing to do sleeps on them instead of
+	 * polling. Writes up to max and returns how many; 0 (or NULL) when the
+	 * stage has none, and the kernel then polls it on a timer while idle.
+	 * The descriptors stay the stage's and stay open until stop(). */
+	int (*wake_fds)(void *instance, uint32_t worker, int *fds, uint32_t max);
 };
 
 /* ---- plugins ----------------------------------------------------------- */
@@ -348,12 +385,12 @@ typedef const struct oryx_plugin_desc *(*oryx_plugin_entry_fn)(void);
 #endif
 ORYX_STATIC_ASSERT(sizeof(struct oryx_param) == 56, "oryx_param layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_counter_desc) == 32, "oryx_counter_desc layout");
-ORYX_STATIC_ASSERT(sizeof(struct oryx_host_api) == 184, "oryx_host_api layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_host_api) == 216, "oryx_host_api layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_http_request) == 48, "oryx_http_request layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_http_response) == 24, "oryx_http_response layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_burst) == 40, "oryx_burst layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_instance_args) == 80, "oryx_instance_args layout");
-ORYX_STATIC_ASSERT(sizeof(struct oryx_stage_desc) == 112, "oryx_stage_desc layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_stage_desc) == 120, "oryx_stage_desc layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_plugin_init_args) == 40, "oryx_plugin_init_args layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_plugin_desc) == 64, "oryx_plugin_desc layout");
 #endif

@@ -214,6 +214,15 @@ uint16_t poll(void* inst, oryx_burst* b) noexcept {
 }
 
 template <typename T>
+int wake_fds(void* inst, uint32_t worker, int* fds, uint32_t max) noexcept {
+  try {
+    return static_cast<T*>(inst)->wake_fds(worker, fds, max);
+  } catch (...) {
+    return 0;
+  }
+}
+
+template <typename T>
 void process(void* inst, oryx_burst* b) noexcept {
   try {
     static_cast<T*>(inst)->process(*b);
@@ -265,6 +274,9 @@ constexpr oryx_stage_desc make_stage(const StageInfo& info) {
   d.worker_fini = &detail::worker_fini<T>;
   if constexpr (has_poll) d.poll = &detail::poll<T>;
   if constexpr (has_process) d.process = &detail::process<T>;
+  // ABI 1.6: a source that can tell a sleeping thread when it has packets.
+  if constexpr (requires(T& t, int* fds) { t.wake_fds(0u, fds, 0u); })
+    d.wake_fds = &detail::wake_fds<T>;
   return d;
 }
 

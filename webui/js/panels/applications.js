@@ -27,5 +27,21 @@ export default {
     fillTable($("#apps-sockets", section), app.oryx_sockets.map((s) =>
       [s.fd, s.kind, s.local || "–", s.remote || "–"]), "no sockets on Oryx");
     $("#apps-truncated", section).hidden = !app.oryx_sockets_truncated;
+    // The threading model, and in the shared model what each thread did.
+    const t = app.threading || { model: "unknown" };
+    $("#apps-model", section).textContent = t.model;
+    $("#apps-model-note", section).textContent = t.threads
+      ? `threads spin ${fmt(t.spin_us)} µs before sleeping; the keeper takes over after ${fmt(t.grace_us)} µs ` +
+        `without a poll; ${fmt(t.wake_fds)} wake descriptor(s)${t.timer_poll ? ", timer polling" : ""}`
+      : "a worker thread polls the port";
+    fillTable($("#apps-threads", section), (t.threads || []).map((x) =>
+      [`${x.name} (${x.tid})`, x.role + (x.exited ? " (exited)" : ""),
+       { text: fmt(x.polls), cls: "num", id: `app.thread.${x.tid}.polls`, value: x.polls },
+       { text: fmt(x.packets), cls: "num", id: `app.thread.${x.tid}.packets`, value: x.packets },
+       { text: x.packets_per_poll.toFixed(2), cls: "num" },
+       { text: fmt(x.spins), cls: "num" }, { text: fmt(x.sleeps), cls: "num" },
+       { text: fmt(x.wakeups), cls: "num" },
+       { text: fmt(x.hold_us / 1000, "ms"), cls: "num" }, { text: fmt(x.spin_us / 1000, "ms"), cls: "num" }]),
+      "no thread has used the stack yet");
   },
 };

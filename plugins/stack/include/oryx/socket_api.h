@@ -19,8 +19,13 @@
  * code of its own calls itself instead, under lwIP's core lock, and spins
  * on the socket's wake-up word before sleeping when it must wait
  * (run-to-completion model); packets are still received and sent by the
- * worker. Either way any thread may use any socket. Readiness callbacks run in the stack's
- * context and must not call back into this interface.
+ * worker. With ORYX_SOCKET_SHARED (the shared-thread model, for a kernel
+ * whose worker is hosted: oryx_host_api.worker_hosted) the thread also
+ * polls the port: what a call sends leaves before it returns, and a
+ * thread that must wait walks the worker's graph while it spins, then
+ * sleeps while the kernel's keeper watches the port. Either way any thread
+ * may use any socket. Readiness callbacks run in the stack's context and
+ * must not call back into this interface.
  */
 #ifndef ORYX_SOCKET_API_H
 #define ORYX_SOCKET_API_H
@@ -39,7 +44,8 @@ extern "C" {
 
 enum oryx_socket_model {
 	ORYX_SOCKET_SEPARATE_THREAD = 0, /* hand work to the stack worker */
-	ORYX_SOCKET_RUN_TO_COMPLETION = 1 /* the calling thread runs it */
+	ORYX_SOCKET_RUN_TO_COMPLETION = 1, /* the calling thread runs it */
+	ORYX_SOCKET_SHARED = 2 /* ... and polls the port itself (hosted worker) */
 };
 
 /* Called in the stack's context each time a socket is woken (data, space,
