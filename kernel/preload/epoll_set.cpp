@@ -105,8 +105,7 @@ int EpollSet::control(int op, int fd, const std::shared_ptr<FdEntry>& entry, con
 void EpollSet::update_wake() {
   uint64_t n = 1;
   has_ready_.store(!ready_.empty(), std::memory_order_relaxed);
-  bool want = !ready_.empty() && (!polling_ || sleepers_ > 0 ||
-                                  kernel_fds_.load(std::memory_order_relaxed) > 0);
+  bool want = !ready_.empty() && (!polling_ || sleepers_ > 0 || rotating_);
   if (want && !wake_pending_) {
     wake_pending_ = true;
     (void)!libc().write(wake_fd_, &n, sizeof(n));
@@ -179,11 +178,9 @@ int EpollSet::collect(epoll_event* out, int max) {
 }
 
 void EpollSet::count_kernel_fd(int op) {
-  std::lock_guard lock(mutex_);
   if (op == EPOLL_CTL_ADD) kernel_fds_.fetch_add(1, std::memory_order_relaxed);
   if (op == EPOLL_CTL_DEL && kernel_fds_.load(std::memory_order_relaxed) > 0)
     kernel_fds_.fetch_sub(1, std::memory_order_relaxed);
-  update_wake();  // the eventfd's role depends on whether kernel fds are there
 }
 
 int EpollSet::strip_wake(epoll_event* events, int k, bool& woken) const {
@@ -210,30 +207,54 @@ int EpollSet::wait_polling(oryx::kernel::HostedWorker& hw, epoll_event* events, 
       timeout_ms > 0 ? start + uint64_t(timeout_ms) * 1000 * hw.cycles_per_us() : 0;
   bool spinning = false, may_spin = true;
   uint64_t spin_start = 0, spin_until = 0;
-  // With kernel fds registered the eventfd stands for the ready Oryx
-  // sockets in the kernel epoll, as outside this model, so that with a
-  // small maxevents the kinds take turns exactly as Linux rotates its
-  // ready list; the kernel epoll is asked (one system call) on entry,
-  // whenever Oryx sockets are ready, and now and then while spinning.
+  // With kernel fds registered, their ready ones join the Oryx ones
+  // (one non-blocking epoll_pwait on entry, whenever Oryx sockets are
+  // ready, and now and then while spinning), as Linux reports every ready
+  // registration that fits. Only when a call had to leave ready events out
+  // (maxevents full) does the eventfd stand for the Oryx sockets in the
+  // kernel epoll again, so the kinds take turns exactly as Linux rotates
+  // its ready list, until a call reports everything with room to spare.
+  auto kernel_events = [&](epoll_event* out, int room, uint64_t now, bool& woken) {
+    kernel_checked_.store(now, std::memory_order_relaxed);
+    int k = libc().epoll_pwait(epfd_, out, room, 0, mask);
+    return k < 0 ? -errno : strip_wake(out, k, woken);
+  };
+  auto set_rotating = [&](bool on) {
+    std::lock_guard lock(mutex_);
+    rotating_ = on;
+    update_wake();
+  };
   for (bool first = true;; first = false) {
     int got = hw.poll();
     uint64_t now = HostedWorker::cycles();
     int n = 0;
-    if (kernel_fds_.load(std::memory_order_relaxed) > 0) {
-      if (first || has_ready_.load(std::memory_order_relaxed) ||
-          now - kernel_checked_.load(std::memory_order_relaxed) > kernel_check) {
-        kernel_checked_.store(now, std::memory_order_relaxed);
-        int k = libc().epoll_pwait(epfd_, events, max, 0, mask);
+    bool kernel = kernel_fds_.load(std::memory_order_relaxed) > 0;
+    bool look = kernel && (first || has_ready_.load(std::memory_order_relaxed) ||
+                           now - kernel_checked_.load(std::memory_order_relaxed) > kernel_check);
+    if (kernel && rotating_.load(std::memory_order_relaxed)) {
+      if (look) {
+        bool woken = false;
+        int k = kernel_events(events, max, now, woken);
         if (k < 0) {
           if (spinning) hw.end_spin(now - spin_start, false);
-          return -errno;
+          return k;
         }
-        bool woken;
-        n = strip_wake(events, k, woken);
+        n = k;
         if (woken) n += collect(events + n, max - n);  // room: the eventfd's own slot at least
+        if (n < max) set_rotating(false);
       }
     } else {
       n = collect(events, max);
+      if (look && n < max) {
+        bool woken = false;
+        int k = kernel_events(events + n, max - n, now, woken);
+        if (k < 0 && n == 0) {
+          if (spinning) hw.end_spin(now - spin_start, false);
+          return k;
+        }
+        n += std::max(k, 0);
+      }
+      if (kernel && n == max) set_rotating(true);
     }
     if (n > 0 || timeout_ms == 0 || (deadline && now >= deadline)) {
       if (spinning) hw.end_spin(now - spin_start, n > 0);

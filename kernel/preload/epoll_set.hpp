@@ -16,12 +16,10 @@
 // until EPOLL_CTL_MOD.
 //
 // In the shared-thread model a waiting thread polls the port itself
-// (wait_polling): it walks the hosted worker and, in a set of Oryx sockets
-// only, collects the ready ones without any system call; the eventfd then
-// stands for the ready list only while a thread sleeps in the kernel
-// epoll. A set that also holds kernel fds keeps the eventfd armed and asks
-// the kernel epoll whenever Oryx sockets are ready (and now and then while
-// spinning), so the two kinds take turns as above.
+// (wait_polling): it walks the hosted worker and collects the ready Oryx
+// sockets without any system call; the eventfd then stands for the ready
+// list only while a thread sleeps in the kernel epoll, or while calls
+// with too small a maxevents must take turns with the kernel fds.
 #pragma once
 
 #include "fd_table.hpp"
@@ -94,6 +92,7 @@ class EpollSet : public Watcher {
   std::atomic<size_t> watched_{0};  // Oryx registrations (interests_.size())
   std::atomic<uint64_t> kernel_checked_{0};  // cycles
   std::atomic<bool> has_ready_{false};       // !ready_.empty(), read without the lock
+  std::atomic<bool> rotating_{false};  // a call left events out: the eventfd takes turns in the kernel epoll
 };
 
 }  // namespace oryx::preload

@@ -90,6 +90,7 @@ struct InterfaceConfig {
   std::string ipv4, ipv4_mask, ipv4_gateway;  // dotted quads, may be empty
   std::string ipv6;                            // may be empty
   bool gratuitous_arp;
+  size_t time_wait_max = 128;  // TIME_WAIT connections kept (lwIP's list is walked per segment)
 };
 
 // One lwIP network interface bound to a port of the graph.

@@ -66,7 +66,8 @@ constexpr oryx_counter_desc kCounters[] = {
     oryx::sdk::counter("tcp_closed", "connections", "TCP connections closed in order."),
     oryx::sdk::counter("tcp_reset", "connections", "TCP connections reset or aborted."),
     oryx::sdk::counter("tcp_time_wait_recycled", "connections",
-                       "TIME_WAIT connections retired early: more than 4,096 were waiting."),
+                       "TIME_WAIT connections retired early: more than time_wait_max were "
+                       "waiting."),
     oryx::sdk::counter("drop_not_for_us", "frames", "Frames dropped: not addressed here."),
     oryx::sdk::counter("drop_truncated", "frames", "Frames dropped: shorter than a header."),
     oryx::sdk::counter("drop_unknown_ethertype", "frames", "Frames dropped: unknown ethertype."),
@@ -143,6 +144,10 @@ constexpr oryx_param kParams[] = {
     oryx::sdk::param_int("mtu", 0, 9000, "0", "MTU; 0 uses the port's."),
     oryx::sdk::param_int("tx_ring", 64, 65536, "4096",
                          "Frames the stack may queue for the port before dropping (power of 2)."),
+    oryx::sdk::param_int("time_wait_max", 16, 65536, "128",
+                         "TCP connections kept in TIME_WAIT; older ones are retired (Linux's "
+                         "tcp_max_tw_buckets). lwIP walks this list for every segment of no "
+                         "live connection, so a large value slows short connections."),
     oryx::sdk::param_int("tcp_echo_port", 0, 65535, "0", "TCP echo service port; 0 is off."),
     oryx::sdk::param_int("udp_echo_port", 0, 65535, "0", "UDP echo service port; 0 is off."),
     oryx::sdk::param_int("tcp_discard_port", 0, 65535, "0", "TCP discard service port; 0 is off."),
@@ -318,6 +323,7 @@ class StackStage {
     if (!mac_text_.empty() && rte_ether_unformat_addr(mac_text_.c_str(), &mac_) != 0)
       throw Error("mac: \"" + mac_text_ + "\" is not a MAC address");
     mtu_ = uint16_t(cfg.get_int("mtu"));
+    iface_.time_wait_max = size_t(cfg.get_int("time_wait_max"));
     services_.tcp_echo_port = int(cfg.get_int("tcp_echo_port"));
     services_.udp_echo_port = int(cfg.get_int("udp_echo_port"));
     services_.tcp_discard_port = int(cfg.get_int("tcp_discard_port"));
