@@ -208,9 +208,10 @@ int EpollSet::wait_polling(oryx::kernel::HostedWorker& hw, epoll_event* events, 
   bool spinning = false, may_spin = true;
   uint64_t spin_start = 0, spin_until = 0;
   // With kernel fds registered, their ready ones join the Oryx ones
-  // (one non-blocking epoll_pwait on entry, whenever Oryx sockets are
-  // ready, and now and then while spinning), as Linux reports every ready
-  // registration that fits. Only when a call had to leave ready events out
+  // (one non-blocking epoll_pwait whenever Oryx sockets are ready or the
+  // call must not wait, and now and then while spinning; a sleep waits on
+  // them in the kernel epoll), as Linux reports every ready registration
+  // that fits. Only when a call had to leave ready events out
   // (maxevents full) does the eventfd stand for the Oryx sockets in the
   // kernel epoll again, so the kinds take turns exactly as Linux rotates
   // its ready list, until a call reports everything with room to spare.
@@ -224,12 +225,12 @@ int EpollSet::wait_polling(oryx::kernel::HostedWorker& hw, epoll_event* events, 
     rotating_ = on;
     update_wake();
   };
-  for (bool first = true;; first = false) {
+  for (;;) {
     int got = hw.poll();
     uint64_t now = HostedWorker::cycles();
     int n = 0;
     bool kernel = kernel_fds_.load(std::memory_order_relaxed) > 0;
-    bool look = kernel && (first || has_ready_.load(std::memory_order_relaxed) ||
+    bool look = kernel && (timeout_ms == 0 || has_ready_.load(std::memory_order_relaxed) ||
                            now - kernel_checked_.load(std::memory_order_relaxed) > kernel_check);
     if (kernel && rotating_.load(std::memory_order_relaxed)) {
       if (look) {

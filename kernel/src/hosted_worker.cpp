@@ -60,10 +60,12 @@ std::string thread_name(int tid) {
 
 // The calling thread's record; marked exited when the thread ends.
 struct ThreadRecord {
-  const HostedWorker* owner = nullptr;
+  HostedWorker* owner = nullptr;  // never freed once created (retired instead)
   std::shared_ptr<PollerStats> stats;
   ~ThreadRecord() {
-    if (stats) stats->exited.store(true);
+    if (!stats) return;
+    stats->exited.store(true);
+    if (!stats->keeper) owner->live_threads_.fetch_sub(1);
   }
 };
 thread_local ThreadRecord t_record;
@@ -96,6 +98,9 @@ PollerStats& HostedWorker::me() {
     if (stats_.size() >= kMaxRecords)
       std::erase_if(stats_, [](const auto& r) { return r->exited.load(); });
     stats_.push_back(s);
+    if (t_record.stats && !t_record.stats->keeper && t_record.owner)
+      t_record.owner->live_threads_.fetch_sub(1);  // a record of an earlier kernel
+    live_threads_.fetch_add(1);  // the keeper takes itself off in keeper_loop
     t_record.owner = this;
     t_record.stats = std::move(s);
   }
@@ -138,6 +143,9 @@ int HostedWorker::poll() {
 
 bool HostedWorker::begin_spin() {
   if (options_.spin_us == 0) return false;
+  // Spin only as the last application thread awake: while others run,
+  // they poll when they wait, and the CPU a spin would take is theirs.
+  if (asleep_.load() + 1 < live_threads_.load()) return false;
   uint32_t expected = 0;
   return spinners_.compare_exchange_strong(expected, 1, std::memory_order_acquire);
 }
@@ -151,12 +159,13 @@ void HostedWorker::end_spin(uint64_t spun_cycles, bool satisfied) {
 
 void HostedWorker::sleep_begin() {
   me().sleeps.fetch_add(1, std::memory_order_relaxed);
-  asleep_.fetch_add(1);
-  // Our last walk no longer says that somebody polls: a thread still awake
-  // says so again with its next poll.
-  last_app_walk_.store(0, std::memory_order_relaxed);
-  // The keeper may be timing a grace period on our account: let it watch
+  // While another application thread is awake it polls when it waits, or
+  // the keeper notices within its grace period that it does not.
+  if (asleep_.fetch_add(1) + 1 < live_threads_.load()) return;
+  // The last one: our last walk no longer says that somebody polls, and
+  // the keeper, which may be timing a grace period on our account, watches
   // the ports now, so the first packet after this sleep is not late.
+  last_app_walk_.store(0, std::memory_order_relaxed);
   if (!handoff_.exchange(true) && state_.load() == kTiming) {
     keeper_word_.fetch_add(1);
     futex_wake(&keeper_word_);
@@ -264,6 +273,7 @@ void HostedWorker::retire() {
 
 void HostedWorker::keeper_loop() {
   me().keeper = true;
+  live_threads_.fetch_sub(1);  // me() counted the keeper as an application thread
   auto log = logging::get("oryx");
   int epfd = raw_epoll_create();
   auto watch = [&](int fd) {

@@ -118,6 +118,11 @@ class HostedWorker {
   std::atomic<uint64_t> last_app_walk_{0};  // cycles
   std::atomic<uint32_t> spinners_{0};
   std::atomic<uint32_t> asleep_{0};
+ public:
+  // Application threads that have used the worker and not exited.
+  std::atomic<uint32_t> live_threads_{0};
+
+ private:
   alignas(64) std::atomic<uint32_t> state_{kAwake};
   std::atomic<bool> kick_pending_{false};
   std::atomic<bool> kick_written_{false};
