@@ -47,24 +47,7 @@ ORYX_IP=198.18.72.2
   fi
   echo "[preload]"
   [ -n "${ORYX_THREADING:-}" ] && echo "threading = \"$ORYX_THREADING\""
-  cat <<CONF
-[plugins]
-path = ["$BUILD/plugins"]
-[log]
-level = "warn"
-file = "$WORK/oryx.log"
-[http]
-enabled = false
-[stage.wire]
-type = "port"
-driver = "af_xdp"
-iface = "$HOSTIF"
-next = "ip"
-[stage.ip]
-type = "stack"
-address = "$ORYX_IP/24"
-next = "wire"
-CONF
+  oryx_app_tables "$ORYX_IP"
 } >"$WORK/oryx.toml"
 
 # kernel_app CMD...: CMD in the kernel namespace on CPU 1.

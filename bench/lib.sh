@@ -47,6 +47,30 @@ bench_topology() {
   ip netns exec "$KRN" ip link set eth0 up
 }
 
+# oryx_app_tables ADDRESS: the tables the `oryx run` configurations of the
+# benchmarks share: the build's plugins, a warn-level log in $WORK, no HTTP
+# server, an AF_XDP port on $HOSTIF and the stack at ADDRESS/24.
+oryx_app_tables() {
+  cat <<CONF
+[plugins]
+path = ["$BUILD/plugins"]
+[log]
+level = "warn"
+file = "$WORK/oryx.log"
+[http]
+enabled = false
+[stage.wire]
+type = "port"
+driver = "af_xdp"
+iface = "$HOSTIF"
+next = "ip"
+[stage.ip]
+type = "stack"
+address = "$1/24"
+next = "wire"
+CONF
+}
+
 # write_nginx_conf FILE TOP-LEVEL-LINES...: nginx in the foreground, one
 # worker, a fixed 128-byte body on port 80, state files under $WORK/nginx.
 write_nginx_conf() {

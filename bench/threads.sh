@@ -30,26 +30,9 @@ config() {  # config MODEL: the default configuration in MODEL
     echo "worker_lcores = \"1\""
     echo "idle = \"adaptive\""
   fi
-  cat <<CONF
-[preload]
-threading = "$1"
-[plugins]
-path = ["$BUILD/plugins"]
-[log]
-level = "warn"
-file = "$WORK/oryx.log"
-[http]
-enabled = false
-[stage.wire]
-type = "port"
-driver = "af_xdp"
-iface = "$HOSTIF"
-next = "ip"
-[stage.ip]
-type = "stack"
-address = "$ORYX_IP/24"
-next = "wire"
-CONF
+  echo "[preload]"
+  echo "threading = \"$1\""
+  oryx_app_tables "$ORYX_IP"
 }
 MEMCACHED=(memcached -u root -p 11211 -U 0 -t "$THREADS" -m 64)
 printf 'key\n16 16 1\nvalue\n64 64 1\ncmd\n0 0.1\n1 0.9\n' >"$WORK/memcaslap.cfg"

@@ -130,11 +130,13 @@ void EpollSet::unqueue(FdEntry* entry, int fd) {
   update_wake();
 }
 
-void EpollSet::socket_woken(FdEntry* entry) {
+void EpollSet::socket_woken(FdEntry* entry, uint32_t events) {
   std::lock_guard lock(mutex_);
+  // As Linux's ep_poll_callback: a wake-up about bits a registration did
+  // not ask for (and no error or hang-up) leaves it alone.
   for (auto it = interests_.lower_bound(Key{entry, INT_MIN});
        it != interests_.end() && it->first.first == entry; ++it)
-    queue(it->first, it->second);
+    if (events & (it->second.events | EPOLLERR | EPOLLHUP)) queue(it->first, it->second);
 }
 
 void EpollSet::socket_gone(FdEntry* entry) {

@@ -52,7 +52,7 @@ class EpollSet : public Watcher {
   // epoll_pwait semantics over both kinds; returns count or -errno.
   int wait(epoll_event* events, int max, int timeout_ms, const sigset_t* mask);
 
-  void socket_woken(FdEntry* entry) override;
+  void socket_woken(FdEntry* entry, uint32_t events) override;
   void socket_gone(FdEntry* entry) override;
   // A kernel fd was added to (op EPOLL_CTL_ADD) or removed from the set.
   void count_kernel_fd(int op);

@@ -65,13 +65,13 @@ class PollWaiter : public Watcher {
     sleeping_.store(on);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // against socket_woken
   }
-  void socket_woken(FdEntry*) override {
+  void socket_woken(FdEntry*, uint32_t) override {
     std::atomic_thread_fence(std::memory_order_seq_cst);  // the socket's events, then ours
     if (!sleeping_.load()) return;
     uint64_t one = 1;
     (void)!libc().write(fd_, &one, sizeof(one));
   }
-  void socket_gone(FdEntry*) override { socket_woken(nullptr); }
+  void socket_gone(FdEntry*) override { socket_woken(nullptr, 0); }
   void drain() {
     uint64_t n;
     (void)!libc().read(fd_, &n, sizeof(n));
@@ -197,6 +197,7 @@ int mixed_poll(pollfd* fds, nfds_t n, int timeout_ms, const sigset_t* mask, bool
   int err = errno;
   for (auto& e : oryx)
     if (e) e->remove_watcher(&waiter);
+  if (hw) waiter.set_sleeping(true);  // the default outside the shared model
   errno = err;
   return result;
 }

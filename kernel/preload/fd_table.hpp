@@ -31,7 +31,8 @@ class EpollSet;
 class Watcher {
  public:
   virtual ~Watcher() = default;
-  virtual void socket_woken(struct FdEntry* entry) = 0;
+  // `events`: the EPOLL* bits the wake-up is about.
+  virtual void socket_woken(struct FdEntry* entry, uint32_t events) = 0;
   virtual void socket_gone(struct FdEntry* entry) = 0;
 };
 

@@ -13,10 +13,10 @@ const oryx_socket_api* stack() {
   return s;
 }
 
-void on_socket_woken(void* ctx, int, uint32_t) {
+void on_socket_woken(void* ctx, int, uint32_t events) {
   auto* entry = static_cast<FdEntry*>(ctx);
   std::lock_guard lock(entry->watch_mutex);
-  for (Watcher* w : entry->watchers) w->socket_woken(entry);
+  for (Watcher* w : entry->watchers) w->socket_woken(entry, events);
 }
 
 namespace {

@@ -65,7 +65,7 @@ struct ThreadRecord {
   ~ThreadRecord() {
     if (!stats) return;
     stats->exited.store(true);
-    if (!stats->keeper) owner->live_threads_.fetch_sub(1);
+    if (!stats->keeper) owner->thread_exited();
   }
 };
 thread_local ThreadRecord t_record;
@@ -99,7 +99,7 @@ PollerStats& HostedWorker::me() {
       std::erase_if(stats_, [](const auto& r) { return r->exited.load(); });
     stats_.push_back(s);
     if (t_record.stats && !t_record.stats->keeper && t_record.owner)
-      t_record.owner->live_threads_.fetch_sub(1);  // a record of an earlier kernel
+      t_record.owner->thread_exited();  // a record of an earlier kernel
     live_threads_.fetch_add(1);  // the keeper takes itself off in keeper_loop
     t_record.owner = this;
     t_record.stats = std::move(s);
@@ -240,7 +240,6 @@ void HostedWorker::kick() {
 void HostedWorker::walk_until_idle() {
   uint64_t since = cycles();
   for (int i = 0; i < kIdleWalks && !stopping_.load(std::memory_order_relaxed); i++) {
-    keeper_walks_.fetch_add(1, std::memory_order_relaxed);
     if (poll() == 0 || last_app_walk_.load(std::memory_order_relaxed) > since) break;
   }
 }

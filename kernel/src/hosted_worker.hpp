@@ -6,10 +6,11 @@
 // it polls), so a request needs no hand-off between threads.
 //
 // Three rules keep the network answering without burning a CPU:
-//  * a thread that waits polls for a bounded time (spin_us), and only one
-//    thread spins at a time; a spin stops early when the walk brought
-//    packets for another thread, which then needs the CPU more;
-//  * a thread about to sleep hands the ports to the keeper, a helper
+//  * a thread that waits polls for a bounded time (spin_us), but only the
+//    last application thread awake does, one at a time (while others run,
+//    the CPU a spin takes is theirs); a spin stops early when the walk
+//    brought packets for another thread, which then needs the CPU more;
+//  * the last thread going to sleep hands the ports to the keeper, a helper
 //    thread that sleeps on the ports' wake descriptors (the AF_XDP
 //    socket, a queue's interrupt event) and walks when packets arrive;
 //  * while application threads walk, the keeper only looks every grace
@@ -96,6 +97,8 @@ class HostedWorker {
   static uint64_t cycles();
   uint64_t cycles_per_us() const { return cycles_per_us_; }
   uint64_t spin_cycles() const { return uint64_t(options_.spin_us) * cycles_per_us_; }
+  // An application thread that used the worker ended (its record says so).
+  void thread_exited() { live_threads_.fetch_sub(1); }
   static int64_t now_ns();  // CLOCK_MONOTONIC, for deadlines
   nlohmann::json json() const;
 
@@ -118,11 +121,7 @@ class HostedWorker {
   std::atomic<uint64_t> last_app_walk_{0};  // cycles
   std::atomic<uint32_t> spinners_{0};
   std::atomic<uint32_t> asleep_{0};
- public:
-  // Application threads that have used the worker and not exited.
-  std::atomic<uint32_t> live_threads_{0};
-
- private:
+  std::atomic<uint32_t> live_threads_{0};  // application threads that polled, not exited
   alignas(64) std::atomic<uint32_t> state_{kAwake};
   std::atomic<bool> kick_pending_{false};
   std::atomic<bool> kick_written_{false};
@@ -133,7 +132,6 @@ class HostedWorker {
 
   mutable std::mutex stats_mutex_;
   std::vector<std::shared_ptr<PollerStats>> stats_;
-  std::atomic<uint64_t> keeper_walks_{0};
 };
 
 }  // namespace oryx::kernel

@@ -67,7 +67,7 @@ uint32_t udp_mask(const Socket& s) {
 
 uint32_t poll_mask(const Socket& s) { return s.is_stream() ? tcp_mask(s) : udp_mask(s); }
 
-void publish(Socket& s, bool wake) {
+void publish(Socket& s, bool wake, uint32_t why) {
   uint32_t mask = poll_mask(s);
   s.events.store(mask, std::memory_order_release);
   s.readable.store(uint32_t(s.is_stream() ? s.rx_bytes
@@ -77,7 +77,7 @@ void publish(Socket& s, bool wake) {
   s.wake_seq.fetch_add(1);
   if (s.waiters.load() > 0)
     syscall(SYS_futex, &s.wake_seq, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
-  if (s.notify && s.handle >= 0) s.notify(s.notify_ctx, s.handle, mask);
+  if (s.notify && s.handle >= 0) s.notify(s.notify_ctx, s.handle, mask & why);
 }
 
 int take_error(Socket& s) {

@@ -22,7 +22,10 @@ void set_udp_counters(uint64_t* counters);  // called by set_counters
 uint32_t poll_mask(const Socket& s);
 // Recomputes s.events; with `wake`, also wakes blocked threads and calls
 // the notify callback, as Linux wakes a socket's wait queue.
-void publish(Socket& s, bool wake);
+// Stores the socket's readiness; with wake, bumps its futex word and calls
+// its notify callback with the bits this wake-up is about (`why`, within
+// the current mask; everything unless a caller narrows it).
+void publish(Socket& s, bool wake, uint32_t why = ~0u);
 // Reports the pending error once, as Linux does: returns -errno (or 0) and
 // clears it.
 int take_error(Socket& s);

@@ -90,7 +90,7 @@ err_t on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t) {
     s->peer_fin = true;
     s->shut |= kRcvShutdown;
     release_if_finished(*s);
-    publish(*s, true);
+    publish(*s, true, EPOLLIN | EPOLLRDNORM | EPOLLRDHUP | EPOLLHUP);
     return ERR_OK;
   }
   if (s->shut & kRcvShutdown) {  // after shutdown(SHUT_RD): nobody will read it
@@ -100,15 +100,17 @@ err_t on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t) {
   }
   s->rx.push_back(p);
   s->rx_bytes += p->tot_len;
-  publish(*s, true);
+  publish(*s, true, EPOLLIN | EPOLLRDNORM);
   return ERR_OK;
 }
 
 err_t on_sent(void* arg, tcp_pcb*, u16_t) {
   auto* s = static_cast<Socket*>(arg);
   s->last_progress_ms = now_ms();
-  // Linux wakes writers only once the socket is writable again.
-  publish(*s, poll_mask(*s) & EPOLLOUT);
+  // Linux wakes writers only once the socket is writable again, and the
+  // wake-up is about writing only (an EPOLLIN-only edge-triggered epoll
+  // entry is not requeued by it).
+  publish(*s, poll_mask(*s) & EPOLLOUT, EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
   return ERR_OK;
 }
 

@@ -49,9 +49,11 @@ enum oryx_socket_model {
 };
 
 /* Called in the stack's context each time a socket is woken (data, space,
- * connection, error, hang-up), with its current EPOLL* mask; the same
- * moments at which Linux wakes a socket's wait queue, so edge-triggered
- * emulation fires exactly when Linux's epoll would. */
+ * connection, error, hang-up), with the EPOLL* bits of its current mask
+ * that the wake-up is about (only the writable bits when acknowledged data
+ * made room, as Linux's wake-up key); the same moments at which Linux
+ * wakes a socket's wait queue, so edge-triggered emulation fires exactly
+ * when Linux's epoll would. */
 typedef void (*oryx_socket_notify_fn)(void *ctx, int handle, uint32_t events);
 
 struct oryx_socket_api {
