@@ -26,7 +26,7 @@ config() {  # config MODEL: the default configuration in MODEL
   echo "hugepages = false"
   echo "file_prefix = \"bench-threads-$$\""
   if [ "$1" != shared ]; then
-    echo "main_lcore = 1"  # the worker shares CPU 1 with the application
+    echo "main_lcore = 0"  # DPDK wants the main lcore apart; the worker shares CPU 1
     echo "worker_lcores = \"1\""
     echo "idle = \"adaptive\""
   fi
