@@ -59,6 +59,17 @@ const BadCase kBad[] = {
      "(did you mean \"subnet\"?)"},
     {"bad preload threading", "[preload]\nthreading = 2\n", 4, "preload.threading",
      "found integer 2"},
+    {"misspelt preload threading", "[preload]\nthreading = \"shard\"\n", 4, "preload.threading",
+     "expected one of \"shared\", \"separate-thread\", \"run-to-completion\", found \"shard\" "
+     "(did you mean \"shared\"?)"},
+    {"negative spin", "[preload]\nspin_us = -1\n", 4, "preload.spin_us",
+     "expected integer in 0..100000, found -1"},
+    {"keeper grace too short", "[preload]\nkeeper_grace_us = 10\n", 4, "preload.keeper_grace_us",
+     "expected integer in 100..1000000, found 10"},
+    {"TIME_WAIT cap too small",
+     "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"ip\"\n"
+     "[stage.ip]\ntype = \"stack\"\naddress = \"198.18.0.2/24\"\nnext = \"p0\"\ntime_wait_max = 8\n",
+     11, "stage.ip.time_wait_max", "expected integer in 16..65536, found 8"},
     {"missing required key", "[stage.p0]\ntype = \"port\"\n", 3, "stage.p0.driver",
      "missing required key"},
     {"missing type", "[stage.p0]\ndriver = \"null\"\n", 3, "stage.p0.type",
