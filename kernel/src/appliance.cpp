@@ -6,6 +6,7 @@
 #include "logging.hpp"
 #include "packet_pool.hpp"
 
+#include <oryx/json_text.hpp>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -126,7 +127,7 @@ int host_route_register(const char* name, const char* help, oryx_route_fn handle
 char* host_capture_points() {
   if (!g_current) return nullptr;
   return g_current->with_dataplane([](Dataplane* d) -> char* {
-    return d ? strdup(d->capture_points().dump().c_str()) : nullptr;
+    return d ? oryx::sdk::json_strdup(d->capture_points()) : nullptr;
   });
 }
 

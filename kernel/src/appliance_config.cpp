@@ -82,7 +82,13 @@ const oryx_param kHttp[] = {
       "server speaks only HTTPS (TLS 1.2 or newer, OpenSSL through CivetWeb)."),
     P("webui_dir", ORYX_PARAM_STRING, 0, 0, "\"" ORYX_DEFAULT_WEBUI_DIR "\"",
       "Directory of the dashboard's static files."),
-    P("threads", ORYX_PARAM_INT, 1, 16, "2", "HTTP worker threads."),
+    P("threads", ORYX_PARAM_INT, 1, 64, "16",
+      "HTTP worker threads: requests served at once. A thread blocked on a slow client is "
+      "freed by request_timeout_ms."),
+    P("request_timeout_ms", ORYX_PARAM_INT, 100, 60000, "2000",
+      "Time a client has to send a request's line and headers, counted from its first byte "
+      "(and the longest wait for each piece of a body). A client that trickles its request "
+      "holds a thread no longer than this."),
     P("port_file", ORYX_PARAM_STRING, 0, 0, "\"\"",
       "If set, the bound \"address:port\" is written here once listening."),
     END};

@@ -117,16 +117,27 @@ std::shared_ptr<spdlog::logger> get(const std::string& name) {
   return logger;
 }
 
-bool set_level(const std::string& name, const std::string& level) {
+SetLevel set_level(const std::string& name, const std::string& level) {
   spdlog::level::level_enum l;
-  if (!parse_level(level, l)) return false;
+  if (!parse_level(level, l)) return SetLevel::kUnknownLevel;
   if (name == "*") {
     state().default_level = l;
     spdlog::apply_all([l](std::shared_ptr<spdlog::logger> lg) { lg->set_level(l); });
-    return true;
+    return SetLevel::kDone;
   }
-  get(name)->set_level(l);
-  return true;
+  // "plugin" also names its instances' loggers ("plugin.instance"), as in
+  // the configured overrides. Only loggers in the registry: a request must
+  // not grow it.
+  bool found = false;
+  spdlog::apply_all([&](std::shared_ptr<spdlog::logger> lg) {
+    const std::string& n = lg->name();
+    if (n == name || (n.size() > name.size() && n.compare(0, name.size(), name) == 0 &&
+                      n[name.size()] == '.')) {
+      lg->set_level(l);
+      found = true;
+    }
+  });
+  return found ? SetLevel::kDone : SetLevel::kUnknownLogger;
 }
 
 std::vector<LoggerInfo> list() {

@@ -21,9 +21,10 @@ void init(const std::string& level, const std::vector<std::string>& overrides,
 // Returns the logger `name`, creating it with the configured level.
 std::shared_ptr<spdlog::logger> get(const std::string& name);
 
-// Changes one logger's level (or every logger's when name is "*").
-// Returns false for an unknown level name.
-bool set_level(const std::string& name, const std::string& level);
+// Changes the level of logger `name` and of its instances' "name.*" (of
+// every logger when name is "*"); a name matching none is refused.
+enum class SetLevel { kDone, kUnknownLevel, kUnknownLogger };
+SetLevel set_level(const std::string& name, const std::string& level);
 
 struct LoggerInfo {
   std::string name;

@@ -6,6 +6,8 @@
 #include "logging.hpp"
 #include "tls_compat.hpp"
 
+#include <oryx/json_text.hpp>
+
 #include <civetweb.h>
 #include <pthread.h>
 
@@ -32,8 +34,10 @@ void send(mg_connection* conn, int status, const std::string& type, const std::s
   mg_write(conn, body.data(), body.size());
 }
 
+// Requests echo their own bytes in errors (a path "%ff"): invalid UTF-8
+// becomes U+FFFD rather than an exception.
 void send_json(mg_connection* conn, int status, const nlohmann::json& j) {
-  send(conn, status, "application/json", j.dump(2) + "\n");
+  send(conn, status, "application/json", oryx::sdk::json_text(j, 2) + "\n");
 }
 
 void send_error(mg_connection* conn, int status, const std::string& message) {
@@ -41,7 +45,8 @@ void send_error(mg_connection* conn, int status, const std::string& message) {
 }
 
 // Reads the request body (at most kMaxBody); false (and a 413 sent) when
-// it is larger.
+// it is larger, whether the client said so (Content-Length) or sent it
+// chunked.
 bool read_body(mg_connection* conn, const mg_request_info* ri, std::string& body) {
   if (ri->content_length > int64_t(kMaxBody)) {
     send_error(conn, 413, "request body larger than 64 KiB");
@@ -49,7 +54,13 @@ bool read_body(mg_connection* conn, const mg_request_info* ri, std::string& body
   }
   char buf[4096];
   int n;
-  while (body.size() <= kMaxBody && (n = mg_read(conn, buf, sizeof(buf))) > 0) body.append(buf, n);
+  while ((n = mg_read(conn, buf, sizeof(buf))) > 0) {
+    if (body.size() + size_t(n) > kMaxBody) {
+      send_error(conn, 413, "request body larger than 64 KiB");
+      return false;
+    }
+    body.append(buf, n);
+  }
   return true;
 }
 
@@ -144,15 +155,40 @@ void RestServer::add_routes() {
       logger = body["logger"].get<std::string>();
     }
     std::string level = body["level"];
-    if (!logging::set_level(logger, level))
-      return send_error(c, 400, "unknown level \"" + level +
-                                    "\" (trace|debug|info|warn|error|critical)");
+    switch (logging::set_level(logger, level)) {
+      case logging::SetLevel::kUnknownLevel:
+        return send_error(c, 400, "unknown level \"" + level +
+                                      "\" (trace|debug|info|warn|error|critical)");
+      case logging::SetLevel::kUnknownLogger:
+        return send_error(c, 404, "no logger \"" + logger + "\" (see GET /api/v1/log)");
+      case logging::SetLevel::kDone:
+        break;
+    }
     logging::get("oryx")->info("log level of {} set to {} over REST", logger, level);
     send_json(c, 200, {{"logger", logger}, {"level", level}});
   };
 }
 
+// The exception barrier: whatever a handler (ours or a plugin's) throws,
+// the request gets a 500 and a log line; CivetWeb's thread, and with it
+// oryxd or the application under oryx run, lives on.
 int RestServer::dispatch(mg_connection* conn) {
+  try {
+    return dispatch_request(conn);
+  } catch (const std::exception& e) {
+    logging::get("http")->error("request failed: {}", e.what());
+  } catch (...) {
+    logging::get("http")->error("request failed: unknown exception");
+  }
+  try {
+    send(conn, 500, "application/json",
+         "{\"error\": \"internal error, see the log\", \"status\": 500}\n");
+  } catch (...) {
+  }
+  return 1;
+}
+
+int RestServer::dispatch_request(mg_connection* conn) {
   const mg_request_info* ri = mg_get_request_info(conn);
   std::string uri = ri->local_uri ? ri->local_uri : "";
   while (uri.size() > 1 && uri.back() == '/') uri.pop_back();
@@ -235,6 +271,7 @@ void RestServer::start() {
   const auto& http = appliance_.config().http;
   add_routes();
   std::string threads = std::to_string(http.get_int("threads"));
+  std::string request_timeout = std::to_string(http.get_int("request_timeout_ms"));
   std::string listen = http.get_string("listen");
   std::string root = http.get_string("webui_dir");
   std::string cert = http.get_string("tls_certificate");
@@ -253,7 +290,7 @@ void RestServer::start() {
   std::vector<const char*> options = {"listening_ports", listening.c_str(),
                                       "num_threads",     threads.c_str(),
                                       "enable_directory_listing", "no",
-                                      "request_timeout_ms", "10000"};
+                                      "request_timeout_ms", request_timeout.c_str()};
   if (!root.empty()) {
     options.push_back("document_root");
     options.push_back(root.c_str());

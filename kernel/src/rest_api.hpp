@@ -37,7 +37,8 @@ class RestServer {
     std::function<void(mg_connection*, const mg_request_info*)> handler;
   };
   void add_routes();
-  int dispatch(mg_connection* conn);
+  int dispatch(mg_connection* conn);  // dispatch_request behind an exception barrier
+  int dispatch_request(mg_connection* conn);
   bool authorized(mg_connection* conn);  // bearer token; sends 401/403 if not
 
   Appliance& appliance_;

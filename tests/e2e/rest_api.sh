@@ -60,8 +60,8 @@ printf 'GET /api/v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: 99' | timeout 
 kill -0 "$api_PID" || fail "oryxd died on malformed requests"
 
 expect 200 POST /api/v1/log -H "Authorization: Bearer $TOKEN" -d '{"logger":"io","level":"debug"}'
-LEVEL=$(api "$U" /api/v1/log | json "[l['level'] for l in j['loggers'] if l['logger']=='io'][0]")
-[ "$LEVEL" = "debug" ] || fail "io logger at $LEVEL after POST"
+LEVEL=$(api "$U" /api/v1/log | json "[l['level'] for l in j['loggers'] if l['logger']=='io.gen'][0]")
+[ "$LEVEL" = "debug" ] || fail "io.gen logger at $LEVEL after POST of io"
 "$ORYXCTL" -u "$U" -t "$TOKEN" log '*' warn | grep -q "now at warn" || fail "oryxctl log"
 
 CONFIG=$(api "$U" /api/v1/config)
@@ -83,4 +83,81 @@ S=$(api "$U" /api/v1/stats)
 AB=$(echo "$S" | json "j['stages']['patch']['counters']['a_to_b']")
 [ "$AB" -gt 0 ] || fail "no traffic counted"
 stop_oryxd "$api_PID" || fail "exit status $?"
+
+# Hostile requests (issue 25): bytes that are not UTF-8 in the path, the
+# query, a route's sub-path and a JSON body; unknown logger names; a
+# chunked body over the limit; clients that trickle their headers. An
+# instance with a stack, so the stack's and pdump's routes answer too.
+CFG=$(write_config hostile "
+[kernel]
+hugepages = false
+file_prefix = \"apih$TAG\"
+[stage.wire]
+type = \"port\"
+driver = \"ring\"
+next = \"ip\"
+[stage.ip]
+type = \"stack\"
+address = \"198.18.0.2/24\"
+next = \"wire\"
+")
+start_oryxd hostile "$CFG"
+U=$hostile_URL
+AUTH=(-H "Authorization: Bearer $TOKEN")
+expect 404 GET '/api/v1/%ff'
+expect 404 GET '/api/v1/%c3%28/x'
+expect 400 GET '/api/v1/connections?proto=%ff'
+expect 400 GET '/api/v1/connections?sort=%ff'
+expect 400 GET '/api/v1/connections?order=%fe%ff'
+expect 404 GET '/api/v1/captures/%ff'
+expect 404 DELETE '/api/v1/captures/%ff' "${AUTH[@]}"
+printf '{"logger":"\xff","level":"info"}' >"$WORK/bad.json"
+expect 400 POST /api/v1/log "${AUTH[@]}" --data-binary @"$WORK/bad.json"
+printf '{"logger":"io","level":"\xff"}' >"$WORK/bad.json"
+expect 400 POST /api/v1/log "${AUTH[@]}" --data-binary @"$WORK/bad.json"
+# Every error above was valid JSON (expect parses it); logged bytes too:
+expect 200 GET /api/v1/log
+expect 404 POST /api/v1/log "${AUTH[@]}" -d '{"logger":"no-such-logger","level":"info"}'
+head -c 60000 /dev/zero | tr '\0' 'x' | sed 's/^/{"logger":"/; s/$/","level":"info"}/' >"$WORK/long.json"
+expect 404 POST /api/v1/log "${AUTH[@]}" --data-binary @"$WORK/long.json"
+api "$U" /api/v1/log | grep -q xxxxxxxx && fail "an unknown logger name joined the registry"
+# Chunked: no Content-Length, so the size is known only while reading.
+expect 413 POST /api/v1/log "${AUTH[@]}" -H "Transfer-Encoding: chunked" --data-binary @"$WORK/big"
+kill -0 "$hostile_PID" || fail "oryxd died on hostile requests"
+
+# Slow clients: 8, then 40, each sending a header line every 2 s. The
+# API must keep answering (request_timeout_ms cuts them after 2 s).
+"$PY" - "${U#http://}" <<'PY' || fail "slow clients starved the API"
+import socket, sys, time, urllib.request
+host, port = sys.argv[1].rsplit(":", 1)
+for n, bound in ((8, 1.0), (40, 5.0)):
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection((host, int(port)))
+        s.sendall(b"GET /api/v1/status HTTP/1.1\r\n")
+        socks.append(s)
+    for rnd in range(3):
+        time.sleep(1)
+        for s in socks:
+            try:
+                s.sendall(b"X-Slow: 1\r\n")
+            except OSError:
+                pass
+        t = time.monotonic()
+        urllib.request.urlopen(f"http://{host}:{port}/api/v1/status", timeout=15).read()
+        took = time.monotonic() - t
+        print(f"{n} slow clients, round {rnd}: /api/v1/status in {took:.2f} s")
+        if took > bound:
+            sys.exit(f"status took {took:.2f} s with {n} slow clients (bound {bound} s)")
+    # Each slow client was cut off: the server closed its end.
+    for s in socks:
+        s.settimeout(10)
+        try:
+            while s.recv(4096):
+                pass
+        except ConnectionResetError:
+            pass
+        s.close()
+PY
+stop_oryxd "$hostile_PID" || fail "exit status $?"
 log "PASS"

@@ -2,6 +2,7 @@
 // bond_details.cpp - see bond_details.hpp.
 #include "bond_details.hpp"
 
+#include <oryx/json_text.hpp>
 #include <nlohmann/json.hpp>
 
 #include <rte_eth_bond.h>
@@ -86,7 +87,7 @@ std::string describe_bond(const BondView& bond) {
     }
     j["members"].push_back(member);
   }
-  return j.dump();
+  return oryx::sdk::json_text(j);
 }
 
 }  // namespace oryx::bond

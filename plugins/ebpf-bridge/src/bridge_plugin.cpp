@@ -6,6 +6,7 @@
 #include "bridge_service.hpp"
 #include "live_services.hpp"
 
+#include <oryx/json_text.hpp>
 #include <oryx/sdk.hpp>
 
 #include <cstdlib>
@@ -21,7 +22,7 @@ oryx::bpf::LiveServices<BridgeService> g_services;  // for the REST routes
 void answer(oryx_http_response* response, int status, nlohmann::json body) {
   if (status >= 400) body["status"] = status;
   response->status = status;
-  response->body = strdup((body.dump(2) + "\n").c_str());
+  response->body = strdup((oryx::sdk::json_text(body, 2) + "\n").c_str());
 }
 
 // ?limit=N (1..1000000) or the default.

@@ -2,6 +2,7 @@
 // captures_api.cpp - see captures_api.hpp.
 #include "captures_api.hpp"
 
+#include <oryx/json_text.hpp>
 #include <cstring>
 #include <set>
 
@@ -68,7 +69,7 @@ void CapturesApi::serve(void* ctx, const oryx_http_request* request,
     return;
   }
   if (status >= 400) out["status"] = status;
-  response->body = strdup((out.dump(2) + "\n").c_str());
+  response->body = strdup((oryx::sdk::json_text(out, 2) + "\n").c_str());
 }
 
 std::shared_ptr<Capture> CapturesApi::find(const std::string& id_text) {

@@ -5,6 +5,7 @@
 #include "live_services.hpp"
 #include "sockmap_service.hpp"
 
+#include <oryx/json_text.hpp>
 #include <oryx/sdk.hpp>
 
 #include <cstdlib>
@@ -44,7 +45,7 @@ class SockmapInstance {
 char* list_sockets(void*) {
   nlohmann::json out = nlohmann::json::array();
   g_services.for_each([&](const SockmapService& s) { out.push_back(s.describe(20000)); });
-  return strdup(nlohmann::json{{"services", out}}.dump().c_str());
+  return oryx::sdk::json_strdup(nlohmann::json{{"services", out}});
 }
 
 constexpr oryx_param kParams[] = {

@@ -9,6 +9,7 @@
 #include "glue.hpp"
 #include "ipv4_reassembly.hpp"
 
+#include <oryx/json_text.hpp>
 #include <oryx/sdk.hpp>
 #include <oryx/socket_api.h>
 
@@ -503,7 +504,7 @@ class StackStage {
         body = {{"error", e.what()}};
       }
     }
-    resp->body = strdup(body.dump().c_str());
+    resp->body = oryx::sdk::json_strdup(body);
   }
 
   std::string name_;
