@@ -280,7 +280,14 @@ Appliance::~Appliance() {
 
 void Appliance::check() {
   const auto& p = config_->plugins;
-  loader_.load(p.get_list("path"), p.get_list("load"), p.get_list("disable"));
+  try {
+    loader_.load(p.get_list("path"), p.get_list("load"), p.get_list("disable"));
+  } catch (const PluginNotFound& e) {
+    unsigned line = p.line;
+    if (config_->root.contains("plugins") && config_->root.at("plugins").contains("load"))
+      line = unsigned(config_->root.at("plugins").at("load").location().line());
+    throw ConfigInvalid({{config_->file, line, "plugins.load", e.what()}});
+  }
 
   std::vector<ConfigError> errors;
   auto types = loader_.stage_types();
@@ -307,10 +314,15 @@ void Appliance::check() {
       descs_.push_back(nullptr);
       continue;
     }
+    size_t before = errors.size();
     validate_stage(stage, config_->file, d->params, errors);
+    if (errors.size() == before) check_stage(stage, config_->file, *d, &kHostApi, errors);
     descs_.push_back(d);
   }
-  if (errors.empty()) plan_ = plan_graph(*config_, descs_, errors);
+  // The graph is checked whenever every stage's type is known, so that all
+  // errors of a file are reported together.
+  if (std::find(descs_.begin(), descs_.end(), nullptr) == descs_.end())
+    plan_ = plan_graph(*config_, descs_, errors);
   std::sort(errors.begin(), errors.end(),
             [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
   if (!errors.empty()) throw ConfigInvalid(std::move(errors));

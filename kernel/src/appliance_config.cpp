@@ -3,12 +3,14 @@
 #include "appliance_config.hpp"
 
 #include "http_access.hpp"
+#include "toml_guard.hpp"
 #include "oryx/install_paths.h"
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -35,7 +37,7 @@ const oryx_param kKernel[] = {
       "hugetlbfs mount to use; empty lets DPDK find one."),
     P("memory_mb", ORYX_PARAM_INT, 16, 65536, "256", "Memory DPDK reserves at start, in MiB."),
     P("file_prefix", ORYX_PARAM_STRING, 0, 0, "\"oryx\"",
-      "DPDK runtime file prefix; give each instance on a host its own."),
+      "DPDK runtime file prefix; give each instance on a host its own.", ORYX_FORMAT_NAME),
     P("mbufs", ORYX_PARAM_INT, 1023, 4194303, "8191", "Packet buffers in the kernel's pool."),
     P("mbuf_cache", ORYX_PARAM_INT, 0, 512, "256", "Per-core mbuf cache size."),
     P("burst", ORYX_PARAM_INT, 1, 256, "32", "Packets per burst on every stage."),
@@ -289,6 +291,8 @@ std::unique_ptr<ApplianceConfig> load_config(const std::string& file) {
 std::unique_ptr<ApplianceConfig> parse_config(const std::string& text, const std::string& file) {
   auto cfg = std::make_unique<ApplianceConfig>();
   cfg->file = file;
+  TomlGuardError guard;
+  if (!toml_within_limits(text, guard)) throw ConfigInvalid({{file, guard.line, "(syntax)", guard.message}});
   try {
     std::istringstream in(text);
     cfg->root = toml::parse(in, file);
@@ -388,6 +392,36 @@ std::unique_ptr<ApplianceConfig> parse_config(const std::string& text, const std
             [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
   if (!errors.empty()) throw ConfigInvalid(std::move(errors));
   return cfg;
+}
+
+void check_stage(const StageSpec& stage, const std::string& file, const oryx_stage_desc& desc,
+                 const oryx_host_api* host, std::vector<ConfigError>& errors) {
+  bool has_check = desc.struct_size >= offsetof(oryx_stage_desc, check) + sizeof(desc.check) &&
+                   desc.check;
+  if (!has_check) return;
+  char why[512] = "";
+  std::vector<const char*> edges;
+  for (const auto& e : stage.next) edges.push_back(e.c_str());
+  if (desc.check(host, stage.config.get(), edges.size(), edges.data(), why, sizeof(why)) == ORYX_OK)
+    return;
+  // "key: why" names one of the stage's keys: report that key's line.
+  std::string message = why[0] ? why : "refused by the plugin (no reason given)";
+  std::string key = stage.path();
+  unsigned line = stage.line;
+  size_t colon = message.find(": ");
+  std::string named = colon == std::string::npos ? "" : message.substr(0, colon);
+  bool in_schema = false;
+  for (const oryx_param* p = desc.params; p && p->name && !named.empty(); p++)
+    in_schema = in_schema || named == p->name;
+  if (in_schema) {
+    key += "." + named;
+    message = message.substr(colon + 2);
+    // The key's own line when the user wrote it, else the stage's.
+    if (stage.raw.is_table())
+      if (auto it = stage.raw.as_table().find(named); it != stage.raw.as_table().end())
+        line = unsigned(it->second.location().line());
+  }
+  errors.push_back({file, line, key, message});
 }
 
 void validate_stage(StageSpec& stage, const std::string& file, const oryx_param* schema,

@@ -67,6 +67,11 @@ std::unique_ptr<ApplianceConfig> parse_config(const std::string& text, const std
 void validate_stage(StageSpec& stage, const std::string& file, const oryx_param* schema,
                     std::vector<ConfigError>& errors);
 
+// Runs the plugin's own check of a validated stage table (ABI 1.7), if it
+// has one; its "key: why" becomes an error at that key's line.
+void check_stage(const StageSpec& stage, const std::string& file, const oryx_stage_desc& desc,
+                 const oryx_host_api* host, std::vector<ConfigError>& errors);
+
 // Stage and instance names: [a-z0-9_-], 1..48 characters (they become
 // DPDK graph node names and Prometheus label values).
 bool valid_stage_name(const std::string& name);

@@ -2,6 +2,8 @@
 // config_reference.cpp - Markdown tables from oryx_param schemas.
 #include "config_reference.hpp"
 
+#include "value_formats.hpp"
+
 #include "appliance_config.hpp"
 #include "oryx/install_paths.h"
 
@@ -47,6 +49,9 @@ void render_schema(std::ostringstream& out, const oryx_param* schema) {
   for (const oryx_param* p = schema; p && p->name; p++) {
     std::string accepted;
     if (p->type == ORYX_PARAM_INT) accepted = std::to_string(p->min) + " .. " + std::to_string(p->max);
+    else if (p->type == ORYX_PARAM_STRING && is_format(p->choices))
+      accepted = describe_format(p->choices) +
+                 (p->default_value && std::string(p->default_value) == "\"\"" ? "; or empty" : "");
     else if (p->type == ORYX_PARAM_STRING && p->choices) accepted = describe_expected(*p).substr(7);
     else if (p->type == ORYX_PARAM_STRING_LIST)
       accepted = std::to_string(p->min) + " .. " + std::to_string(p->max) + " entries";

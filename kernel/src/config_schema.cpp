@@ -2,6 +2,8 @@
 // config_schema.cpp - table validation against oryx_param schemas.
 #include "config_schema.hpp"
 
+#include "value_formats.hpp"
+
 #include <algorithm>
 #include <sstream>
 
@@ -64,6 +66,19 @@ std::string describe_found(const toml::value& v) {
   return out.str();
 }
 
+// A value shown in a message: at most 40 bytes of it.
+std::string shown(const std::string& s) {
+  return "\"" + (s.size() > 40 ? s.substr(0, 37) + "..." : s) + "\"";
+}
+
+bool default_is_empty(const oryx_param& p) {
+  return p.default_value && std::string(p.default_value) == "\"\"";
+}
+
+// Strings reach C APIs (interface names, paths, DPDK arguments), which
+// would stop at a NUL byte and act on a different value.
+const char* kNulMessage = "expected text without NUL bytes, found a string holding one";
+
 std::vector<std::string> split_choices(const char* choices) {
   std::vector<std::string> out;
   if (!choices) return out;
@@ -96,6 +111,17 @@ std::string convert(const oryx_param& p, const toml::value& v, ParamValue& out) 
     case ORYX_PARAM_STRING: {
       if (!v.is_string()) return "expected " + describe_expected(p) + ", found " + describe_found(v);
       std::string s = v.as_string().str;
+      if (s.find('\0') != std::string::npos) return kNulMessage;
+      if (is_format(p.choices)) {
+        if (s.empty() && default_is_empty(p)) {
+          out = std::move(s);
+          return "";
+        }
+        std::string err = check_format(p.choices, s);
+        if (!err.empty()) return err + (default_is_empty(p) ? " or empty" : "") + ", found " + shown(s);
+        out = std::move(s);
+        return "";
+      }
       auto choices = split_choices(p.choices);
       if (!choices.empty() && std::find(choices.begin(), choices.end(), s) == choices.end()) {
         std::string msg = "expected " + describe_expected(p) + ", found \"" + s + "\"";
@@ -120,6 +146,8 @@ std::string convert(const oryx_param& p, const toml::value& v, ParamValue& out) 
       } else {
         return "expected " + describe_expected(p) + ", found " + describe_found(v);
       }
+      for (const auto& item : list)
+        if (item.find('\0') != std::string::npos) return kNulMessage;
       if (int64_t(list.size()) < p.min || int64_t(list.size()) > p.max)
         return "expected " + describe_expected(p) + ", found " + std::to_string(list.size()) +
                " entries";
@@ -172,6 +200,7 @@ std::string describe_expected(const oryx_param& p) {
       return "integer in " + std::to_string(p.min) + ".." + std::to_string(p.max);
     case ORYX_PARAM_STRING: {
       if (!p.choices) return "string";
+      if (is_format(p.choices)) return describe_format(p.choices);
       std::string s = "one of ";
       for (const auto& c : split_choices(p.choices)) s += "\"" + c + "\", ";
       return s.substr(0, s.size() - 2);
@@ -199,6 +228,9 @@ std::string check_schema(const oryx_param* schema) {
     if (p->type < ORYX_PARAM_BOOL || p->type > ORYX_PARAM_STRING_LIST)
       return "parameter '" + name + "' has an unknown type";
     if (!p->help || !*p->help) return "parameter '" + name + "' has no help text";
+    if (is_format(p->choices) && (p->type != ORYX_PARAM_STRING || !known_format(p->choices)))
+      return "parameter '" + name + "' names format " + p->choices +
+             (p->type != ORYX_PARAM_STRING ? ", which only strings have" : ", which is unknown");
     bool required = p->flags & ORYX_PARAM_REQUIRED;
     if (required == (p->default_value != nullptr))
       return "parameter '" + name + "' must have exactly one of a default or REQUIRED";

@@ -40,6 +40,17 @@ GraphPlan plan_graph(const ApplianceConfig& cfg, const std::vector<const oryx_st
         continue;
       }
       size_t j = size_t(t - cfg.stages.data());
+      if (j == i) {
+        errors.push_back({cfg.file, s.next_line, key,
+                          "\"" + target + "\" is this stage itself: a stage cannot feed itself"});
+        continue;
+      }
+      if ((descs[i]->flags & ORYX_STAGE_NEXT_INTERFACES) && !(descs[j]->flags & ORYX_STAGE_INTERFACE)) {
+        errors.push_back({cfg.file, s.next_line, key,
+                          "a " + s.type + " sends through interfaces: expected a port, vlan or "
+                          "bond stage, found \"" + target + "\" (type " + t->type + ")"});
+        continue;
+      }
       if (t->service) {
         errors.push_back({cfg.file, s.next_line, key,
                           "\"" + target + "\" is a service (type " + t->type +

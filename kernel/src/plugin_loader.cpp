@@ -101,8 +101,8 @@ void PluginLoader::load(const std::vector<std::string>& dirs, const std::vector<
     if (!found.count(w)) {
       std::string list;
       for (const auto& [n, _] : found) list += (list.empty() ? "" : ", ") + n;
-      throw PluginError("plugin '" + w + "' not found in plugin path (found: " +
-                        (list.empty() ? "none" : list) + ")");
+      throw PluginNotFound(w, "plugin '" + w + "' not found in plugin path (found: " +
+                                  (list.empty() ? "none" : list) + ")");
     }
   for (const auto& [name, path] : found) {
     if (contains(disabled, name)) {

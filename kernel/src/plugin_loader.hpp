@@ -8,6 +8,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace oryx::kernel {
@@ -15,6 +16,17 @@ namespace oryx::kernel {
 class PluginError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// A plugin named in plugins.load that no directory of the path holds.
+class PluginNotFound : public PluginError {
+ public:
+  PluginNotFound(std::string name, const std::string& what)
+      : PluginError(what), name_(std::move(name)) {}
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
 };
 
 struct LoadedPlugin {

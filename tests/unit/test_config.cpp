@@ -37,6 +37,9 @@ struct BadCase {
   const char* message;
 };
 
+// A port feeding a stack; the stack's own keys follow on line 10.
+#define STACK "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"ip\"\n[stage.ip]\ntype = \"stack\"\nnext = \"p0\"\n"
+
 const BadCase kBad[] = {
     {"wrong type", "[kernel]\nburst = \"many\"\n", 4, "kernel.burst",
      "expected integer in 1..256, found string \"many\""},
@@ -87,10 +90,15 @@ const BadCase kBad[] = {
      "[stage.xc]\ntype = \"xconnect\"\nnext = [\"p0\", \"p0\"]\n",
      6, "stage.p0.next", "unknown stage \"xcc\" (did you mean \"xc\"?)"},
     {"cycle",
+     "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"d\"\n"
+     "[stage.d]\ntype = \"vlan_demux\"\nnext = \"v\"\n"
+     "[stage.v]\ntype = \"vlan\"\nvid = 10\nnext = [\"p0\", \"d\"]\n",
+     13, "stage.v.next", "edges form a cycle: d -> v -> d"},
+    {"xconnect to a non-interface",
      "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"x1\"\n"
      "[stage.x1]\ntype = \"xconnect\"\nnext = [\"x2\", \"p0\"]\n"
      "[stage.x2]\ntype = \"xconnect\"\nnext = [\"x1\", \"p0\"]\n",
-     12, "stage.x2.next", "edges form a cycle: x1 -> x2 -> x1"},
+     9, "stage.x1.next", "found \"x2\" (type xconnect)"},
     {"next of wrong type", "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = 3\n", 6,
      "stage.p0.next", "expected stage name or list of stage names"},
     {"API beyond loopback without a token", "[http]\nlisten = \"198.18.0.1:8080\"\n", 4,
@@ -111,6 +119,46 @@ const BadCase kBad[] = {
     {"stage and service of one name",
      "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\n[service.p0]\ntype = \"sockmap\"\ncgroups = [\"x\"]\n",
      6, "service.p0", "name already used by [stage.p0]"},
+    // Whatever start-up would refuse, --check-config refuses first (issue 25).
+    {"address not an address", STACK "address = \"banana\"\n", 10, "stage.ip.address",
+     "expected IPv4 address with prefix length (198.18.0.2/24) or empty, found \"banana\""},
+    {"prefix length too long", STACK "address = \"10.0.0.1/99\"\n", 10, "stage.ip.address",
+     "found \"10.0.0.1/99\""},
+    {"octet too large", STACK "address = \"300.1.1.1/24\"\n", 10, "stage.ip.address",
+     "found \"300.1.1.1/24\""},
+    {"no address at all", STACK "address = \"\"\n", 10, "stage.ip.address",
+     "give the stack an address"},
+    {"ipv6 not an address", STACK "address = \"198.18.0.2/24\"\nipv6 = \"banana\"\n", 11,
+     "stage.ip.ipv6", "expected IPv6 address (2001:db8::10) or empty, found \"banana\""},
+    {"gateway not an address", STACK "address = \"198.18.0.2/24\"\ngateway = \"banana\"\n", 11,
+     "stage.ip.gateway", "expected IPv4 address (198.18.0.1) or empty, found \"banana\""},
+    {"MTU below IPv4's minimum", STACK "address = \"198.18.0.2/24\"\nmtu = 1\n", 11, "stage.ip.mtu",
+     "expected 0 (the port's) or 68..9000 (68 is IPv4's minimum), found 1"},
+    {"stage feeding itself",
+     "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"p0\"\n", 6, "stage.p0.next",
+     "\"p0\" is this stage itself"},
+    {"stack sending through a non-interface",
+     "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"ip\"\n"
+     "[stage.p1]\ntype = \"port\"\ndriver = \"null\"\n"
+     "[stage.xc]\ntype = \"xconnect\"\nnext = [\"p0\", \"p1\"]\n"
+     "[stage.ip]\ntype = \"stack\"\naddress = \"198.18.0.2/24\"\nnext = \"xc\"\n",
+     16, "stage.ip.next", "expected a port, vlan or bond stage, found \"xc\" (type xconnect)"},
+    {"xconnect with one end twice",
+     "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\n"
+     "[stage.xc]\ntype = \"xconnect\"\nnext = [\"p0\", \"p0\"]\n",
+     6, "stage.xc", "xconnect ends must be two different ports"},
+    {"interface name holding NUL", "[stage.p0]\ntype = \"port\"\ndriver = \"af_xdp\"\niface = \"eth\\u0000x\"\n",
+     6, "stage.p0.iface", "expected text without NUL bytes"},
+    {"interface name with a slash", "[stage.p0]\ntype = \"port\"\ndriver = \"af_xdp\"\niface = \"../x\"\n",
+     6, "stage.p0.iface", "expected interface name (1-15 characters"},
+    {"AF_XDP without an interface", "[stage.p0]\ntype = \"port\"\ndriver = \"af_xdp\"\n", 3,
+     "stage.p0.iface", "driver af_xdp needs the kernel interface to use"},
+    {"file prefix climbing out", "[kernel]\nfile_prefix = \"../../../tmp/x\"\n", 4,
+     "kernel.file_prefix", "expected name of 1-64 letters, digits, '_', '-' or '.', not starting with '.', found \"../../../tmp/x\""},
+    {"unknown plugin to load", "load = [\"io\", \"nosuch\"]\n", 3, "plugins.load",
+     "plugin 'nosuch' not found in plugin path"},
+    {"arrays nested too deep", "x = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n", 3,
+     "(syntax)", "nest deeper than 32 levels"},
     {"edge to a service",
      "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"mesh\"\n[service.mesh]\ntype = \"sockmap\"\n"
      "cgroups = [\"x\"]\n",
@@ -183,4 +231,37 @@ TEST_CASE("kernel schemas are well formed", "[kernel][config]") {
     INFO(t.name);
     CHECK(check_schema(t.schema).empty());
   }
+}
+
+TEST_CASE("oversized, deeply nested and over-long input is refused, not crashed on",
+          "[kernel][config]") {
+  auto repeat = [](const std::string& s, size_t n) {
+    std::string out;
+    for (size_t i = 0; i < n; i++) out += s;
+    return out;
+  };
+  // Issue 25: 8,000 nested arrays and 5,000 nested inline tables overflowed
+  // the parser's stack.
+  for (const std::string& deep : {"x = " + repeat("[", 8000) + repeat("]", 8000) + "\n",
+                                  "x = " + repeat("{a=", 5000) + "1" + repeat("}", 5000) + "\n"}) {
+    auto e = errors_of(deep);
+    REQUIRE(!e.empty());
+    CHECK(e.front().key == "(syntax)");
+    CHECK_THAT(e.front().message, Catch::Contains("nest deeper than 32 levels"));
+  }
+  // Brackets inside strings and comments are text, not nesting.
+  auto text = errors_of("[log]\nfile = \"" + repeat("[{", 40) + "\"\n# " + repeat("[", 40) +
+                        "\nloggers = ['''" + repeat("[", 40) + "=info''']\n");
+  for (const auto& e : text) CHECK(e.key != "(syntax)");
+
+  auto big = errors_of("# " + std::string(size_t(2) << 20, 'x') + "\n");
+  REQUIRE(!big.empty());
+  CHECK(big.front().key == "(syntax)");
+  CHECK_THAT(big.front().message, Catch::Contains("the limit is 1048576"));
+
+  auto long_name = errors_of("[stage.p0]\ntype = \"port\"\ndriver = \"af_xdp\"\niface = \"" +
+                             std::string(4096, 'e') + "\"\n");
+  REQUIRE(!long_name.empty());
+  CHECK(long_name.front().key == "stage.p0.iface");
+  CHECK(long_name.front().line == 6);
 }

@@ -425,7 +425,7 @@ constexpr oryx_stage_desc kBondStage = oryx::sdk::make_stage<BondStage>(
     {"bond",
      "Link aggregation over member links (DPDK bonding): receives into the graph and transmits "
      "what reaches it, like a port.",
-     kParams, kCounters, kCount, ORYX_STAGE_SINK});
+     kParams, kCounters, kCount, ORYX_STAGE_SINK | ORYX_STAGE_INTERFACE});
 constexpr const oryx_stage_desc* kStages[] = {&kBondStage, nullptr};
 constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(
     {"bond", "1.0.0",

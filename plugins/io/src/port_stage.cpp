@@ -12,6 +12,7 @@
 #include <oryx/sdk.hpp>
 
 #include <rte_ethdev.h>
+#include <rte_pci.h>
 #include <rte_mbuf.h>
 
 #include <algorithm>
@@ -31,7 +32,8 @@ static_assert(std::size(kCounters) == kPortCounterCount);
 constexpr oryx_param kParams[] = {
     oryx::sdk::param_string("driver", nullptr, "Device kind.", oryx::io::kDrivers),
     oryx::sdk::param_string("iface", "\"\"",
-                            "Kernel interface (af_xdp, af_packet) or name of the TAP to create."),
+                            "Kernel interface (af_xdp, af_packet) or name of the TAP to create.",
+                            ORYX_FORMAT_IFNAME),
     oryx::sdk::param_int("queue_start", 0, 255, "0", "af_xdp: first queue of the interface used."),
     ORYX_IO_QUEUE_PARAMS,
     oryx::sdk::param_string_list(
@@ -46,7 +48,8 @@ constexpr oryx_param kParams[] = {
     oryx::sdk::param_int("memif_id", 0, 65535, "0", "memif: interface id within the socket."),
     oryx::sdk::param_string("ring", "\"\"",
                             "ring: name of the in-memory ring (default: the stage name); what "
-                            "the port sends comes back on its receive side."),
+                            "the port sends comes back on its receive side.",
+                            ORYX_FORMAT_NAME),
     oryx::sdk::param_int("packet_size", 64, 9000, "64",
                          "null: size of the packets the null device produces."),
     oryx::sdk::param_string("address", "\"\"", "pci: device address, e.g. 0000:03:00.0."),
@@ -55,6 +58,27 @@ constexpr oryx_param kParams[] = {
 
 class PortStage {
  public:
+  // What start-up would refuse in a table, found before any device exists
+  // (--check-config runs it too).
+  static void check(const oryx::sdk::Config& cfg, const oryx::sdk::Edges& edges) {
+    if (edges.size() > 1)
+      throw Error("a port has one next edge (where received packets go), found " +
+                  std::to_string(edges.size()));
+    std::string driver = cfg.get_string("driver");
+    if ((driver == "af_xdp" || driver == "af_packet") && cfg.get_string("iface").empty())
+      throw Error("iface: driver " + driver + " needs the kernel interface to use");
+    if (driver == "pci") {
+      std::string address = cfg.get_string("address");
+      rte_pci_addr parsed;
+      if (address.empty()) throw Error("address: driver pci needs the device's PCI address");
+      if (rte_pci_addr_parse(address.c_str(), &parsed) != 0)
+        throw Error("address: expected a PCI address like 0000:03:00.0, found \"" + address + "\"");
+    }
+    // The socket becomes one of the driver's "key=value,..." arguments.
+    if (driver == "memif" && cfg.get_string("socket").find_first_of(",=") != std::string::npos)
+      throw Error("socket: a memif socket name cannot hold ',' or '='");
+  }
+
   explicit PortStage(const oryx::sdk::InstanceContext& ctx)
       : name_(ctx.name), host_(ctx.host), log_(ctx.log) {
     const auto& cfg = ctx.config;
@@ -63,9 +87,7 @@ class PortStage {
     oryx::io::QueueSetup setup = oryx::io::queue_setup(cfg, workers_);
     rx_queues_ = setup.rx_queues;
     tx_queues_ = setup.tx_queues;
-    if (ctx.edges.size() > 1)
-      throw Error("a port has one next edge (where received packets go), found " +
-                  std::to_string(ctx.edges.size()));
+    check(cfg, ctx.edges);
 
     oryx::io::DeviceSpec spec;
     spec.driver = driver_;
@@ -136,7 +158,7 @@ class PortStage {
 
 constexpr oryx_stage_desc kPortStage = oryx::sdk::make_stage<PortStage>(
     {"port", "A DPDK ethdev port: receives into the graph and transmits what reaches it.",
-     kParams, kCounters, kPortCounterCount, ORYX_STAGE_SINK});
+     kParams, kCounters, kPortCounterCount, ORYX_STAGE_SINK | ORYX_STAGE_INTERFACE});
 constexpr const oryx_stage_desc* kStages[] = {&kPortStage, nullptr};
 constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(
     {"io", "1.0.0", "DPDK ethdev ports: AF_XDP, AF_PACKET, TAP, memif, ring, null, PCI", nullptr,

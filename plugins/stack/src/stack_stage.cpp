@@ -137,12 +137,14 @@ enum LocalCounter : size_t {
 static_assert(std::size(kCounters) == kLocalEnd);
 
 constexpr oryx_param kParams[] = {
-    oryx::sdk::param_string("address", "\"\"", "IPv4 address with prefix length, e.g. 198.18.0.10/24."),
-    oryx::sdk::param_string("gateway", "\"\"", "IPv4 default gateway."),
+    oryx::sdk::param_string("address", "\"\"", "IPv4 address with prefix length, e.g. 198.18.0.10/24.",
+                            ORYX_FORMAT_IPV4_PREFIX),
+    oryx::sdk::param_string("gateway", "\"\"", "IPv4 default gateway.", ORYX_FORMAT_IPV4),
     oryx::sdk::param_string("ipv6", "\"\"",
-                            "IPv6 address (a link-local one is always added), e.g. 2001:db8::10."),
-    oryx::sdk::param_string("mac", "\"\"", "MAC address; empty uses the port's."),
-    oryx::sdk::param_int("mtu", 0, 9000, "0", "MTU; 0 uses the port's."),
+                            "IPv6 address (a link-local one is always added), e.g. 2001:db8::10.",
+                            ORYX_FORMAT_IPV6),
+    oryx::sdk::param_string("mac", "\"\"", "MAC address; empty uses the port's.", ORYX_FORMAT_MAC),
+    oryx::sdk::param_int("mtu", 0, 9000, "0", "MTU; 0 uses the port's, else 68 (IPv4's minimum) or more."),
     oryx::sdk::param_int("tx_ring", 64, 65536, "4096",
                          "Frames the stack may queue for the port before dropping (power of 2)."),
     oryx::sdk::param_int("time_wait_max", 16, 65536, "128",
@@ -299,12 +301,28 @@ size_t validate(const rte_mbuf* m) {
 
 class StackStage {
  public:
+  // What start-up would refuse in a table, found before anything exists
+  // (--check-config runs it too). The schema already checked the formats
+  // of address, gateway, ipv6 and mac.
+  static void check(const oryx::sdk::Config& cfg, const oryx::sdk::Edges& edges) {
+    if (edges.size() != 1)
+      throw Error("a stack stage has one next edge, the port (or vlan interface) it sends on; found " +
+                  std::to_string(edges.size()));
+    bool v4 = !cfg.get_string("address").empty();
+    if (!v4 && cfg.get_string("ipv6").empty())
+      throw Error("address: give the stack an address (address = \"a.b.c.d/len\") or an ipv6 address");
+    if (!v4 && !cfg.get_string("gateway").empty())
+      throw Error("gateway: an IPv4 gateway needs an IPv4 address (address = \"a.b.c.d/len\")");
+    int64_t mtu = cfg.get_int("mtu");
+    if (mtu != 0 && mtu < 68)
+      throw Error("mtu: expected 0 (the port's) or 68..9000 (68 is IPv4's minimum), found " +
+                  std::to_string(mtu));
+  }
+
   explicit StackStage(const oryx::sdk::InstanceContext& ctx)
       : name_(ctx.name), host_(ctx.host), log_(ctx.log), control_(ctx.control_counters) {
     g_host = host_;
-    if (ctx.edges.size() != 1)
-      throw Error("a stack stage has one next edge, the port (or vlan interface) it sends on; found " +
-                  std::to_string(ctx.edges.size()));
+    check(ctx.config, ctx.edges);
     port_name_ = ctx.edges[0];
     const auto& cfg = ctx.config;
     iface_.name = name_;
@@ -312,14 +330,6 @@ class StackStage {
       split_cidr(cfg.get_string("address"), iface_.ipv4, iface_.ipv4_mask);
     iface_.ipv4_gateway = cfg.get_string("gateway");
     iface_.ipv6 = cfg.get_string("ipv6");
-    if (iface_.ipv4.empty() && iface_.ipv6.empty())
-      throw Error("give the stack an address (address = \"a.b.c.d/len\") or an ipv6 address");
-    in6_addr a6{};
-    if (!iface_.ipv6.empty() && inet_pton(AF_INET6, iface_.ipv6.c_str(), &a6) != 1)
-      throw Error("ipv6: \"" + iface_.ipv6 + "\" is not an IPv6 address");
-    in_addr gw{};
-    if (!iface_.ipv4_gateway.empty() && inet_pton(AF_INET, iface_.ipv4_gateway.c_str(), &gw) != 1)
-      throw Error("gateway: \"" + iface_.ipv4_gateway + "\" is not an IPv4 address");
     mac_text_ = cfg.get_string("mac");
     if (!mac_text_.empty() && rte_ether_unformat_addr(mac_text_.c_str(), &mac_) != 0)
       throw Error("mac: \"" + mac_text_ + "\" is not a MAC address");
@@ -530,7 +540,7 @@ constexpr oryx_stage_desc kStackStage = oryx::sdk::make_stage<StackStage>(
      kCounters, uint32_t(std::size(kCounters)),
      // process() consumes every frame; what the stack sends leaves from
      // poll(), so "port -> vlan -> stack -> vlan" is no cycle.
-     ORYX_STAGE_SINK});
+     ORYX_STAGE_SINK | ORYX_STAGE_NEXT_INTERFACES});
 constexpr const oryx_stage_desc* kStages[] = {&kStackStage, nullptr};
 constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(
     {"stack", "0.1.0", "User-space TCP/IP stack (lwIP) with echo, discard and HTTP services",

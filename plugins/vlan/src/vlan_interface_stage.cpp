@@ -50,11 +50,15 @@ constexpr uint16_t kUpperEdge = 2;
 
 class VlanInterfaceStage {
  public:
+  static void check(const oryx::sdk::Config&, const oryx::sdk::Edges& edges) {
+    if (edges.empty() || edges.size() > 2)
+      throw Error("a vlan stage has next = [\"<parent port>\", \"<upper stage>\"], found " +
+                  std::to_string(edges.size()) + " edge(s)");
+  }
+
   explicit VlanInterfaceStage(const oryx::sdk::InstanceContext& ctx)
       : name_(ctx.name), host_(ctx.host), log_(ctx.log) {
-    if (ctx.edges.empty() || ctx.edges.size() > 2)
-      throw Error("a vlan stage has next = [\"<parent port>\", \"<upper stage>\"], found " +
-                  std::to_string(ctx.edges.size()) + " edge(s)");
+    check(ctx.config, ctx.edges);
     parent_ = ctx.edges[0];
     has_upper_ = ctx.edges.size() == 2;
     vid_ = uint16_t(ctx.config.get_int("vid"));
@@ -139,6 +143,6 @@ class VlanInterfaceStage {
 
 constinit const oryx_stage_desc kVlanInterfaceStage = oryx::sdk::make_stage<VlanInterfaceStage>(
     {"vlan", "An 802.1Q sub-interface: tags what it sends to its parent, passes up its VID's frames.",
-     kParams, kCounters, kCount});
+     kParams, kCounters, kCount, ORYX_STAGE_INTERFACE});
 
 }  // namespace oryx::vlan

@@ -30,11 +30,15 @@ constexpr oryx_param kParams[] = {oryx::sdk::param_end()};
 
 class XconnectStage {
  public:
-  explicit XconnectStage(const oryx::sdk::InstanceContext& ctx) : host_(ctx.host), ends_{} {
-    if (ctx.edges.size() != 2)
+  static void check(const oryx::sdk::Config&, const oryx::sdk::Edges& edges) {
+    if (edges.size() != 2)
       throw Error("xconnect needs next = [\"port-a\", \"port-b\"], found " +
-                  std::to_string(ctx.edges.size()) + " edge(s)");
-    if (ctx.edges[0] == ctx.edges[1]) throw Error("xconnect ends must be two different ports");
+                  std::to_string(edges.size()) + " edge(s)");
+    if (edges[0] == edges[1]) throw Error("xconnect ends must be two different ports");
+  }
+
+  explicit XconnectStage(const oryx::sdk::InstanceContext& ctx) : host_(ctx.host), ends_{} {
+    check(ctx.config, ctx.edges);
     names_ = {ctx.edges[0], ctx.edges[1]};
   }
 
@@ -73,7 +77,8 @@ class XconnectStage {
 };
 
 constexpr oryx_stage_desc kXconnect = oryx::sdk::make_stage<XconnectStage>(
-    {"xconnect", "Patch two ports together in both directions.", kParams, kCounters, kCount});
+    {"xconnect", "Patch two ports together in both directions.", kParams, kCounters, kCount,
+     ORYX_STAGE_NEXT_INTERFACES});
 constexpr const oryx_stage_desc* kStages[] = {&kXconnect, nullptr};
 constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(
     {"xconnect", "1.0.0", "Patches two ports together (forwarding and overhead tests)", nullptr,

@@ -15,7 +15,11 @@
  *          1.5 added ORYX_STAGE_SERVICE (types configured as [service.<name>]);
  *          1.6 appended oryx_host_api.worker_hosted, worker_poll, worker_wait and
  *              worker_kick (workers walked by the threads that use them: the
- *              shared-thread model) and oryx_stage_desc.wake_fds.
+ *              shared-thread model) and oryx_stage_desc.wake_fds;
+ *          1.7 added value formats for STRING parameters (ORYX_FORMAT_*), the
+ *              stage flags ORYX_STAGE_INTERFACE and ORYX_STAGE_NEXT_INTERFACES,
+ *              and appended oryx_stage_desc.check, so that --check-config
+ *              refuses whatever start-up would.
  *
  * ABI policy (see docs/plugin-guide.md):
  *  - ORYX_ABI_MAJOR changes only when a struct member moves or a meaning
@@ -41,7 +45,7 @@ extern "C" {
 #endif
 
 #define ORYX_ABI_MAJOR 1
-#define ORYX_ABI_MINOR 6
+#define ORYX_ABI_MINOR 7
 
 /* Name of the single exported entry point. */
 #define ORYX_PLUGIN_ENTRY_SYMBOL "oryx_plugin_entry"
@@ -92,9 +96,20 @@ struct oryx_param {
 	int64_t min;               /* INT: inclusive range; lists: length range */
 	int64_t max;
 	const char *default_value; /* TOML literal ("32", "true", "\"x\""), NULL if required */
-	const char *choices;       /* STRING: allowed values separated by '|', or NULL */
+	const char *choices;       /* STRING: allowed values separated by '|', or one
+	                              ORYX_FORMAT_* (ABI 1.7), or NULL */
 	const char *help;          /* one sentence for docs/configuration.md */
 };
+
+/* ABI 1.7: formats the kernel checks a STRING parameter against, given as
+ * its `choices`. An empty string passes only when the default is "". Every
+ * STRING and STRING_LIST value is refused if it holds a NUL byte. */
+#define ORYX_FORMAT_IPV4 "@ipv4"               /* 198.18.0.1 */
+#define ORYX_FORMAT_IPV4_PREFIX "@ipv4_prefix" /* 198.18.0.1/24 */
+#define ORYX_FORMAT_IPV6 "@ipv6"               /* 2001:db8::1 */
+#define ORYX_FORMAT_MAC "@mac"                 /* 02:00:00:00:00:01 */
+#define ORYX_FORMAT_IFNAME "@ifname"           /* a Linux interface name */
+#define ORYX_FORMAT_NAME "@name"               /* [A-Za-z0-9_.-], 1-64, no leading '.' */
 
 /* ---- counters ---------------------------------------------------------- */
 
@@ -300,10 +315,15 @@ enum oryx_stage_flags {
 	ORYX_STAGE_SINK = 1u << 1,   /* process() only consumes or drops: the input
 	                                node gets no edges but drop, so a port can be
 	                                both the start and the end of a path */
-	ORYX_STAGE_SERVICE = 1u << 2 /* ABI 1.5: no poll, no process, no graph node;
+	ORYX_STAGE_SERVICE = 1u << 2, /* ABI 1.5: no poll, no process, no graph node;
 	                                configured as [service.<name>] (a kernel
 	                                fast path, say): created, started, stopped
 	                                and counted like a stage */
+	ORYX_STAGE_INTERFACE = 1u << 3, /* ABI 1.7: start() registers an interface
+	                                   under the stage's name (port_register) */
+	ORYX_STAGE_NEXT_INTERFACES = 1u << 4 /* ABI 1.7: every `next` must name an
+	                                        INTERFACE stage (start() looks them up
+	                                        with port_lookup) */
 };
 
 struct oryx_stage_desc {
@@ -342,6 +362,17 @@ struct oryx_stage_desc {
 	 * stage has none, and the kernel then polls it on a timer while idle.
 	 * The descriptors stay the stage's and stay open until stop(). */
 	int (*wake_fds)(void *instance, uint32_t worker, int *fds, uint32_t max);
+
+	/* ---- ABI 1.7 ---- */
+	/* Checks an instance's validated table beyond what the schema says
+	 * (values that depend on each other, ranges with holes), creating
+	 * nothing; run by --check-config and by start-up, before any instance
+	 * exists. On a problem writes "key: why" (or just "why") to error and
+	 * returns ORYX_ERR_INVALID; the kernel adds the file, line and key.
+	 * NULL: the schema says it all. */
+	int (*check)(const struct oryx_host_api *host, const struct oryx_config *config,
+	             size_t edge_count, const char *const *edge_names, /* as in instance args */
+	             char *error, size_t error_size);
 };
 
 /* ---- plugins ----------------------------------------------------------- */
@@ -390,7 +421,7 @@ ORYX_STATIC_ASSERT(sizeof(struct oryx_http_request) == 48, "oryx_http_request la
 ORYX_STATIC_ASSERT(sizeof(struct oryx_http_response) == 24, "oryx_http_response layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_burst) == 40, "oryx_burst layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_instance_args) == 80, "oryx_instance_args layout");
-ORYX_STATIC_ASSERT(sizeof(struct oryx_stage_desc) == 120, "oryx_stage_desc layout");
+ORYX_STATIC_ASSERT(sizeof(struct oryx_stage_desc) == 128, "oryx_stage_desc layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_plugin_init_args) == 40, "oryx_plugin_init_args layout");
 ORYX_STATIC_ASSERT(sizeof(struct oryx_plugin_desc) == 64, "oryx_plugin_desc layout");
 #endif

@@ -102,6 +102,9 @@ class Config {
   const oryx_config* cfg_;
 };
 
+// The stages an instance's `next` names, in order (edge k+1 leads to [k]).
+using Edges = std::vector<std::string>;
+
 // What a stage constructor receives.
 struct InstanceContext {
   std::string name;
@@ -109,7 +112,7 @@ struct InstanceContext {
   Config config;
   Logger log;
   uint64_t* control_counters;
-  std::vector<std::string> edges;  // edge k+1 leads to edges[k]
+  Edges edges;  // edge k+1 leads to edges[k]
 
   explicit InstanceContext(const oryx_instance_args* a)
       : name(a->name),
@@ -174,6 +177,17 @@ template <typename T>
 int start(void* inst, char* err, size_t err_size) noexcept {
   return barrier(err, err_size, [&] {
     if constexpr (requires(T& t) { t.start(); }) static_cast<T*>(inst)->start();
+  });
+}
+
+// ABI 1.7: T may have `static void check(const Config&, const Edges&)`,
+// throwing Error with "key: why" for a table that start-up would refuse.
+template <typename T>
+int check(const oryx_host_api* host, const oryx_config* cfg, size_t edge_count,
+          const char* const* edge_names, char* err, size_t err_size) noexcept {
+  return barrier(err, err_size, [&] {
+    Edges edges(edge_names, edge_names + edge_count);
+    T::check(Config(host, cfg), edges);
   });
 }
 
@@ -259,6 +273,7 @@ constexpr oryx_stage_desc control_desc(const StageInfo& info, uint32_t flags) {
   d.instance_destroy = &destroy<T>;
   d.start = &start<T>;
   d.stop = &stop<T>;
+  if constexpr (requires(const Config& c, const Edges& e) { T::check(c, e); }) d.check = &check<T>;
   return d;
 }
 }  // namespace detail
