@@ -95,6 +95,7 @@ void init(const std::string& level, const std::vector<std::string>& overrides,
   lock.unlock();
   // Handles already given to plugins stay valid and pick up the new sinks.
   for (const auto& name : handed_out) handle(name);
+  capture_bpf_log();
 }
 
 std::shared_ptr<spdlog::logger> get(const std::string& name) {

@@ -38,6 +38,10 @@ std::vector<std::string> recent(size_t limit);
 // Sends DPDK's own log lines to the "dpdk" logger.
 void capture_dpdk_log();
 
+// Sends libbpf's and libxdp's messages to the "libbpf" and "libxdp"
+// loggers (bpf_log.cpp); init() does this.
+void capture_bpf_log();
+
 // The ABI's opaque logger handle for `name`.
 oryx_logger* handle(const std::string& name);
 void abi_log(oryx_logger* logger, int level, const char* msg);

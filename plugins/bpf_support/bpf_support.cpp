@@ -25,8 +25,15 @@ using oryx::sdk::Error;
 namespace {
 
 thread_local std::string t_messages;
+libbpf_print_fn_t g_previous_print = nullptr;  // the kernel's: its logger
 
 int print_to_buffer(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (g_previous_print) {
+    va_list copy;
+    va_copy(copy, args);
+    g_previous_print(level, fmt, copy);
+    va_end(copy);
+  }
   if (level == LIBBPF_DEBUG) return 0;
   va_list copy;
   va_copy(copy, args);
@@ -51,7 +58,8 @@ bool is_fs(const std::string& path, long magic) {
 
 void capture_libbpf_messages() {
   static std::once_flag once;
-  std::call_once(once, [] { libbpf_set_print(print_to_buffer); });
+  // Chained: the messages also reach the kernel's "libbpf" logger.
+  std::call_once(once, [] { g_previous_print = libbpf_set_print(print_to_buffer); });
 }
 
 std::string take_libbpf_messages() {

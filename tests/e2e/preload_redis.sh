@@ -87,4 +87,6 @@ kill -TERM "$REDIS"
 wait_until 20 '! kill -0 "$REDIS" 2>/dev/null' || fail "redis did not exit"
 wait "$REDIS" || fail "redis exit status $?"
 expect_kernel_stopped redis "$NS"
+# libbpf and libxdp speak through Oryx's loggers, not into redis's stderr.
+grep -E '^lib(bpf|xdp): ' "$WORK/redis.log" && fail "raw libbpf/libxdp lines in the application's output"
 log "PASS"

@@ -143,4 +143,6 @@ if [ "$DRIVER" = af_xdp ]; then
     grep -q "Request who-has 198.18.60.2 tell 198.18.60.2" || fail "no gratuitous ARP seen by the peer"
 fi
 stop_oryxd "$st_PID" || fail "exit status $?"
+# libbpf and libxdp speak through Oryx's loggers, never raw on stderr.
+grep -E '^lib(bpf|xdp): ' "$WORK/st.log" && fail "raw libbpf/libxdp lines in oryxd's output"
 log "PASS"

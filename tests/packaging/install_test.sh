@@ -85,13 +85,28 @@ for side in west east svc; do
   ip link set "oryx-$side" up; ip netns exec "oryx-pkg-$side" ip link set eth0 up
 done
 ip netns exec oryx-pkg-svc ip addr add 198.18.1.1/24 dev eth0
+# wait_api PID LOG: until the installed oryxd (PID) answers on its REST API;
+# fails at once if it exits, or after 30 s.
+wait_api() {
+  local pid=$1 log=$2
+  for _ in $(seq 300); do
+    kill -0 "$pid" 2>/dev/null || fail "installed oryxd exited during start-up: $(tail -5 "$log")"
+    curl -sf -o /dev/null http://127.0.0.1:8080/api/v1/status && return 0
+    sleep 0.1
+  done
+  fail "installed oryxd did not answer within 30 s: $(tail -5 "$log")"
+}
 /usr/libexec/oryx/oryx-prepare /etc/oryx/appliance.toml || fail "oryx-prepare"
 /usr/bin/oryxd -c /etc/oryx/appliance.toml >"$WORK/oryxd.log" 2>&1 &
 ORYXD_PID=$!
-for _ in $(seq 100); do curl -sf http://127.0.0.1:8080/api/v1/status >/dev/null && break; sleep 0.1; done
-curl -sf http://127.0.0.1:8080/ | grep -q "<title>Oryx appliance</title>" || fail "dashboard not served from the installed webui"
-/usr/bin/oryxctl status | grep -q "^state *running" || fail "oryxctl status"
-/usr/bin/oryxctl plugins | grep -q "^stack " || fail "stack plugin not loaded from the installed plugin directory"
+wait_api "$ORYXD_PID" "$WORK/oryxd.log"
+# Whole answers to files, then grep: no pipe a grep -q could cut short.
+curl -sf -o "$WORK/index.html" http://127.0.0.1:8080/ || fail "dashboard request failed"
+grep -q "<title>Oryx appliance</title>" "$WORK/index.html" || fail "dashboard not served from the installed webui"
+/usr/bin/oryxctl status >"$WORK/status.out" || fail "oryxctl status failed"
+grep -q "^state *running" "$WORK/status.out" || fail "oryxctl status: $(cat "$WORK/status.out")"
+/usr/bin/oryxctl plugins >"$WORK/plugins.out" || fail "oryxctl plugins failed"
+grep -q "^stack " "$WORK/plugins.out" || fail "stack plugin not loaded from the installed plugin directory"
 ip netns exec oryx-pkg-svc ping -c 2 -W 2 198.18.1.10 >/dev/null || fail "installed stack does not answer ping"
 log "installed oryxd runs on the installed default configuration"
 
@@ -111,11 +126,13 @@ grep -q "^idle_sleep_max_us = 300" /etc/oryx/appliance.toml || fail "reinstall r
 
 log "removal stops oryxd and leaves nothing behind"
 /usr/bin/oryxd -c /etc/oryx/appliance.toml >"$WORK/oryxd2.log" 2>&1 &
-STARTED=$!
-for _ in $(seq 100); do curl -sf http://127.0.0.1:8080/api/v1/status >/dev/null && break; sleep 0.1; done
+ORYXD_PID=$!
+wait_api "$ORYXD_PID" "$WORK/oryxd2.log"
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq oryx oryx-plugins-stack oryx-devel >/dev/null 2>&1 || fail "purge"
-wait "$STARTED" 2>/dev/null || true
-pidof oryxd >/dev/null && fail "oryxd still running after removal"
+# The oryxd this test started (by PID, not by name: another may run on the host).
+kill -0 "$ORYXD_PID" 2>/dev/null && fail "oryxd $ORYXD_PID still running after removal"
+wait "$ORYXD_PID" 2>/dev/null || true
+ORYXD_PID=""
 for side in west east svc; do ip link show "oryx-$side" | grep -q xdp && fail "XDP program left on oryx-$side"; done
 [ ! -e /usr/bin/oryxd ] && [ ! -e /etc/oryx ] && [ ! -e /usr/lib/x86_64-linux-gnu/oryx ] || fail "files left after purge"
 
