@@ -9,7 +9,7 @@ CMAKE_ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps build demo test test-asan test-packages bench package install clean help
+.PHONY: all deps build demo test test-asan test-packages test-fuzz fuzz fuzz-build bench package install clean help
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make demo     install deps, build, run Oryx between two demo namespaces"
 	@echo "make test     install deps, build, run every test (ctest)"
 	@echo "make bench    forwarding benchmark: oryxd xconnect vs a bare DPDK loop"
+	@echo "make fuzz     run every libFuzzer target FUZZ_SECONDS (default 60) each"
 	@echo "make package  build .rpm and .deb packages"
 	@echo "make deps     install missing Debian packages (packaging/debian-deps.txt)"
 
@@ -34,6 +35,7 @@ demo: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 600
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory test-fuzz
 	@$(MAKE) --no-print-directory test-packages
 
 # Build both package formats, then install, run and remove them.
@@ -41,11 +43,31 @@ test-packages: package
 	bash tests/packaging/install_test.sh $(BUILD)/packages
 
 # Unit, loader and plugin conformance tests again under AddressSanitizer
-# (leaks included): every plugin's init/fini must be clean.
+# and UBSan (leaks included): every plugin's init/fini must be clean. Then
+# the end-to-end subset labelled "sanitize" against sanitized oryxd and
+# plugins, leak-checked when oryxd exits (suppressions: tests/sanitize/).
+SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp:print_suppressions=0 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 test-asan: deps
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DORYX_ASAN=ON $(CMAKE_ARGS) >/dev/null
-	cmake --build $(BUILD)-asan -j $(JOBS) --target unit_suite
-	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure
+	cmake --build $(BUILD)-asan -j $(JOBS) --target sanitize_suite
+	cd $(BUILD)-asan && $(SANITIZE_ENV) ctest -L 'unit|sanitize' --output-on-failure
+
+# Fuzzing (fuzz/): clang, ASan, UBSan and libFuzzer in a tree of its own.
+# Inputs that once crashed (fuzz/regressions/) are replayed first.
+FUZZ_SECONDS ?= 60
+fuzz-build: deps
+	CC=clang CXX=clang++ cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DORYX_FUZZ=ON -DORYX_BUILD_TESTS=OFF $(CMAKE_ARGS) >/dev/null
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_all
+
+fuzz: build fuzz-build
+	ORYX_FUZZ_PLUGIN_DIR=$(CURDIR)/$(BUILD)/plugins bash fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
+# A short run of every target inside `make test`.
+test-fuzz:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
 bench: build
 	bash bench/xconnect.sh $(BUILD)
@@ -69,4 +91,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-pkg
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-pkg $(BUILD)-fuzz

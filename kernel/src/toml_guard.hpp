@@ -17,8 +17,9 @@ struct TomlGuardError {
   std::string message;
 };
 
-// Scans `text` (skipping strings and comments) for nesting deeper than
-// kMaxConfigNesting and for size; returns the first problem, if any.
+// Checks `text`'s size, that it is UTF-8, and (skipping strings and
+// comments) that nothing nests deeper than kMaxConfigNesting; false with
+// the first problem found.
 bool toml_within_limits(const std::string& text, TomlGuardError& error);
 
 }  // namespace oryx::kernel

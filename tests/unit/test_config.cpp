@@ -254,6 +254,14 @@ TEST_CASE("oversized, deeply nested and over-long input is refused, not crashed 
                         "\nloggers = ['''" + repeat("[", 40) + "=info''']\n");
   for (const auto& e : text) CHECK(e.key != "(syntax)");
 
+  // Not UTF-8 (issue 25, fuzz_config: bad bytes in a multi-line string
+  // sent the TOML parser past its buffer).
+  auto bytes = errors_of("[log]\nfile = \"\"\"a\nb\xff\"\"\"\n");
+  REQUIRE(!bytes.empty());
+  CHECK(bytes.front().key == "(syntax)");
+  CHECK(bytes.front().line == 5);
+  CHECK_THAT(bytes.front().message, Catch::Contains("not UTF-8"));
+
   auto big = errors_of("# " + std::string(size_t(2) << 20, 'x') + "\n");
   REQUIRE(!big.empty());
   CHECK(big.front().key == "(syntax)");

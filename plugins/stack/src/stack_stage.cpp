@@ -8,6 +8,7 @@
 #include "connection_table.hpp"
 #include "glue.hpp"
 #include "ipv4_reassembly.hpp"
+#include "packet_validation.hpp"
 
 #include <oryx/json_text.hpp>
 #include <oryx/sdk.hpp>
@@ -225,76 +226,14 @@ void split_cidr(const std::string& cidr, std::string& addr, std::string& mask) {
   mask = buf;
 }
 
-// Checks what lwIP would otherwise drop without a trace (Debian builds it
-// without statistics): IP header sanity and TCP/UDP lengths and checksums of
-// unfragmented packets. Returns the counter to bump, or 0 when the packet is
-// fine. Fragments are checked by lwIP after reassembly.
-size_t validate(const rte_mbuf* m) {
-  const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
-  uint32_t len = m->data_len;
-  if (len < sizeof(rte_ether_hdr)) return 0;  // lwIP side counts truncation
-  uint16_t type = rte_be_to_cpu_16(reinterpret_cast<const rte_ether_hdr*>(f)->ether_type);
-  const uint8_t* l3 = f + sizeof(rte_ether_hdr);
-  uint32_t l3len = len - uint32_t(sizeof(rte_ether_hdr));
-  uint8_t proto;
-  const uint8_t* l4;
-  uint32_t l4len;
-  bool good_by_port = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
-  bool bad_by_port = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD;
-  if (type == RTE_ETHER_TYPE_IPV4) {
-    if (l3len < sizeof(rte_ipv4_hdr)) return kDropBadIpv4;
-    auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(l3);
-    uint32_t ihl = rte_ipv4_hdr_len(ip);
-    uint32_t total = rte_be_to_cpu_16(ip->total_length);
-    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || ihl > l3len ||
-        total < ihl || total > l3len)
-      return kDropBadIpv4;
-    if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-        ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-         rte_raw_cksum(ip, ihl) != 0xffff))
-      return kDropBadIpv4;
-    if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
-      return 0;
-    proto = ip->next_proto_id;
-    l4 = l3 + ihl;
-    l4len = total - ihl;
-    if (proto == IPPROTO_TCP) {
-      if (l4len < sizeof(rte_tcp_hdr)) return kDropBadL4;
-      uint32_t doff = uint32_t(reinterpret_cast<const rte_tcp_hdr*>(l4)->data_off >> 4) * 4;
-      if (doff < sizeof(rte_tcp_hdr) || doff > l4len) return kDropBadL4;
-    } else if (proto == IPPROTO_UDP) {
-      if (l4len < sizeof(rte_udp_hdr)) return kDropBadL4;
-      auto* udp = reinterpret_cast<const rte_udp_hdr*>(l4);
-      uint32_t ulen = rte_be_to_cpu_16(udp->dgram_len);
-      if (ulen < sizeof(rte_udp_hdr) || ulen > l4len) return kDropBadL4;
-      if (udp->dgram_cksum == 0) return 0;  // IPv4 UDP without checksum
-    } else {
-      return 0;
-    }
-    if (bad_by_port) return kDropBadChecksum;
-    if (!good_by_port && rte_ipv4_udptcp_cksum_verify(ip, l4) != 0) return kDropBadChecksum;
-    return 0;
-  }
-  if (type == RTE_ETHER_TYPE_IPV6) {
-    if (l3len < sizeof(rte_ipv6_hdr)) return kDropBadIpv6;
-    auto* ip6 = reinterpret_cast<const rte_ipv6_hdr*>(l3);
-    uint32_t payload = rte_be_to_cpu_16(ip6->payload_len);
-    if ((l3[0] >> 4) != 6 || payload > l3len - sizeof(rte_ipv6_hdr)) return kDropBadIpv6;
-    proto = ip6->proto;
-    l4 = l3 + sizeof(rte_ipv6_hdr);
-    if (proto == IPPROTO_TCP) {
-      if (payload < sizeof(rte_tcp_hdr)) return kDropBadL4;
-      uint32_t doff = uint32_t(reinterpret_cast<const rte_tcp_hdr*>(l4)->data_off >> 4) * 4;
-      if (doff < sizeof(rte_tcp_hdr) || doff > payload) return kDropBadL4;
-    } else if (proto == IPPROTO_UDP) {
-      if (payload < sizeof(rte_udp_hdr)) return kDropBadL4;
-      uint32_t ulen = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr*>(l4)->dgram_len);
-      if (ulen < sizeof(rte_udp_hdr) || ulen > payload) return kDropBadL4;
-    } else {
-      return 0;  // extension headers and ICMPv6: lwIP checks them
-    }
-    if (bad_by_port) return kDropBadChecksum;
-    if (!good_by_port && rte_ipv6_udptcp_cksum_verify(ip6, l4) != 0) return kDropBadChecksum;
+// What validate_frame() found, as this stage's counter.
+size_t counter_of(FrameVerdict v) {
+  switch (v) {
+    case FrameVerdict::kBadIpv4: return kDropBadIpv4;
+    case FrameVerdict::kBadIpv6: return kDropBadIpv6;
+    case FrameVerdict::kBadL4: return kDropBadL4;
+    case FrameVerdict::kBadChecksum: return kDropBadChecksum;
+    case FrameVerdict::kFine: break;
   }
   return 0;
 }
@@ -430,8 +369,8 @@ class StackStage {
         rte_pktmbuf_free(m);
         continue;
       }
-      if (size_t bad = validate(m)) {
-        b.counters[bad]++;
+      if (FrameVerdict v = validate_frame(m); v != FrameVerdict::kFine) {
+        b.counters[counter_of(v)]++;
         rte_pktmbuf_free(m);
         continue;
       }
@@ -471,13 +410,6 @@ class StackStage {
   }
 
  private:
-  static bool is_ipv4_fragment(const rte_mbuf* m) {
-    auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-    if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) return false;
-    auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
-    return rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
-  }
-
   // Ages this worker's incomplete datagrams, every 10 ms at most.
   void expire_reassembly(oryx_burst& b, uint64_t now) {
     if (now - last_expiry_[b.worker] < rte_get_tsc_hz() / 100) return;
