@@ -110,6 +110,22 @@ grep -q "^stack " "$WORK/plugins.out" || fail "stack plugin not loaded from the 
 ip netns exec oryx-pkg-svc ping -c 2 -W 2 198.18.1.10 >/dev/null || fail "installed stack does not answer ping"
 log "installed oryxd runs on the installed default configuration"
 
+log "the hardened unit: valid, and its capabilities are enough"
+UNIT=/usr/lib/systemd/system/oryxd.service
+systemd-analyze verify "$UNIT" >"$WORK/verify.out" 2>&1 || fail "systemd-analyze verify: $(cat "$WORK/verify.out")"
+[ ! -s "$WORK/verify.out" ] || fail "systemd-analyze verify: $(cat "$WORK/verify.out")"
+kill -TERM "$ORYXD_PID"; wait "$ORYXD_PID" || fail "installed oryxd exit status $?"; ORYXD_PID=""
+# The unit's CapabilityBoundingSet, as setpriv takes it: "-all,+net_admin,...".
+CAPS=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+setpriv --bounding-set="-all,$CAPS" --inh-caps="-all" /usr/bin/oryxd -c /etc/oryx/appliance.toml \
+  >"$WORK/oryxd-caps.log" 2>&1 &
+ORYXD_PID=$!
+wait_api "$ORYXD_PID" "$WORK/oryxd-caps.log"
+[ "$(awk '/^CapBnd/ {print $2}' /proc/$ORYXD_PID/status)" != "$(awk '/^CapBnd/ {print $2}' /proc/$$/status)" ] ||
+  fail "setpriv did not narrow oryxd's bounding set"
+ip netns exec oryx-pkg-svc ping -c 2 -W 2 198.18.1.10 >/dev/null ||
+  fail "oryxd with the unit's capabilities does not answer ping: $(tail -5 "$WORK/oryxd-caps.log")"
+
 log "the SDK example against the installed oryx-devel"
 cmake -S "$SRC/sdk/examples/length-filter" -B "$WORK/example" >/dev/null || fail "configure against installed SDK"
 cmake --build "$WORK/example" >/dev/null || fail "build against installed SDK"
