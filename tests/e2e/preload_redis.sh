@@ -82,6 +82,14 @@ wait_until 10 '[ "$(C tcp_connections)" -eq 0 ]' || fail "$(C tcp_connections) c
 # redis's listening socket is the one socket left.
 [ "$(C sockets)" -eq 1 ] || fail "$(C sockets) sockets open in the layer, expected the listener"
 
+# The API runs inside redis: a hostile request gets an answer, and redis
+# lives on (issue 25: a path with byte 0xff once aborted the application).
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/%ff")" = 404 ] || fail "no 404 for /api/v1/%ff"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/connections?proto=%ff")" = 400 ] ||
+  fail "no 400 for a query that is not UTF-8"
+[ "$(ip netns exec "$NS" timeout 2 redis-cli -h 198.18.93.2 ping 2>/dev/null)" = PONG ] ||
+  fail "redis stopped answering after hostile API requests"
+
 log "SIGTERM: redis exits, the kernel inside it stops"
 kill -TERM "$REDIS"
 wait_until 20 '! kill -0 "$REDIS" 2>/dev/null' || fail "redis did not exit"

@@ -36,7 +36,6 @@ std::vector<std::string> split_path(const std::string& subpath) {
   return parts;
 }
 
-
 CaptureSpec parse_capture_request(const std::string& body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object())

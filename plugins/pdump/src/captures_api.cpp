@@ -6,7 +6,6 @@
 
 #include <oryx/json_text.hpp>
 #include <cstring>
-#include <set>
 
 namespace oryx::pdump {
 
