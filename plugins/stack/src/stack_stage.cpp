@@ -8,6 +8,7 @@
 #include "connection_table.hpp"
 #include "glue.hpp"
 #include "ipv4_reassembly.hpp"
+#include "mbuf_ops.hpp"
 #include "packet_validation.hpp"
 
 #include <oryx/json_text.hpp>
@@ -162,29 +163,11 @@ constexpr oryx_param kParams[] = {
     oryx::sdk::param_end(),
 };
 
-// mbuf operations for the lwIP side.
-void* mbuf_alloc(void* pool, uint16_t len, uint8_t** data) {
-  rte_mbuf* m = rte_pktmbuf_alloc(static_cast<rte_mempool*>(pool));
-  if (!m) return nullptr;
-  char* d = rte_pktmbuf_append(m, len);
-  if (!d) {
-    rte_pktmbuf_free(m);
-    return nullptr;
-  }
-  *data = reinterpret_cast<uint8_t*>(d);
-  return m;
-}
-void mbuf_free(void* m) { rte_pktmbuf_free(static_cast<rte_mbuf*>(m)); }
-void mbuf_free_segment(void* m) { rte_pktmbuf_free_seg(static_cast<rte_mbuf*>(m)); }
 // The kernel of the process (one, as lwIP is one instance).
 const oryx_host_api* g_host = nullptr;
-bool mbuf_queue_tx(void* ring, void* m) {
-  if (rte_ring_mp_enqueue(static_cast<rte_ring*>(ring), m) != 0) return false;
-  // A frame lwIP's timer thread sent must leave even when every thread that
-  // walks a hosted worker sleeps (cheap while somebody polls anyway).
-  g_host->worker_kick(0);
-  return true;
-}
+// A frame lwIP's timer thread sent must leave even when every thread that
+// walks a hosted worker sleeps (cheap while somebody polls anyway).
+void kick_worker() { g_host->worker_kick(0); }
 unsigned tx_queued(void* ring) { return rte_ring_count(static_cast<rte_ring*>(ring)); }
 int wait_polling(const uint32_t* word, uint32_t value, int64_t deadline_ns) {
   int rc = g_host->worker_wait(0, word, value, deadline_ns);
@@ -321,7 +304,7 @@ class StackStage {
     uint16_t port_mtu = 1500;
     rte_eth_dev_get_mtu(port_id, &port_mtu);
     iface_.mtu = mtu_ ? mtu_ : port_mtu;
-    MbufOps ops{mbuf_alloc, mbuf_free, mbuf_free_segment, mbuf_queue_tx};
+    MbufOps ops = dpdk_mbuf_ops(kick_worker);
     try {
       iface_impl_ = std::make_unique<Interface>(iface_, services_, ops, host_->mbuf_pool(SOCKET_ID_ANY),
                                                 ring_, control_);

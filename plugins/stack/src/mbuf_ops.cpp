@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// mbuf_ops.cpp - see mbuf_ops.hpp.
+#include "mbuf_ops.hpp"
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+namespace oryx::stack {
+
+namespace {
+
+void (*g_after_tx)() = nullptr;  // one per process, as lwIP is one instance
+
+void* mbuf_alloc(void* pool, uint16_t len, uint8_t** data) {
+  rte_mbuf* m = rte_pktmbuf_alloc(static_cast<rte_mempool*>(pool));
+  if (!m) return nullptr;
+  char* d = rte_pktmbuf_append(m, len);
+  if (!d) {
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  *data = reinterpret_cast<uint8_t*>(d);
+  return m;
+}
+
+void mbuf_free(void* m) { rte_pktmbuf_free(static_cast<rte_mbuf*>(m)); }
+
+void mbuf_free_segment(void* m) { rte_pktmbuf_free_seg(static_cast<rte_mbuf*>(m)); }
+
+bool mbuf_queue_tx(void* ring, void* m) {
+  if (rte_ring_mp_enqueue(static_cast<rte_ring*>(ring), m) != 0) return false;
+  if (g_after_tx) g_after_tx();
+  return true;
+}
+
+}  // namespace
+
+MbufOps dpdk_mbuf_ops(void (*after_tx)()) {
+  g_after_tx = after_tx;
+  return {mbuf_alloc, mbuf_free, mbuf_free_segment, mbuf_queue_tx};
+}
+
+}  // namespace oryx::stack
