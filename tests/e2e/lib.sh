@@ -222,13 +222,29 @@ expect_kernel_stopped() {
 # start_stack NAME NET KEYS...: a namespace with eth0 at NET.1/24 wired by
 # AF_XDP to an oryxd whose stack stage "ip" answers at NET.2 with the
 # given stage keys. Sets NS, URL (and NAME_URL/NAME_PID), and C COUNTER
-# prints one of the stack's counters.
+# prints one of the stack's counters. With STACK_HOST=oryx-run the stack
+# runs instead inside redis-server under `oryx run` (default threading:
+# redis's own thread polls the port while it waits in epoll_wait, the
+# keeper while it sleeps); NAME_PID is then redis's.
 start_stack() {
   local name=$1 net=$2
   shift 2
   NS=ox$name$TAG
   make_ns "$NS" "$NS" "$net.1/24"
-  start_oryxd "$name" "$(stack_config "$name" "$NS" "$net" "$@")"
+  if [ "${STACK_HOST:-oryxd}" = oryx-run ]; then
+    local cfg pid
+    cfg=$(preload_config "$name" "$NS" "$net" "$@")
+    "$ORYX_BUILD/kernel/preload/oryx" run --config "$cfg" -- redis-server --bind "$net.2" \
+      --port 6379 --save "" --appendonly no --protected-mode no --logfile "" \
+      >"$WORK/$name.log" 2>&1 &
+    pid=$!
+    _PIDS+=("$pid")
+    wait_until 20 '[ -s "$WORK/$name.port" ] && curl -sf "http://$(cat "$WORK/$name.port")/api/v1/status" >/dev/null' ||
+      fail "redis under oryx run did not start its kernel's API (see $WORK/$name.log)"
+    eval "${name}_URL=http://$(cat "$WORK/$name.port") ${name}_PID=$pid"
+  else
+    start_oryxd "$name" "$(stack_config "$name" "$NS" "$net" "$@")"
+  fi
   eval "URL=\$${name}_URL"
   ip netns exec "$NS" ping -c 1 -W 2 "$net.2" >/dev/null || fail "the stack at $net.2 does not answer ping"
 }
