@@ -566,13 +566,29 @@ TEST_CASE("a slow reader with a small SO_RCVBUF: the writer waits, nothing is lo
   CHECK((got == data));
 }
 
+// A free loopback TCP port below the ephemeral range (32768 and up by
+// default), so that no other program's connect() takes it between rounds.
+uint16_t free_port_below_ephemeral() {
+  for (uint16_t port = uint16_t(20000 + getpid() % 5000), tries = 0; tries < 2000; tries++, port++) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    bool free = bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    close(s);
+    if (free) return port;
+  }
+  FAIL("no free port in 20000..27000");
+  return 0;
+}
+
 TEST_CASE("no stale entry after the 4-tuple is reused", "[sockmap]") {
-  uint16_t port = 0;
+  const uint16_t port = free_port_below_ephemeral();
   for (int round = 0; round < 3; round++) {
-    INFO("round " << round);
+    INFO("round " << round << ", client port " << port);
     Pair p;
     connect_pair(p, AF_INET, 0, port);
-    if (!port) port = uint16_t(std::stoi(p.client_end.substr(p.client_end.rfind(':') + 1)));
     CHECK(tracked_pair(p.client_end, p.server_end));
     std::string msg = "round " + std::to_string(round);
     REQUIRE(write(p.client, msg.data(), msg.size()) == ssize_t(msg.size()));
