@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -33,6 +34,7 @@ const char* kConfig =
     "[http]\nlisten = \"127.0.0.1:0\"\ntoken = \"fuzz-token\"\nwebui_dir = \"\"\n"
     "[plugins]\npath = [\"/nonexistent/oryx-fuzz\"]\n";
 
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -48,16 +50,36 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) std::abort();
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&g_address), sizeof(g_address)) != 0) {
-    std::perror("fuzz_rest: the REST server stopped accepting");
-    std::abort();
+namespace {
+
+// A connection to the server; aborts (a finding) if it stopped accepting.
+int connect_to_server() {
+  for (int attempt = 0; attempt < 5; attempt++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) std::abort();
+    timeval timeout{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+    // Closed with a reset: no TIME_WAIT, so thousands of inputs a second
+    // do not use up the host's ephemeral ports.
+    linger no_linger{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &no_linger, sizeof(no_linger));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&g_address), sizeof(g_address)) == 0) return fd;
+    int err = errno;
+    close(fd);
+    if (err != EINTR) {  // libFuzzer's own signals may interrupt; retry those
+      errno = err;
+      std::perror("fuzz_rest: the REST server stopped accepting");
+      std::abort();
+    }
   }
+  std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  int fd = connect_to_server();
   size_t sent = 0;
   while (sent < size) {
     ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
