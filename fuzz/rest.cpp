@@ -34,7 +34,6 @@ const char* kConfig =
     "[http]\nlisten = \"127.0.0.1:0\"\ntoken = \"fuzz-token\"\nwebui_dir = \"\"\n"
     "[plugins]\npath = [\"/nonexistent/oryx-fuzz\"]\n";
 
-
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
