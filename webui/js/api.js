@@ -36,13 +36,17 @@ async function call(method, path, body) {
 }
 
 async function json(method, path, body) {
+  const sentWith = token();
   const r = await call(method, path, body);
   let data;
   try { data = await r.json(); } catch {
     throw new ApiError(path, r.status, `HTTP ${r.status}: the answer is not JSON`);
   }
   if (!r.ok) {
-    if (r.status === 401 || r.status === 403) authListeners.forEach((fn) => fn(data.error));
+    // Only a refusal of the token in use now asks for one: a request sent
+    // before the operator gave it can be answered after.
+    if ((r.status === 401 || r.status === 403) && sentWith === token())
+      authListeners.forEach((fn) => fn(data.error));
     throw new ApiError(path, r.status, (data && data.error) || `HTTP ${r.status}`);
   }
   return data;
