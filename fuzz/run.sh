@@ -4,6 +4,9 @@
 # then prints executions and coverage. A crash, leak, timeout or abort
 # fails the run and leaves the input in BUILD_FUZZ/findings/ (add it to
 # fuzz/regressions/<target>/ once fixed: every run replays those first).
+# FUZZ_TIMEOUT (seconds, default 10) is how long one input may take: raise
+# it when the fuzzers share the CPUs with other work, so that starvation
+# is not reported as a hang.
 set -euo pipefail
 BUILD=${1:?usage: run.sh BUILD_FUZZ SECONDS [TARGET...]}
 SECONDS_EACH=${2:?usage: run.sh BUILD_FUZZ SECONDS [TARGET...]}
@@ -30,7 +33,7 @@ for t in "${TARGETS[@]}"; do
   fi
   echo "fuzz: $t for ${SECONDS_EACH}s"
   log=$findings/last.log
-  if ! "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
+  if ! "$bin" -max_total_time="$SECONDS_EACH" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=4096 -max_len=65536 \
        -print_final_stats=1 -artifact_prefix="$findings/" "$work" "${seeds[@]}" >"$log" 2>&1; then
     tail -40 "$log"
     echo "fuzz: $t found a problem; the input is in $findings/" >&2
