@@ -116,7 +116,7 @@ unreachable_route 198.18.73.0/24
 expect_kernel_stopped cli oxva$TAG
 R() { api "$srv_URL" /api/v1/stats | json "j['stages']['$1']['counters']['$2']"; }
 [ "$(R v100 rx_packets)" -ge 10 ] && [ "$(R demux tagged)" -ge 10 ] && [ "$(R demux untagged_dropped)" = 0 ] ||
-  fail "server side: v100 rx $(R v100 rx_packets), tagged $(R demux tagged)"
+  fail "server side: v100 rx $(R v100 rx_packets), tagged $(R demux tagged), untagged dropped $(R demux untagged_dropped)"
 log "200,000 bytes over VLAN 100; server v100 rx $(R v100 rx_packets) tx $(R v100 tx_packets)"
 stop_oryxd "$srv_PID" || fail "oryxd srv exit status"
 stop_oryxd "$vl_PID" || fail "oryxd vl exit status"
