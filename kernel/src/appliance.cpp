@@ -13,9 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
-#include <linux/futex.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -157,26 +155,10 @@ int host_worker_poll(uint32_t worker) {
 }
 int host_worker_wait(uint32_t worker, const uint32_t* word, uint32_t value, int64_t deadline_ns) {
   if (!word) return ORYX_ERR_INVALID;
-  int rc;
-  if (HostedWorker* h = hosted_worker(worker)) {
-    rc = h->wait_word(word, value, deadline_ns);
-  } else {  // a worker with a thread of its own: a plain futex wait
-    rc = 0;
-    for (;;) {
-      if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value) break;
-      timespec abs{}, *timeout = nullptr;
-      if (deadline_ns) {
-        if (HostedWorker::now_ns() >= deadline_ns) { rc = -ETIMEDOUT; break; }
-        abs = {time_t(deadline_ns / 1000000000), long(deadline_ns % 1000000000)};
-        timeout = &abs;
-      }
-      if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, value, timeout, nullptr,
-                  FUTEX_BITSET_MATCH_ANY) < 0 && (errno == EINTR || errno == ETIMEDOUT)) {
-        rc = -errno;
-        break;
-      }
-    }
-  }
+  HostedWorker* h = hosted_worker(worker);
+  // A worker with a thread of its own: a plain futex wait.
+  int rc = h ? h->wait_word(word, value, deadline_ns)
+             : HostedWorker::sleep_on_word(word, value, deadline_ns);
   return rc == -ETIMEDOUT ? int(ORYX_ERR_TIMEDOUT) : rc == -EINTR ? int(ORYX_ERR_INTERRUPTED) : ORYX_OK;
 }
 void host_worker_kick(uint32_t worker) {

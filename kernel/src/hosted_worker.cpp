@@ -202,29 +202,29 @@ int HostedWorker::wait_word(const uint32_t* word, uint32_t value, int64_t deadli
     if (changed()) return 0;
   }
   sleep_begin();
-  int rc = 0;
   bool by_event = false;
-  while (!changed()) {
+  int rc = sleep_on_word(word, value, deadline_ns, &by_event);
+  sleep_end(by_event);
+  return rc;
+}
+
+int HostedWorker::sleep_on_word(const uint32_t* word, uint32_t value, int64_t deadline_ns,
+                                bool* woken) {
+  auto* w = reinterpret_cast<const std::atomic<uint32_t>*>(word);
+  while (w->load(std::memory_order_acquire) == value) {
     timespec abs{}, *timeout = nullptr;
     if (deadline_ns) {
-      if (now_ns() >= deadline_ns) {
-        rc = -ETIMEDOUT;
-        break;
-      }
+      if (now_ns() >= deadline_ns) return -ETIMEDOUT;
       abs = to_timespec(deadline_ns);
       timeout = &abs;
     }
     if (futex_wait(w, value, timeout) < 0) {
-      if (errno == EINTR || errno == ETIMEDOUT) {
-        rc = -errno;
-        break;
-      }
-    } else {
-      by_event = true;
+      if (errno == EINTR || errno == ETIMEDOUT) return -errno;
+    } else if (woken) {
+      *woken = true;
     }
   }
-  sleep_end(by_event);
-  return rc;
+  return 0;
 }
 
 void HostedWorker::kick() {

@@ -89,6 +89,10 @@ class HostedWorker {
   // Waits until *word != value (futex semantics), spinning and polling
   // first. deadline_ns: CLOCK_MONOTONIC, 0 = none. 0, -ETIMEDOUT or -EINTR.
   int wait_word(const uint32_t* word, uint32_t value, int64_t deadline_ns);
+  // The sleeping half alone, a plain futex wait (also for workers with a
+  // thread of their own); `woken`, if given, says a wake-up ended a wait.
+  static int sleep_on_word(const uint32_t* word, uint32_t value, int64_t deadline_ns,
+                           bool* woken = nullptr);
   // Something needs a walk soon though nobody may be polling.
   void kick();
 
