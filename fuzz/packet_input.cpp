@@ -56,12 +56,8 @@ void drain_tx() {
 
 // As the stack stage hands a packet to lwIP: one frame per segment.
 void to_lwip(rte_mbuf* m) {
-  std::vector<Interface::Frame> frames;
-  for (rte_mbuf* s = m; s; s = s->next)
-    frames.push_back({s, rte_pktmbuf_mtod(s, uint8_t*), s->data_len,
-                      static_cast<uint8_t*>(s->buf_addr), uint16_t(s == m ? m->nb_segs : 0),
-                      m->pkt_len});
-  g_interface->input(frames.data(), uint16_t(frames.size()));
+  std::vector<Interface::Frame> frames(m->nb_segs);
+  g_interface->input(frames.data(), frames_of(m, frames.data()));
 }
 
 }  // namespace

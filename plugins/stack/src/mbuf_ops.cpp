@@ -35,6 +35,14 @@ bool mbuf_queue_tx(void* ring, void* m) {
 
 }  // namespace
 
+uint16_t frames_of(rte_mbuf* m, Interface::Frame* out) {
+  uint16_t n = 0;
+  for (rte_mbuf* s = m; s; s = s->next)
+    out[n++] = {s, rte_pktmbuf_mtod(s, uint8_t*), s->data_len, static_cast<uint8_t*>(s->buf_addr),
+                uint16_t(s == m ? m->nb_segs : 0), m->pkt_len};
+  return n;
+}
+
 MbufOps dpdk_mbuf_ops(void (*after_tx)()) {
   g_after_tx = after_tx;
   return {mbuf_alloc, mbuf_free, mbuf_free_segment, mbuf_queue_tx};

@@ -365,11 +365,7 @@ class StackStage {
         iface_impl_->input(frames.data(), uint16_t(n));
         n = 0;
       }
-      uint16_t segments = m->nb_segs;
-      uint32_t total = m->pkt_len;
-      for (rte_mbuf* s = m; s; s = s->next)
-        frames[n++] = {s, rte_pktmbuf_mtod(s, uint8_t*), s->data_len,
-                       static_cast<uint8_t*>(s->buf_addr), uint16_t(s == m ? segments : 0), total};
+      n += frames_of(m, &frames[n]);
     }
     if (n) iface_impl_->input(frames.data(), uint16_t(n));
     publish_reassembly(b);
