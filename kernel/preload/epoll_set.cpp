@@ -69,7 +69,10 @@ int EpollSet::control(int op, int fd, const std::shared_ptr<FdEntry>& entry, con
       if (!watched()) e->watchers.push_back(this);
       auto& stored = interests_.emplace(key, Interest{ev->events, ev->data}).first->second;
       watched_.store(interests_.size(), std::memory_order_relaxed);
-      queue(key, stored);  // ready at once if it already is, as Linux checks on insert
+      // Ready at once only if it already is, as Linux's ep_insert checks:
+      // queued unconditionally, an edge-triggered entry would be reported
+      // once for this check and again for the wake-up of the same data.
+      if (ready_bits(e, stored.events)) queue(key, stored);
       return 0;
     }
     case EPOLL_CTL_MOD: {
@@ -78,7 +81,7 @@ int EpollSet::control(int op, int fd, const std::shared_ptr<FdEntry>& entry, con
       it->second.events = ev->events;
       it->second.data = ev->data;
       it->second.armed = true;
-      queue(key, it->second);
+      if (ready_bits(e, it->second.events)) queue(key, it->second);  // as ep_modify
       return 0;
     }
     case EPOLL_CTL_DEL: {
@@ -113,6 +116,15 @@ void EpollSet::update_wake() {
     wake_pending_ = false;
     (void)!libc().read(wake_fd_, &n, sizeof(n));
   }
+}
+
+uint32_t EpollSet::ready_bits(FdEntry* e, uint32_t events, const oryx_socket_api* s) {
+  uint32_t mask = s && e->handle >= 0 ? s->poll(e->handle) : EPOLLHUP;
+  return mask & (events | EPOLLERR | EPOLLHUP);
+}
+
+uint32_t EpollSet::ready_bits(FdEntry* e, uint32_t events) {
+  return ready_bits(e, events, Runtime::get().sockets_if_running());
 }
 
 // Under mutex_.
@@ -160,9 +172,7 @@ int EpollSet::collect(epoll_event* out, int max) {
     if (it == interests_.end()) continue;
     Interest& in = it->second;
     in.queued = false;
-    FdEntry* e = key.first;
-    uint32_t mask = s && e->handle >= 0 ? s->poll(e->handle) : EPOLLHUP;
-    uint32_t got = mask & (in.events | EPOLLERR | EPOLLHUP);
+    uint32_t got = ready_bits(key.first, in.events, s);
     if (!got || !in.armed) continue;
     out[n].events = got;
     out[n].data = in.data;

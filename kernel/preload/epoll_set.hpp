@@ -24,6 +24,8 @@
 
 #include "fd_table.hpp"
 
+#include <oryx/socket_api.h>
+
 #include <signal.h>
 #include <sys/epoll.h>
 
@@ -66,6 +68,9 @@ class EpollSet : public Watcher {
     bool queued = false;
   };
   int collect(epoll_event* out, int max);
+  // The bits of `events` (with EPOLLERR and EPOLLHUP) the socket reports now.
+  static uint32_t ready_bits(FdEntry* e, uint32_t events, const oryx_socket_api* s);
+  static uint32_t ready_bits(FdEntry* e, uint32_t events);
   int wait_polling(oryx::kernel::HostedWorker& hw, epoll_event* events, int max, int timeout_ms,
                    const sigset_t* mask);
   // The kernel epoll's events with the eventfd's entry taken out; `woken`
