@@ -9,7 +9,7 @@ CMAKE_ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps build demo test test-asan test-packages test-fuzz fuzz fuzz-build bench package install clean help
+.PHONY: all deps build demo test test-sanitize test-packages test-fuzz fuzz fuzz-build bench package install clean help
 
 all: build
 
@@ -18,6 +18,7 @@ help:
 	@echo "make test     install deps, build, run every test (ctest)"
 	@echo "make bench    forwarding benchmark: oryxd xconnect vs a bare DPDK loop"
 	@echo "make fuzz     run every libFuzzer target FUZZ_SECONDS (default 60) each"
+	@echo "make test-sanitize  unit tests and the 'sanitize' e2e subset under ASan+UBSan"
 	@echo "make package  build .rpm and .deb packages"
 	@echo "make deps     install missing Debian packages (packaging/debian-deps.txt)"
 
@@ -34,7 +35,7 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 600
-	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory test-sanitize
 	@$(MAKE) --no-print-directory test-fuzz
 	@$(MAKE) --no-print-directory test-packages
 
@@ -44,12 +45,13 @@ test-packages: package
 
 # Unit, loader and plugin conformance tests again under AddressSanitizer
 # and UBSan (leaks included): every plugin's init/fini must be clean. Then
-# the end-to-end subset labelled "sanitize" against sanitized oryxd and
-# plugins, leak-checked when oryxd exits (suppressions: tests/sanitize/).
+# the end-to-end subset labelled "sanitize" against sanitized oryxd,
+# plugins and liboryx-preload.so, leak-checked when oryxd and the programs
+# under `oryx run` exit (suppressions: tests/sanitize/).
 SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1 \
   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp:print_suppressions=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-test-asan: deps
+test-sanitize: deps
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DORYX_ASAN=ON $(CMAKE_ARGS) >/dev/null
 	cmake --build $(BUILD)-asan -j $(JOBS) --target sanitize_suite
 	cd $(BUILD)-asan && $(SANITIZE_ENV) ctest -L 'unit|sanitize' --output-on-failure

@@ -79,6 +79,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string preload = preload_library();
+#ifdef ORYX_SANITIZER_RUNTIME
+  // A sanitized build's library needs the ASan runtime first in the
+  // process, ahead of the C library (any program, sanitized or not).
+  preload = std::string(ORYX_SANITIZER_RUNTIME) + ":" + preload;
+#endif
   if (const char* old = std::getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
   setenv("LD_PRELOAD", preload.c_str(), 1);
   setenv("ORYX_CONFIG", config.c_str(), 1);
