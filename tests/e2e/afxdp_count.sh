@@ -52,5 +52,5 @@ METRIC=$(api "$count_URL" /metrics | grep '^oryx_stage_rx_packets_total{stage="w
 log "counted $RX frames, $BYTES bytes; REST, /metrics and oryxctl agree"
 
 stop_oryxd "$count_PID" || fail "oryxd exited with $?"
-ip link show "$IF" | grep -q xdp && fail "XDP program still attached to $IF after stop"
+ip link show "$IF" | grepq xdp && fail "XDP program still attached to $IF after stop"
 log "PASS"

@@ -58,7 +58,7 @@ wait_until 10 'ip netns exec "$NS" ping -c 1 -W 1 198.18.75.2 >/dev/null' || fai
 [ "$(api "$bf_URL" /api/v1/ports | json "[p['mac'] for p in j if p['name'] == 'bond0'][0]")" = 02:00:C6:12:4B:02 ] ||
   fail "the bond does not have the configured MAC"
 if [ "${BOND_MODE:-active-backup}" = active-backup ]; then  # alb answers ARP with member MACs
-  ip netns exec "$NS" ip neigh show 198.18.75.2 | grep -qi 02:00:c6:12:4b:02 || fail "ARP: not the bond's MAC"
+  ip netns exec "$NS" ip neigh show 198.18.75.2 | grepq -i 02:00:c6:12:4b:02 || fail "ARP: not the bond's MAC"
 fi
 [ "$(S active_members)" = 2 ] || fail "active_members = $(S active_members)"
 

@@ -5,8 +5,8 @@
 source "$(dirname "$0")/lib.sh"
 
 for bin in "$ORYXD" "$ORYXCTL"; do
-  "$bin" --help | grep -q "^Usage:" || fail "$bin --help"
-  "$bin" --version | grep -q "0\." || fail "$bin --version"
+  "$bin" --help | grepq "^Usage:" || fail "$bin --help"
+  "$bin" --version | grepq "0\." || fail "$bin --version"
   "$bin" --no-such-option >/dev/null 2>&1 && fail "$bin accepted a bad option"
   [ $? -eq 2 ] || true
 done

@@ -38,7 +38,7 @@ start_oryxd brg "$cfg"
 URL=$brg_URL
 grep -q "bridging $H1 ($ATTACH" "$WORK/brg.log" || fail "ports not attached at $ATTACH: $(grep bridging "$WORK/brg.log")"
 if [ "$ATTACH" = tc ]; then
-  curl -sf "$URL/api/v1/bridge" | grep -q '"redirect": "peer"' || fail "TC ports do not redirect into the veth peers"
+  curl -sf "$URL/api/v1/bridge" | grepq '"redirect": "peer"' || fail "TC ports do not redirect into the veth peers"
 fi
 
 log "a second bridge on a port already bridged: refused, the first one untouched"
@@ -77,8 +77,8 @@ for i in 1 2 3; do
 done
 
 hook=$([ "$ATTACH" = tc ] && echo tc/peer || echo xdp/native)
-"$ORYXCTL" -u "$URL" bridge | grep -qE "^br +$H1 +$hook +up " || fail "oryxctl bridge: $("$ORYXCTL" -u "$URL" bridge)"
-"$ORYXCTL" -u "$URL" bridge fdb | grep -qE "^br +$M2 +0 +$H2 " || fail "oryxctl bridge fdb: $("$ORYXCTL" -u "$URL" bridge fdb)"
+"$ORYXCTL" -u "$URL" bridge | grepq -E "^br +$H1 +$hook +up " || fail "oryxctl bridge: $("$ORYXCTL" -u "$URL" bridge)"
+"$ORYXCTL" -u "$URL" bridge fdb | grepq -E "^br +$M2 +0 +$H2 " || fail "oryxctl bridge fdb: $("$ORYXCTL" -u "$URL" bridge fdb)"
 
 log "frames from scapy: unknown destination, VLAN learning, malformed, same port"
 sniff() {  # sniff NS FILE: what eth0 receives, in the background
@@ -201,7 +201,7 @@ wait_until 5 'ip netns exec "$P1" ping -c 1 -W 1 198.18.20.3 >/dev/null' || fail
 log "a port that goes away is dropped; a new interface of that name is attached"
 ip link del "$H3"
 wait_until 5 '[ "$(br_counter "$URL" ports_up)" = 2 ]' || fail "deleted port still counted"
-curl -sf "$URL/api/v1/bridge" | grep -q '"present": false' || fail "deleted port not shown as absent"
+curl -sf "$URL/api/v1/bridge" | grepq '"present": false' || fail "deleted port not shown as absent"
 ip link add "$H3" type veth peer name eth0 netns "$P3"
 sysctl -qw "net.ipv6.conf.$H3.disable_ipv6=1"
 ip netns exec "$P3" ip addr add 198.18.20.3/24 dev eth0

@@ -253,6 +253,11 @@ C() { api "$URL" /api/v1/stats | json "j['stages']['ip']['counters']['$1']"; }
 # api URL PATH: GET a JSON endpoint.
 api() { curl -sf "$1$2"; }
 
+# grepq GREP-ARGS...: `grep -q` that reads all of its input. `grep -q`
+# exits at the first match; under pipefail the writer's SIGPIPE (or
+# curl's write error) then fails the pipeline although the text matched.
+grepq() { grep "$@" >/dev/null; }
+
 # Debian's python3 (with scapy), whatever else is first on PATH.
 PY=/usr/bin/python3
 

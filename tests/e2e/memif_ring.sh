@@ -47,7 +47,7 @@ driver = \"ring\"
 start_oryxd srv "$SERVER"
 start_oryxd cli "$CLIENT"
 
-link_up() { api "$1" /api/v1/ports | json "[p for p in j if p['name']=='$2'][0]['link']['up']" | grep -q True; }
+link_up() { api "$1" /api/v1/ports | json "[p for p in j if p['name']=='$2'][0]['link']['up']" | grepq True; }
 wait_until 10 'link_up "$srv_URL" link' || fail "memif server link never came up"
 wait_until 10 'link_up "$cli_URL" link' || fail "memif client link never came up"
 link_up "$cli_URL" loop || fail "ring port is down"

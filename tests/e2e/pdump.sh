@@ -58,7 +58,7 @@ sleep 0.5
 kill -INT "$TCPDUMP"
 wait "$TCPDUMP" || true
 grep -q "^0 packets dropped by kernel" "$WORK/tcpdump.err" || fail "the namespace's tcpdump lost frames: $(cat "$WORK/tcpdump.err")"
-CTL capture stop 1 | grep -q "capture 1 finished" || fail "capture stop"
+CTL capture stop 1 | grepq "capture 1 finished" || fail "capture stop"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/captures/1/file")" = 200 ] || fail "download"
 CTL capture get 1 -o "$WORK/oryx.pcapng" 2>/dev/null || fail "oryxctl capture get"
 cmp -s "$WORK/oryx.pcapng" "$CAPS"/ping-1-*.pcapng || fail "the download differs from the capture file"

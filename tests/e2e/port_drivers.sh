@@ -74,5 +74,5 @@ rc=0
 timeout 30 "$ORYXD" -c "$BAD" >"$WORK/off.out" 2>&1 || rc=$?
 [ $rc -eq 3 ] || fail "missing offload: exit $rc"
 grep -q "offload 'tso' is not supported by the net_af_xdp device" "$WORK/off.out" || fail "$(tail -5 "$WORK/off.out")"
-ip link show "$NS" | grep -q xdp && fail "XDP program left after the failed start"
+ip link show "$NS" | grepq xdp && fail "XDP program left after the failed start"
 log "PASS"

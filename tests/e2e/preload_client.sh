@@ -34,9 +34,9 @@ expect_kernel_stopped client "$NS"  # curl's, at its exit
 log "oryx run -- redis-benchmark: 20 connections, SET and GET"
 OUT=$("$ORYX" run --config "$CFG" -- redis-benchmark -h $NET.1 -t set,get -n 20000 -c 20 -q 2>&1 |
   tr '\r' '\n' | grep "requests per second") || fail "redis-benchmark under oryx run"
-echo "$OUT" | grep -q "^SET: " && echo "$OUT" | grep -q "^GET: " || fail "redis-benchmark: $OUT"
+echo "$OUT" | grepq "^SET: " && echo "$OUT" | grepq "^GET: " || fail "redis-benchmark: $OUT"
 log "$(echo "$OUT" | tr '\n' ' ')"
-in_ns redis-cli -h $NET.1 info stats | grep -q "^total_connections_received:[2-9][0-9]" ||
+in_ns redis-cli -h $NET.1 info stats | grepq "^total_connections_received:[2-9][0-9]" ||
   fail "the server counted too few connections"
 expect_kernel_stopped client "$NS"
 log "PASS"

@@ -64,7 +64,7 @@ grep -q '^127.0.0.1 .*"GET /blob.bin' "$WORK/backend.log" || fail "the backend s
 
 log "wrk through the proxy, 10 connections, 3 s"
 out=$(in_ns timeout 30 wrk -t 1 -c 10 -d 3 http://$NET.2:8080/small.txt 2>&1) || fail "wrk: $out"
-echo "$out" | grep -Eq "Socket errors|Non-2xx" && fail "wrk saw errors: $out"
+echo "$out" | grepq -E "Socket errors|Non-2xx" && fail "wrk saw errors: $out"
 log "$(echo "$out" | grep "Requests/sec")"
 wait_until 10 '[ "$(C tcp_connections)" -eq 0 ]' || fail "$(C tcp_connections) connections left open"
 

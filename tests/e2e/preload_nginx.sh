@@ -73,7 +73,7 @@ check_serving() {
   log "$mode: wrk, 20 connections, 3 s"
   local out
   out=$(in_ns timeout 30 wrk -t 2 -c 20 -d 3 http://$NET.2:8080/index.html 2>&1) || fail "$mode: wrk: $out"
-  echo "$out" | grep -Eq "Socket errors|Non-2xx" && fail "$mode: wrk saw errors: $out"
+  echo "$out" | grepq -E "Socket errors|Non-2xx" && fail "$mode: wrk saw errors: $out"
   log "$mode: $(echo "$out" | grep "Requests/sec")"
   wait_until 10 '[ "$(C tcp_connections)" -eq 0 ]' || fail "$mode: $(C tcp_connections) connections left"
 }
@@ -102,7 +102,7 @@ WORKER=$(pgrep -P "$MASTER" | head -1)
 # in-process REST API.
 PORT=$(cat "$WORK/master.port")
 PORT=${PORT##*:}
-ss -Htlnp "sport = :$PORT" | grep -q "pid=$WORKER," ||
+ss -Htlnp "sport = :$PORT" | grepq "pid=$WORKER," ||
   fail "the kernel does not run in the worker: $(ss -Htlnp "sport = :$PORT")"
 log "SIGQUIT: the worker finishes, its kernel stops, the master exits"
 kill -QUIT "$MASTER"

@@ -29,8 +29,8 @@ APP=$(api "$URL" /api/v1/applications)
 [ "$(echo "$APP" | json "(j['embedded'], j['applications'][0]['pid'], j['applications'][0]['name'])")" = "(True, $REDIS, 'redis-server')" ] ||
   fail "applications: $APP"
 echo "$APP" | json "[s for s in j['applications'][0]['oryx_sockets'] if s['kind'] == 'tcp-listen' and s['local'] == '198.18.93.2:6379']" |
-  grep -q 6379 || fail "the listening socket is not listed: $APP"
-"$ORYXCTL" -u "$URL" applications | grep -q "redis-server (pid $REDIS)" || fail "oryxctl applications"
+  grepq 6379 || fail "the listening socket is not listed: $APP"
+"$ORYXCTL" -u "$URL" applications | grepq "redis-server (pid $REDIS)" || fail "oryxctl applications"
 
 log "the dashboard's Applications panel (chromium) shows the same, a client connected"
 [ -d "$ORYX_SOURCE/tests/webui/node_modules/playwright-core" ] || fail "playwright-core missing: run make deps"
@@ -74,8 +74,8 @@ PY
 log "redis-benchmark, 50 connections"
 OUT=$(ip netns exec "$NS" timeout 60 redis-benchmark -h 198.18.93.2 -t set,get -n 20000 -c 50 -q 2>&1 |
   tr '\r' '\n' | grep -v "rps=") || fail "redis-benchmark"
-echo "$OUT" | grep -q "^SET: .* requests per second" || fail "no SET result: $OUT"
-echo "$OUT" | grep -q "^GET: .* requests per second" || fail "no GET result: $OUT"
+echo "$OUT" | grepq "^SET: .* requests per second" || fail "no SET result: $OUT"
+echo "$OUT" | grepq "^GET: .* requests per second" || fail "no GET result: $OUT"
 log "$(echo "$OUT" | grep "requests per second" | tr '\n' ' ')"
 [ "$(C tcp_accepted)" -ge 52 ] || fail "only $(C tcp_accepted) connections accepted by Oryx"
 wait_until 10 '[ "$(C tcp_connections)" -eq 0 ]' || fail "$(C tcp_connections) connections left open"

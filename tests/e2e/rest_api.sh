@@ -39,9 +39,8 @@ expect() {  # expect CODE METHOD PATH [args]: status and a JSON body
 for p in /api/v1 /api/v1/status /api/v1/plugins /api/v1/ports /api/v1/stats /api/v1/config /api/v1/graph /api/v1/log; do
   expect 200 GET "$p"
 done
-# grep without -q: with pipefail, grep -q quitting early can fail curl.
-curl -sf "$U/metrics" | grep '^# TYPE oryx_stage_packets_total counter' >/dev/null || fail "/metrics lacks typed families"
-curl -sf "$U/metrics" | grep '^oryx_up 1' >/dev/null || fail "/metrics lacks oryx_up"
+curl -sf "$U/metrics" | grepq '^# TYPE oryx_stage_packets_total counter' || fail "/metrics lacks typed families"
+curl -sf "$U/metrics" | grepq '^oryx_up 1' || fail "/metrics lacks oryx_up"
 
 expect 404 GET /api/v1/nonexistent
 expect 405 POST /api/v1/stats
@@ -62,11 +61,11 @@ kill -0 "$api_PID" || fail "oryxd died on malformed requests"
 expect 200 POST /api/v1/log -H "Authorization: Bearer $TOKEN" -d '{"logger":"io","level":"debug"}'
 LEVEL=$(api "$U" /api/v1/log | json "[l['level'] for l in j['loggers'] if l['logger']=='io.gen'][0]")
 [ "$LEVEL" = "debug" ] || fail "io.gen logger at $LEVEL after POST of io"
-"$ORYXCTL" -u "$U" -t "$TOKEN" log '*' warn | grep -q "now at warn" || fail "oryxctl log"
+"$ORYXCTL" -u "$U" -t "$TOKEN" log '*' warn | grepq "now at warn" || fail "oryxctl log"
 
 CONFIG=$(api "$U" /api/v1/config)
-echo "$CONFIG" | json "j['http']['token']" | grep -qx "<redacted>" || fail "token not redacted"
-echo "$CONFIG" | grep -q "$TOKEN" && fail "token leaked in /api/v1/config"
+echo "$CONFIG" | json "j['http']['token']" | grepq -x "<redacted>" || fail "token not redacted"
+echo "$CONFIG" | grepq "$TOKEN" && fail "token leaked in /api/v1/config"
 [ "$(echo "$CONFIG" | json "j['kernel']['burst']")" = 64 ] || fail "burst did not round-trip"
 [ "$(echo "$CONFIG" | json "j['stage']['gen']['packet_size']")" = 128 ] || fail "stage key did not round-trip"
 [ "$(echo "$CONFIG" | json "j['stage']['gen']['rx_queues']")" = 1 ] || fail "default not in effective config"
@@ -120,7 +119,7 @@ expect 200 GET /api/v1/log
 expect 404 POST /api/v1/log "${AUTH[@]}" -d '{"logger":"no-such-logger","level":"info"}'
 head -c 60000 /dev/zero | tr '\0' 'x' | sed 's/^/{"logger":"/; s/$/","level":"info"}/' >"$WORK/long.json"
 expect 404 POST /api/v1/log "${AUTH[@]}" --data-binary @"$WORK/long.json"
-api "$U" /api/v1/log | grep -q xxxxxxxx && fail "an unknown logger name joined the registry"
+api "$U" /api/v1/log | grepq xxxxxxxx && fail "an unknown logger name joined the registry"
 # Chunked: no Content-Length, so the size is known only while reading.
 expect 413 POST /api/v1/log "${AUTH[@]}" -H "Transfer-Encoding: chunked" --data-binary @"$WORK/big"
 kill -0 "$hostile_PID" || fail "oryxd died on hostile requests"

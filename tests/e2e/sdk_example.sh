@@ -38,7 +38,7 @@ driver = \"ring\"
 ")
 sed -i "s|^path = \[\"$PLUGINS\"\]|path = [\"$PLUGINS\", \"$WORK/example/plugins\"]|" "$CFG"
 start_oryxd sdk "$CFG"
-api "$sdk_URL" /api/v1/plugins | json "[p['name'] for p in j]" | grep -q length_filter || fail "plugin not listed"
+api "$sdk_URL" /api/v1/plugins | json "[p['name'] for p in j]" | grepq length_filter || fail "plugin not listed"
 counter() { api "$sdk_URL" /api/v1/stats | json "j['stages']['split']['counters']['$1']"; }
 wait_until 5 '[ "$(counter long)" -gt 1000 ]' || fail "long = $(counter long)"
 [ "$(counter short)" -eq 0 ] || fail "200-byte packets counted short"

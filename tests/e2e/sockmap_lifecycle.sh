@@ -19,7 +19,7 @@ grep -q "cgroup $MESH-missing: No such file or directory" "$WORK/bad.log" || fai
 log "start and stop twice"
 for round in 1 2; do
   start_oryxd sml "$cfg"
-  bpftool cgroup show "$MESH" | grep -c oryx_sockops | grep -qx 1 || fail "round $round: sockops not attached once"
+  bpftool cgroup show "$MESH" | grep -c oryx_sockops | grepq -x 1 || fail "round $round: sockops not attached once"
   stop_oryxd "$sml_PID" || fail "round $round: oryxd failed"
   left=$(bpf_leftovers "$PINS" "$MESH")
   [ -z "$left" ] || fail "round $round: left behind: $left"
@@ -37,12 +37,12 @@ before=$(sm_counter "$sml_URL" mesh bytes_redirected)
 kill -KILL "$sml_PID"
 wait "$sml_PID" 2>/dev/null || true
 [ -e "$PINS/oryx_socks" ] || fail "the sockhash pin did not survive SIGKILL"
-bpftool cgroup show "$MESH" | grep -q oryx_sockops && fail "sockops link outlived its process"
+bpftool cgroup show "$MESH" | grepq oryx_sockops && fail "sockops link outlived its process"
 rm -f "$WORK/sml.port"
 start_oryxd sml "$cfg"
 grep -q "found the sockhash of a previous oryxd in $PINS with 2 sockets: reusing it" "$WORK/sml.log" \
   || fail "restart did not reuse the sockhash"
-"$ORYXCTL" -u "$sml_URL" sockmap | grep -q "^mesh: redirecting, 2 sockets" || fail "oryxctl sockmap: $("$ORYXCTL" -u "$sml_URL" sockmap)"
+"$ORYXCTL" -u "$sml_URL" sockmap | grepq "^mesh: redirecting, 2 sockets" || fail "oryxctl sockmap: $("$ORYXCTL" -u "$sml_URL" sockmap)"
 touch "$WORK/go"
 wait $conn || fail "the live connection broke across the restart: $(cat "$WORK/conn.log")"
 sleep 0.4

@@ -10,7 +10,7 @@ source "$ORYX_SOURCE/plugins/sockmap/tests/sockmap_lib.sh"
 sockmap_setup sm
 start_oryxd sm "$(write_config sm "$SM_BODY")"
 [ -e "$PINS/oryx_socks" ] || fail "sockhash not pinned in $PINS"
-bpftool cgroup show "$MESH" | grep -q oryx_sockops || fail "sockops not attached to $MESH"
+bpftool cgroup show "$MESH" | grepq oryx_sockops || fail "sockops not attached to $MESH"
 
 log "socket semantics inside $MESH"
 in_cgroup "$MESH" env ORYX_API="$sm_URL" "$ORYX_BUILD/plugins/sockmap/sockmap_cases" --order decl \
@@ -35,7 +35,7 @@ check_copy() {  # check_copy inside|outside ADDRESS PORT
   rm -f "$WORK/copy"
   "${run[@]}" socat -u "TCP-LISTEN:$port,bind=$addr,reuseaddr" "OPEN:$WORK/copy,creat,trunc" &
   local srv=$!
-  for _ in $(seq 50); do ss -ltn | grep -q "$addr:$port " && break; sleep 0.05; done
+  for _ in $(seq 50); do ss -ltn | grepq "$addr:$port " && break; sleep 0.05; done
   "${run[@]}" socat -u "OPEN:$WORK/blob" "TCP:$addr:$port"
   wait $srv
   cmp -s "$WORK/blob" "$WORK/copy" || fail "$where $addr:$port: bytes differ"

@@ -57,7 +57,7 @@ log "ping: ARP resolution, small, 1472-byte and fragmented echo"
 ip netns exec "$NS" ping -c 3 -i 0.2 -W 2 198.18.60.2 >/dev/null || fail "ping"
 ip netns exec "$NS" ping -c 3 -i 0.2 -W 2 -s 1472 -M do 198.18.60.2 >/dev/null || fail "1472-byte ping"
 ip netns exec "$NS" ping -c 3 -i 0.2 -W 2 -s 4000 198.18.60.2 >/dev/null || fail "fragmented ping"
-ip netns exec "$NS" ip neigh show 198.18.60.2 | grep -q lladdr || fail "peer has no ARP entry for Oryx"
+ip netns exec "$NS" ip neigh show 198.18.60.2 | grepq lladdr || fail "peer has no ARP entry for Oryx"
 [ "$(C icmp_echo_requests)" -ge 9 ] && [ "$(C icmp_echo_replies)" -ge 9 ] || fail "icmp counters"
 [ "$(C arp_requests_in)" -ge 1 ] && [ "$(C arp_replies_out)" -ge 1 ] || fail "ARP counters (peer -> Oryx)"
 # Oryx resolves the peer itself when it starts a conversation: UDP from Oryx
@@ -102,22 +102,22 @@ PY
 log "HTTP responder"
 BODY=$(ip netns exec "$NS" curl -s --max-time 5 http://198.18.60.2/)
 [ ${#BODY} -eq 1000 ] || fail "HTTP body of ${#BODY} bytes, expected 1000"
-ip netns exec "$NS" curl -s --max-time 5 -w '%{http_code}' -o /dev/null http://198.18.60.2/a -o /dev/null http://198.18.60.2/b | grep -q 200200 || fail "keep-alive requests"
+ip netns exec "$NS" curl -s --max-time 5 -w '%{http_code}' -o /dev/null http://198.18.60.2/a -o /dev/null http://198.18.60.2/b | grepq 200200 || fail "keep-alive requests"
 
 log "connection table"
 ip netns exec "$NS" timeout 20 socat - TCP:198.18.60.2:9 </dev/zero >/dev/null 2>&1 &
 DISCARD=$!
 sleep 1
 CONN=$(api "$st_URL" /api/v1/connections)
-echo "$CONN" | json "[c for c in j['connections'] if c['state']=='LISTEN' and c['local'].endswith(':7')]" | grep -q LISTEN || fail "no listener in $CONN"
-echo "$CONN" | json "[c for c in j['connections'] if c['state']=='ESTABLISHED' and c['remote'].startswith('198.18.60.1:')]" | grep -q ESTABLISHED || fail "no established connection in $CONN"
+echo "$CONN" | json "[c for c in j['connections'] if c['state']=='LISTEN' and c['local'].endswith(':7')]" | grepq LISTEN || fail "no listener in $CONN"
+echo "$CONN" | json "[c for c in j['connections'] if c['state']=='ESTABLISHED' and c['remote'].startswith('198.18.60.1:')]" | grepq ESTABLISHED || fail "no established connection in $CONN"
 # Filtered and paged on the server; bad parameters are named.
 [ "$(api "$st_URL" '/api/v1/connections?state=established&q=198.18.60.1' | json "len(j['connections']) == j['matched'] == j['by_state']['ESTABLISHED'] >= 1")" = True ] ||
   fail "state filter: $(api "$st_URL" '/api/v1/connections?state=established')"
 [ "$(api "$st_URL" '/api/v1/connections?proto=tcp&sort=local&order=desc&limit=1&offset=1' | json "(len(j['connections']), j['offset'], j['limit'], j['total'] >= 3)")" = "(1, 1, 1, True)" ] ||
   fail "paging: $(api "$st_URL" '/api/v1/connections?limit=1&offset=1')"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$st_URL/api/v1/connections?sort=bogus")" = 400 ] || fail "bad sort column accepted"
-curl -s "$st_URL/api/v1/connections?limit=x" | grep -q '"limit: expected a number' || fail "bad limit not named"
+curl -s "$st_URL/api/v1/connections?limit=x" | grepq '"limit: expected a number' || fail "bad limit not named"
 "$ORYXCTL" -u "$st_URL" connections | grep "ESTABLISHED" >/dev/null || fail "oryxctl connections"
 kill "$DISCARD" 2>/dev/null || true
 wait "$DISCARD" 2>/dev/null || true
@@ -131,7 +131,7 @@ wait_until 5 '[ "$(C tcp_connections)" -eq 0 ]' || fail "$(C tcp_connections) co
 
 log "HTTP responder under wrk"
 WRK=$(ip netns exec "$NS" wrk -t1 -c20 -d2s http://198.18.60.2/) || fail "wrk"
-echo "$WRK" | grep -q "Non-2xx\|Socket errors" && fail "wrk saw errors: $WRK"
+echo "$WRK" | grepq "Non-2xx\|Socket errors" && fail "wrk saw errors: $WRK"
 REQS=$(echo "$WRK" | awk '/requests in/ {print $1}')
 [ "$REQS" -ge 100 ] || fail "wrk completed only $REQS requests"
 log "wrk: $REQS requests, $(echo "$WRK" | awk '/Requests\/sec/ {print $2}') per second, no errors"
@@ -140,7 +140,7 @@ if [ "$DRIVER" = af_xdp ]; then
   kill "${_PIDS[0]}" 2>/dev/null || true
   sleep 0.5
   ip netns exec "$NS" tcpdump -n -r "$WORK/peer.pcap" 2>/dev/null |
-    grep -q "Request who-has 198.18.60.2 tell 198.18.60.2" || fail "no gratuitous ARP seen by the peer"
+    grepq "Request who-has 198.18.60.2 tell 198.18.60.2" || fail "no gratuitous ARP seen by the peer"
 fi
 stop_oryxd "$st_PID" || fail "exit status $?"
 # libbpf and libxdp speak through Oryx's loggers, never raw on stderr.

@@ -78,7 +78,7 @@ else
 fi
 [ "$(S demux untagged)" -ge 3 ] || fail "untagged = $(S demux untagged)"
 log "demux: tagged $TAGGED (port-stripped $HW), untagged $(S demux untagged), unknown 21, malformed $WANT_MALFORMED"
-api "$vl_URL" /api/v1/ports | json "[p['kind'] for p in j if p['name'] == 'v200'][0]" | grep -qx vlan ||
+api "$vl_URL" /api/v1/ports | json "[p['kind'] for p in j if p['name'] == 'v200'][0]" | grepq -x vlan ||
   fail "v200 is not listed as a vlan port"
 
 log "two Oryx instances over VLAN 100: oryxd's HTTP responder, curl under oryx run"

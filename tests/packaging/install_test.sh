@@ -10,6 +10,9 @@
 #  - the .rpm installed into a scratch root, with its config-file flags.
 # Run as root by `make test` after `make package`.
 set -euo pipefail
+# `grep -q` that reads all of its input (under pipefail, `grep -q` exiting
+# at the first match can fail the writer and so the pipeline).
+grepq() { grep "$@" >/dev/null; }
 PKG=$(cd "${1:?package directory}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d /tmp/oryx-pkg-XXXXXX)
@@ -65,14 +68,14 @@ explained() { sed -n '/^<!-- lint:begin -->/,/^<!-- lint:end -->/p' "$SRC/packag
 grep -E '^[EW]:' "$WORK/lintian.out" | sed -E 's/^[EW]: [^:]+: ([^ ]+).*/\1/' | sort -u >"$WORK/lintian" || true
 grep -E ': [EW]: ' "$WORK/rpmlint.out" | sed -E 's/.*: [EW]: ([^ ]+).*/\1/' | sort -u >"$WORK/rpmlint" || true
 for tag in $(cat "$WORK/lintian" "$WORK/rpmlint"); do
-  explained | grep -q "\`$tag\`" || fail "unexplained lint finding: $tag"
+  explained | grepq "\`$tag\`" || fail "unexplained lint finding: $tag"
 done
 log "lintian: $(wc -l <"$WORK/lintian") tag(s), rpmlint: $(wc -l <"$WORK/rpmlint") tag(s), all explained"
 
 log "install the .deb packages"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$DEB" "$DEB_STACK" "$DEB_DEV" >"$WORK/apt.log" 2>&1 || { cat "$WORK/apt.log"; fail "apt-get install"; }
 [ -x /usr/bin/oryxd ] && man -w oryxd >/dev/null 2>&1 || fail "oryxd or its man page not installed"
-/usr/bin/oryx --help | grep -q "oryx run" && man -w oryx >/dev/null 2>&1 || fail "oryx run or its man page not installed"
+/usr/bin/oryx --help | grepq "oryx run" && man -w oryx >/dev/null 2>&1 || fail "oryx run or its man page not installed"
 /usr/bin/oryxd --check-config /etc/oryx/appliance.toml >/dev/null || fail "installed default config invalid"
 
 # The installed default configuration expects oryx-west, oryx-east and
@@ -149,7 +152,7 @@ DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq oryx oryx-plugins-stack oryx
 kill -0 "$ORYXD_PID" 2>/dev/null && fail "oryxd $ORYXD_PID still running after removal"
 wait "$ORYXD_PID" 2>/dev/null || true
 ORYXD_PID=""
-for side in west east svc; do ip link show "oryx-$side" | grep -q xdp && fail "XDP program left on oryx-$side"; done
+for side in west east svc; do ip link show "oryx-$side" | grepq xdp && fail "XDP program left on oryx-$side"; done
 [ ! -e /usr/bin/oryxd ] && [ ! -e /etc/oryx ] && [ ! -e /usr/lib/x86_64-linux-gnu/oryx ] || fail "files left after purge"
 
 log "the .rpm packages in a scratch root"
@@ -160,7 +163,7 @@ rpm --root "$ROOT" --nodeps --noscripts -i "$RPM" "$RPM_STACK" "$RPM_DEV" 2>/dev
 for f in /usr/bin/oryxd /usr/lib64/oryx/plugins-1/stack.so /etc/oryx/appliance.toml /usr/include/oryx/sdk.hpp; do
   [ -e "$ROOT$f" ] || fail "rpm scratch root lacks $f"
 done
-rpm --root "$ROOT" -qc oryx | grep -qx /etc/oryx/appliance.toml || fail "rpm: config file flag missing"
-rpm --root "$ROOT" -q --qf '[%{FILENAMES} %{FILEFLAGS:fflags}\n]' oryx | grep -q "^/etc/oryx/appliance.toml cn" ||
+rpm --root "$ROOT" -qc oryx | grepq -x /etc/oryx/appliance.toml || fail "rpm: config file flag missing"
+rpm --root "$ROOT" -q --qf '[%{FILENAMES} %{FILEFLAGS:fflags}\n]' oryx | grepq "^/etc/oryx/appliance.toml cn" ||
   fail "rpm: appliance.toml is not %config(noreplace)"
 log "PASS"

@@ -93,9 +93,9 @@ bridge_leftovers() {
   [ -e "$pins" ] && echo "pins: $(ls "$pins")"
   for port in "$@"; do
     ip link show "$port" >/dev/null 2>&1 || continue
-    ip -d link show "$port" | grep -q "prog/xdp" && echo "$port: XDP program attached"
-    tc filter show dev "$port" ingress 2>/dev/null | grep -q oryx_br_tc && echo "$port: TC filter attached"
-    tc qdisc show dev "$port" | grep -q clsact && echo "$port: clsact qdisc left"
+    ip -d link show "$port" | grep "prog/xdp" >/dev/null && echo "$port: XDP program attached"
+    tc filter show dev "$port" ingress 2>/dev/null | grep oryx_br_tc >/dev/null && echo "$port: TC filter attached"
+    tc qdisc show dev "$port" | grep clsact >/dev/null && echo "$port: clsact qdisc left"
   done
   bpftool prog show 2>/dev/null | grep -E "name (oryx_br_xdp|oryx_br_tc|oryx_br_xmit) " || true
 }

@@ -84,6 +84,6 @@ bpf_leftovers() {
     sleep 0.1
   done
   [ -e "$1" ] && echo "pins: $(ls "$1")"
-  bpftool cgroup show "$2" 2>/dev/null | grep -q oryx_sockops && echo "sockops still on $2"
+  bpftool cgroup show "$2" 2>/dev/null | grep oryx_sockops >/dev/null && echo "sockops still on $2"
   sm_programs || echo "bpftool could not list the loaded programs"
 }
