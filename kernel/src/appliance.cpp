@@ -179,9 +179,6 @@ const oryx_host_api kHostApi = {
 };
 
 // Names the kernel serves itself under /api/v1/.
-const std::set<std::string> kKernelEndpoints = {"status", "plugins", "ports", "stats",
-                                                "config", "graph",   "log"};
-
 nlohmann::json value_json(const ParamValue& v) {
   return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
 }
@@ -217,9 +214,18 @@ std::string label(const std::string& s) {
 const oryx_host_api* host_api() { return &kHostApi; }
 
 bool Appliance::add_endpoint(const std::string& name, PluginEndpoint endpoint) {
-  if (kKernelEndpoints.count(name)) return false;
   std::lock_guard lock(registry_mutex_);
+  if (reserved_endpoints_.count(name)) return false;
   return endpoints_.emplace(name, std::move(endpoint)).second;
+}
+
+void Appliance::reserve_endpoints(const std::set<std::string>& names) {
+  std::lock_guard lock(registry_mutex_);
+  for (const auto& name : names)
+    if (endpoints_.count(name))
+      throw std::runtime_error("a plugin registered /api/v1/" + name +
+                               ", which is one of the kernel's own routes");
+  reserved_endpoints_.insert(names.begin(), names.end());
 }
 
 const Appliance::PluginEndpoint* Appliance::find_endpoint(const std::string& name) const {

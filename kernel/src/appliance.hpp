@@ -17,8 +17,9 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,7 +77,12 @@ class Appliance {
     void* ctx;
     oryx_route_fn route = nullptr;
   };
+  // False if the name is taken, by a plugin or by the REST server's own
+  // routes (reserved when it starts).
   bool add_endpoint(const std::string& name, PluginEndpoint endpoint);
+  // The REST server's own /api/v1/<name> routes; throws if a plugin
+  // already registered one of them (a clash is a start-up error).
+  void reserve_endpoints(const std::set<std::string>& names);
   const PluginEndpoint* find_endpoint(const std::string& name) const;
   std::vector<std::pair<std::string, std::string>> endpoints() const;  // name, help
 
@@ -116,6 +122,7 @@ class Appliance {
   std::chrono::steady_clock::time_point started_;
   mutable std::mutex registry_mutex_;  // endpoints_ and services_
   std::map<std::string, PluginEndpoint> endpoints_;
+  std::set<std::string> reserved_endpoints_;  // the kernel's own
   std::map<std::string, std::pair<uint32_t, const void*>> services_;  // name -> version, iface
   std::string state_ = "configured";
   std::function<nlohmann::json()> application_report_;

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 namespace oryx::kernel {
@@ -270,6 +271,17 @@ int RestServer::dispatch_request(mg_connection* conn) {
 void RestServer::start() {
   const auto& http = appliance_.config().http;
   add_routes();
+  // This route table is the one list of the kernel's endpoint names.
+  std::set<std::string> own;
+  const std::string prefix = "/api/v1/";
+  auto note = [&](const std::string& uri) {
+    if (uri.rfind(prefix, 0) != 0) return;
+    std::string rest = uri.substr(prefix.size());
+    own.insert(rest.substr(0, rest.find('/')));
+  };
+  for (const auto& [uri, _] : routes_) note(uri);
+  for (const auto& [uri, _] : post_routes_) note(uri);
+  appliance_.reserve_endpoints(own);
   std::string threads = std::to_string(http.get_int("threads"));
   std::string request_timeout = std::to_string(http.get_int("request_timeout_ms"));
   std::string listen = http.get_string("listen");

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // test_services.cpp - the ABI 1.2 service registry through the host
 // function table plugins get: names are checked, a name is registered
-// once, and a lookup fails closed on any other interface version.
+// once, and a lookup fails closed on any other interface version; plugin
+// endpoints never take a name of the kernel's own REST routes.
 #include "appliance.hpp"
 #include "appliance_config.hpp"
+#include "rest_api.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -35,4 +37,32 @@ TEST_CASE("service registry: nothing to register with when no kernel runs", "[ke
   static const int iface = 1;
   CHECK(host_api()->service_register("orphan", 1, &iface) == ORYX_ERR_INVALID);
   CHECK(host_api()->service_lookup("orphan", 1) == nullptr);
+}
+
+namespace {
+char* no_body(void*) { return nullptr; }
+}  // namespace
+
+// The REST server's route table is the one list of the kernel's endpoint
+// names: a plugin cannot take one, before or after the server starts.
+TEST_CASE("kernel routes: a plugin endpoint cannot shadow one", "[kernel][abi][rest]") {
+  const auto config = "[http]\nlisten = \"127.0.0.1:0\"\n";
+  SECTION("registered before the server starts: start-up fails and names it") {
+    Appliance appliance(parse_config(config, "test.toml"));
+    REQUIRE(host_api()->endpoint_register("applications", "a clash", no_body, nullptr) == ORYX_OK);
+    RestServer rest(appliance);
+    CHECK_THROWS_WITH(rest.start(), Catch::Contains("/api/v1/applications") &&
+                                        Catch::Contains("kernel's own routes"));
+  }
+  SECTION("once it runs, every kernel name is refused, other names are not") {
+    Appliance appliance(parse_config(config, "test.toml"));
+    RestServer rest(appliance);
+    rest.start();
+    for (const char* name :
+         {"status", "plugins", "ports", "stats", "config", "graph", "applications", "log"}) {
+      INFO(name);
+      CHECK(host_api()->endpoint_register(name, "a clash", no_body, nullptr) == ORYX_ERR_INVALID);
+    }
+    CHECK(host_api()->endpoint_register("connections", "the stack's", no_body, nullptr) == ORYX_OK);
+  }
 }
