@@ -165,20 +165,40 @@ void host_worker_kick(uint32_t worker) {
   if (HostedWorker* h = hosted_worker(worker)) h->kick();
 }
 
+// Designated: a reordered abi.h cannot bind a function to the wrong slot
+// (the compiler refuses fields out of declaration order).
 const oryx_host_api kHostApi = {
-    sizeof(oryx_host_api), ORYX_ABI_MAJOR,          ORYX_ABI_MINOR,
-    logging::abi_log,      logging::abi_log_enabled, host_config_bool,
-    host_config_int,       host_config_string,       host_config_list_size,
-    host_config_list_string, host_config_is_set,     host_worker_count,
-    host_burst_size,       host_mbuf_pool,           host_port_register,
-    host_port_lookup,      host_endpoint_register,   host_service_register,
-    host_service_lookup,   host_port_details_register, host_kernel_table,
-    host_route_register,   host_capture_points,      host_capture_attach,
-    host_capture_detach,   host_worker_hosted,       host_worker_poll,
-    host_worker_wait,      host_worker_kick,
+    .struct_size = sizeof(oryx_host_api),
+    .abi_major = ORYX_ABI_MAJOR,
+    .abi_minor = ORYX_ABI_MINOR,
+    .log = logging::abi_log,
+    .log_enabled = logging::abi_log_enabled,
+    .config_bool = host_config_bool,
+    .config_int = host_config_int,
+    .config_string = host_config_string,
+    .config_list_size = host_config_list_size,
+    .config_list_string = host_config_list_string,
+    .config_is_set = host_config_is_set,
+    .worker_count = host_worker_count,
+    .burst_size = host_burst_size,
+    .mbuf_pool = host_mbuf_pool,
+    .port_register = host_port_register,
+    .port_lookup = host_port_lookup,
+    .endpoint_register = host_endpoint_register,
+    .service_register = host_service_register,
+    .service_lookup = host_service_lookup,
+    .port_details_register = host_port_details_register,
+    .kernel_table = host_kernel_table,
+    .route_register = host_route_register,
+    .capture_points = host_capture_points,
+    .capture_attach = host_capture_attach,
+    .capture_detach = host_capture_detach,
+    .worker_hosted = host_worker_hosted,
+    .worker_poll = host_worker_poll,
+    .worker_wait = host_worker_wait,
+    .worker_kick = host_worker_kick,
 };
 
-// Names the kernel serves itself under /api/v1/.
 nlohmann::json value_json(const ParamValue& v) {
   return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
 }
