@@ -38,18 +38,22 @@ enum BondCounter : size_t {
   kFailovers = kPortCounterCount, kMemberLinkChanges, kActiveMembers, kAnnouncements, kCount
 };
 
-constexpr oryx_counter_desc kCounters[] = {
+constexpr auto kCounters = oryx::sdk::counter_table({
     ORYX_IO_PORT_COUNTERS,
-    oryx::sdk::counter("failovers", "events",
-                       "Times the member carrying traffic changed (active-backup, balance-alb)."),
-    oryx::sdk::counter("member_link_changes", "events", "Member links that went down or up."),
-    oryx::sdk::gauge("active_members", "members",
-                     "Members the driver uses now (link up; for 802.3ad: in the aggregator)."),
-    oryx::sdk::counter("announcements", "frames",
-                       "RARP frames with the bond's MAC sent after a failover, so that switches "
-                       "learn where the bond now is (active-backup, balance-alb)."),
-};
-static_assert(std::size(kCounters) == kCount);
+    {kFailovers,
+     oryx::sdk::counter("failovers", "events",
+                        "Times the member carrying traffic changed (active-backup, balance-alb).")},
+    {kMemberLinkChanges,
+     oryx::sdk::counter("member_link_changes", "events", "Member links that went down or up.")},
+    {kActiveMembers,
+     oryx::sdk::gauge("active_members", "members",
+                      "Members the driver uses now (link up; for 802.3ad: in the aggregator).")},
+    {kAnnouncements,
+     oryx::sdk::counter("announcements", "frames",
+                        "RARP frames with the bond's MAC sent after a failover, so that switches "
+                        "learn where the bond now is (active-backup, balance-alb).")},
+});
+static_assert(kCounters.size() == kCount);
 
 struct ModeName {
   const char* name;
@@ -425,7 +429,7 @@ constexpr oryx_stage_desc kBondStage = oryx::sdk::make_stage<BondStage>(
     {"bond",
      "Link aggregation over member links (DPDK bonding): receives into the graph and transmits "
      "what reaches it, like a port.",
-     kParams, kCounters, kCount, ORYX_STAGE_SINK | ORYX_STAGE_INTERFACE});
+     kParams, kCounters.data(), kCount, ORYX_STAGE_SINK | ORYX_STAGE_INTERFACE});
 constexpr const oryx_stage_desc* kStages[] = {&kBondStage, nullptr};
 constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(
     {"bond", "1.0.0",

@@ -108,38 +108,45 @@ constexpr oryx_param kParams[] = {
                             "when it is an empty directory."),
     oryx::sdk::param_end()};
 
-constexpr oryx_counter_desc kCounters[] = {
-    oryx::sdk::gauge("ports_up", "ports", "Ports present and forwarding"),
-    oryx::sdk::gauge("fdb_entries", "stations", "Stations in the forwarding table"),
-    oryx::sdk::counter("frames_in", "frames", "Frames the bridge received on its ports"),
-    oryx::sdk::counter("bytes_in", "bytes", "Bytes of those frames"),
-    oryx::sdk::counter("forwarded", "frames", "Frames sent to the one port of a known station"),
-    oryx::sdk::counter("flooded", "frames",
-                       "Frames sent to every other port: broadcast, multicast, or a "
-                       "destination unknown or aged out"),
-    oryx::sdk::counter("dropped", "frames", "All drops, the sum of the four dropped_* counters"),
-    oryx::sdk::counter("dropped_malformed", "frames",
-                       "Frames shorter than their Ethernet (or 802.1Q) header"),
-    oryx::sdk::counter("dropped_same_port", "frames",
-                       "Frames for a station behind the port they came from"),
-    oryx::sdk::counter("dropped_port_down", "frames", "Frames received on a port that is down"),
-    oryx::sdk::counter("dropped_xmit", "frames",
-                       "Frames the kernel could not send out of a port (XDP devmap transmit "
-                       "errors, failed TC flood copies)"),
-    oryx::sdk::counter("learned", "stations", "Stations learned"),
-    oryx::sdk::counter("moved", "stations", "Stations seen on another port than before"),
-    oryx::sdk::counter("aged", "stations", "Stations forgotten after ageing_s without a frame"),
-    oryx::sdk::counter("port_events", "events",
-                       "Ports that went down, came up, went away or came back"),
-};
-static_assert(std::size(kCounters) == kCounterCount);
+constexpr auto kCounters = oryx::sdk::counter_table({
+    {kPortsUp, oryx::sdk::gauge("ports_up", "ports", "Ports present and forwarding")},
+    {kFdbEntries, oryx::sdk::gauge("fdb_entries", "stations", "Stations in the forwarding table")},
+    {kFramesIn,
+     oryx::sdk::counter("frames_in", "frames", "Frames the bridge received on its ports")},
+    {kBytesIn, oryx::sdk::counter("bytes_in", "bytes", "Bytes of those frames")},
+    {kForwarded,
+     oryx::sdk::counter("forwarded", "frames", "Frames sent to the one port of a known station")},
+    {kFlooded, oryx::sdk::counter("flooded", "frames",
+                                  "Frames sent to every other port: broadcast, multicast, or a "
+                                  "destination unknown or aged out")},
+    {kDropped,
+     oryx::sdk::counter("dropped", "frames", "All drops, the sum of the four dropped_* counters")},
+    {kDroppedMalformed,
+     oryx::sdk::counter("dropped_malformed", "frames",
+                        "Frames shorter than their Ethernet (or 802.1Q) header")},
+    {kDroppedSamePort, oryx::sdk::counter("dropped_same_port", "frames",
+                                          "Frames for a station behind the port they came from")},
+    {kDroppedPortDown,
+     oryx::sdk::counter("dropped_port_down", "frames", "Frames received on a port that is down")},
+    {kDroppedXmit,
+     oryx::sdk::counter("dropped_xmit", "frames",
+                        "Frames the kernel could not send out of a port (XDP devmap transmit "
+                        "errors, failed TC flood copies)")},
+    {kLearned, oryx::sdk::counter("learned", "stations", "Stations learned")},
+    {kMoved, oryx::sdk::counter("moved", "stations", "Stations seen on another port than before")},
+    {kAged,
+     oryx::sdk::counter("aged", "stations", "Stations forgotten after ageing_s without a frame")},
+    {kPortEvents, oryx::sdk::counter("port_events", "events",
+                                     "Ports that went down, came up, went away or came back")},
+});
+static_assert(kCounters.size() == kCounterCount);
 
 constexpr oryx_stage_desc kService = oryx::sdk::make_service<BridgeInstance>(
     {"ebpf_bridge",
      "L2 learning bridge in eBPF across network interfaces: forwarding table keyed by MAC "
      "and VLAN with ageing, unicast through a devmap (XDP) or bpf_redirect_peer (TC), "
      "flooding to every other port.",
-     kParams, kCounters, kCounterCount});
+     kParams, kCounters.data(), kCounterCount});
 
 constexpr const oryx_stage_desc* kStages[] = {&kService, nullptr};
 constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(

@@ -19,15 +19,19 @@ enum PortCounter : size_t {
   kRxPackets, kRxBytes, kTxPackets, kTxBytes, kTxFull, kNoRoute, kPortCounterCount
 };
 
-#define ORYX_IO_PORT_COUNTERS                                                                 \
-  oryx::sdk::counter("rx_packets", "packets", "Packets received from the device."),           \
-      oryx::sdk::counter("rx_bytes", "bytes", "Bytes received from the device."),             \
-      oryx::sdk::counter("tx_packets", "packets", "Packets the device accepted for sending."), \
-      oryx::sdk::counter("tx_bytes", "bytes", "Bytes the device accepted for sending."),      \
-      oryx::sdk::counter("tx_full", "packets",                                                \
-                         "Packets dropped because the transmit queue was full."),             \
-      oryx::sdk::counter("rx_no_route", "packets",                                            \
-                         "Received packets dropped because the stage has no next edge.")
+#define ORYX_IO_PORT_COUNTERS                                                                       \
+  {oryx::io::kRxPackets,                                                                            \
+   oryx::sdk::counter("rx_packets", "packets", "Packets received from the device.")},               \
+  {oryx::io::kRxBytes, oryx::sdk::counter("rx_bytes", "bytes", "Bytes received from the device.")}, \
+  {oryx::io::kTxPackets,                                                                            \
+   oryx::sdk::counter("tx_packets", "packets", "Packets the device accepted for sending.")},        \
+  {oryx::io::kTxBytes,                                                                              \
+   oryx::sdk::counter("tx_bytes", "bytes", "Bytes the device accepted for sending.")},              \
+  {oryx::io::kTxFull, oryx::sdk::counter("tx_full", "packets",                                      \
+                                        "Packets dropped because the transmit queue was full.")},   \
+  {oryx::io::kNoRoute,                                                                              \
+   oryx::sdk::counter("rx_no_route", "packets",                                                     \
+                      "Received packets dropped because the stage has no next edge.")}
 
 class PortDataPath {
  public:

@@ -26,8 +26,8 @@ using oryx::sdk::Error;
 
 using oryx::io::kPortCounterCount;
 
-constexpr oryx_counter_desc kCounters[] = {ORYX_IO_PORT_COUNTERS};
-static_assert(std::size(kCounters) == kPortCounterCount);
+constexpr auto kCounters = oryx::sdk::counter_table({ORYX_IO_PORT_COUNTERS});
+static_assert(kCounters.size() == kPortCounterCount);
 
 constexpr oryx_param kParams[] = {
     oryx::sdk::param_string("driver", nullptr, "Device kind.", oryx::io::kDrivers),
@@ -158,7 +158,7 @@ class PortStage {
 
 constexpr oryx_stage_desc kPortStage = oryx::sdk::make_stage<PortStage>(
     {"port", "A DPDK ethdev port: receives into the graph and transmits what reaches it.",
-     kParams, kCounters, kPortCounterCount, ORYX_STAGE_SINK | ORYX_STAGE_INTERFACE});
+     kParams, kCounters.data(), kPortCounterCount, ORYX_STAGE_SINK | ORYX_STAGE_INTERFACE});
 constexpr const oryx_stage_desc* kStages[] = {&kPortStage, nullptr};
 constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(
     {"io", "1.0.0", "DPDK ethdev ports: AF_XDP, AF_PACKET, TAP, memif, ring, null, PCI", nullptr,

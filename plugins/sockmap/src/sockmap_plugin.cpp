@@ -75,34 +75,43 @@ constexpr oryx_param kParams[] = {
                             "when it is an empty directory."),
     oryx::sdk::param_end()};
 
-constexpr oryx_counter_desc kCounters[] = {
-    oryx::sdk::gauge("sockets_tracked", "sockets", "TCP sockets in the sockhash now"),
-    oryx::sdk::counter("sockets_added", "sockets", "Established sockets put into the sockhash"),
-    oryx::sdk::counter("sockets_removed", "sockets", "Tracked sockets that closed"),
-    oryx::sdk::counter("sockets_skipped", "sockets",
-                       "Established sockets of the cgroups outside the ports/addresses lists"),
-    oryx::sdk::counter("insert_failures", "sockets",
-                       "Sockets that could not be tracked and use the normal path: a ULP "
-                       "already on the socket (MPTCP subflows, kTLS), or a full sockhash"),
-    oryx::sdk::counter("msgs_redirected", "sends",
-                       "Sends handed straight to the peer socket's receive queue"),
-    oryx::sdk::counter("bytes_redirected", "bytes", "Bytes of those sends"),
-    oryx::sdk::counter("msgs_passed", "sends",
-                       "Sends of tracked sockets whose peer is not tracked (remote, or outside "
-                       "the cgroups): the normal TCP path"),
-    oryx::sdk::counter("bytes_passed", "bytes", "Bytes of those sends"),
-    oryx::sdk::counter("backlog_fallbacks", "sockets",
-                       "Senders moved to the normal path for good because their peer's unread "
-                       "redirected bytes reached its SO_RCVBUF (back-pressure)"),
-    oryx::sdk::gauge("cgroups_attached", "cgroups", "cgroups with the sockops program attached"),
-};
-static_assert(std::size(kCounters) == kCounterCount);
+constexpr auto kCounters = oryx::sdk::counter_table({
+    {kSocketsTracked,
+     oryx::sdk::gauge("sockets_tracked", "sockets", "TCP sockets in the sockhash now")},
+    {kSocketsAdded,
+     oryx::sdk::counter("sockets_added", "sockets", "Established sockets put into the sockhash")},
+    {kSocketsRemoved,
+     oryx::sdk::counter("sockets_removed", "sockets", "Tracked sockets that closed")},
+    {kSocketsSkipped,
+     oryx::sdk::counter("sockets_skipped", "sockets",
+                        "Established sockets of the cgroups outside the ports/addresses lists")},
+    {kInsertFailures,
+     oryx::sdk::counter("insert_failures", "sockets",
+                        "Sockets that could not be tracked and use the normal path: a ULP "
+                        "already on the socket (MPTCP subflows, kTLS), or a full sockhash")},
+    {kMsgsRedirected,
+     oryx::sdk::counter("msgs_redirected", "sends",
+                        "Sends handed straight to the peer socket's receive queue")},
+    {kBytesRedirected, oryx::sdk::counter("bytes_redirected", "bytes", "Bytes of those sends")},
+    {kMsgsPassed,
+     oryx::sdk::counter("msgs_passed", "sends",
+                        "Sends of tracked sockets whose peer is not tracked (remote, or outside "
+                        "the cgroups): the normal TCP path")},
+    {kBytesPassed, oryx::sdk::counter("bytes_passed", "bytes", "Bytes of those sends")},
+    {kBacklogFallbacks,
+     oryx::sdk::counter("backlog_fallbacks", "sockets",
+                        "Senders moved to the normal path for good because their peer's unread "
+                        "redirected bytes reached its SO_RCVBUF (back-pressure)")},
+    {kCgroupsAttached,
+     oryx::sdk::gauge("cgroups_attached", "cgroups", "cgroups with the sockops program attached")},
+});
+static_assert(kCounters.size() == kCounterCount);
 
 constexpr oryx_stage_desc kService = oryx::sdk::make_service<SockmapInstance>(
     {"sockmap",
      "Kernel fast path for local TCP: sockets of the given cgroups go into an eBPF sockhash, "
      "and each send to a local peer socket skips the TCP/IP stack (sk_msg redirect).",
-     kParams, kCounters, kCounterCount});
+     kParams, kCounters.data(), kCounterCount});
 
 constexpr const oryx_stage_desc* kStages[] = {&kService, nullptr};
 constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(

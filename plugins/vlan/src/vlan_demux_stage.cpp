@@ -25,20 +25,25 @@ enum Counter : size_t {
   kTagged, kHardwareStripped, kUntagged, kUnknownVid, kUntaggedDropped, kMalformed, kCount
 };
 
-constexpr oryx_counter_desc kCounters[] = {
-    oryx::sdk::counter("tagged", "packets", "Tagged frames handed to their sub-interface."),
-    oryx::sdk::counter("hardware_stripped", "packets",
-                       "Frames that arrived with their tag already removed by the port (vlan_strip offload)."),
-    oryx::sdk::counter("untagged", "packets",
-                       "Untagged or priority-tagged frames handed to the native stage."),
-    oryx::sdk::counter("unknown_vid", "packets",
-                       "Tagged frames for a VID no sub-interface has, dropped."),
-    oryx::sdk::counter("untagged_dropped", "packets",
-                       "Untagged frames dropped because no native stage is configured."),
-    oryx::sdk::counter("malformed", "packets",
-                       "Frames shorter than their Ethernet or VLAN header, dropped."),
-};
-static_assert(std::size(kCounters) == kCount);
+constexpr auto kCounters = oryx::sdk::counter_table({
+    {kTagged,
+     oryx::sdk::counter("tagged", "packets", "Tagged frames handed to their sub-interface.")},
+    {kHardwareStripped,
+     oryx::sdk::counter(
+         "hardware_stripped", "packets",
+         "Frames that arrived with their tag already removed by the port (vlan_strip offload).")},
+    {kUntagged,
+     oryx::sdk::counter("untagged", "packets",
+                        "Untagged or priority-tagged frames handed to the native stage.")},
+    {kUnknownVid, oryx::sdk::counter("unknown_vid", "packets",
+                                     "Tagged frames for a VID no sub-interface has, dropped.")},
+    {kUntaggedDropped,
+     oryx::sdk::counter("untagged_dropped", "packets",
+                        "Untagged frames dropped because no native stage is configured.")},
+    {kMalformed, oryx::sdk::counter("malformed", "packets",
+                                    "Frames shorter than their Ethernet or VLAN header, dropped.")},
+});
+static_assert(kCounters.size() == kCount);
 
 constexpr oryx_param kParams[] = {
     oryx::sdk::param_string("native", "\"\"",
@@ -151,6 +156,6 @@ constinit const oryx_stage_desc kVlanDemuxStage = oryx::sdk::make_stage<VlanDemu
     {"vlan_demux",
      "The receive side of a VLAN trunk: strips tags and hands each frame to its VID's "
      "sub-interface.",
-     kParams, kCounters, kCount});
+     kParams, kCounters.data(), kCount});
 
 }  // namespace oryx::vlan

@@ -24,20 +24,25 @@ enum Counter : size_t {
   kRxPackets, kRxBytes, kTxPackets, kTxBytes, kTxHardwareTagged, kTxTagFailed, kRxNoUpper, kCount
 };
 
-constexpr oryx_counter_desc kCounters[] = {
-    oryx::sdk::counter("rx_packets", "packets", "Frames of this VID passed up, untagged."),
-    oryx::sdk::counter("rx_bytes", "bytes", "Bytes of those frames, without the tag."),
-    oryx::sdk::counter("tx_packets", "packets", "Frames tagged and sent to the parent."),
-    oryx::sdk::counter("tx_bytes", "bytes", "Bytes of those frames, without the tag."),
-    oryx::sdk::counter("tx_hardware_tagged", "packets",
-                       "Frames left for the parent's VLAN insert offload to tag."),
-    oryx::sdk::counter("tx_tag_failed", "packets",
-                       "Frames dropped because the tag could not be inserted (shared or "
-                       "headroom-less mbuf)."),
-    oryx::sdk::counter("rx_no_upper", "packets",
-                       "Received frames dropped because the stage has no upper edge."),
-};
-static_assert(std::size(kCounters) == kCount);
+constexpr auto kCounters = oryx::sdk::counter_table({
+    {kRxPackets,
+     oryx::sdk::counter("rx_packets", "packets", "Frames of this VID passed up, untagged.")},
+    {kRxBytes, oryx::sdk::counter("rx_bytes", "bytes", "Bytes of those frames, without the tag.")},
+    {kTxPackets,
+     oryx::sdk::counter("tx_packets", "packets", "Frames tagged and sent to the parent.")},
+    {kTxBytes, oryx::sdk::counter("tx_bytes", "bytes", "Bytes of those frames, without the tag.")},
+    {kTxHardwareTagged,
+     oryx::sdk::counter("tx_hardware_tagged", "packets",
+                        "Frames left for the parent's VLAN insert offload to tag.")},
+    {kTxTagFailed,
+     oryx::sdk::counter("tx_tag_failed", "packets",
+                        "Frames dropped because the tag could not be inserted (shared or "
+                        "headroom-less mbuf).")},
+    {kRxNoUpper,
+     oryx::sdk::counter("rx_no_upper", "packets",
+                        "Received frames dropped because the stage has no upper edge.")},
+});
+static_assert(kCounters.size() == kCount);
 
 constexpr oryx_param kParams[] = {
     oryx::sdk::param_int("vid", 1, 4094, nullptr, "VLAN identifier of the sub-interface."),
@@ -143,6 +148,6 @@ class VlanInterfaceStage {
 
 constinit const oryx_stage_desc kVlanInterfaceStage = oryx::sdk::make_stage<VlanInterfaceStage>(
     {"vlan", "An 802.1Q sub-interface: tags what it sends to its parent, passes up its VID's frames.",
-     kParams, kCounters, kCount, ORYX_STAGE_INTERFACE});
+     kParams, kCounters.data(), kCount, ORYX_STAGE_INTERFACE});
 
 }  // namespace oryx::vlan

@@ -18,13 +18,15 @@ using oryx::sdk::Error;
 
 enum Counter : size_t { kAtoB, kBtoA, kForeign, kCount };
 
-constexpr oryx_counter_desc kCounters[] = {
-    oryx::sdk::counter("a_to_b", "packets", "Packets patched from the first port to the second."),
-    oryx::sdk::counter("b_to_a", "packets", "Packets patched from the second port to the first."),
-    oryx::sdk::counter("foreign", "packets",
-                       "Packets from a port that is neither end, dropped."),
-};
-static_assert(std::size(kCounters) == kCount);
+constexpr auto kCounters = oryx::sdk::counter_table({
+    {kAtoB,
+     oryx::sdk::counter("a_to_b", "packets", "Packets patched from the first port to the second.")},
+    {kBtoA,
+     oryx::sdk::counter("b_to_a", "packets", "Packets patched from the second port to the first.")},
+    {kForeign,
+     oryx::sdk::counter("foreign", "packets", "Packets from a port that is neither end, dropped.")},
+});
+static_assert(kCounters.size() == kCount);
 
 constexpr oryx_param kParams[] = {oryx::sdk::param_end()};
 
@@ -77,7 +79,7 @@ class XconnectStage {
 };
 
 constexpr oryx_stage_desc kXconnect = oryx::sdk::make_stage<XconnectStage>(
-    {"xconnect", "Patch two ports together in both directions.", kParams, kCounters, kCount,
+    {"xconnect", "Patch two ports together in both directions.", kParams, kCounters.data(), kCount,
      ORYX_STAGE_NEXT_INTERFACES});
 constexpr const oryx_stage_desc* kStages[] = {&kXconnect, nullptr};
 constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(

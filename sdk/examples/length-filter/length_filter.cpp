@@ -10,10 +10,12 @@ namespace {
 
 enum Counter : size_t { kShort, kLong, kCount };
 
-constexpr oryx_counter_desc kCounters[] = {
-    oryx::sdk::counter("short", "packets", "Packets up to max_length bytes, sent to edge 1."),
-    oryx::sdk::counter("long", "packets", "Longer packets, sent to edge 2 or dropped."),
-};
+constexpr auto kCounters = oryx::sdk::counter_table({
+    {kShort,
+     oryx::sdk::counter("short", "packets", "Packets up to max_length bytes, sent to edge 1.")},
+    {kLong, oryx::sdk::counter("long", "packets", "Longer packets, sent to edge 2 or dropped.")},
+});
+static_assert(kCounters.size() == kCount);
 
 constexpr oryx_param kParams[] = {
     oryx::sdk::param_int("max_length", 60, 9000, "1514", "Longest packet sent to edge 1, in bytes."),
@@ -47,7 +49,7 @@ class LengthFilter {
 };
 
 constexpr oryx_stage_desc kStage = oryx::sdk::make_stage<LengthFilter>(
-    {"length-filter", "Split packets by length.", kParams, kCounters, kCount});
+    {"length-filter", "Split packets by length.", kParams, kCounters.data(), kCount});
 constexpr const oryx_stage_desc* kStages[] = {&kStage, nullptr};
 constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(
     {"length_filter", "0.1.0", "Example: split packets by length", nullptr, kStages});

@@ -9,6 +9,7 @@
 
 #include <oryx/abi.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -330,6 +331,25 @@ constexpr oryx_counter_desc counter(const char* name, const char* unit, const ch
 }
 constexpr oryx_counter_desc gauge(const char* name, const char* unit, const char* help) {
   return {name, ORYX_GAUGE, 0, unit, help};
+}
+
+// A counter declared next to the index the stage counts it under.
+struct IndexedCounter {
+  size_t index;
+  oryx_counter_desc desc;
+};
+// counter_table({{kRxPackets, counter("rx_packets", ...)}, ...}): the
+// descriptors in index order, from one list. It does not compile unless
+// entry i is index i: a swapped, missing or extra line would otherwise
+// report one counter's value under another's name.
+template <size_t N>
+consteval std::array<oryx_counter_desc, N> counter_table(const IndexedCounter (&entries)[N]) {
+  std::array<oryx_counter_desc, N> out{};
+  for (size_t i = 0; i < N; i++) {
+    if (entries[i].index != i) throw std::logic_error("counter_table: entry i is not index i");
+    out[i] = entries[i].desc;
+  }
+  return out;
 }
 
 // Plugin-wide state the SDK keeps for the plugin's own init hook.
