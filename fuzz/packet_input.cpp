@@ -54,6 +54,17 @@ void drain_tx() {
   while (rte_ring_dequeue(g_tx, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
 }
 
+// Drains what lwIP sent, then counts the mbufs free or held by lwIP, plus
+// `elsewhere` (held by reassembly): the pool's size when none leaked.
+// Under lwIP's core lock: its timer thread may be sending meanwhile.
+uint64_t accounted_mbufs(uint64_t elsewhere) {
+  oryx::fuzz::lwip_lock();
+  drain_tx();
+  uint64_t n = rte_mempool_avail_count(g_pool) + g_counters[kMbufsHeld] + elsewhere;
+  oryx::fuzz::lwip_unlock();
+  return n;
+}
+
 // As the stack stage hands a packet to lwIP: one frame per segment.
 void to_lwip(rte_mbuf* m) {
   std::vector<Interface::Frame> frames(m->nb_segs);
@@ -115,13 +126,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (m) to_lwip(m);
       reassembly.expire(now);
       // After every frame: each mbuf is free, held by lwIP, or held by
-      // reassembly. On a miss, say which frame broke it. Counted under
-      // lwIP's core lock: its timer thread may be sending meanwhile.
-      oryx::fuzz::lwip_lock();
-      drain_tx();
-      uint64_t accounted = rte_mempool_avail_count(g_pool) + g_counters[kMbufsHeld] +
-                           reassembly.mbufs_held();
-      oryx::fuzz::lwip_unlock();
+      // reassembly. On a miss, say which frame broke it.
+      uint64_t accounted = accounted_mbufs(reassembly.mbufs_held());
       if (accounted != kPoolSize) {
         std::fprintf(stderr, "fuzz_packet_input: %ld mbufs unaccounted for after the frame at "
                      "byte %zu (%zu bytes); lwIP holds %lu\n",
@@ -133,11 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     reassembly.expire(now + 1000000);
     if (reassembly.mbufs_held() != 0) std::abort();
   }
-  oryx::fuzz::lwip_lock();
-  drain_tx();
-  bool balanced = rte_mempool_avail_count(g_pool) + g_counters[kMbufsHeld] == kPoolSize;
-  oryx::fuzz::lwip_unlock();
-  if (!balanced) std::abort();
+  if (accounted_mbufs(0) != kPoolSize) std::abort();
   // To see what a seed reaches: ORYX_FUZZ_COUNTERS=1 fuzz_packet_input SEED
   if (std::getenv("ORYX_FUZZ_COUNTERS"))
     std::fprintf(stderr, "rx %lu, echo requests %lu, replies %lu, tcp %lu, udp %lu, tx %lu, arp in %lu\n",
