@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstring>
@@ -28,6 +29,7 @@ namespace {
 thread_local int t_model = ORYX_SOCKET_SEPARATE_THREAD;
 constexpr unsigned kCommandBurst = 64;
 constexpr int kSpinRounds = 4000;  // ~20 µs of polling before sleeping
+constexpr int kMinSpinRounds = 16;  // what a thread whose spins never pay keeps
 constexpr int64_t kSpinWaitUs = 200;  // run-to-completion: spinning before sleeping
 
 int64_t steady_us() {
@@ -93,10 +95,19 @@ void SocketLayer::submit(Command& cmd) {
     cmd.invoke(cmd.fn);
     return;
   }
-  for (int i = 0; i < kSpinRounds; i++) {
-    if (cmd.done.load(std::memory_order_acquire)) return;
+  // Spin while spinning pays: a worker on a CPU of its own answers within
+  // microseconds, but one that shares ours (or sleeps) cannot run while we
+  // spin. The budget halves each time the worker did not answer in time and
+  // doubles back when it did, per thread.
+  thread_local int spin_budget = kSpinRounds;
+  for (int i = 0; i < spin_budget; i++) {
+    if (cmd.done.load(std::memory_order_acquire)) {
+      spin_budget = std::min(kSpinRounds, spin_budget * 2);
+      return;
+    }
     __builtin_ia32_pause();
   }
+  spin_budget = std::max(kMinSpinRounds, spin_budget / 2);
   // The worker did not get to it: it may be asleep (adaptive idle) or
   // stopped. Run what is queued ourselves under the core lock; if the
   // worker took our command meanwhile, wait for it to finish.
