@@ -15,7 +15,13 @@
 # Workloads: redis-benchmark SET and GET with 50 connections (rate, p50,
 # p99), GET on 1 connection (p50); nginx (one worker) with wrk, 50
 # keep-alive connections and "Connection: close"; memcached (one worker
-# thread) with memcaslap, 50 connections, 90 % get / 10 % set. ROUNDS
+# thread) with memcaslap, 50 connections, 90 % get / 10 % set. The same
+# servers again with bench/loadgen, a client that costs one write and one
+# read per request (redis GET and SET, nginx keep-alive, memcached get, 50
+# connections; redis GET on 1 connection with a client that never sleeps):
+# the Debian clients keep CPU 0 busy before the kernel-side server fills
+# CPU 1, so they measure the client as much as the server; loadgen fills
+# CPU 1. Every workload records how busy each CPU was while it ran. ROUNDS
 # rounds (default 3), each measuring kernel then Oryx; the table shows the
 # median of the per-round ratios, the JSON every round.
 #
@@ -69,41 +75,85 @@ wait_for() {  # wait_for CMD...: up to 20 s
 }
 in_cli() { ip netns exec "$CLI" taskset -c 0 "$@"; }
 
-# redis_run HOST -> JSON {set:{rate,p50,p99}, get:{...}, get1:{p50}}
+# cpu_of NAME CMD...: runs CMD (its output passes through) and appends
+# "NAME": [CPU 0 busy %, CPU 1 busy %] over its run to $WORK/cpu.lines.
+cpu_ticks() { awk '/^cpu[01] / {printf "%d %d ", $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
+cpu_of() {
+  local name=$1 before after
+  shift
+  before=$(cpu_ticks)
+  "$@"
+  after=$(cpu_ticks)
+  echo "$before $after" | awk -v name="$name" '{
+    b0 = $5 - $1; i0 = $6 - $2; b1 = $7 - $3; i1 = $8 - $4
+    printf "\"%s\": [%.0f, %.0f]\n", name, 100 * b0 / (b0 + i0), 100 * b1 / (b1 + i1)}' \
+    >>"$WORK/cpu.lines"
+}
+cpu_json() { echo "{$(paste -sd, "$WORK/cpu.lines")}"; : >"$WORK/cpu.lines"; }
+
+# loadgen HOST PORT CONNECTIONS REQUEST REPLY_BYTES [ARGS...]: loadgen's
+# JSON for SECS seconds of REQUEST (C escapes) answered by REPLY_BYTES.
+loadgen() {
+  in_cli "$BUILD/bench/loadgen" --connect "$1:$2" --connections "$3" --request "$4" \
+    --reply-size "$5" --seconds "$SECS" --json "${@:6}"
+}
+VALUE=$(head -c 64 /dev/zero | tr '\0' v)  # the 64-byte value loadgen's requests read and write
+
+# redis_run HOST -> JSON {set:{rate,p50,p99}, get:{...}, get1:{p50},
+# loadgen:{get, set, get1}, cpu:{workload: [cpu0, cpu1]}}
 redis_run() {
   local host=$1
-  in_cli redis-benchmark -h "$host" -t set,get -n "$REQS" -c 50 -r 100000 -d 64 --csv >"$WORK/r50.csv"
+  cpu_of redis-benchmark in_cli redis-benchmark -h "$host" -t set,get -n "$REQS" -c 50 -r 100000 -d 64 \
+    --csv >"$WORK/r50.csv"
   in_cli redis-benchmark -h "$host" -t get -n $((REQS / 10)) -c 1 -d 64 --csv >"$WORK/r1.csv"
-  python3 - "$WORK/r50.csv" "$WORK/r1.csv" <<'PY'
+  in_cli redis-cli -h "$host" set k "$VALUE" >/dev/null
+  cpu_of loadgen-get loadgen "$host" 6379 50 '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n' 71 >"$WORK/lg_get.json"
+  cpu_of loadgen-set loadgen "$host" 6379 50 "*3\\r\\n\$3\\r\\nSET\\r\\n\$1\\r\\nk\\r\\n\$64\\r\\n$VALUE\\r\\n" 5 \
+    >"$WORK/lg_set.json"
+  loadgen "$host" 6379 1 '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n' 71 --busy-poll >"$WORK/lg_get1.json"
+  python3 - "$WORK" "$(cpu_json)" <<'PY'
 import csv, json, sys
+work = sys.argv[1]
 def rows(path):
     return {r["test"]: r for r in csv.DictReader(open(path))}
-r50, r1 = rows(sys.argv[1]), rows(sys.argv[2])
+r50, r1 = rows(f"{work}/r50.csv"), rows(f"{work}/r1.csv")
 pick = lambda r: {"rate": float(r["rps"]), "p50_ms": float(r["p50_latency_ms"]),
                   "p99_ms": float(r["p99_latency_ms"])}
-print(json.dumps({"set": pick(r50["SET"]), "get": pick(r50["GET"]), "get1": pick(r1["GET"])}))
+lg = {name: json.load(open(f"{work}/lg_{name}.json")) for name in ("get", "set", "get1")}
+print(json.dumps({"set": pick(r50["SET"]), "get": pick(r50["GET"]), "get1": pick(r1["GET"]),
+                  "loadgen": lg, "cpu": json.loads(sys.argv[2])}))
 PY
 }
 REDIS=(redis-server --port 6379 --save "" --appendonly no --protected-mode no --logfile "")
 
+# nginx_run HOST -> JSON {keepalive:{rate}, close:{rate}, loadgen:{...}, cpu:{...}}
 nginx_run() {
-  local ka close
-  ka=$(wrk_rate "$1")
+  local ka close reply lg
+  ka=$(cpu_of wrk wrk_rate "$1")
   close=$(wrk_rate "$1" -H "Connection: close")
-  echo "{\"keepalive\":{\"rate\":$ka},\"close\":{\"rate\":$close}}"
+  reply=$(in_cli curl -si "http://$1/" | wc -c)  # fixed: the Date header has a fixed width
+  lg=$(cpu_of loadgen loadgen "$1" 80 50 'GET / HTTP/1.1\r\nHost: oryx\r\n\r\n' "$reply")
+  echo "{\"keepalive\":{\"rate\":$ka},\"close\":{\"rate\":$close},\"loadgen\":$lg,\"cpu\":$(cpu_json)}"
 }
 
 # memcached_run HOST -> JSON {rate}: memcaslap, one thread, 50 connections,
 # 64-byte values, 90 % get / 10 % set, SECS seconds.
 memcached_run() {
+  local tps lg
   printf 'key\n16 16 1\nvalue\n64 64 1\ncmd\n0 0.1\n1 0.9\n' >"$WORK/memcaslap.cfg"
-  in_cli memcaslap -s "$1:11211" -T 1 -c 50 -t "${SECS}s" -F "$WORK/memcaslap.cfg" >"$WORK/mc.out" 2>&1
-  awk '/^Run time:/ {for (i = 1; i <= NF; i++) if ($i == "TPS:") tps = $(i + 1)} END {printf "{\"rate\": %s}\n", tps}' \
-    "$WORK/mc.out"
+  cpu_of memcaslap in_cli memcaslap -s "$1:11211" -T 1 -c 50 -t "${SECS}s" -F "$WORK/memcaslap.cfg" \
+    >"$WORK/mc.out" 2>&1
+  tps=$(awk '/^Run time:/ {for (i = 1; i <= NF; i++) if ($i == "TPS:") print $(i + 1)}' "$WORK/mc.out")
+  # loadgen reads one key: "VALUE k 0 64", the value and "END", 85 bytes.
+  ip netns exec "$CLI" bash -c "exec 3<>/dev/tcp/$1/11211; printf 'set k 0 0 64\r\n$VALUE\r\n' >&3; head -c 8 <&3" |
+    grep STORED >/dev/null
+  lg=$(cpu_of loadgen loadgen "$1" 11211 50 'get k\r\n' 85)
+  echo "{\"rate\": $tps, \"loadgen\": $lg, \"cpu\": $(cpu_json)}"
 }
 MEMCACHED=(memcached -u root -p 11211 -U 0 -t 1 -m 256 -c 4096)
 
 write_nginx_conf "$WORK/nginx.conf" "master_process on;" "user root;"
+: >"$WORK/cpu.lines"
 
 ROUND_JSON=()
 for round in $(seq "$ROUNDS"); do
@@ -159,6 +209,23 @@ metrics = [
     ("nginx keep-alive, 50 conns: req/s", lambda r: r["nginx"]["keepalive"]["rate"], "higher"),
     ("nginx Connection: close: req/s", lambda r: r["nginx"]["close"]["rate"], "higher"),
     ("memcached, 50 conns: ops/s", lambda r: r["memcached"]["rate"], "higher"),
+    ("loadgen: redis GET, 50 conns: req/s", lambda r: r["redis"]["loadgen"]["get"]["rate"], "higher"),
+    ("loadgen: redis GET, 50 conns: p50 us", lambda r: r["redis"]["loadgen"]["get"]["p50_us"], "lower"),
+    ("loadgen: redis SET, 50 conns: req/s", lambda r: r["redis"]["loadgen"]["set"]["rate"], "higher"),
+    ("loadgen: redis SET, 50 conns: p50 us", lambda r: r["redis"]["loadgen"]["set"]["p50_us"], "lower"),
+    ("loadgen: redis GET, 1 conn busy-poll: p50 us",
+     lambda r: r["redis"]["loadgen"]["get1"]["p50_us"], "lower"),
+    ("loadgen: nginx keep-alive, 50 conns: req/s", lambda r: r["nginx"]["loadgen"]["rate"], "higher"),
+    ("loadgen: memcached get, 50 conns: ops/s", lambda r: r["memcached"]["loadgen"]["rate"], "higher"),
 ]
 report_rounds(sys.argv[1], "apps", metrics, rounds, {"threading": sys.argv[4]}, decimals=3)
+
+# Which CPU was the limit: the median busy share of each while a client ran.
+import statistics
+print(f"\n{'CPU busy %, median of rounds':<36}{'kernel CPU0/CPU1':>18}{'oryx CPU0/CPU1':>18}")
+for app in ("redis", "nginx", "memcached"):
+    for name in rounds[0][app]["kernel"]["cpu"]:
+        cell = lambda side: "/".join(
+            f"{statistics.median(r[app][side]['cpu'][name][i] for r in rounds):.0f}" for i in (0, 1))
+        print(f"{app + ' ' + name:<36}{cell('kernel'):>18}{cell('oryx'):>18}")
 PY

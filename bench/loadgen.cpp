@@ -4,11 +4,16 @@
 //
 //   loadgen --server PORT
 //   loadgen --connect HOST:PORT [--connections N] [--size BYTES]
-//           [--seconds S] [--json]
+//           [--request TEXT --reply-size BYTES] [--seconds S] [--busy-poll]
+//           [--json]
 //
 // Each connection sends one request of --size bytes, waits for the whole
 // echo, records the round-trip time, and repeats. Prints requests/s, bytes/s
-// and RTT percentiles (p50, p99, p99.9).
+// and RTT percentiles (p50, p99, p99.9). With --request, the request is TEXT
+// (C escapes \r \n \t \\) and the reply is --reply-size bytes: a fixed
+// request to a real server, say a redis GET (bench/apps.sh). A connection
+// costs the client one write and one read per request and the epoll wait
+// is shared by all of them, so one client CPU can keep a server busy.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -37,9 +42,12 @@ using Clock = std::chrono::steady_clock;
 void usage() {
   std::printf(
       "Usage: loadgen --server PORT\n"
-      "       loadgen --connect HOST:PORT [--connections N] [--size BYTES] [--seconds S] [--json]\n"
-      "TCP request/response load: N connections each send BYTES and wait for the echo.\n"
-      "Prints requests per second, throughput and RTT p50/p99/p99.9.\n");
+      "       loadgen --connect HOST:PORT [--connections N] [--size BYTES]\n"
+      "               [--request TEXT --reply-size BYTES] [--seconds S] [--busy-poll] [--json]\n"
+      "TCP request/response load: N connections each send BYTES and wait for the echo,\n"
+      "or send TEXT (C escapes \\r \\n \\t \\\\) and wait for a reply of --reply-size bytes.\n"
+      "--busy-poll: never sleep in epoll_wait (a latency measurement without the\n"
+      "client's own wake-up). Prints requests per second, throughput and RTT p50/p99/p99.9.\n");
 }
 
 void set_nodelay_nonblock(int fd) {
@@ -96,7 +104,22 @@ struct Conn {
   Clock::time_point started;
 };
 
-int run_client(const std::string& target, int conns, size_t size, double seconds, bool json) {
+// TEXT with \r, \n, \t and \\ turned into their bytes.
+std::string unescape(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); i++) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    char c = text[++i];
+    out += c == 'r' ? '\r' : c == 'n' ? '\n' : c == 't' ? '\t' : c;
+  }
+  return out;
+}
+
+int run_client(const std::string& target, int conns, const std::string& request, size_t reply_size,
+               double seconds, bool busy_poll, bool json) {
   size_t colon = target.rfind(':');
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -107,15 +130,27 @@ int run_client(const std::string& target, int conns, size_t size, double seconds
   }
   int ep = epoll_create1(0);
   std::vector<Conn> cs(static_cast<size_t>(conns));
-  std::vector<char> req(size, 'q'), buf(std::max<size_t>(size, 65536));
+  const size_t size = request.size();
+  std::vector<char> buf(std::max<size_t>(reply_size, 65536));
+  // Sends what is left of c's request; waits for room only when a write
+  // fell short (a request is small: almost never).
+  auto send_rest = [&](Conn& c, uint32_t index) {
+    ssize_t w = write(c.fd, request.data() + c.sent, size - c.sent);
+    if (w > 0) c.sent += size_t(w);
+    else if (errno != EAGAIN) die("write");
+    epoll_event ev{EPOLLIN | (c.sent < size ? uint32_t(EPOLLOUT) : 0u), {.u32 = index}};
+    if (c.sent < size || w <= 0) epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev);
+  };
   for (int i = 0; i < conns; i++) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a))) die("connect to " + target);
     set_nodelay_nonblock(fd);
-    cs[size_t(i)].fd = fd;
-    epoll_event ev{EPOLLIN | EPOLLOUT, {.u32 = uint32_t(i)}};
+    Conn& c = cs[size_t(i)];
+    c.fd = fd;
+    epoll_event ev{EPOLLIN, {.u32 = uint32_t(i)}};
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-    cs[size_t(i)].started = Clock::now();
+    c.started = Clock::now();
+    send_rest(c, uint32_t(i));
   }
   std::vector<double> rtts;
   rtts.reserve(1 << 20);
@@ -124,24 +159,27 @@ int run_client(const std::string& target, int conns, size_t size, double seconds
   uint64_t done = 0;
   epoll_event events[512];
   while (Clock::now() < end) {
-    int n = epoll_wait(ep, events, 512, 100);
+    int n = epoll_wait(ep, events, 512, busy_poll ? 0 : 100);
     for (int i = 0; i < n; i++) {
-      Conn& c = cs[events[i].data.u32];
-      if (c.sent < size) {
-        ssize_t w = write(c.fd, req.data() + c.sent, size - c.sent);
-        if (w > 0) c.sent += size_t(w);
-      }
-      ssize_t r;
-      while (c.received < size && (r = read(c.fd, buf.data(), size - c.received)) > 0)
+      uint32_t index = events[i].data.u32;
+      Conn& c = cs[index];
+      if (c.sent < size && (events[i].events & EPOLLOUT)) send_rest(c, index);
+      if (!(events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) continue;
+      ssize_t r = 0;
+      while (c.received < reply_size &&
+             (r = read(c.fd, buf.data(), std::min(buf.size(), reply_size - c.received))) > 0)
         c.received += size_t(r);
-      if (c.received == size) {
+      if (c.received < reply_size && (r == 0 || errno != EAGAIN)) {
+        std::fprintf(stderr, "loadgen: connection %u closed by the server\n", index);
+        return 1;
+      }
+      if (c.received == reply_size) {
         auto now = Clock::now();
         rtts.push_back(std::chrono::duration<double, std::micro>(now - c.started).count());
         done++;
         c.sent = c.received = 0;
         c.started = now;
-        ssize_t w = write(c.fd, req.data(), size);
-        if (w > 0) c.sent = size_t(w);
+        send_rest(c, index);
       }
     }
   }
@@ -149,7 +187,7 @@ int run_client(const std::string& target, int conns, size_t size, double seconds
   std::sort(rtts.begin(), rtts.end());
   auto pct = [&](double p) { return rtts.empty() ? 0.0 : rtts[std::min(rtts.size() - 1, size_t(p * rtts.size()))]; };
   double rate = double(done) / elapsed;
-  double mbps = rate * double(size) * 2 * 8 / 1e6;
+  double mbps = rate * double(size + reply_size) * 8 / 1e6;
   if (json)
     std::printf("{\"connections\":%d,\"size\":%zu,\"seconds\":%.2f,\"requests\":%llu,\"rate\":%.1f,"
                 "\"mbit_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}\n",
@@ -166,9 +204,10 @@ int run_client(const std::string& target, int conns, size_t size, double seconds
 int main(int argc, char** argv) {
   std::string target;
   int server_port = 0, conns = 1;
-  size_t size = 64;
+  size_t size = 64, reply_size = 0;
+  std::string request;
   double seconds = 5;
-  bool json = false;
+  bool json = false, busy_poll = false;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -182,8 +221,11 @@ int main(int argc, char** argv) {
     else if (a == "--connect") target = next();
     else if (a == "--connections") conns = std::atoi(next().c_str());
     else if (a == "--size") size = size_t(std::atol(next().c_str()));
+    else if (a == "--request") request = unescape(next());
+    else if (a == "--reply-size") reply_size = size_t(std::atol(next().c_str()));
     else if (a == "--seconds") seconds = std::atof(next().c_str());
     else if (a == "--json") json = true;
+    else if (a == "--busy-poll") busy_poll = true;
     else if (a == "--help" || a == "-h") {
       usage();
       return 0;
@@ -193,9 +235,13 @@ int main(int argc, char** argv) {
     }
   }
   if (server_port > 0) return run_server(server_port);
-  if (target.empty() || conns < 1 || size < 1 || seconds <= 0) {
+  if (request.empty()) {  // the echo: SIZE bytes each way
+    request.assign(size, 'q');
+    if (!reply_size) reply_size = size;
+  }
+  if (target.empty() || conns < 1 || size < 1 || reply_size < 1 || seconds <= 0) {
     usage();
     return 2;
   }
-  return run_client(target, conns, size, seconds, json);
+  return run_client(target, conns, request, reply_size, seconds, busy_poll, json);
 }

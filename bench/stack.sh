@@ -61,9 +61,9 @@ PIDS+=($!)
 ip netns exec "$CLI" ping -c 2 -W 2 198.18.70.2 >/dev/null
 ip netns exec "$CLI" ping -c 2 -W 2 198.18.71.2 >/dev/null
 
-run() {  # run TARGET CONNS SIZE -> JSON line
+run() {  # run TARGET CONNS SIZE -> JSON line (one connection: a client that never sleeps)
   ip netns exec "$CLI" taskset -c 0 "$BUILD/bench/loadgen" --connect "$1:7" \
-    --connections "$2" --size "$3" --seconds "$SECS" --json
+    --connections "$2" --size "$3" --seconds "$SECS" --json $([ "$2" = 1 ] && echo --busy-poll)
 }
 RESULTS=()
 for w in "1 64" "50 64" "1 65536"; do
