@@ -275,20 +275,26 @@ void HostedWorker::keeper_loop() {
   live_threads_.fetch_sub(1);  // me() counted the keeper as an application thread
   auto log = logging::get("oryx");
   int epfd = raw_epoll_create();
-  auto watch = [&](int fd) {
+  // The ports' descriptors are in the set only while the keeper watches the
+  // ports (from its first sleep on them until application threads poll
+  // again): a registration stays on the socket's wait queue, and every
+  // packet the kernel delivers to the port would run epoll's callback for
+  // it, on the CPU that sends (often a client's).
+  std::vector<int> watched;
+  auto watch = [&](int fd, bool on) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
-    if (raw_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-      log->warn("keeper: cannot watch descriptor {}: {}", fd, strerror(errno));
+    if (raw_epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev) == 0) return true;
+    if (on) log->warn("keeper: cannot watch descriptor {}: {}", fd, strerror(errno));
+    return false;
   };
   if (epfd < 0) {
     log->error("keeper: epoll_create1 failed: {}; polling every {} us", strerror(errno),
                options_.timer_poll_us);
     timer_poll_ = true;
   } else {
-    watch(kick_fd_);
-    for (int fd : wake_fds_) watch(fd);
+    watch(kick_fd_, true);
   }
   const uint64_t grace = uint64_t(options_.grace_us) * cycles_per_us_;
   while (!stopping_.load()) {
@@ -299,6 +305,8 @@ void HostedWorker::keeper_loop() {
     uint64_t idle_for = now > last ? now - last : 0;
     if (idle_for < grace && !handoff_.load()) {
       // Application threads poll: look again when the grace period ends.
+      for (int fd : watched) watch(fd, false);
+      watched.clear();
       uint32_t word = keeper_word_.load();
       state_.store(kTiming);
       if (!handoff_.load()) {
@@ -320,7 +328,17 @@ void HostedWorker::keeper_loop() {
     }
     epoll_event evs[8];
     int timeout = timer_poll_ ? int((options_.timer_poll_us + 999) / 1000) : kIdleTickMs;
-    int n = epfd >= 0 ? raw_epoll_wait(epfd, evs, 8, timeout) : (usleep(options_.timer_poll_us), 0);
+    int n = 0;
+    if (epfd >= 0) {
+      // Adding a descriptor that is readable already reports it at once:
+      // packets that came before the registration are not missed.
+      if (watched.empty())
+        for (int fd : wake_fds_)
+          if (watch(fd, true)) watched.push_back(fd);
+      n = raw_epoll_wait(epfd, evs, 8, timeout);
+    } else {
+      usleep(options_.timer_poll_us);
+    }
     state_.store(kAwake);
     if (n > 0) me().wakeups.fetch_add(1, std::memory_order_relaxed);
     for (int i = 0; i < n; i++)
