@@ -205,6 +205,10 @@ void configure_ethdev(uint16_t port_id, const QueueSetup& setup, rte_mempool* po
   }
   if (setup.link_interrupts && info.dev_flags && (*info.dev_flags & RTE_ETH_DEV_INTR_LSC))
     conf.intr_conf.lsc = 1;
+  // The tap driver's receive interrupt is the queue's own tap descriptor,
+  // readable while the kernel has frames queued for it (level-triggered,
+  // nothing to arm): rx_interrupt_fds() hands it out once the port runs.
+  if (rx_wake_fds && std::string(info.driver_name) == "net_tap") conf.intr_conf.rxq = 1;
   rc = rte_eth_dev_configure(port_id, setup.rx_queues, setup.tx_queues, &conf);
   if (rc != 0) throw Error("rte_eth_dev_configure failed: " + std::string(rte_strerror(-rc)));
   if (setup.mtu) {
@@ -231,6 +235,13 @@ void configure_ethdev(uint16_t port_id, const QueueSetup& setup, rte_mempool* po
     if (rc != 0)
       throw Error("tx queue " + std::to_string(q) + " setup failed: " + rte_strerror(-rc));
   }
+}
+
+void rx_interrupt_fds(uint16_t port_id, std::vector<int>& rx_wake_fds) {
+  rte_eth_conf conf{};
+  if (rte_eth_dev_conf_get(port_id, &conf) != 0 || !conf.intr_conf.rxq) return;
+  for (uint16_t q = 0; q < rx_wake_fds.size(); q++)
+    if (rx_wake_fds[q] < 0) rx_wake_fds[q] = std::max(-1, rte_eth_dev_rx_intr_ctl_q_get_fd(port_id, q));
 }
 
 }  // namespace oryx::io

@@ -94,4 +94,9 @@ QueueSetup queue_setup(const oryx::sdk::Config& cfg, uint32_t workers);
 void configure_ethdev(uint16_t port_id, const QueueSetup& setup, rte_mempool* pool,
                       std::vector<int>* rx_wake_fds = nullptr);
 
+// After the port started: fills the entries still -1 with the receive
+// interrupt descriptors configure_ethdev asked the driver for (the tap
+// driver's), where it has them.
+void rx_interrupt_fds(uint16_t port_id, std::vector<int>& rx_wake_fds);
+
 }  // namespace oryx::io

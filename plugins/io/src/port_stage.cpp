@@ -116,6 +116,7 @@ class PortStage {
 
   void start() {
     device_->start();
+    oryx::io::rx_interrupt_fds(port_id_, rx_wake_fds_);
     if (promiscuous_) rte_eth_promiscuous_enable(port_id_);
     rte_eth_link link{};
     rte_eth_link_get_nowait(port_id_, &link);
