@@ -27,7 +27,8 @@ EpollSet::EpollSet(int epfd)
     : epfd_(epfd),
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       wake_tag_(reinterpret_cast<uintptr_t>(this)),
-      polling_(Runtime::get().model() == ORYX_SOCKET_SHARED) {
+      polling_(Runtime::get().model() == ORYX_SOCKET_SHARED),
+      watch_(epfd) {
   if (wake_fd_ < 0) return;
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -210,9 +211,9 @@ int EpollSet::strip_wake(epoll_event* events, int k, bool& woken) const {
 int EpollSet::wait_polling(oryx::kernel::HostedWorker& hw, epoll_event* events, int max,
                            int timeout_ms, const sigset_t* mask) {
   using oryx::kernel::HostedWorker;
-  // While spinning, kernel fds are looked at (one system call, expensive
-  // under a hypervisor) at most this often; while the thread sleeps the
-  // kernel epoll watches them.
+  // Without a watch, while spinning, kernel fds are looked at (one system
+  // call, expensive under a hypervisor) at most this often; while the
+  // thread sleeps the kernel epoll watches them.
   const uint64_t kernel_check = 100 * hw.cycles_per_us();
   const uint64_t start = HostedWorker::cycles();
   const uint64_t deadline =
@@ -230,7 +231,9 @@ int EpollSet::wait_polling(oryx::kernel::HostedWorker& hw, epoll_event* events, 
   auto kernel_events = [&](epoll_event* out, int room, uint64_t now, bool& woken) {
     kernel_checked_.store(now, std::memory_order_relaxed);
     int k = libc().epoll_pwait(epfd_, out, room, 0, mask);
-    return k < 0 ? -errno : strip_wake(out, k, woken);
+    if (k < 0) return -errno;
+    watch_.looked(k);
+    return strip_wake(out, k, woken);
   };
   auto set_rotating = [&](bool on) {
     std::lock_guard lock(mutex_);
@@ -242,8 +245,11 @@ int EpollSet::wait_polling(oryx::kernel::HostedWorker& hw, epoll_event* events, 
     uint64_t now = HostedWorker::cycles();
     int n = 0;
     bool kernel = kernel_fds_.load(std::memory_order_relaxed) > 0;
-    bool look = kernel && (timeout_ms == 0 || has_ready_.load(std::memory_order_relaxed) ||
-                           now - kernel_checked_.load(std::memory_order_relaxed) > kernel_check);
+    KernelWatch::Answer watched = kernel ? watch_.ready() : KernelWatch::Answer::kNo;
+    bool look = watched == KernelWatch::Answer::kMaybe ||
+                (watched == KernelWatch::Answer::kUnknown &&
+                 (timeout_ms == 0 || has_ready_.load(std::memory_order_relaxed) ||
+                  now - kernel_checked_.load(std::memory_order_relaxed) > kernel_check));
     if (kernel && rotating_.load(std::memory_order_relaxed)) {
       if (look) {
         bool woken = false;
@@ -309,6 +315,7 @@ int EpollSet::wait_polling(oryx::kernel::HostedWorker& hw, epoll_event* events, 
     }
     hw.sleep_end(k > 0);
     if (k < 0) return -err;
+    watch_.looked(k);
     kernel_checked_.store(HostedWorker::cycles(), std::memory_order_relaxed);
     bool woken;
     n = strip_wake(events, k, woken);

@@ -19,10 +19,13 @@
 // (wait_polling): it walks the hosted worker and collects the ready Oryx
 // sockets without any system call; the eventfd then stands for the ready
 // list only while a thread sleeps in the kernel epoll, or while calls
-// with too small a maxevents must take turns with the kernel fds.
+// with too small a maxevents must take turns with the kernel fds. The
+// kernel fds are looked at only when the KernelWatch says they may have
+// events.
 #pragma once
 
 #include "fd_table.hpp"
+#include "kernel_watch.hpp"
 
 #include <oryx/socket_api.h>
 
@@ -98,6 +101,7 @@ class EpollSet : public Watcher {
   std::atomic<uint64_t> kernel_checked_{0};  // cycles
   std::atomic<bool> has_ready_{false};       // !ready_.empty(), read without the lock
   std::atomic<bool> rotating_{false};  // a call left events out: the eventfd takes turns in the kernel epoll
+  KernelWatch watch_;  // shared model: whether the kernel fds need a look
 };
 
 }  // namespace oryx::preload
