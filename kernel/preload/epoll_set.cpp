@@ -245,11 +245,12 @@ int EpollSet::wait_polling(oryx::kernel::HostedWorker& hw, epoll_event* events, 
     uint64_t now = HostedWorker::cycles();
     int n = 0;
     bool kernel = kernel_fds_.load(std::memory_order_relaxed) > 0;
-    KernelWatch::Answer watched = kernel ? watch_.ready() : KernelWatch::Answer::kNo;
+    // Whether a set without a watch would look now.
+    bool needed = timeout_ms == 0 || has_ready_.load(std::memory_order_relaxed) ||
+                  now - kernel_checked_.load(std::memory_order_relaxed) > kernel_check;
+    KernelWatch::Answer watched = kernel ? watch_.ready(needed) : KernelWatch::Answer::kNo;
     bool look = watched == KernelWatch::Answer::kMaybe ||
-                (watched == KernelWatch::Answer::kUnknown &&
-                 (timeout_ms == 0 || has_ready_.load(std::memory_order_relaxed) ||
-                  now - kernel_checked_.load(std::memory_order_relaxed) > kernel_check));
+                (watched == KernelWatch::Answer::kUnknown && needed);
     if (kernel && rotating_.load(std::memory_order_relaxed)) {
       if (look) {
         bool woken = false;

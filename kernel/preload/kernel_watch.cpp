@@ -62,12 +62,15 @@ class ThreadRing {
   }
   uint64_t epoch() const { return epoch_; }
   // After a look: runs the polls' deferred work, reaps their completions,
-  // re-arms polls that ended, removes forgotten ones.
-  void reap() {
-    drop_forgotten();
-    if (!active()) return;
-    if (IO_URING_READ_ONCE(*ring_.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))
+  // re-arms polls that ended, removes forgotten ones. Returns the system
+  // calls that took.
+  int reap() {
+    int calls = drop_forgotten();
+    if (!active()) return calls;
+    if (IO_URING_READ_ONCE(*ring_.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) {
       io_uring_get_events(&ring_);
+      calls++;
+    }
     epoch_++;
     unsigned head, seen = 0;
     io_uring_cqe* cqe;
@@ -79,26 +82,33 @@ class ThreadRing {
     io_uring_cq_advance(&ring_, seen);
     for (uint64_t id : ended) {
       auto it = polls_.find(id);
-      if (it != polls_.end() && !arm(it->second, id)) polls_.erase(it);  // its watch says kUnknown
+      if (it == polls_.end()) continue;
+      calls++;
+      if (!arm(it->second, id)) polls_.erase(it);  // its watch says kUnknown
     }
+    return calls;
   }
   bool armed(uint64_t id) const { return polls_.count(id) != 0; }
 
  private:
-  void drop_forgotten() {
+  int drop_forgotten() {
     std::vector<uint64_t> gone;
     {
       std::lock_guard lock(gone_mutex_);
+      if (gone_.empty()) return 0;
       gone.swap(gone_);
     }
+    int calls = 0;
     for (uint64_t id : gone) {
       if (!polls_.erase(id)) continue;
       if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) {
         io_uring_prep_poll_remove(sqe, id);
         io_uring_sqe_set_data64(sqe, 0);
         io_uring_submit(&ring_);
+        calls++;
       }
     }
+    return calls;
   }
 
   static thread_local std::unique_ptr<ThreadRing> t_ring;
@@ -127,7 +137,7 @@ KernelWatch::~KernelWatch() {
   }
 }
 
-KernelWatch::Answer KernelWatch::ready() {
+KernelWatch::Answer KernelWatch::ready(bool needed) {
   State state = state_.load(std::memory_order_acquire);
   if (state == State::kUnarmed) {
     if (!state_.compare_exchange_strong(state, State::kArming)) return Answer::kUnknown;
@@ -147,7 +157,11 @@ KernelWatch::Answer KernelWatch::ready() {
   if (state != State::kArmed || generation_ != Runtime::get().generation() || !mine(ring_) ||
       !ring_->armed(id_))
     return Answer::kUnknown;
-  if (pending_ || ring_->epoch() != quiet_since_ || ring_->active()) return Answer::kMaybe;
+  if (pending_ || ring_->epoch() != quiet_since_ || ring_->active()) {
+    if (!needed) credit_--;
+    return Answer::kMaybe;
+  }
+  if (needed && credit_ < kCreditMax) credit_++;
   return Answer::kNo;
 }
 
@@ -156,11 +170,16 @@ void KernelWatch::looked(int found) {
       generation_ != Runtime::get().generation() || !mine(ring_))
     return;
   uint64_t before = ring_->epoch();
-  ring_->reap();
+  credit_ -= ring_->reap();
   // A completion may stand for an event that came after the look: look
   // once more before trusting the quiet.
   pending_ = found > 0 || ring_->epoch() != before;
   quiet_since_ = ring_->epoch();
+  if (credit_ < kGiveUp) {
+    ring_->forget(id_);
+    ring_->reap();
+    state_.store(State::kOff);
+  }
 }
 
 }  // namespace oryx::preload

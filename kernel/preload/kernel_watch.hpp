@@ -19,7 +19,8 @@
 // epoll_wait would return EINTR. A single issuer runs the ring, so a watch
 // answers for the thread that armed it only; any other thread, a forked
 // child, or a kernel without these io_uring features (Linux 6.1) gets
-// "unknown" and looks as before.
+// "unknown" and looks as before, and so does a set where the watch costs
+// more system calls than it saves.
 #pragma once
 
 #include <atomic>
@@ -40,8 +41,9 @@ class KernelWatch {
 
   // kNo: for the calling thread, nothing made the kernel epoll ready since
   // it last looked and found it empty. The first call arms the watch for
-  // the calling thread (and answers kMaybe).
-  Answer ready();
+  // the calling thread (and answers kMaybe). `needed`: the caller would
+  // look anyway without a watch (it has Oryx events to return, say).
+  Answer ready(bool needed);
   // The calling thread just looked at the kernel epoll and found `found`
   // events.
   void looked(int found);
@@ -56,6 +58,13 @@ class KernelWatch {
   unsigned generation_ = 0;     // the runtime's fork generation at arming
   uint64_t quiet_since_ = 0;    // the ring's epoch when a look last found nothing
   bool pending_ = true;         // the last look found events: level-triggered ones may remain
+  // System calls the watch saved minus those it cost (a look nobody
+  // needed, a run of the ring's work). A set whose sleeping thread is
+  // woken through its eventfd (which makes the kernel epoll ready too)
+  // pays on every wake-up and saves nothing: below kGiveUp the watch
+  // removes its poll and answers kUnknown.
+  int credit_ = 0;
+  static constexpr int kGiveUp = -64, kCreditMax = 64;
 };
 
 }  // namespace oryx::preload
