@@ -30,6 +30,7 @@ thread_local int t_model = ORYX_SOCKET_SEPARATE_THREAD;
 constexpr unsigned kCommandBurst = 64;
 constexpr int kSpinRounds = 4000;  // ~20 µs of polling before sleeping
 constexpr int kMinSpinRounds = 16;  // what a thread whose spins never pay keeps
+constexpr unsigned kProbeInterval = 64;  // at that floor, calls per hand-off that probes the worker
 constexpr int64_t kSpinWaitUs = 200;  // run-to-completion: spinning before sleeping
 
 int64_t steady_us() {
@@ -90,16 +91,25 @@ void SocketLayer::run_commands() {
 }
 
 void SocketLayer::submit(Command& cmd) {
+  // Spin while spinning pays: a worker on a CPU of its own answers within
+  // microseconds, but one that shares ours (or sleeps) cannot run while we
+  // spin. The budget halves each time the worker did not answer in time and
+  // doubles back when it did, per thread. At the floor the hand-off itself
+  // does not pay either (we end up running the call ourselves, after a
+  // ring trip and a wake-up): the call runs here, and one in
+  // kProbeInterval still goes to the worker to see whether it answers again.
+  thread_local int spin_budget = kSpinRounds;
+  thread_local unsigned calls = 0;
+  if (spin_budget == kMinSpinRounds && ++calls % kProbeInterval != 0) {
+    CoreLock lock;
+    cmd.invoke(cmd.fn);
+    return;
+  }
   if (!ring_.enqueue(ring_.ring, &cmd)) {  // ring full: do it ourselves
     CoreLock lock;
     cmd.invoke(cmd.fn);
     return;
   }
-  // Spin while spinning pays: a worker on a CPU of its own answers within
-  // microseconds, but one that shares ours (or sleeps) cannot run while we
-  // spin. The budget halves each time the worker did not answer in time and
-  // doubles back when it did, per thread.
-  thread_local int spin_budget = kSpinRounds;
   for (int i = 0; i < spin_budget; i++) {
     if (cmd.done.load(std::memory_order_acquire)) {
       spin_budget = std::min(kSpinRounds, spin_budget * 2);
