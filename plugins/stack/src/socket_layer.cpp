@@ -172,14 +172,23 @@ int SocketLayer::wait(Socket& s, uint32_t seq, int64_t deadline_us) {
   }
   if (t_model != ORYX_SOCKET_SEPARATE_THREAD) {
     // Spin on the wake-up word first: the answer usually comes within
-    // microseconds, sooner than a futex sleep and wake-up.
-    int64_t spin_until = steady_us() + kSpinWaitUs;
+    // microseconds, sooner than a futex sleep and wake-up, when the worker
+    // has a CPU of its own. One that shares ours cannot deliver it while
+    // we spin: the spin halves each time it ended without the wake-up and
+    // doubles back when it did not, per thread.
+    thread_local int64_t spin_us = kSpinWaitUs;
+    int64_t spin_until = steady_us() + spin_us;
+    bool woken = true;
     while (s.wake_seq.load(std::memory_order_acquire) == seq) {
       int64_t now = steady_us();
       if (deadline_us && now >= deadline_us) return -EAGAIN;
-      if (now >= spin_until) break;
+      if (now >= spin_until) {
+        woken = false;
+        break;
+      }
       __builtin_ia32_pause();
     }
+    spin_us = woken ? std::min(kSpinWaitUs, spin_us * 2) : std::max<int64_t>(1, spin_us / 2);
   }
   s.waiters.fetch_add(1);
   int rc = 0;
