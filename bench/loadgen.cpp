@@ -45,7 +45,8 @@ void usage() {
       "       loadgen --connect HOST:PORT [--connections N] [--size BYTES]\n"
       "               [--request TEXT --reply-size BYTES] [--seconds S] [--busy-poll] [--json]\n"
       "TCP request/response load: N connections each send BYTES and wait for the echo,\n"
-      "or send TEXT (C escapes \\r \\n \\t \\\\) and wait for a reply of --reply-size bytes.\n"
+      "or send TEXT (C escapes \\r \\n \\t \\\\) and wait for a reply of exactly\n"
+      "--reply-size bytes.\n"
       "--busy-poll: never sleep in epoll_wait (a latency measurement without the\n"
       "client's own wake-up). Prints requests per second, throughput and RTT p50/p99/p99.9.\n");
 }
@@ -101,6 +102,7 @@ int run_server(int port) {
 struct Conn {
   int fd;
   size_t sent = 0, received = 0;
+  bool want_out = false;  // EPOLLOUT registered: a request waits for room
   Clock::time_point started;
 };
 
@@ -138,8 +140,11 @@ int run_client(const std::string& target, int conns, const std::string& request,
     ssize_t w = write(c.fd, request.data() + c.sent, size - c.sent);
     if (w > 0) c.sent += size_t(w);
     else if (errno != EAGAIN) die("write");
-    epoll_event ev{EPOLLIN | (c.sent < size ? uint32_t(EPOLLOUT) : 0u), {.u32 = index}};
-    if (c.sent < size || w <= 0) epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev);
+    bool want_out = c.sent < size;
+    if (want_out == c.want_out) return;
+    c.want_out = want_out;
+    epoll_event ev{EPOLLIN | (want_out ? uint32_t(EPOLLOUT) : 0u), {.u32 = index}};
+    epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev);
   };
   for (int i = 0; i < conns; i++) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

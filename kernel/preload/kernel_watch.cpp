@@ -6,7 +6,6 @@
 #include <liburing.h>
 #include <poll.h>
 
-#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -19,25 +18,27 @@ namespace oryx::preload {
 class ThreadRing {
  public:
   // The calling thread's ring, set up on first use; nullptr if io_uring
-  // refuses.
+  // refuses. A ring object is never freed (its thread's end only closes
+  // it), so a watch's pointer can neither dangle nor name a later
+  // thread's ring.
   static ThreadRing* mine() {
     if (!t_tried) {
       t_tried = true;
-      auto r = std::make_unique<ThreadRing>();
+      auto* r = new ThreadRing();
       if (io_uring_queue_init(16, &r->ring_,
                               IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
                                   IORING_SETUP_TASKRUN_FLAG) == 0) {
         r->open_ = true;
-        t_ring = std::move(r);
+        t_ring = r;
+        t_closer.ring = r;
+      } else {
+        delete r;
       }
     }
-    return t_ring.get();
+    return t_ring;
   }
   // The calling thread's ring if it has one (never sets one up).
-  static ThreadRing* existing() { return t_ring.get(); }
-  ~ThreadRing() {
-    if (open_) io_uring_queue_exit(&ring_);
-  }
+  static ThreadRing* existing() { return t_ring; }
 
   // Arms a multishot poll of epfd; returns its id, 0 when io_uring refuses.
   uint64_t arm(int epfd, uint64_t id = 0) {
@@ -111,8 +112,20 @@ class ThreadRing {
     return calls;
   }
 
-  static thread_local std::unique_ptr<ThreadRing> t_ring;
+  // Closes the thread's ring when the thread ends.
+  struct Closer {
+    ThreadRing* ring = nullptr;
+    ~Closer() {
+      if (!ring) return;
+      io_uring_queue_exit(&ring->ring_);
+      ring->open_ = false;
+      ring->polls_.clear();  // its watches answer kUnknown
+      t_ring = nullptr;
+    }
+  };
+  static thread_local ThreadRing* t_ring;
   static thread_local bool t_tried;
+  static thread_local Closer t_closer;
   io_uring ring_{};
   bool open_ = false;
   uint64_t last_id_ = 0;
@@ -122,8 +135,9 @@ class ThreadRing {
   std::vector<uint64_t> gone_;  // forgotten from any thread
 };
 
-thread_local std::unique_ptr<ThreadRing> ThreadRing::t_ring;
+thread_local ThreadRing* ThreadRing::t_ring = nullptr;
 thread_local bool ThreadRing::t_tried = false;
+thread_local ThreadRing::Closer ThreadRing::t_closer;
 
 namespace {
 bool mine(const ThreadRing* ring) { return ring == ThreadRing::existing(); }

@@ -241,7 +241,8 @@ void rx_interrupt_fds(uint16_t port_id, std::vector<int>& rx_wake_fds) {
   rte_eth_conf conf{};
   if (rte_eth_dev_conf_get(port_id, &conf) != 0 || !conf.intr_conf.rxq) return;
   for (uint16_t q = 0; q < rx_wake_fds.size(); q++)
-    if (rx_wake_fds[q] < 0) rx_wake_fds[q] = std::max(-1, rte_eth_dev_rx_intr_ctl_q_get_fd(port_id, q));
+    if (rx_wake_fds[q] < 0)
+      rx_wake_fds[q] = std::max(-1, rte_eth_dev_rx_intr_ctl_q_get_fd(port_id, q));
 }
 
 }  // namespace oryx::io

@@ -16,8 +16,8 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstring>
@@ -175,7 +175,7 @@ int SocketLayer::wait(Socket& s, uint32_t seq, int64_t deadline_us) {
     // microseconds, sooner than a futex sleep and wake-up, when the worker
     // has a CPU of its own. One that shares ours cannot deliver it while
     // we spin: the spin halves each time it ended without the wake-up and
-    // doubles back when it did not, per thread.
+    // doubles back when the wake-up came in time, per thread.
     thread_local int64_t spin_us = kSpinWaitUs;
     int64_t spin_until = steady_us() + spin_us;
     bool woken = true;
