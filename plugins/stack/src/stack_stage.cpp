@@ -344,11 +344,15 @@ class StackStage {
     }
     iface_impl_->up();
     // One table and one socket layer for the whole process (lwIP is one
-    // instance): the first stack stage registers them.
-    host_->route_register("connections",
-                          "Live TCP and UDP endpoints of the stack (netstat); "
-                          "?proto=&state=&q=&sort=&order=&offset=&limit=",
-                          &StackStage::connections, nullptr);
+    // instance): the first stack stage registers them, and a failure to do
+    // so stops start-up; later stack stages share them.
+    const bool first =
+        host_->service_lookup(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION) == nullptr;
+    if (first && host_->route_register("connections",
+                                       "Live TCP and UDP endpoints of the stack (netstat); "
+                                       "?proto=&state=&q=&sort=&order=&offset=&limit=",
+                                       &StackStage::connections, nullptr) != ORYX_OK)
+      throw Error("cannot register the REST endpoint 'connections': another stage took the name");
     SharedHooks hooks;
     hooks.worker_poll = host_->worker_poll;
     hooks.wait = wait_polling;
@@ -357,7 +361,14 @@ class StackStage {
     hooks.tx_queued = tx_queued;
     hooks.burst = host_->burst_size();
     sockets_attach({commands_, command_enqueue, command_dequeue}, control_, hooks);
-    host_->service_register(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION, sockets_api());
+    if (first && host_->service_register(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION,
+                                         sockets_api()) != ORYX_OK)
+      throw Error(std::string("cannot publish the socket layer: service '") + ORYX_SOCKET_SERVICE +
+                  "' is taken");
+    if (!first)
+      log_.info("stack ", name_,
+                " shares the socket layer and the connections table of the first "
+                "stack stage (lwIP is one instance per process)");
     sockets_set_running(true);
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
     rte_ether_format_addr(mac, sizeof(mac), &mac_);
