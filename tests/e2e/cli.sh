@@ -65,6 +65,41 @@ for variant in abi_major no_entry init_fails; do
 done
 [ ! -e "/var/run/dpdk/cli$TAG" ] || fail "runtime dir left after failed start"
 
+# A stage that took the REST endpoint name the stack registers: the stack
+# refuses to start (rather than run without its connections table) and
+# says why.
+DIR=$WORK/plugins-route_thief
+mkdir -p "$DIR"
+cp "$ORYX_BUILD/test-plugins/route_thief/"*.so "$DIR/"
+THIEF=$WORK/thief.toml
+cat >"$THIEF" <<EOF
+[kernel]
+hugepages = false
+file_prefix = "thief$TAG"
+[plugins]
+path = ["$PLUGINS", "$DIR"]
+[http]
+listen = "127.0.0.1:0"
+webui_dir = ""
+[stage.thief]
+type = "teststage"
+next = "ip"
+[stage.wire]
+type = "port"
+driver = "null"
+next = "ip"
+[stage.ip]
+type = "stack"
+address = "198.18.95.2/24"
+next = "wire"
+EOF
+rc=0
+timeout 30 "$ORYXD" -c "$THIEF" >"$WORK/out" 2>&1 || rc=$?
+[ $rc -ne 0 ] || fail "oryxd started although another stage took the stack's endpoint"
+grep -q "stage ip: start failed: cannot register the REST endpoint 'connections'" "$WORK/out" ||
+  fail "no start-up error naming the endpoint: $(cat "$WORK/out")"
+[ ! -e "/var/run/dpdk/thief$TAG" ] || fail "runtime dir left after the refused start"
+
 for args in "-u ftp://x status" "-u http://127.0.0.1:99999 status" "frobnicate" "stats --watch 0" "log io"; do
   rc=0
   "$ORYXCTL" $args >"$WORK/out" 2>&1 || rc=$?
