@@ -258,6 +258,10 @@ api() { curl -sf "$1$2"; }
 # curl's write error) then fails the pipeline although the text matched.
 grepq() { grep "$@" >/dev/null; }
 
+# process_cpu_ns PID: the run time of every thread of PID so far, in ns
+# (/proc schedstat), for idle-CPU checks.
+process_cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s}'; }
+
 # Debian's python3 (with scapy), whatever else is first on PATH.
 PY=/usr/bin/python3
 

@@ -80,12 +80,9 @@ PY
 
 log "idle: under 2 % of a CPU over 2 s, after 2 s without traffic"
 sleep 2
-cpu_ns() {  # every thread's run time so far, in ns
-  cat /proc/"$SERVER"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s}'
-}
-T0=$(cpu_ns)
+T0=$(process_cpu_ns "$SERVER")
 sleep 2
-T1=$(cpu_ns)
+T1=$(process_cpu_ns "$SERVER")
 USED_US=$(( (T1 - T0) / 1000 ))
 log "idle server used $USED_US us of CPU in 2 s ($(( USED_US / 200 ))/100 %)"
 [ "$USED_US" -lt 40000 ] || fail "an idle server used $USED_US us of CPU in 2 s (over 2 %)"
