@@ -227,8 +227,12 @@ err_t on_connected(void* arg, tcp_pcb*, err_t) {
 bool clashes_with_listener(const Socket& s, const ip_addr_t& ip, uint16_t port) {
   for (tcp_pcb_listen* l = tcp_listen_pcbs.listen_pcbs; l; l = l->next) {
     if (l->local_port != port) continue;
+    // An IPv4 and an IPV6_V6ONLY wildcard on one port coexist, as on Linux
+    // (redis's default "* -::*"); a dual-stack wildcard covers both.
+    bool same_family = IP_IS_ANY_TYPE_VAL(l->local_ip) || IP_IS_ANY_TYPE_VAL(ip) ||
+                       IP_IS_V6_VAL(l->local_ip) == IP_IS_V6_VAL(ip);
     bool overlap = ip_addr_isany(&l->local_ip) || ip_addr_isany(&ip) || ip_addr_cmp(&l->local_ip, &ip);
-    if (!overlap) continue;
+    if (!same_family || !overlap) continue;
     auto it = std::find_if(g_groups.begin(), g_groups.end(), [l](const auto& g) {
       return g->pcb == reinterpret_cast<tcp_pcb*>(l);
     });

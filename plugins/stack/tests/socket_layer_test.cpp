@@ -809,6 +809,16 @@ TEST_CASE("IPv6: TCP and UDP echo, and IPv4 through a dual-stack socket", "[ipv6
     REQUIRE(S->getpeername(s, reinterpret_cast<sockaddr*>(&peer.ss), &peer.len) == 0);
     CHECK(text(peer.ss) == "[::ffff:" + PEER + "]:7");
   }
+  SECTION("an IPv4 and an IPV6_V6ONLY wildcard listen on one port; a dual-stack one cannot") {
+    Sock v4(AF_INET, SOCK_STREAM), v6(AF_INET6, SOCK_STREAM), dual(AF_INET6, SOCK_STREAM);
+    Addr any4 = addr("0.0.0.0", 5010), any6 = addr("::", 5010);
+    REQUIRE(S->bind(v4, any4.sa(), any4.len) == 0);
+    REQUIRE(S->listen(v4, 4) == 0);
+    REQUIRE(set_int(v6, IPPROTO_IPV6, IPV6_V6ONLY, 1) == 0);
+    CHECK(S->bind(v6, any6.sa(), any6.len) == 0);
+    CHECK(S->listen(v6, 4) == 0);
+    CHECK(S->bind(dual, any6.sa(), any6.len) == -EADDRINUSE);
+  }
   SECTION("IPV6_V6ONLY refuses IPv4 peers") {
     Sock s(AF_INET6, SOCK_STREAM);
     REQUIRE(set_int(s, IPPROTO_IPV6, IPV6_V6ONLY, 1) == 0);
