@@ -3,7 +3,7 @@
 #
 #   oryx                oryxd, oryxctl, io, xconnect, vlan, bond and pdump plugins, webui, config,
 #                       systemd unit, docs and man pages      (component runtime)
-#   oryx-plugins-stack  the lwIP stack plugin (pulls liblwip) (plugins_stack)
+#   oryx-plugins-stack  the lwIP stack plugin (lwIP built in) (plugins_stack)
 #   oryx-devel          SDK headers, CMake package, .pc file  (devel)
 #
 # Dependencies are declared by package name. Build with `make package`
@@ -76,7 +76,7 @@ set(CPACK_RPM_DEVEL_PACKAGE_NAME oryx-devel)
 set(CPACK_RPM_MAIN_COMPONENT runtime)
 set(CPACK_RPM_PACKAGE_AUTOREQ OFF)   # names below, not sonames
 set(CPACK_RPM_RUNTIME_PACKAGE_REQUIRES "dpdk >= 22.11, spdlog, fmt, civetweb, libbpf, libxdp, libpcap, liburing, openssl-libs, systemd")
-set(CPACK_RPM_PLUGINS_STACK_PACKAGE_REQUIRES "oryx = ${PROJECT_VERSION}, lwip")
+set(CPACK_RPM_PLUGINS_STACK_PACKAGE_REQUIRES "oryx = ${PROJECT_VERSION}")
 set(CPACK_RPM_DEVEL_PACKAGE_REQUIRES "oryx = ${PROJECT_VERSION}, dpdk-devel, cmake, pkgconf-pkg-config")
 set(CPACK_RPM_DEVEL_PACKAGE_GROUP "Development/Libraries")
 set(CPACK_RPM_DEVEL_PACKAGE_PROVIDES "pkgconfig(oryx-sdk) = ${PROJECT_VERSION}")

@@ -53,11 +53,12 @@ contents "$DEB_DEV" | grep -x ./usr/include/oryx/abi.h >/dev/null || fail "devel
 contents "$DEB_DEV" | grep -x ./usr/include/oryx/socket_api.h >/dev/null || fail "devel lacks socket_api.h"
 contents "$DEB_DEV" | grep "OryxConfig.cmake" >/dev/null || fail "devel lacks the CMake package"
 dpkg-deb -f "$DEB" Depends | grep "librte-net-af-xdp23" >/dev/null || fail "Depends lacks the AF_XDP driver"
-dpkg-deb -f "$DEB_STACK" Depends | grep "liblwip0" >/dev/null || fail "stack Depends lacks liblwip0"
+# lwIP is compiled into the stack plugin (plugins/stack/lwip): no liblwip0.
+dpkg-deb -f "$DEB_STACK" Depends | grep -i "lwip" >/dev/null && fail "stack Depends names lwIP, which is built in"
 dpkg-deb -I "$DEB" conffiles | grep -x /etc/oryx/appliance.toml >/dev/null || fail "appliance.toml is not a conffile"
 rpm -qpl "$RPM" 2>/dev/null | grep -x /usr/lib64/oryx/plugins-1/io.so >/dev/null || fail "rpm: plugins not in lib64"
 rpm -qpR "$RPM" 2>/dev/null | grep "^dpdk" >/dev/null || fail "rpm Requires lacks dpdk"
-rpm -qpR "$RPM_STACK" 2>/dev/null | grep "^lwip" >/dev/null || fail "rpm stack Requires lacks lwip"
+rpm -qpR "$RPM_STACK" 2>/dev/null | grep -i "lwip" >/dev/null && fail "rpm stack Requires names lwIP, which is built in"
 rpm -qpc "$RPM" 2>/dev/null | grep -x /etc/oryx/appliance.toml >/dev/null || fail "rpm: appliance.toml not %config"
 
 log "lint: every finding must be explained in packaging/README.md"

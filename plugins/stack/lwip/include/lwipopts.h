@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* lwipopts.h - the options Oryx compiles lwIP with (lwIP's opt.h documents
+ * each; the stack README says what they mean to an operator). Everything
+ * that includes an lwIP header sees these, so the stack's glue and lwIP
+ * agree on every structure's layout. */
+#ifndef ORYX_LWIPOPTS_H
+#define ORYX_LWIPOPTS_H
+
+/* ---- system ------------------------------------------------------------
+ * lwIP's tcpip thread runs the timers (retransmission, delayed ACK, ARP and
+ * reassembly ageing); every other entry into lwIP holds the core lock
+ * (LOCK_TCPIP_CORE) instead of posting to that thread. Oryx uses the raw
+ * API only: no netconn, no lwIP sockets (the stack has its own socket
+ * layer with Linux's semantics). */
+#define NO_SYS 0
+#define LWIP_TCPIP_CORE_LOCKING 1
+#define LWIP_TCPIP_CORE_LOCKING_INPUT 1
+#define LWIP_NETCONN 0
+#define LWIP_SOCKET 0
+#define TCPIP_MBOX_SIZE 64
+#define DEFAULT_THREAD_STACKSIZE 65536
+
+/* Memory comes from the C library: connection and buffer counts are
+ * limited by the stack's configuration (max_connections and friends), not
+ * by pools sized at compile time. */
+#define MEM_LIBC_MALLOC 1
+#define MEMP_MEM_MALLOC 1
+#define MEM_USE_POOLS 0
+#define MEM_ALIGNMENT 8
+
+/* ---- link and network layers ------------------------------------------- */
+#define LWIP_ARP 1
+#define LWIP_ETHERNET 1
+#define ARP_QUEUEING 1
+#define ARP_QUEUE_LEN 10
+#define LWIP_NETIF_TX_SINGLE_PBUF 1
+#define LWIP_NETIF_LOOPBACK 1
+#define LWIP_HAVE_LOOPIF 0
+#define LWIP_IPV4 1
+#define LWIP_ICMP 1
+#define LWIP_IGMP 1
+#define LWIP_RAW 1
+/* Oryx answers for its own addresses; it is not a router. */
+#define IP_FORWARD 0
+#define LWIP_IPV6 1
+#define LWIP_ICMP6 1
+#define LWIP_IPV6_MLD 1
+#define LWIP_IPV6_FORWARD 0
+#define LWIP_IPV6_DUP_DETECT_ATTEMPTS 1
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT 1
+#define LWIP_IPV6_AUTOCONFIG 1
+#define LWIP_IPV6_NUM_ADDRESSES 6
+#define MEMP_NUM_MLD6_GROUP 16
+#if defined __LP64__
+#define IPV6_FRAG_COPYHEADER 1
+#endif
+
+/* ---- transport ---------------------------------------------------------- */
+#define LWIP_UDP 1
+#define LWIP_UDPLITE 0
+#define LWIP_TCP 1
+#define LWIP_TCP_KEEPALIVE 1
+#define SO_REUSE 1
+#define LWIP_RANDOMIZE_INITIAL_LOCAL_PORTS 1
+#define LWIP_CHECKSUM_ON_COPY 1
+#define TCP_MSS 1460
+#define TCP_WND 0xFFFF
+#define LWIP_WND_SCALE 1
+#define TCP_RCV_SCALE 1
+#define TCP_SND_BUF TCP_WND
+
+/* ---- statistics and checks ---------------------------------------------- */
+#define LWIP_STATS 0
+#define LWIP_STATS_DISPLAY 0
+/* lwIP's assertions on its own invariants stay on (LWIP_NOASSERT unset);
+ * a failed argument check returns an error (LWIP_ERROR without
+ * LWIP_DEBUG). */
+
+/* The core lock, and the check that it is held, come from the port
+ * (Debian's port/sys_arch.c in the source package). */
+void sys_check_core_locking(void);
+#define LWIP_ASSERT_CORE_LOCKED() sys_check_core_locking()
+void sys_mark_tcpip_thread(void);
+#define LWIP_MARK_TCPIP_THREAD() sys_mark_tcpip_thread()
+void sys_lock_tcpip_core(void);
+#define LOCK_TCPIP_CORE() sys_lock_tcpip_core()
+void sys_unlock_tcpip_core(void);
+#define UNLOCK_TCPIP_CORE() sys_unlock_tcpip_core()
+
+#endif /* ORYX_LWIPOPTS_H */
