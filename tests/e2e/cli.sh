@@ -100,6 +100,41 @@ grep -q "stage ip: start failed: cannot register the REST endpoint 'connections'
   fail "no start-up error naming the endpoint: $(cat "$WORK/out")"
 [ ! -e "/var/run/dpdk/thief$TAG" ] || fail "runtime dir left after the refused start"
 
+# lwIP is one instance per process, so two stacks cannot have different
+# receive windows: the second refuses to start and says why.
+TWO=$WORK/two-stacks.toml
+cat >"$TWO" <<EOF
+[kernel]
+hugepages = false
+file_prefix = "twostacks$TAG"
+[plugins]
+path = ["$PLUGINS"]
+[http]
+enabled = false
+[stage.wire]
+type = "port"
+driver = "null"
+next = "ip"
+[stage.ip]
+type = "stack"
+address = "198.18.95.2/24"
+next = "wire"
+[stage.wire2]
+type = "port"
+driver = "null"
+next = "ip2"
+[stage.ip2]
+type = "stack"
+address = "198.18.96.2/24"
+receive_window = 100000
+next = "wire2"
+EOF
+rc=0
+timeout 30 "$ORYXD" -c "$TWO" >"$WORK/out" 2>&1 || rc=$?
+[ $rc -ne 0 ] || fail "oryxd started two stacks with different receive windows"
+grepq "receive_window 100000 differs from the 1310720 of the stack already running" "$WORK/out" ||
+  fail "no start-up error naming receive_window: $(cat "$WORK/out")"
+
 for args in "-u ftp://x status" "-u http://127.0.0.1:99999 status" "frobnicate" "stats --watch 0" "log io"; do
   rc=0
   "$ORYXCTL" $args >"$WORK/out" 2>&1 || rc=$?

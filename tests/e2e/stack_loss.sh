@@ -5,6 +5,8 @@
 # The echo must come back byte-exact and in bounded time, and the stack's
 # counters must account for the loss: every dropped segment of the stack's
 # was retransmitted, and the peer's drops show up as out-of-order arrivals.
+# On the wire (tcpdump in the peer namespace) the stack offers a window
+# scale of 7 and announces the configured receive_window.
 # LOSS_PERCENT, LOSS_MIB and LOSS_SECONDS override the defaults.
 source "$(dirname "$0")/lib.sh"
 
@@ -12,7 +14,8 @@ LOSS_PERCENT=${LOSS_PERCENT:-2}
 LOSS_MIB=${LOSS_MIB:-8}
 LOSS_SECONDS=${LOSS_SECONDS:-60}
 
-start_stack l 198.18.92 "tcp_echo_port = 7" "tcp_discard_port = 9"
+WINDOW=524288
+start_stack l 198.18.92 "tcp_echo_port = 7" "tcp_discard_port = 9" "receive_window = $WINDOW"
 
 # The peer's address moves to a bridge with eth0 as its port, so the
 # egress hook below sits after the peer's TCP: a drop there is a loss TCP
@@ -58,6 +61,10 @@ log "echo done byte-exact in $($PY -c "import time; print(f'{time.time() - $STAR
 # makes the following segments arrive out of order.
 log "$LOSS_MIB MiB to TCP discard with $LOSS_PERCENT % lost"
 RX_BEFORE=$(C rx_tcp_bytes)
+ip netns exec "$NS" tcpdump -i eth0 -s 128 -U -w "$WORK/discard.pcap" tcp port 9 2>"$WORK/tcpdump.err" &
+TCPDUMP=$!
+_PIDS+=("$TCPDUMP")
+wait_until 10 'grepq listening "$WORK/tcpdump.err"' || fail "tcpdump did not start: $(cat "$WORK/tcpdump.err")"
 ip netns exec "$NS" timeout "$LOSS_SECONDS" $PY - "$LOSS_MIB" <<'PY' || fail "discard over the lossy path did not finish within $LOSS_SECONDS s"
 import socket, sys
 s = socket.create_connection(("198.18.92.2", 9), timeout=30)
@@ -66,6 +73,22 @@ s.shutdown(socket.SHUT_WR)
 assert s.recv(1) == b"", "discard sent something"
 PY
 [ $(( $(C rx_tcp_bytes) - RX_BEFORE )) -ge $((LOSS_MIB << 20)) ] || fail "the stack received fewer TCP bytes than were sent"
+kill -INT "$TCPDUMP" && wait "$TCPDUMP" || true
+
+log "on the wire: the stack's window scale and receive window"
+$PY - "$WORK/discard.pcap" "$WINDOW" <<'PY' || fail "the stack's TCP options on the wire"
+import sys
+from scapy.all import rdpcap, IP, TCP
+window = int(sys.argv[2])
+sent = [p for p in rdpcap(sys.argv[1]) if TCP in p and p[IP].src == "198.18.92.2"]
+synack = [p for p in sent if p[TCP].flags.S and p[TCP].flags.A]
+assert synack, "no SYN-ACK from the stack"
+options = dict(synack[0][TCP].options)
+assert options.get("WScale") == 7, f"window scale {options.get('WScale')}, not 7"
+largest = max(p[TCP].window for p in sent if not p[TCP].flags.S) << 7
+assert window // 2 <= largest <= window, f"largest window announced {largest}, configured {window}"
+print(f"window scale 7, largest window announced {largest} of {window}")
+PY
 
 TO_PEER=$(dropped toward_peer); TO_STACK=$(dropped toward_stack)
 RETRANS=$(C tcp_retransmits); PARTIAL=$(C tcp_partial_ack_retransmits)

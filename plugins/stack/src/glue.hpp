@@ -27,7 +27,7 @@ enum Counter : size_t {
   kDropTooBig, kTcpConnections, kMbufsHeld,
   kTcpOpened, kTcpAcceptOverflow, kUdpRcvbufDrops, kSocketsOpen,
   kTcpRetransmits, kTcpPartialAckRetransmits, kTcpOutOfOrder, kTcpDuplicateSegments,
-  kDropTcpOutOfWindow,
+  kDropTcpOutOfWindow, kTcpRxCompacted,
   kCounterCount
 };
 
@@ -91,6 +91,7 @@ struct InterfaceConfig {
   std::string ipv6;                            // may be empty
   bool gratuitous_arp;
   size_t time_wait_max = 128;  // TIME_WAIT connections kept (lwIP's list is walked per segment)
+  size_t receive_window = 0;   // bytes; 0 keeps lwIP's ceiling (TCP_WND)
 };
 
 // One lwIP network interface bound to a port of the graph.

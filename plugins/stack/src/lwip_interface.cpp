@@ -229,6 +229,17 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
     throw std::runtime_error("bad IPv6 address " + cfg.ipv6);
 
   CoreLock lock;
+  // lwIP is one instance per process: the window is every stack's.
+  if (cfg.receive_window && cfg.receive_window != tcp_rcv_wnd_max) {
+    if (netif_list) {
+      size_t first = tcp_rcv_wnd_max;
+      delete impl_;
+      throw std::runtime_error("receive_window " + std::to_string(cfg.receive_window) +
+                               " differs from the " + std::to_string(first) +
+                               " of the stack already running in this process");
+    }
+    tcp_rcv_wnd_max = tcpwnd_size_t(cfg.receive_window);
+  }
   netif* n = &impl_->nif;
   if (!netif_add(n, &addr, &mask, &gw, impl_, Impl::netif_setup, ethernet_input)) {
     delete impl_;

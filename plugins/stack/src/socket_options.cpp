@@ -59,7 +59,7 @@ int get_timeout(const void* value, socklen_t len, int64_t& us) {
   return 0;
 }
 
-int default_rcvbuf(const Socket& s) { return s.is_stream() ? int(TCP_WND) : kUdpBufferDefault; }
+int default_rcvbuf(const Socket& s) { return s.is_stream() ? int(tcp_rcv_wnd_max) : kUdpBufferDefault; }
 int default_sndbuf(const Socket& s) { return s.is_stream() ? int(TCP_SND_BUF) : kUdpBufferDefault; }
 
 void apply(Socket& s) {

@@ -136,6 +136,11 @@ constexpr auto kCounters = oryx::sdk::counter_table({
                         "TCP segments whose data had all arrived before; dropped.")},
     {kDropTcpOutOfWindow, oryx::sdk::counter("drop_tcp_out_of_window", "segments",
                                              "TCP segments dropped: beyond the receive window.")},
+    {kTcpRxCompacted,
+     oryx::sdk::counter("tcp_rx_compacted", "segments",
+                        "Received TCP segments copied out of their mbufs because the "
+                        "application had more than 64 KiB unread: the port gets its "
+                        "buffers back while a slow reader catches up.")},
     {kDropMultiSegment,
      oryx::sdk::counter("drop_multi_segment", "frames",
                         "Frames dropped: chained mbufs are not handed to lwIP yet.")},
@@ -184,6 +189,11 @@ constexpr oryx_param kParams[] = {
                          "TCP connections kept in TIME_WAIT; older ones are retired (Linux's "
                          "tcp_max_tw_buckets). lwIP walks this list for every segment of no "
                          "live connection, so a large value slows short connections."),
+    oryx::sdk::param_int("receive_window", 65535, 8388480, "1310720",
+                         "TCP receive window in bytes once window scaling is agreed (the "
+                         "default suits 10 Gbit/s over a 1 ms round trip). Data waiting for "
+                         "the application counts against it. One value per process: every "
+                         "stack stage must give the same."),
     oryx::sdk::param_int("tcp_echo_port", 0, 65535, "0", "TCP echo service port; 0 is off."),
     oryx::sdk::param_int("udp_echo_port", 0, 65535, "0", "UDP echo service port; 0 is off."),
     oryx::sdk::param_int("tcp_discard_port", 0, 65535, "0", "TCP discard service port; 0 is off."),
@@ -288,6 +298,7 @@ class StackStage {
       throw Error("mac: \"" + mac_text_ + "\" is not a MAC address");
     mtu_ = uint16_t(cfg.get_int("mtu"));
     iface_.time_wait_max = size_t(cfg.get_int("time_wait_max"));
+    iface_.receive_window = size_t(cfg.get_int("receive_window"));
     services_.tcp_echo_port = int(cfg.get_int("tcp_echo_port"));
     services_.udp_echo_port = int(cfg.get_int("udp_echo_port"));
     services_.tcp_discard_port = int(cfg.get_int("tcp_discard_port"));

@@ -25,6 +25,9 @@ namespace oryx::stack::ops {
 
 namespace {
 
+// Unread bytes beyond which received segments leave their mbufs (on_recv).
+constexpr size_t kCompactAbove = 64 * 1024;
+
 uint64_t* C = nullptr;
 uint64_t scratch[kCounterCount];  // until the first stage attaches
 std::vector<std::shared_ptr<ListenGroup>> g_groups;  // groups with a live listen pcb
@@ -97,6 +100,16 @@ err_t on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t) {
     tcp_recved(pcb, p->tot_len);
     pbuf_free(p);
     return ERR_OK;
+  }
+  // Behind 64 KiB the application is not keeping up: what waits for it
+  // moves to ordinary memory, so a slow reader with a large window cannot
+  // hold the port's mbufs (Linux collapses such queues too).
+  if (s->rx_bytes >= kCompactAbove && (p->flags & PBUF_FLAG_IS_CUSTOM)) {
+    if (pbuf* copy = pbuf_clone(PBUF_RAW, PBUF_RAM, p)) {
+      pbuf_free(p);
+      p = copy;
+      counters()[kTcpRxCompacted]++;
+    }
   }
   s->rx.push_back(p);
   s->rx_bytes += p->tot_len;

@@ -64,10 +64,24 @@
 #define LWIP_RANDOMIZE_INITIAL_LOCAL_PORTS 1
 #define LWIP_CHECKSUM_ON_COPY 1
 #define TCP_MSS 1460
-#define TCP_WND 0xFFFF
+/* The receive window: scaled by 2^7, so up to 8 MiB. TCP_WND is the
+ * ceiling; the stack's `receive_window` chooses each stack's window up to
+ * it (patches/0001-receive-window-setting.patch). */
 #define LWIP_WND_SCALE 1
-#define TCP_RCV_SCALE 1
-#define TCP_SND_BUF TCP_WND
+#define TCP_RCV_SCALE 7
+#define TCP_WND (0xFFFFU << TCP_RCV_SCALE)
+#define TCP_SND_BUF 0xFFFF
+/* Segments that arrive ahead of a gap wait in the out-of-order queue,
+ * which is bounded by the window in bytes and by a count of buffers
+ * (each one an mbuf the port cannot reuse meanwhile). */
+#define TCP_QUEUE_OOSEQ 1
+#define TCP_OOSEQ_BYTES_LIMIT(pcb) (tcp_rcv_wnd_max)
+#define TCP_OOSEQ_PBUFS_LIMIT(pcb) 512
+/* Selective acknowledgements stay off until lwIP's sender acts on them:
+ * offered, they make Linux answer losses with SACK blocks on ACKs that
+ * carry data, which lwIP 2.1.3 does not count as duplicate ACKs, so every
+ * loss of an echo waited for the retransmission timeout (measured). */
+#define LWIP_TCP_SACK_OUT 0
 
 /* ---- statistics and checks ---------------------------------------------- */
 #define LWIP_STATS 0
