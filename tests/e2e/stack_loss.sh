@@ -5,8 +5,9 @@
 # The echo must come back byte-exact and in bounded time, and the stack's
 # counters must account for the loss: every dropped segment of the stack's
 # was retransmitted, and the peer's drops show up as out-of-order arrivals.
-# On the wire (tcpdump in the peer namespace) the stack offers a window
-# scale of 7 and announces the configured receive_window.
+# On the wire (tcpdump in the peer namespace) the stack offers SACK and a
+# window scale of 7, announces the configured receive_window, and answers
+# segments that arrive behind a loss with SACK blocks.
 # LOSS_PERCENT, LOSS_MIB and LOSS_SECONDS override the defaults.
 source "$(dirname "$0")/lib.sh"
 
@@ -75,7 +76,7 @@ PY
 [ $(( $(C rx_tcp_bytes) - RX_BEFORE )) -ge $((LOSS_MIB << 20)) ] || fail "the stack received fewer TCP bytes than were sent"
 kill -INT "$TCPDUMP" && wait "$TCPDUMP" || true
 
-log "on the wire: the stack's window scale and receive window"
+log "on the wire: the stack's SYN-ACK options, its window and its SACK blocks"
 $PY - "$WORK/discard.pcap" "$WINDOW" <<'PY' || fail "the stack's TCP options on the wire"
 import sys
 from scapy.all import rdpcap, IP, TCP
@@ -84,10 +85,13 @@ sent = [p for p in rdpcap(sys.argv[1]) if TCP in p and p[IP].src == "198.18.92.2
 synack = [p for p in sent if p[TCP].flags.S and p[TCP].flags.A]
 assert synack, "no SYN-ACK from the stack"
 options = dict(synack[0][TCP].options)
+assert "SAckOK" in options, f"the SYN-ACK does not offer SACK: {options}"
 assert options.get("WScale") == 7, f"window scale {options.get('WScale')}, not 7"
 largest = max(p[TCP].window for p in sent if not p[TCP].flags.S) << 7
 assert window // 2 <= largest <= window, f"largest window announced {largest}, configured {window}"
-print(f"window scale 7, largest window announced {largest} of {window}")
+blocks = [p for p in sent if any(kind == "SAck" for kind, _ in p[TCP].options)]
+assert blocks, "no ACK of the stack's carried SACK blocks, though segments were lost"
+print(f"SACK-permitted, window scale 7, largest window {largest} of {window}, {len(blocks)} ACKs with SACK blocks")
 PY
 
 TO_PEER=$(dropped toward_peer); TO_STACK=$(dropped toward_stack)
@@ -95,7 +99,7 @@ RETRANS=$(C tcp_retransmits); PARTIAL=$(C tcp_partial_ack_retransmits)
 OOO=$(C tcp_out_of_order); DUP=$(C tcp_duplicate_segments); OOW=$(C drop_tcp_out_of_window)
 PEER_RETRANS=$(ip netns exec "$NS" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ {print $2}')
 log "dropped toward the peer $TO_PEER, toward the stack $TO_STACK (the peer retransmitted $PEER_RETRANS)"
-log "stack: tcp_retransmits $RETRANS (partial-ACK $PARTIAL), tcp_out_of_order $OOO, tcp_duplicate_segments $DUP, drop_tcp_out_of_window $OOW"
+log "stack: tcp_retransmits $RETRANS (partial-ACK $PARTIAL, recovery probes $(C tcp_recovery_probes)), tcp_out_of_order $OOO, tcp_duplicate_segments $DUP, drop_tcp_out_of_window $OOW"
 [ "$TO_PEER" -gt 0 ] && [ "$TO_STACK" -gt 0 ] || fail "nftables dropped nothing: the test tested nothing"
 # Every segment of the stack's that was dropped had to be sent again
 # (a dropped retransmission again), so retransmissions cover the drops;

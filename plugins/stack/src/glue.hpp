@@ -27,7 +27,7 @@ enum Counter : size_t {
   kDropTooBig, kTcpConnections, kMbufsHeld,
   kTcpOpened, kTcpAcceptOverflow, kUdpRcvbufDrops, kSocketsOpen,
   kTcpRetransmits, kTcpPartialAckRetransmits, kTcpOutOfOrder, kTcpDuplicateSegments,
-  kDropTcpOutOfWindow, kTcpRxCompacted,
+  kDropTcpOutOfWindow, kTcpRxCompacted, kTcpRecoveryProbes,
   kCounterCount
 };
 

@@ -141,6 +141,11 @@ constexpr auto kCounters = oryx::sdk::counter_table({
                         "Received TCP segments copied out of their mbufs because the "
                         "application had more than 64 KiB unread: the port gets its "
                         "buffers back while a slow reader catches up.")},
+    {kTcpRecoveryProbes,
+     oryx::sdk::counter("tcp_recovery_probes", "segments",
+                        "Holes retransmitted again because a connection in SACK recovery "
+                        "made no progress for 10 ms or more (a lost retransmission), "
+                        "instead of waiting for the retransmission timeout.")},
     {kDropMultiSegment,
      oryx::sdk::counter("drop_multi_segment", "frames",
                         "Frames dropped: chained mbufs are not handed to lwIP yet.")},

@@ -145,7 +145,7 @@ void on_err(void* arg, err_t err) {
   publish(*s, true);
 }
 
-// Every 500 ms per connection: TCP_USER_TIMEOUT, which lwIP lacks.
+// Every slow timer tick (100 ms) per connection: TCP_USER_TIMEOUT, which lwIP lacks.
 err_t on_poll(void* arg, tcp_pcb* pcb) {
   auto* s = static_cast<Socket*>(arg);
   if (!s->user_timeout_ms) return ERR_OK;

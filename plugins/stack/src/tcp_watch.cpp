@@ -10,10 +10,14 @@
 extern "C" {
 #include <lwip/priv/tcp_priv.h>
 #include <lwip/tcp.h>
+#include <lwip/tcpip.h>
+#include <lwip/timeouts.h>
 }
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
+#include <vector>
 
 namespace oryx::stack {
 
@@ -53,7 +57,7 @@ bool accepts_data(const tcp_pcb* p) {
 
 // NewReno (RFC 6582): lwIP 2.1 leaves fast recovery at the first ACK that
 // advances, so every further hole lost in the same window waits for a
-// retransmission timeout of 1.5 s or more (500 ms timer ticks, no SACK).
+// retransmission timeout (lwIP's timer ticks, no SACK).
 // The glue remembers, per connection in recovery, the highest sequence
 // sent when recovery began; an ACK below it retransmits the next hole at
 // once. Keyed by pcb; an entry whose pcb is gone is dropped when it is
@@ -67,6 +71,75 @@ void sweep_recovery_points() {
     for (tcp_pcb* p = tcp_active_pcbs; p && !live; p = p->next) live = p == it->first;
     it = live ? std::next(it) : recovery_point.erase(it);
   }
+}
+
+// Recovery probes. A hole whose retransmission is lost again leaves the
+// cumulative ACK where it was; when nothing sent after it is in flight
+// (the sender's buffer is full of data behind the hole, as an echo's is),
+// no SACK tells of the loss and lwIP's retransmission timer waits
+// 0.5-1.5 s. A connection in SACK recovery whose cumulative ACK has not
+// moved for kProbeAfterMs gets its first unacknowledged segment once more,
+// then again after twice as long, up to kProbeMaxMs (Linux's tail-loss
+// probe and RACK cover the same case). Only connections in recovery are
+// watched, by lwIP's timer in its own thread, armed while there are any.
+constexpr uint32_t kProbeTickMs = 5, kProbeAfterMs = 10, kProbeMaxMs = 320;
+struct Probe {
+  tcp_pcb* pcb;
+  uint32_t lastack, since_ms, wait_ms;
+};
+std::vector<Probe> probes;
+bool probe_timer_armed = false;
+uint64_t* probe_counters = nullptr;
+
+bool alive(const tcp_pcb* p) {
+  for (tcp_pcb* q = tcp_active_pcbs; q; q = q->next)
+    if (q == p) return true;
+  return false;
+}
+
+void probe_tick(void*) {
+  probe_timer_armed = false;
+  uint32_t now = sys_now();
+  for (auto it = probes.begin(); it != probes.end();) {
+    tcp_pcb* p = it->pcb;
+    if (!alive(p) || !(p->flags & TF_INFR) || !p->unacked) {
+      it = probes.erase(it);
+      continue;
+    }
+    if (p->lastack != it->lastack) {
+      *it = {p, p->lastack, now, kProbeAfterMs};
+    } else if (now - it->since_ms >= it->wait_ms && tcp_rexmit(p) == ERR_OK) {
+      if (probe_counters) probe_counters[kTcpRecoveryProbes]++;
+      tcp_output(p);
+      it->since_ms = now;
+      it->wait_ms = std::min(it->wait_ms * 2, kProbeMaxMs);
+    }
+    ++it;
+  }
+  if (!probes.empty()) {
+    probe_timer_armed = true;
+    sys_timeout(kProbeTickMs, probe_tick, nullptr);
+  }
+}
+
+// In lwIP's thread: a timeout added from another thread would wait for
+// the thread's current sleep to end.
+void arm_probe_timer(void*) {
+  if (probe_timer_armed || probes.empty()) return;
+  probe_timer_armed = true;
+  sys_timeout(kProbeTickMs, probe_tick, nullptr);
+}
+
+void watch_recovery(tcp_pcb* p, uint64_t* c) {
+  if (!(p->flags & TF_SACK) || !(p->flags & TF_INFR) || !p->unacked) return;
+  auto it = std::find_if(probes.begin(), probes.end(), [p](const Probe& e) { return e.pcb == p; });
+  if (it != probes.end()) {
+    if (it->lastack != p->lastack) *it = {p, p->lastack, sys_now(), kProbeAfterMs};
+    return;
+  }
+  probe_counters = c;
+  probes.push_back({p, p->lastack, sys_now(), kProbeAfterMs});
+  if (!probe_timer_armed) tcpip_try_callback(arm_probe_timer, nullptr);
 }
 
 // A SYN for a 4-tuple this stack holds in TIME_WAIT is refused by lwIP
@@ -150,12 +223,17 @@ void watch_rx_after(const TcpSegment& s, const RxWatch& before, uint64_t* c) {
     return;
   }
   // lwIP's integer smoothing settles the RTT deviation at 3 slow-timer
-  // ticks, so on a LAN every timeout waits 1.0-1.5 s. Two ticks (0.5-1 s)
-  // is the shortest that cannot fire while an ACK is still on its way,
-  // given a round trip under one tick (sa is the RTT in ticks, times 8).
+  // ticks (100 ms each, lwipopts.h), so on a LAN every timeout waits
+  // 300-400 ms. Two ticks (200-300 ms, Linux's minimum is 200) is the
+  // shortest that cannot fire while an ACK is still on its way, given a
+  // round trip under one tick (sa is the RTT in ticks, times 8).
   if ((p->sa >> 3) == 0 && p->sv > 2 && p->nrtx == 0) {
     p->sv = 2;
     p->rto = 2;
+  }
+  if (p->flags & TF_SACK) {  // lwIP's SACK-based recovery (lwip patch 0002) repairs holes
+    watch_recovery(p, c);
+    return;
   }
   if (!before.in_recovery_before && (p->flags & TF_INFR)) {  // lwIP began fast recovery
     sweep_recovery_points();
