@@ -194,11 +194,11 @@ constexpr oryx_param kParams[] = {
                          "TCP connections kept in TIME_WAIT; older ones are retired (Linux's "
                          "tcp_max_tw_buckets). lwIP walks this list for every segment of no "
                          "live connection, so a large value slows short connections."),
-    oryx::sdk::param_int("receive_window", 65535, 8388480, "1310720",
-                         "TCP receive window in bytes once window scaling is agreed (the "
-                         "default suits 10 Gbit/s over a 1 ms round trip). Data waiting for "
-                         "the application counts against it. One value per process: every "
-                         "stack stage must give the same."),
+    oryx::sdk::param_int("receive_window", 65535, 8388480, "65535",
+                         "TCP receive window in bytes once window scaling is agreed (10 Gbit/s "
+                         "over a 1 ms round trip needs 1310720). Data waiting for the "
+                         "application counts against it. One value per process: every stack "
+                         "stage must give the same."),
     oryx::sdk::param_int("tcp_echo_port", 0, 65535, "0", "TCP echo service port; 0 is off."),
     oryx::sdk::param_int("udp_echo_port", 0, 65535, "0", "UDP echo service port; 0 is off."),
     oryx::sdk::param_int("tcp_discard_port", 0, 65535, "0", "TCP discard service port; 0 is off."),

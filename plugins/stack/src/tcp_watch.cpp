@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 // tcp_watch.cpp - segment-level TCP bookkeeping in the glue (see
-// tcp_watch.hpp). Connections are found by 4-tuple in lwIP's active list,
-// which lwIP keeps most-recently-received first, so the usual lookup ends
-// at the first entry.
+// tcp_watch.hpp). Connections are found by 4-tuple in lwIP's connection
+// hash (lwip patch 0003).
 #include "tcp_watch.hpp"
 
 #include "glue.hpp"
 
 extern "C" {
+#include <lwip/netif.h>
 #include <lwip/priv/tcp_priv.h>
 #include <lwip/tcp.h>
 #include <lwip/tcpip.h>
 #include <lwip/timeouts.h>
 }
+
+#ifndef TF_SACK  // lwIP built without SACK (LWIP_TCP_SACK_OUT 0)
+#define TF_SACK 0
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -28,23 +32,28 @@ uint32_t be32(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
 }
 
-bool same_address(const ip_addr_t* a, const uint8_t* raw, bool ipv6) {
-  if (IP_IS_V6(a) != ipv6) return false;
-  return ipv6 ? std::memcmp(ip_2_ip6(a)->addr, raw, 16) == 0
-              : std::memcmp(&ip_2_ip4(a)->addr, raw, 4) == 0;
+ip_addr_t address_of(const uint8_t* raw, bool ipv6) {
+  ip_addr_t a{};
+  if (ipv6) {
+    IP_SET_TYPE_VAL(a, IPADDR_TYPE_V6);
+    std::memcpy(ip_2_ip6(&a)->addr, raw, 16);
+    // lwIP compares zones too: a link-local address belongs to the interface.
+    ip6_addr_assign_zone(ip_2_ip6(&a), IP6_UNICAST, netif_default);
+  } else {
+    IP_SET_TYPE_VAL(a, IPADDR_TYPE_V4);
+    std::memcpy(&ip_2_ip4(&a)->addr, raw, 4);
+  }
+  return a;
 }
 
-// The connection in `list` a segment belongs to; `rx` says which end of
+// The connection a segment belongs to (tcp_lookup, a hash: lwip patch
+// 0003), in TIME_WAIT or not as `time_wait` says; `rx` says which end of
 // the segment is ours.
-tcp_pcb* find_pcb(tcp_pcb* list, const TcpSegment& s, bool rx) {
-  uint16_t local_port = rx ? s.dport : s.sport, remote_port = rx ? s.sport : s.dport;
-  const uint8_t* local = rx ? s.dst : s.src;
-  const uint8_t* remote = rx ? s.src : s.dst;
-  for (tcp_pcb* p = list; p; p = p->next)
-    if (p->local_port == local_port && p->remote_port == remote_port &&
-        same_address(&p->local_ip, local, s.ipv6) && same_address(&p->remote_ip, remote, s.ipv6))
-      return p;
-  return nullptr;
+tcp_pcb* find_pcb(const TcpSegment& s, bool rx, bool time_wait) {
+  ip_addr_t local = address_of(rx ? s.dst : s.src, s.ipv6);
+  ip_addr_t remote = address_of(rx ? s.src : s.dst, s.ipv6);
+  tcp_pcb* p = tcp_lookup(&local, rx ? s.dport : s.sport, &remote, rx ? s.sport : s.dport);
+  return p && (p->state == TIME_WAIT) == time_wait ? p : nullptr;
 }
 
 uint32_t sequence_length(const TcpSegment& s) {
@@ -148,7 +157,7 @@ void watch_recovery(tcp_pcb* p, uint64_t* c) {
 // works; do the same by retiring the TIME_WAIT entry first.
 void retire_time_wait_for_syn(const TcpSegment& s) {
   if ((s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN) return;
-  tcp_pcb* p = find_pcb(tcp_tw_pcbs, s, true);
+  tcp_pcb* p = find_pcb(s, true, true);
   if (p && TCP_SEQ_GT(s.seq, p->rcv_nxt)) tcp_abort(p);  // frees a TIME_WAIT pcb, sends nothing
 }
 
@@ -197,7 +206,7 @@ bool parse_tcp_segment(const uint8_t* f, uint32_t len, TcpSegment* s) {
 RxWatch watch_rx_before(const TcpSegment& s, uint64_t* c) {
   if (tcp_tw_pcbs) retire_time_wait_for_syn(s);
   RxWatch w;
-  tcp_pcb* p = find_pcb(tcp_active_pcbs, s, true);
+  tcp_pcb* p = find_pcb(s, true, false);
   if (!p) return w;
   w.pcb = p;
   w.lastack_before = p->lastack;
@@ -217,7 +226,7 @@ RxWatch watch_rx_before(const TcpSegment& s, uint64_t* c) {
 void watch_rx_after(const TcpSegment& s, const RxWatch& before, uint64_t* c) {
   if (!before.pcb || !(s.flags & TCP_ACK)) return;
   auto* old = static_cast<const tcp_pcb*>(before.pcb);
-  tcp_pcb* p = find_pcb(tcp_active_pcbs, s, true);
+  tcp_pcb* p = find_pcb(s, true, false);
   if (p != old) {  // the connection ended while lwIP handled the segment
     recovery_point.erase(old);
     return;
@@ -259,7 +268,7 @@ void watch_rx_after(const TcpSegment& s, const RxWatch& before, uint64_t* c) {
 
 void watch_tx(const TcpSegment& s, uint64_t* c) {
   if (sequence_length(s) == 0) return;
-  tcp_pcb* p = find_pcb(tcp_active_pcbs, s, false);
+  tcp_pcb* p = find_pcb(s, false, false);
   if (!p) return;
   // lwIP moves snd_nxt only after a segment is out, so a first
   // transmission starts at snd_nxt. A timeout rewinds snd_nxt and sets
