@@ -192,8 +192,8 @@ constexpr oryx_param kParams[] = {
                          "Frames the stack may queue for the port before dropping (power of 2)."),
     oryx::sdk::param_int("time_wait_max", 16, 65536, "128",
                          "TCP connections kept in TIME_WAIT; older ones are retired (Linux's "
-                         "tcp_max_tw_buckets). lwIP walks this list for every segment of no "
-                         "live connection, so a large value slows short connections."),
+                         "tcp_max_tw_buckets). Segments find connections by hash, but ending "
+                         "one walks lwIP's list, so a large value slows short connections."),
     oryx::sdk::param_int("receive_window", 65535, 8388480, "65535",
                          "TCP receive window in bytes once window scaling is agreed (10 Gbit/s "
                          "over a 1 ms round trip needs 1310720). Data waiting for the "
