@@ -90,7 +90,7 @@ struct InterfaceConfig {
   std::string ipv4, ipv4_mask, ipv4_gateway;  // dotted quads, may be empty
   std::string ipv6;                            // may be empty
   bool gratuitous_arp;
-  size_t time_wait_max = 128;  // TIME_WAIT connections kept (lwIP's list is walked per segment)
+  size_t time_wait_max = 128;  // TIME_WAIT connections kept (lwIP's list is walked per close)
   size_t receive_window = 0;   // bytes; 0 keeps lwIP's ceiling (TCP_WND)
 };
 

@@ -86,7 +86,7 @@ void sweep_recovery_points() {
 // cumulative ACK where it was; when nothing sent after it is in flight
 // (the sender's buffer is full of data behind the hole, as an echo's is),
 // no SACK tells of the loss and lwIP's retransmission timer waits
-// 0.5-1.5 s. A connection in SACK recovery whose cumulative ACK has not
+// 200-400 ms. A connection in SACK recovery whose cumulative ACK has not
 // moved for kProbeAfterMs gets its first unacknowledged segment once more,
 // then again after twice as long, up to kProbeMaxMs (Linux's tail-loss
 // probe and RACK cover the same case). Only connections in recovery are
@@ -95,15 +95,20 @@ constexpr uint32_t kProbeTickMs = 5, kProbeAfterMs = 10, kProbeMaxMs = 320;
 struct Probe {
   tcp_pcb* pcb;
   uint32_t lastack, since_ms, wait_ms;
+  ip_addr_t local, remote;  // to tell the pcb still exists (by hash)
+  uint16_t local_port, remote_port;
 };
 std::vector<Probe> probes;
 bool probe_timer_armed = false;
 uint64_t* probe_counters = nullptr;
 
-bool alive(const tcp_pcb* p) {
-  for (tcp_pcb* q = tcp_active_pcbs; q; q = q->next)
-    if (q == p) return true;
-  return false;
+Probe probe_of(tcp_pcb* p, uint32_t now) {
+  return {p, p->lastack, now, kProbeAfterMs, p->local_ip, p->remote_ip, p->local_port,
+          p->remote_port};
+}
+
+bool alive(const Probe& e) {
+  return tcp_lookup(&e.local, e.local_port, &e.remote, e.remote_port) == e.pcb;
 }
 
 void probe_tick(void*) {
@@ -111,12 +116,12 @@ void probe_tick(void*) {
   uint32_t now = sys_now();
   for (auto it = probes.begin(); it != probes.end();) {
     tcp_pcb* p = it->pcb;
-    if (!alive(p) || !(p->flags & TF_INFR) || !p->unacked) {
+    if (!alive(*it) || !(p->flags & TF_INFR) || !p->unacked) {
       it = probes.erase(it);
       continue;
     }
     if (p->lastack != it->lastack) {
-      *it = {p, p->lastack, now, kProbeAfterMs};
+      *it = probe_of(p, now);
     } else if (now - it->since_ms >= it->wait_ms && tcp_rexmit(p) == ERR_OK) {
       if (probe_counters) probe_counters[kTcpRecoveryProbes]++;
       tcp_output(p);
@@ -143,11 +148,11 @@ void watch_recovery(tcp_pcb* p, uint64_t* c) {
   if (!(p->flags & TF_SACK) || !(p->flags & TF_INFR) || !p->unacked) return;
   auto it = std::find_if(probes.begin(), probes.end(), [p](const Probe& e) { return e.pcb == p; });
   if (it != probes.end()) {
-    if (it->lastack != p->lastack) *it = {p, p->lastack, sys_now(), kProbeAfterMs};
+    if (it->lastack != p->lastack) *it = probe_of(p, sys_now());
     return;
   }
   probe_counters = c;
-  probes.push_back({p, p->lastack, sys_now(), kProbeAfterMs});
+  probes.push_back(probe_of(p, sys_now()));
   if (!probe_timer_armed) tcpip_try_callback(arm_probe_timer, nullptr);
 }
 

@@ -2,7 +2,8 @@
 // tcp_watch.hpp - what the glue sees of TCP segments crossing the lwIP
 // boundary: counters lwIP keeps only with LWIP_STATS (retransmissions,
 // out-of-order, duplicate and out-of-window segments), Linux's TIME_WAIT
-// reuse, and NewReno partial-ACK recovery that lwIP 2.1 lacks.
+// reuse, NewReno partial-ACK recovery for peers without SACK, and a probe
+// for lost retransmissions in SACK recovery.
 // Everything here runs under the lwIP core lock.
 #pragma once
 
