@@ -71,6 +71,22 @@ done
 DIR=$WORK/plugins-route_thief
 mkdir -p "$DIR"
 cp "$ORYX_BUILD/test-plugins/route_thief/"*.so "$DIR/"
+# null_stack SUFFIX ADDRESS [TOML...]: stage wireSUFFIX, a null port, and
+# stage ipSUFFIX, a stack on it at ADDRESS, with TOML lines added to it.
+null_stack() {
+  printf '[stage.wire%s]\ntype = "port"\ndriver = "null"\nnext = "ip%s"\n' "$1" "$1"
+  printf '[stage.ip%s]\ntype = "stack"\naddress = "%s"\nnext = "wire%s"\n' "$1" "$2" "$1"
+  printf '%s\n' "${@:3}"
+}
+# refused_start CONFIG WHY MESSAGE: oryxd must not start on CONFIG (it would
+# be wrong WHY) and must say MESSAGE.
+refused_start() {
+  local rc=0
+  timeout 30 "$ORYXD" -c "$1" >"$WORK/out" 2>&1 || rc=$?
+  [ $rc -ne 0 ] || fail "oryxd started although $2"
+  grepq "$3" "$WORK/out" || fail "no start-up error saying \"$3\": $(cat "$WORK/out")"
+}
+
 THIEF=$WORK/thief.toml
 cat >"$THIEF" <<EOF
 [kernel]
@@ -84,20 +100,10 @@ webui_dir = ""
 [stage.thief]
 type = "teststage"
 next = "ip"
-[stage.wire]
-type = "port"
-driver = "null"
-next = "ip"
-[stage.ip]
-type = "stack"
-address = "198.18.95.2/24"
-next = "wire"
+$(null_stack "" 198.18.95.2/24)
 EOF
-rc=0
-timeout 30 "$ORYXD" -c "$THIEF" >"$WORK/out" 2>&1 || rc=$?
-[ $rc -ne 0 ] || fail "oryxd started although another stage took the stack's endpoint"
-grep -q "stage ip: start failed: cannot register the REST endpoint 'connections'" "$WORK/out" ||
-  fail "no start-up error naming the endpoint: $(cat "$WORK/out")"
+refused_start "$THIEF" "another stage took the stack's endpoint" \
+  "stage ip: start failed: cannot register the REST endpoint 'connections'"
 [ ! -e "/var/run/dpdk/thief$TAG" ] || fail "runtime dir left after the refused start"
 
 # lwIP is one instance per process, so two stacks cannot have different
@@ -111,29 +117,11 @@ file_prefix = "twostacks$TAG"
 path = ["$PLUGINS"]
 [http]
 enabled = false
-[stage.wire]
-type = "port"
-driver = "null"
-next = "ip"
-[stage.ip]
-type = "stack"
-address = "198.18.95.2/24"
-next = "wire"
-[stage.wire2]
-type = "port"
-driver = "null"
-next = "ip2"
-[stage.ip2]
-type = "stack"
-address = "198.18.96.2/24"
-receive_window = 100000
-next = "wire2"
+$(null_stack "" 198.18.95.2/24)
+$(null_stack 2 198.18.96.2/24 "receive_window = 100000")
 EOF
-rc=0
-timeout 30 "$ORYXD" -c "$TWO" >"$WORK/out" 2>&1 || rc=$?
-[ $rc -ne 0 ] || fail "oryxd started two stacks with different receive windows"
-grepq "receive_window 100000 differs from the 65535 of the stack already running" "$WORK/out" ||
-  fail "no start-up error naming receive_window: $(cat "$WORK/out")"
+refused_start "$TWO" "two stacks have different receive windows" \
+  "receive_window 100000 differs from the 65535 of the stack already running"
 
 for args in "-u ftp://x status" "-u http://127.0.0.1:99999 status" "frobnicate" "stats --watch 0" "log io"; do
   rc=0

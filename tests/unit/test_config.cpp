@@ -73,6 +73,11 @@ const BadCase kBad[] = {
      "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"ip\"\n"
      "[stage.ip]\ntype = \"stack\"\naddress = \"198.18.0.2/24\"\nnext = \"p0\"\ntime_wait_max = 8\n",
      11, "stage.ip.time_wait_max", "expected integer in 16..65536, found 8"},
+    {"receive window beyond lwIP's ceiling",
+     "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"ip\"\n"
+     "[stage.ip]\ntype = \"stack\"\naddress = \"198.18.0.2/24\"\nnext = \"p0\"\n"
+     "receive_window = 9000000\n",
+     11, "stage.ip.receive_window", "expected integer in 65535..8388480, found 9000000"},
     {"missing required key", "[stage.p0]\ntype = \"port\"\n", 3, "stage.p0.driver",
      "missing required key"},
     {"missing type", "[stage.p0]\ndriver = \"null\"\n", 3, "stage.p0.type",

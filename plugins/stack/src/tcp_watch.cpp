@@ -14,10 +14,6 @@ extern "C" {
 #include <lwip/timeouts.h>
 }
 
-#ifndef TF_SACK  // lwIP built without SACK (LWIP_TCP_SACK_OUT 0)
-#define TF_SACK 0
-#endif
-
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
