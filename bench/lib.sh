@@ -71,6 +71,42 @@ next = "wire"
 CONF
 }
 
+# oryxd_tables NAME MEMORY_MB ADDRESS [STACK-LINES...]: a configuration
+# for oryxd on the benchmarks' CPU split: its worker busy-polls on CPU 1,
+# the REST API on a free port written to $WORK/oryx.port, an AF_XDP port on
+# $HOSTIF and the stack at ADDRESS/24 with STACK-LINES (its services).
+oryxd_tables() {
+  local name=$1 memory=$2 address=$3
+  shift 3
+  cat <<CONF
+[kernel]
+hugepages = false
+memory_mb = $memory
+file_prefix = "$name-$$"
+main_lcore = 0
+worker_lcores = "1"
+idle = "busy-poll"
+[plugins]
+path = ["$BUILD/plugins"]
+[log]
+level = "warn"
+[http]
+listen = "127.0.0.1:0"
+port_file = "$WORK/oryx.port"
+webui_dir = ""
+[stage.wire]
+type = "port"
+driver = "af_xdp"
+iface = "$HOSTIF"
+next = "ip"
+[stage.ip]
+type = "stack"
+address = "$address/24"
+next = "wire"
+CONF
+  printf '%s\n' "$@"
+}
+
 # write_nginx_conf FILE TOP-LEVEL-LINES...: nginx in the foreground, one
 # worker, a fixed 128-byte body on port 80, state files under $WORK/nginx.
 write_nginx_conf() {

@@ -5,10 +5,21 @@
 //   loadgen --server PORT
 //   loadgen --connect HOST:PORT [--connections N] [--size BYTES]
 //           [--request TEXT --reply-size BYTES] [--seconds S] [--busy-poll]
-//           [--json]
+//           [--in-flight K] [--sources IP,IP...] [--reset]
+//           [--ready FILE --go FILE] [--json]
 //
 // Each connection sends one request of --size bytes, waits for the whole
-// echo, records the round-trip time, and repeats. Prints requests/s, bytes/s
+// echo, records the round-trip time, and repeats. With --in-flight K fewer
+// than N, only K requests are outstanding at a time and each new one goes
+// to the next idle connection in turn, so all N connections carry traffic
+// (bench/scale.sh: the same load spread over 100 or 100,000 connections).
+// --sources binds connections to these local addresses in turn (a client
+// address has at most ~64,000 ports toward one server port). --reset ends
+// the connections with RST instead of FIN (paced), so that none waits in
+// TIME_WAIT and the next run finds every port free. --ready and --go line
+// up several client processes (a process may hold only so many
+// descriptors): each creates FILE --ready once its connections are open,
+// then waits for the file --go before it sends. Prints requests/s, bytes/s
 // and RTT percentiles (p50, p99, p99.9). With --request, the request is TEXT
 // (C escapes \r \n \t \\) and the reply is --reply-size bytes: a fixed
 // request to a real server, say a redis GET (bench/apps.sh). A connection
@@ -19,6 +30,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,12 +55,21 @@ void usage() {
   std::printf(
       "Usage: loadgen --server PORT\n"
       "       loadgen --connect HOST:PORT [--connections N] [--size BYTES]\n"
-      "               [--request TEXT --reply-size BYTES] [--seconds S] [--busy-poll] [--json]\n"
+      "               [--request TEXT --reply-size BYTES] [--seconds S] [--busy-poll]\n"
+      "               [--in-flight K] [--sources IP,IP...] [--reset]\n"
+      "               [--ready FILE --go FILE] [--json]\n"
       "TCP request/response load: N connections each send BYTES and wait for the echo,\n"
       "or send TEXT (C escapes \\r \\n \\t \\\\) and wait for a reply of exactly\n"
       "--reply-size bytes.\n"
       "--busy-poll: never sleep in epoll_wait (a latency measurement without the\n"
-      "client's own wake-up). Prints requests per second, throughput and RTT p50/p99/p99.9.\n");
+      "client's own wake-up).\n"
+      "--in-flight K: at most K requests outstanding (default N), each new one on the next\n"
+      "idle connection in turn, so all N connections are used.\n"
+      "--sources: bind the connections to these local IPv4 addresses in turn.\n"
+      "--reset: end the connections with RST (no TIME_WAIT left behind).\n"
+      "--ready/--go: create the first file once connected, start when the second exists.\n"
+      "Connections are opened 512 at a time, with progress on stderr for large N.\n"
+      "Prints requests per second, throughput and RTT p50/p99/p99.9.\n");
 }
 
 void set_nodelay_nonblock(int fd) {
@@ -57,10 +78,27 @@ void set_nodelay_nonblock(int fd) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
+// Room for N sockets: raises the soft descriptor limit to the hard one,
+// and fails if that is too few (raising the hard limit needs
+// CAP_SYS_RESOURCE; run more processes instead).
+void reserve_descriptors(size_t n) {
+  rlimit r{};
+  getrlimit(RLIMIT_NOFILE, &r);
+  r.rlim_cur = r.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &r);
+  if (r.rlim_cur < n + 16) {
+    std::fprintf(stderr, "loadgen: %zu connections need %zu descriptors; the limit is %llu\n", n, n + 16,
+                 (unsigned long long)r.rlim_cur);
+    std::exit(2);
+  }
+}
+
 int run_server(int port) {
+  reserve_descriptors(0);  // as many as the hard limit allows
   int ls = socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(ls, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));  // several servers share a port
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(uint16_t(port));
@@ -102,7 +140,8 @@ int run_server(int port) {
 struct Conn {
   int fd;
   size_t sent = 0, received = 0;
-  bool want_out = false;  // EPOLLOUT registered: a request waits for room
+  bool busy = false;      // a request is outstanding
+  bool want_out = false;  // EPOLLOUT registered: a request (or a connect) waits for room
   Clock::time_point started;
 };
 
@@ -120,8 +159,62 @@ std::string unescape(const std::string& text) {
   return out;
 }
 
-int run_client(const std::string& target, int conns, const std::string& request, size_t reply_size,
-               double seconds, bool busy_poll, bool json) {
+// Opens cs.size() connections to `to`, at most 512 handshakes at a time,
+// bound to `sources` in turn (the kernel picks each port for the whole
+// 4-tuple: IP_BIND_ADDRESS_NO_PORT). Registers each with `ep` (data.u32 =
+// index) for EPOLLIN once connected.
+void open_connections(int ep, std::vector<Conn>& cs, const sockaddr_in& to,
+                      const std::vector<in_addr>& sources) {
+  const size_t n = cs.size();
+  const bool progress = n >= 10000;
+  size_t started = 0, open = 0, pending = 0;
+  epoll_event events[512];
+  auto deadline = Clock::now() + std::chrono::seconds(60 + n / 1000);
+  while (open < n) {
+    for (; started < n && pending < 512; started++, pending++) {
+      int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      if (fd < 0) die("socket");
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (!sources.empty()) {
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        local.sin_addr = sources[started % sources.size()];
+        if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local))) die("bind");
+      }
+      if (connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) && errno != EINPROGRESS)
+        die("connect (" + std::to_string(started) + " open)");
+      cs[started].fd = fd;
+      epoll_event ev{EPOLLOUT, {.u32 = uint32_t(started)}};
+      epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    }
+    if (Clock::now() > deadline) {
+      std::fprintf(stderr, "loadgen: only %zu of %zu connections open in time\n", open, n);
+      std::exit(1);
+    }
+    int k = epoll_wait(ep, events, 512, 100);
+    for (int i = 0; i < k; i++) {
+      Conn& c = cs[events[i].data.u32];
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err) {
+        errno = err;
+        die("connect (" + std::to_string(open) + " open)");
+      }
+      epoll_event ev{EPOLLIN, {.u32 = events[i].data.u32}};
+      epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev);
+      open++;
+      pending--;
+      if (progress && open % 10000 == 0) std::fprintf(stderr, "loadgen: %zu of %zu connections open\n", open, n);
+    }
+  }
+}
+
+int run_client(const std::string& target, int conns, size_t in_flight, const std::string& request,
+               size_t reply_size, double seconds, bool busy_poll, const std::vector<in_addr>& sources,
+               bool reset, const std::string& ready, const std::string& go, bool json) {
   size_t colon = target.rfind(':');
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -130,10 +223,23 @@ int run_client(const std::string& target, int conns, const std::string& request,
     std::fprintf(stderr, "loadgen: bad target %s\n", target.c_str());
     return 2;
   }
+  reserve_descriptors(size_t(conns));
   int ep = epoll_create1(0);
   std::vector<Conn> cs(static_cast<size_t>(conns));
   const size_t size = request.size();
   std::vector<char> buf(std::max<size_t>(reply_size, 65536));
+  auto opening = Clock::now();
+  open_connections(ep, cs, a, sources);
+  double connect_s = std::chrono::duration<double>(Clock::now() - opening).count();
+  if (!ready.empty()) {
+    int fd = open(ready.c_str(), O_CREAT | O_WRONLY, 0644);
+    if (fd < 0) die("creating " + ready);
+    close(fd);
+  }
+  for (int waited = 0; !go.empty() && access(go.c_str(), F_OK) != 0; waited++) {
+    if (waited == 60000) die("waiting for " + go);  // 10 minutes
+    usleep(10000);
+  }
   // Sends what is left of c's request; waits for room only when a write
   // fell short (a request is small: almost never).
   auto send_rest = [&](Conn& c, uint32_t index) {
@@ -146,17 +252,21 @@ int run_client(const std::string& target, int conns, const std::string& request,
     epoll_event ev{EPOLLIN | (want_out ? uint32_t(EPOLLOUT) : 0u), {.u32 = index}};
     epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev);
   };
-  for (int i = 0; i < conns; i++) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a))) die("connect to " + target);
-    set_nodelay_nonblock(fd);
-    Conn& c = cs[size_t(i)];
-    c.fd = fd;
-    epoll_event ev{EPOLLIN, {.u32 = uint32_t(i)}};
-    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-    c.started = Clock::now();
-    send_rest(c, uint32_t(i));
-  }
+  // Starts a request on the next idle connection in turn.
+  size_t cursor = 0;
+  auto start_next = [&]() {
+    for (size_t tries = 0; tries < cs.size(); tries++, cursor = (cursor + 1) % cs.size()) {
+      Conn& c = cs[cursor];
+      if (c.busy) continue;
+      c.busy = true;
+      c.sent = c.received = 0;
+      c.started = Clock::now();
+      send_rest(c, uint32_t(cursor));
+      cursor = (cursor + 1) % cs.size();
+      return;
+    }
+  };
+  for (size_t i = 0; i < in_flight; i++) start_next();
   std::vector<double> rtts;
   rtts.reserve(1 << 20);
   auto start = Clock::now();
@@ -168,7 +278,7 @@ int run_client(const std::string& target, int conns, const std::string& request,
     for (int i = 0; i < n; i++) {
       uint32_t index = events[i].data.u32;
       Conn& c = cs[index];
-      if (c.sent < size && (events[i].events & EPOLLOUT)) send_rest(c, index);
+      if (c.busy && c.sent < size && (events[i].events & EPOLLOUT)) send_rest(c, index);
       if (!(events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) continue;
       ssize_t r = 0;
       while (c.received < reply_size &&
@@ -182,9 +292,8 @@ int run_client(const std::string& target, int conns, const std::string& request,
         auto now = Clock::now();
         rtts.push_back(std::chrono::duration<double, std::micro>(now - c.started).count());
         done++;
-        c.sent = c.received = 0;
-        c.started = now;
-        send_rest(c, index);
+        c.busy = false;
+        start_next();
       }
     }
   }
@@ -194,13 +303,23 @@ int run_client(const std::string& target, int conns, const std::string& request,
   double rate = double(done) / elapsed;
   double mbps = rate * double(size + reply_size) * 8 / 1e6;
   if (json)
-    std::printf("{\"connections\":%d,\"size\":%zu,\"seconds\":%.2f,\"requests\":%llu,\"rate\":%.1f,"
-                "\"mbit_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}\n",
-                conns, size, elapsed, (unsigned long long)done, rate, mbps, pct(0.5), pct(0.99), pct(0.999));
+    std::printf("{\"connections\":%d,\"in_flight\":%zu,\"size\":%zu,\"connect_s\":%.2f,\"seconds\":%.2f,"
+                "\"requests\":%llu,\"rate\":%.1f,\"mbit_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
+                "\"p999_us\":%.1f}\n",
+                conns, in_flight, size, connect_s, elapsed, (unsigned long long)done, rate, mbps, pct(0.5),
+                pct(0.99), pct(0.999));
   else
-    std::printf("%d conn x %zu B: %.0f req/s, %.1f Mbit/s, RTT p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n",
-                conns, size, rate, mbps, pct(0.5), pct(0.99), pct(0.999));
-  for (auto& c : cs) close(c.fd);
+    std::printf("%d conn (%zu in flight) x %zu B: %.0f req/s, %.1f Mbit/s, RTT p50 %.1f us, p99 %.1f us, "
+                "p99.9 %.1f us; opened in %.2f s\n",
+                conns, in_flight, size, rate, mbps, pct(0.5), pct(0.99), pct(0.999), connect_s);
+  for (size_t i = 0; i < cs.size(); i++) {
+    linger abort{1, 0};
+    if (reset) setsockopt(cs[i].fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+    close(cs[i].fd);
+    // Resets paced at 64 a millisecond: 100,000 at once overflow a
+    // server's receive ring, and a lost RST leaves its connection open.
+    if (reset && i % 64 == 63) usleep(1000);
+  }
   return done > 0 ? 0 : 1;
 }
 
@@ -212,7 +331,10 @@ int main(int argc, char** argv) {
   size_t size = 64, reply_size = 0;
   std::string request;
   double seconds = 5;
-  bool json = false, busy_poll = false;
+  bool json = false, busy_poll = false, reset = false;
+  size_t in_flight = 0;
+  std::vector<in_addr> sources;
+  std::string ready, go;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -229,6 +351,22 @@ int main(int argc, char** argv) {
     else if (a == "--request") request = unescape(next());
     else if (a == "--reply-size") reply_size = size_t(std::atol(next().c_str()));
     else if (a == "--seconds") seconds = std::atof(next().c_str());
+    else if (a == "--in-flight") in_flight = size_t(std::atol(next().c_str()));
+    else if (a == "--sources") {
+      std::string list = next();
+      for (size_t at = 0; at <= list.size();) {
+        size_t comma = std::min(list.find(',', at), list.size());
+        in_addr ip{};
+        if (inet_pton(AF_INET, list.substr(at, comma - at).c_str(), &ip) != 1) {
+          std::fprintf(stderr, "loadgen: bad source address in %s\n", list.c_str());
+          return 2;
+        }
+        sources.push_back(ip);
+        at = comma + 1;
+      }
+    } else if (a == "--reset") reset = true;
+    else if (a == "--ready") ready = next();
+    else if (a == "--go") go = next();
     else if (a == "--json") json = true;
     else if (a == "--busy-poll") busy_poll = true;
     else if (a == "--help" || a == "-h") {
@@ -244,9 +382,11 @@ int main(int argc, char** argv) {
     request.assign(size, 'q');
     if (!reply_size) reply_size = size;
   }
-  if (target.empty() || conns < 1 || size < 1 || reply_size < 1 || seconds <= 0) {
+  if (!in_flight) in_flight = size_t(conns);
+  if (target.empty() || conns < 1 || size < 1 || reply_size < 1 || seconds <= 0 ||
+      in_flight > size_t(conns)) {
     usage();
     return 2;
   }
-  return run_client(target, conns, request, reply_size, seconds, busy_poll, json);
+  return run_client(target, conns, in_flight, request, reply_size, seconds, busy_poll, sources, reset, ready, go, json);
 }

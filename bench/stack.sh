@@ -20,35 +20,8 @@ TAG=$(printf '%04x' $((RANDOM % 65536)))
 source "$(dirname "$0")/lib.sh"
 bench_topology obc$TAG obk$TAG obo$TAG 198.18.70 198.18.71
 
-cat >"$WORK/oryx.toml" <<EOF
-[kernel]
-hugepages = false
-memory_mb = 256
-file_prefix = "bench-stack-$$"
-main_lcore = 0
-worker_lcores = "1"
-idle = "busy-poll"
-[plugins]
-path = ["$BUILD/plugins"]
-[log]
-level = "warn"
-[http]
-listen = "127.0.0.1:0"
-port_file = "$WORK/oryx.port"
-webui_dir = ""
-[stage.wire]
-type = "port"
-driver = "af_xdp"
-iface = "$HOSTIF"
-next = "ip"
-[stage.ip]
-type = "stack"
-address = "198.18.70.2/24"
-tcp_echo_port = 7
-http_port = 80
-http_body_bytes = 128
-next = "wire"
-EOF
+oryxd_tables bench-stack 256 198.18.70.2 "tcp_echo_port = 7" "http_port = 80" \
+  "http_body_bytes = 128" >"$WORK/oryx.toml"
 write_nginx_conf "$WORK/nginx.conf"
 "$BUILD/kernel/oryxd" -c "$WORK/oryx.toml" >"$WORK/oryx.log" 2>&1 &
 PIDS+=($!)

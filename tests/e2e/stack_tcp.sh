@@ -2,10 +2,12 @@
 # TCP on the lwIP stack against the kernel in a namespace: 64 MiB echoed
 # byte-exact in each direction at once, 1,000 concurrent connections each
 # verified, orderly close from either side, RST on a closed port, and
-# reconnecting from a port the stack left in TIME_WAIT.
+# reconnecting from a port the stack left in TIME_WAIT, and TIME_WAIT held
+# to time_wait_max (16 here) with the connection gauges back at zero.
 source "$(dirname "$0")/lib.sh"
 
-start_stack t 198.18.90 "tcp_echo_port = 7" "http_port = 80" "http_body_bytes = 10"
+start_stack t 198.18.90 "tcp_echo_port = 7" "http_port = 80" "http_body_bytes = 10" \
+  "time_wait_max = 16"
 
 log "64 MiB each way through TCP echo, sha256 compared"
 ip netns exec "$NS" timeout 120 $PY "$ORYX_SOURCE/tests/e2e/echo_check.py" --host 198.18.90.2 \
@@ -73,5 +75,19 @@ else:
 PY
 TW=$(api "$URL" '/api/v1/connections?state=TIME_WAIT' | json "j['matched']")
 [ "$TW" -ge 1 ] || fail "no TIME_WAIT entry after the stack closed first"
+
+log "TIME_WAIT capped at time_wait_max: 200 connections the stack closes first"
+RECYCLED=$(C tcp_time_wait_recycled)
+WRK=$(ip netns exec "$NS" wrk -t1 -c4 -d1s -H "Connection: close" http://198.18.90.2/) || fail "wrk"
+REQS=$(echo "$WRK" | awk '/requests in/ {print $1}')
+[ "$REQS" -ge 200 ] || fail "wrk completed only $REQS requests"
+wait_until 10 '[ "$(C tcp_active)" -eq 0 ]' || fail "$(C tcp_active) connections still active"
+[ "$(C tcp_time_wait)" -le 16 ] || fail "$(C tcp_time_wait) connections in TIME_WAIT, the cap is 16"
+TW=$(api "$URL" '/api/v1/connections?state=TIME_WAIT' | json "j['matched']")
+[ "$TW" -eq "$(C tcp_time_wait)" ] || fail "the table lists $TW in TIME_WAIT, the gauge $(C tcp_time_wait)"
+# Every connection past the cap was closed without TIME_WAIT and counted
+# (a client port reused while in TIME_WAIT retires its entry uncounted).
+[ $(($(C tcp_time_wait_recycled) - RECYCLED)) -ge $((REQS - 16 - REQS / 10)) ] ||
+  fail "only $(($(C tcp_time_wait_recycled) - RECYCLED)) of $REQS closes counted past the cap"
 stop_oryxd "$t_PID" || fail "exit status $?"
 log "PASS"

@@ -72,7 +72,7 @@ const BadCase kBad[] = {
     {"TIME_WAIT cap too small",
      "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"ip\"\n"
      "[stage.ip]\ntype = \"stack\"\naddress = \"198.18.0.2/24\"\nnext = \"p0\"\ntime_wait_max = 8\n",
-     11, "stage.ip.time_wait_max", "expected integer in 16..65536, found 8"},
+     11, "stage.ip.time_wait_max", "expected integer in 16..4194304, found 8"},
     {"receive window beyond lwIP's ceiling",
      "[stage.p0]\ntype = \"port\"\ndriver = \"null\"\nnext = \"ip\"\n"
      "[stage.ip]\ntype = \"stack\"\naddress = \"198.18.0.2/24\"\nnext = \"p0\"\n"

@@ -27,7 +27,7 @@ enum Counter : size_t {
   kDropTooBig, kTcpConnections, kMbufsHeld,
   kTcpOpened, kTcpAcceptOverflow, kUdpRcvbufDrops, kSocketsOpen,
   kTcpRetransmits, kTcpPartialAckRetransmits, kTcpOutOfOrder, kTcpDuplicateSegments,
-  kDropTcpOutOfWindow, kTcpRxCompacted, kTcpRecoveryProbes,
+  kDropTcpOutOfWindow, kTcpRxCompacted, kTcpRecoveryProbes, kTcpActive, kTcpTimeWait,
   kCounterCount
 };
 
@@ -90,7 +90,7 @@ struct InterfaceConfig {
   std::string ipv4, ipv4_mask, ipv4_gateway;  // dotted quads, may be empty
   std::string ipv6;                            // may be empty
   bool gratuitous_arp;
-  size_t time_wait_max = 128;  // TIME_WAIT connections kept (lwIP's list is walked per close)
+  size_t time_wait_max = 131072;  // TIME_WAIT connections kept, as Linux's tcp_max_tw_buckets
   size_t receive_window = 0;   // bytes; 0 keeps lwIP's ceiling (TCP_WND)
 };
 

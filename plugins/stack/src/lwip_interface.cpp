@@ -72,25 +72,29 @@ std::string endpoint(const ip_addr_t* ip, u16_t port) {
 
 }  // namespace
 
-// lwIP keeps every TIME_WAIT connection for 2*MSL (2 minutes) in a list
-// it walks for each segment that matches no live connection (every SYN),
-// and again to unlink one; a server that closes first under load would
-// collect hundreds of thousands. Like Linux's tcp_max_tw_buckets, keep the
-// newest `max` and retire older ones; with 4,096 the walks took two thirds
-// of a CPU at 10,000 connections/s (nginx, Connection: close). Only when
-// the list's head changed (lwIP puts new ones first) is there anything to
-// do. Returns how many were retired.
+// A server that closes first under load collects a TIME_WAIT connection
+// per close for 2*MSL (a minute). As Linux does past tcp_max_tw_buckets,
+// a connection that would make more than `max` is closed at once instead:
+// lwIP puts the newest first (patch 0004 counts them). Returns how many.
 size_t cap_time_wait(size_t max) {
-  static tcp_pcb* seen_head = nullptr;
-  if (tcp_tw_pcbs == seen_head) return 0;
-  seen_head = tcp_tw_pcbs;
   size_t n = 0;
-  tcp_pcb* p = tcp_tw_pcbs;
-  for (; p && n < max; p = p->next) n++;  // newest first
-  std::vector<tcp_pcb*> old;
-  for (; p; p = p->next) old.push_back(p);
-  for (tcp_pcb* o : old) tcp_abort(o);  // a TIME_WAIT pcb is freed silently
-  return old.size();
+  for (; tcp_tw_count > max && tcp_tw_pcbs; n++) tcp_abort(tcp_tw_pcbs);  // freed, nothing sent
+  return n;
+}
+
+// The connection gauges: lwIP's list lengths, process-wide (every stack
+// of the process shares lwIP).
+void refresh_tcp_gauges(uint64_t* c) {
+  c[kTcpActive] = tcp_active_count;
+  c[kTcpTimeWait] = tcp_tw_count;
+}
+
+// TIME_WAIT ends and timeouts happen in lwIP's timers, with no packet to
+// refresh the gauges: refresh them once a second too (tcpip thread).
+constexpr u32_t kGaugeRefreshMs = 1000;
+void refresh_tcp_gauges_tick(void* counters) {
+  refresh_tcp_gauges(static_cast<uint64_t*>(counters));
+  sys_timeout(kGaugeRefreshMs, refresh_tcp_gauges_tick, counters);
 }
 
 struct Interface::Impl {
@@ -99,7 +103,7 @@ struct Interface::Impl {
   void* pool;
   void* ring;
   uint64_t* c;
-  size_t time_wait_max = 128;
+  size_t time_wait_max = 131072;
   Services services;
   std::unique_ptr<ServiceSet> listeners;
   bool added = false;
@@ -258,11 +262,13 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
     if (index >= 0) netif_ip6_addr_set_state(n, index, IP6_ADDR_PREFERRED);
   }
   impl_->listeners = std::make_unique<ServiceSet>(services, n, counters);
+  sys_timeout(kGaugeRefreshMs, refresh_tcp_gauges_tick, counters);
 }
 
 Interface::~Interface() {
   {
     CoreLock lock;
+    sys_untimeout(refresh_tcp_gauges_tick, impl_->c);
     impl_->listeners.reset();
     if (impl_->added) {
       netif_set_down(&impl_->nif);
@@ -331,7 +337,8 @@ void Interface::input(const Frame* frames, uint16_t count) {
     if (self->nif.input(p, &self->nif) != ERR_OK) pbuf_free(p);
     if (tcp) watch_rx_after(seg, watch, self->c);
   }
-  if (tcp_tw_pcbs) self->c[kTcpTimeWaitRecycled] += cap_time_wait(self->time_wait_max);
+  self->c[kTcpTimeWaitRecycled] += cap_time_wait(self->time_wait_max);
+  refresh_tcp_gauges(self->c);
 }
 
 namespace {

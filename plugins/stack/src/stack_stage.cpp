@@ -95,8 +95,8 @@ constexpr auto kCounters = oryx::sdk::counter_table({
      oryx::sdk::counter("tcp_reset", "connections", "TCP connections reset or aborted.")},
     {kTcpTimeWaitRecycled,
      oryx::sdk::counter("tcp_time_wait_recycled", "connections",
-                        "TIME_WAIT connections retired early: more than time_wait_max were "
-                        "waiting.")},
+                        "Connections closed without TIME_WAIT: time_wait_max were waiting "
+                        "already.")},
     {kDropNotForUs,
      oryx::sdk::counter("drop_not_for_us", "frames", "Frames dropped: not addressed here.")},
     {kDropTruncated,
@@ -146,6 +146,11 @@ constexpr auto kCounters = oryx::sdk::counter_table({
                         "Holes retransmitted again because a connection in SACK recovery "
                         "made no progress for 10 ms or more (a lost retransmission), "
                         "instead of waiting for the retransmission timeout.")},
+    {kTcpActive, oryx::sdk::gauge("tcp_active", "connections",
+                                  "lwIP's connections in any state but LISTEN and TIME_WAIT, "
+                                  "sockets' and services' alike (process-wide).")},
+    {kTcpTimeWait, oryx::sdk::gauge("tcp_time_wait", "connections",
+                                    "Connections in TIME_WAIT (process-wide; see time_wait_max).")},
     {kDropMultiSegment,
      oryx::sdk::counter("drop_multi_segment", "frames",
                         "Frames dropped: chained mbufs are not handed to lwIP yet.")},
@@ -190,10 +195,10 @@ constexpr oryx_param kParams[] = {
     oryx::sdk::param_int("mtu", 0, 9000, "0", "MTU; 0 uses the port's, else 68 (IPv4's minimum) or more."),
     oryx::sdk::param_int("tx_ring", 64, 65536, "4096",
                          "Frames the stack may queue for the port before dropping (power of 2)."),
-    oryx::sdk::param_int("time_wait_max", 16, 65536, "128",
-                         "TCP connections kept in TIME_WAIT; older ones are retired (Linux's "
-                         "tcp_max_tw_buckets). Segments find connections by hash, but ending "
-                         "one walks lwIP's list, so a large value slows short connections."),
+    oryx::sdk::param_int("time_wait_max", 16, 4194304, "131072",
+                         "TCP connections kept in TIME_WAIT (one minute each); one that would "
+                         "exceed it is closed at once (Linux's tcp_max_tw_buckets). Every stack "
+                         "of a process shares the count."),
     oryx::sdk::param_int("receive_window", 65535, 8388480, "65535",
                          "TCP receive window in bytes once window scaling is agreed (10 Gbit/s "
                          "over a 1 ms round trip needs 1310720). Data waiting for the "

@@ -88,6 +88,9 @@
  * nothing else reveals costs a fifth. They run only while connections
  * exist. */
 #define TCP_TMR_INTERVAL 50
+/* TIME_WAIT lasts 2*TCP_MSL = 60 s, as Linux's TCP_TIMEWAIT_LEN (lwIP's
+ * default is 2 minutes); the stack's time_wait_max caps how many wait. */
+#define TCP_MSL 30000UL
 
 /* ---- statistics and checks ---------------------------------------------- */
 #define LWIP_STATS 0
