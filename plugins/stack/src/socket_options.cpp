@@ -11,6 +11,7 @@
 #undef TCP_MSS  // <netinet/tcp.h>'s constant; lwIP defines its own
 
 extern "C" {
+#include <lwip/priv/tcp_priv.h>
 #include <lwip/tcp.h>
 #include <lwip/udp.h>
 }
@@ -126,8 +127,71 @@ int set_socket_level(Socket& s, int name, const void* value, socklen_t len) {
   return 0;
 }
 
+// Linux's TCP state numbers (include/net/tcp_states.h) for lwIP's.
+uint8_t linux_tcp_state(tcp_state st) {
+  switch (st) {
+    case ESTABLISHED: return 1;
+    case SYN_SENT: return 2;
+    case SYN_RCVD: return 3;
+    case FIN_WAIT_1: return 4;
+    case FIN_WAIT_2: return 5;
+    case TIME_WAIT: return 6;
+    case CLOSE_WAIT: return 8;
+    case LAST_ACK: return 9;
+    case LISTEN: return 10;
+    case CLOSING: return 11;
+    default: return 7;  // TCP_CLOSE
+  }
+}
+
+// TCP_INFO, what monitoring tools and many servers read, from lwIP's pcb
+// in Linux's units: times in microseconds, windows in segments. What lwIP
+// does not keep (last send and receive times, lost and retransmitted
+// totals) reads as 0.
+int get_tcp_info(const Socket& s, void* value, socklen_t* len) {
+  tcp_info info{};
+  const tcp_pcb* p = s.tcp;
+  if (!p) {
+    info.tcpi_state = s.phase == Phase::kListening ? 10 : 7;
+    return put_bytes(value, len, &info, sizeof(info));
+  }
+  constexpr uint32_t kUsPerTick = TCP_SLOW_INTERVAL * 1000;
+  const uint32_t mss = p->mss ? p->mss : 536;
+  info.tcpi_state = linux_tcp_state(p->state);
+  info.tcpi_ca_state = (p->flags & TF_INFR) ? 3 : (p->flags & TF_RTO) ? 4 : 0;  // Recovery, Loss, Open
+  info.tcpi_retransmits = p->nrtx;
+  info.tcpi_probes = p->persist_probe;
+  info.tcpi_backoff = p->nrtx;
+  // (lwIP is built without timestamps: TCPI_OPT_TIMESTAMPS never applies)
+  info.tcpi_options = ((p->flags & TF_SACK) ? TCPI_OPT_SACK : 0) |
+                      ((p->flags & TF_WND_SCALE) ? TCPI_OPT_WSCALE : 0);
+  info.tcpi_snd_wscale = p->snd_scale & 0xf;
+  info.tcpi_rcv_wscale = p->rcv_scale & 0xf;
+  info.tcpi_rto = uint32_t(std::max<int>(p->rto, 0)) * kUsPerTick;
+  info.tcpi_ato = TCP_FAST_INTERVAL * 1000;
+  info.tcpi_snd_mss = tcp_mss(p);
+  info.tcpi_rcv_mss = tcp_mss(p);
+  for (const tcp_seg* seg = p->unacked; seg; seg = seg->next) {
+    info.tcpi_unacked++;
+    if (seg->flags & TF_SEG_SACKED) info.tcpi_sacked++;
+    if (seg->flags & TF_SEG_SACK_REXMIT) info.tcpi_retrans++;
+  }
+  info.tcpi_pmtu = mss + 40;
+  info.tcpi_rcv_ssthresh = p->rcv_ann_wnd;
+  // lwIP keeps 8 x the smoothed RTT and 4 x its variation, in slow ticks.
+  info.tcpi_rtt = uint32_t(std::max<int>(p->sa, 0) >> 3) * kUsPerTick;
+  info.tcpi_rttvar = uint32_t(std::max<int>(p->sv, 0) >> 2) * kUsPerTick;
+  info.tcpi_snd_ssthresh = p->ssthresh / mss;
+  info.tcpi_snd_cwnd = p->cwnd / mss;
+  info.tcpi_advmss = tcp_mss(p);  // lwIP announces the MSS it sends with
+  info.tcpi_reordering = 3;  // duplicate ACKs before fast retransmit
+  info.tcpi_rcv_space = p->rcv_wnd;
+  return put_bytes(value, len, &info, sizeof(info));
+}
+
 int get_tcp_level(Socket& s, int name, void* value, socklen_t* len) {
   switch (name) {
+    case TCP_INFO: return get_tcp_info(s, value, len);
     case TCP_NODELAY: return put_int(value, len, s.nodelay);
     case TCP_KEEPIDLE: return put_int(value, len, int(s.keep_idle_s));
     case TCP_KEEPINTVL: return put_int(value, len, int(s.keep_intvl_s));

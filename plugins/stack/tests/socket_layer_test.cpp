@@ -287,6 +287,35 @@ TEST_CASE("TCP client: 8 MiB through the peer's echo, both directions at once", 
   CHECK(text(local.ss).rfind(SELF + ":", 0) == 0);
 }
 
+TEST_CASE("TCP_INFO reads as Linux reports it", "[tcp][options]") {
+  use_model();
+  Sock s(AF_INET, SOCK_STREAM);
+  tcp_info info{};
+  socklen_t info_len = sizeof(info);
+  REQUIRE(S->getsockopt(s, IPPROTO_TCP, TCP_INFO, &info, &info_len) == 0);
+  CHECK(info.tcpi_state == 7);  // TCP_CLOSE before connect
+  REQUIRE(connect_to(s, PEER, 7) == 0);
+  std::vector<char> data = random_bytes(256 << 10, 3), back(data.size());
+  REQUIRE(send_all(s, data.data(), data.size()) == ssize_t(data.size()));
+  REQUIRE(recv_all(s, back.data(), back.size()) == ssize_t(back.size()));
+  // Established, with the options the kernel peer agreed to, its MSS, a
+  // retransmission timeout, the window in segments, nothing outstanding.
+  info_len = sizeof(info);
+  REQUIRE(S->getsockopt(s, IPPROTO_TCP, TCP_INFO, &info, &info_len) == 0);
+  CHECK(info_len == sizeof(info));
+  CHECK(info.tcpi_state == 1);  // TCP_ESTABLISHED
+  CHECK((info.tcpi_options & (TCPI_OPT_SACK | TCPI_OPT_WSCALE)) == (TCPI_OPT_SACK | TCPI_OPT_WSCALE));
+  CHECK(info.tcpi_snd_mss == 1460);
+  CHECK(info.tcpi_rto >= 200000);
+  CHECK(info.tcpi_snd_cwnd >= 10);
+  CHECK(info.tcpi_unacked == 0);
+  // A short buffer gets the beginning, as from Linux.
+  uint8_t state = 0;
+  info_len = sizeof(state);
+  REQUIRE(S->getsockopt(s, IPPROTO_TCP, TCP_INFO, &state, &info_len) == 0);
+  CHECK(state == 1);
+}
+
 uint64_t stack_counter(const char* name) {
   return g_appliance->stats_json()["stages"]["ip"]["counters"][name].get<uint64_t>();
 }

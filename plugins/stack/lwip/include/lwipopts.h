@@ -88,6 +88,10 @@
  * nothing else reveals costs a fifth. They run only while connections
  * exist. */
 #define TCP_TMR_INTERVAL 50
+/* The initial congestion window of RFC 6928, as Linux: 10 segments
+ * (lwIP's own is RFC 2581's 3; patches/0006 lets it be chosen here). */
+#define LWIP_TCP_CALC_INITIAL_CWND(mss) \
+  ((tcpwnd_size_t)LWIP_MIN((10U * (mss)), LWIP_MAX((2U * (mss)), 14600U)))
 /* TIME_WAIT lasts 2*TCP_MSL = 60 s, as Linux's TCP_TIMEWAIT_LEN (lwIP's
  * default is 2 minutes); the stack's time_wait_max caps how many wait. */
 #define TCP_MSL 30000UL
