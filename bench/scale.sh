@@ -13,13 +13,16 @@
 # raising that needs CAP_SYS_RESOURCE). Oryx: the stack's echo service on
 # an AF_XDP port (worker on CPU 1, busy-polling, as bench/stack.sh); the
 # kernel, for comparison: PROCS loadgen --server processes sharing the
-# port (SO_REUSEPORT) on CPU 1. Reports per round the large/small rate ratio on
-# both, Oryx's resident memory per connection (oryxd's RSS with the large
-# set open, less before it) and that every connection is gone afterwards.
-# Median of the rounds' ratios; JSON as every benchmark.
+# port (SO_REUSEPORT) on CPU 1. Reports per round the large/small rate
+# ratio on both, each CPU's load, Oryx's resident memory per connection
+# (oryxd's RSS with the large set open, less before it), and what the
+# clients' closing resets left (every connection left must have a counted
+# drop behind it). Median of the rounds' ratios. Then 1,000,000 short
+# connections (CYCLES, below). JSON as every benchmark.
 #
 # Usage: bench/scale.sh [BUILD_DIR]
 #   env: ROUNDS=3 SECONDS_EACH=5 CONNECTIONS=100000 IN_FLIGHT=100 PROCS=10
+#        CYCLES=1000000
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 SECS=${SECONDS_EACH:-5}
@@ -28,7 +31,8 @@ ROUNDS=${ROUNDS:-3}
 N=${CONNECTIONS:-100000}
 K=${IN_FLIGHT:-100}
 PROCS=${PROCS:-10}
-[ $((N % PROCS)) -eq 0 ] && [ $((K % PROCS)) -eq 0 ] || { echo "CONNECTIONS and IN_FLIGHT must be multiples of PROCS" >&2; exit 2; }
+[ $((N % PROCS)) -eq 0 ] && [ $((K % PROCS)) -eq 0 ] ||
+  { echo "CONNECTIONS and IN_FLIGHT must be multiples of PROCS" >&2; exit 2; }
 OUT=${OUT:-$BUILD/bench-scale.json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
 source "$(dirname "$0")/lib.sh"
@@ -162,7 +166,8 @@ done
 # first, so each leaves a TIME_WAIT entry, capped by time_wait_max). After
 # them no connection, socket or mbuf may be left, TIME_WAIT must be within
 # its cap, and resident memory must not have grown after the first 10 s
-# (when TIME_WAIT has filled up to its cap).
+# (by then TIME_WAIT holds as many as it will: the client reuses its
+# ports, and a SYN for a 4-tuple in TIME_WAIT retires the entry).
 CYCLES=${CYCLES:-1000000}
 progress "churn: $CYCLES connect/request/close cycles (wrk, 50 connections, Connection: close)"
 start_oryx churn
