@@ -115,8 +115,9 @@ constexpr auto kCounters = oryx::sdk::counter_table({
     {kTcpOpened, oryx::sdk::counter("tcp_opened", "connections",
                                     "TCP connections opened actively (connect on a socket).")},
     {kTcpAcceptOverflow,
-     oryx::sdk::counter("tcp_accept_overflow", "connections",
-                        "TCP connections refused with a RST: every accept queue was full.")},
+     oryx::sdk::counter("tcp_accept_overflow", "segments",
+                        "Handshake ACKs dropped because every accept queue was full; the "
+                        "connection waits in SYN-RCVD and the peer retries, as with Linux.")},
     {kUdpRcvbufDrops,
      oryx::sdk::counter("udp_rcvbuf_drops", "datagrams",
                         "UDP datagrams dropped: the socket's receive buffer was full.")},

@@ -192,9 +192,9 @@ err_t on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   auto* g = static_cast<ListenGroup*>(arg);
   if (err != ERR_OK || !pcb || !g) return ERR_VAL;
   Socket* listener = pick_member(*g);
-  if (!listener) {  // every accept queue full: lwIP answers with a RST
+  if (!listener) {  // every accept queue full: lwIP drops the ACK (patch 0007), the peer retries
     counters()[kTcpAcceptOverflow]++;
-    return ERR_MEM;
+    return ERR_WOULDBLOCK;
   }
   auto child = std::make_shared<Socket>();
   child->domain = listener->domain;

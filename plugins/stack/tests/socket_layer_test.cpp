@@ -582,6 +582,39 @@ TEST_CASE("TCP server: accept a kernel client", "[tcp][server][readiness]") {
   CHECK(S->ioctl(l, FIONREAD, &pending) == -EINVAL);
 }
 
+TEST_CASE("TCP server: a full accept queue makes clients wait, not fail", "[tcp][server]") {
+  use_model();
+  Sock l(AF_INET, SOCK_STREAM);
+  REQUIRE(set_int(l, SOL_SOCKET, SO_REUSEADDR, 1) == 0);
+  Addr any = addr("0.0.0.0", 5013);
+  REQUIRE(S->bind(l, any.sa(), any.len) == 0);
+  REQUIRE(S->listen(l, 1) == 0);  // room for 2, as Linux's backlog + 1
+  uint64_t overflow = stack_counter("tcp_accept_overflow");
+  // Four clients while nobody accepts: the last two handshakes' ACKs are
+  // dropped (on Linux too); their data waits for the peer's retransmission.
+  PeerClient client(
+      "import socket\n"
+      "cs = [socket.create_connection(('" + SELF + "', 5013), timeout=20) for _ in range(4)]\n"
+      "for i, s in enumerate(cs): s.sendall(b'%d' % i)\n"
+      "for s in cs: assert s.recv(1) == b'k'\n");
+  for (int i = 0; i < 500 && stack_counter("tcp_accept_overflow") == overflow; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(stack_counter("tcp_accept_overflow") > overflow);
+  std::vector<std::unique_ptr<Sock>> served;
+  std::string seen;
+  for (int i = 0; i < 4; i++) {
+    served.push_back(std::make_unique<Sock>(S->accept(l, nullptr, nullptr, 0)));
+    REQUIRE(served.back()->h >= 0);
+    char c = 0;
+    REQUIRE(recv_all(*served.back(), &c, 1) == 1);
+    seen += c;
+    CHECK(send_buf(*served.back(), "k", 1) == 1);
+  }
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen == "0123");
+  CHECK(client.wait() == 0);  // no client saw a reset
+}
+
 TEST_CASE("TCP server: SO_REUSEPORT shares a port between listeners", "[tcp][server]") {
   use_model();
   Addr any = addr("0.0.0.0", 5001);
