@@ -12,6 +12,7 @@ resetting them (no socket of its own has them).
 """
 import json
 import sys
+import time
 
 from scapy.all import Ether, IP, TCP, Raw, AsyncSniffer, conf, sendp, srp1
 
@@ -47,7 +48,6 @@ def data_from(sport, seconds, action):
                            lfilter=lambda p: TCP in p and p[IP].src == dst and p[TCP].dport == sport)
     sniffer.start()
     action()
-    import time
     time.sleep(seconds)
     got = sniffer.stop()
     seen = {}
