@@ -59,6 +59,14 @@ level = "warn"
 file = "$WORK/oryx.log"
 [http]
 enabled = false
+CONF
+  port_and_stack_tables "$1"
+}
+
+# port_and_stack_tables ADDRESS: an AF_XDP port on $HOSTIF feeding the
+# stack at ADDRESS/24, the tables every benchmark's Oryx side shares.
+port_and_stack_tables() {
+  cat <<CONF
 [stage.wire]
 type = "port"
 driver = "af_xdp"
@@ -94,16 +102,8 @@ level = "warn"
 listen = "127.0.0.1:0"
 port_file = "$WORK/oryx.port"
 webui_dir = ""
-[stage.wire]
-type = "port"
-driver = "af_xdp"
-iface = "$HOSTIF"
-next = "ip"
-[stage.ip]
-type = "stack"
-address = "$address/24"
-next = "wire"
 CONF
+  port_and_stack_tables "$address"
   printf '%s\n' "$@"
 }
 

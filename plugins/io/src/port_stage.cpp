@@ -134,10 +134,7 @@ class PortStage {
     setup.offloads = cfg.get_string_list("offloads");
     oryx::io::configure_ethdev(port_id_, setup, host_->mbuf_pool(rte_eth_dev_socket_id(port_id_)),
                                &rx_wake_fds_);
-    if (driver_ == "af_xdp") {
-      xdp_sockets_ = rx_wake_fds_;
-      next_xdp_read_.assign(workers_, 0);
-    }
+    if (driver_ == "af_xdp") next_xdp_read_.assign(workers_, 0);
     promiscuous_ = cfg.get_bool("promiscuous");
     if (host_->port_register(name_.c_str(), port_id_, driver_.c_str()) != ORYX_OK)
       throw Error("port name '" + name_ + "' is already registered");
@@ -171,7 +168,7 @@ class PortStage {
   }
 
   uint16_t poll(oryx_burst& b) {
-    if (!xdp_sockets_.empty()) read_xdp_statistics(b);
+    if (!next_xdp_read_.empty()) read_xdp_statistics(b);
     return data_path_->poll(b);
   }
   void process(oryx_burst& b) { data_path_->process(b); }
@@ -187,9 +184,8 @@ class PortStage {
   uint16_t rx_queues_ = 1;
   uint16_t tx_queues_ = 1;
   bool promiscuous_ = true;
-  std::vector<int> rx_wake_fds_;  // one per receive queue, -1 when none
-  std::vector<int> xdp_sockets_;  // af_xdp: each receive queue's socket (-1 if not found)
-  std::vector<uint64_t> next_xdp_read_;  // per worker, in timer cycles
+  std::vector<int> rx_wake_fds_;  // one per receive queue, -1 when none (af_xdp: its socket)
+  std::vector<uint64_t> next_xdp_read_;  // af_xdp only: per worker, in timer cycles
 
   // Copies the kernel's statistics of the sockets of `b.worker`'s queues
   // into its counter row, every kXdpStatisticsPeriodMs.
@@ -201,8 +197,8 @@ class PortStage {
     for (uint16_t q = 0; q < rx_queues_; q++) {
       xdp_statistics s{};
       socklen_t len = sizeof(s);
-      if (q % workers_ != b.worker || xdp_sockets_[q] < 0 ||
-          getsockopt(xdp_sockets_[q], SOL_XDP, XDP_STATISTICS, &s, &len) != 0)
+      if (q % workers_ != b.worker || rx_wake_fds_[q] < 0 ||
+          getsockopt(rx_wake_fds_[q], SOL_XDP, XDP_STATISTICS, &s, &len) != 0)
         continue;
       ring_full += s.rx_ring_full;
       dropped += s.rx_dropped;
