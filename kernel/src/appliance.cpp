@@ -3,8 +3,10 @@
 #include "appliance.hpp"
 
 #include "eal_args.hpp"
+#include "host_config.hpp"
 #include "logging.hpp"
 #include "packet_pool.hpp"
+#include "stage_validation.hpp"
 
 #include <oryx/json_text.hpp>
 #include <rte_eal.h>
@@ -33,52 +35,6 @@ namespace {
 
 Appliance* g_current = nullptr;
 
-template <typename T>
-int config_get(const oryx_config* cfg, const char* key, T** out) {
-  if (!cfg || !key) return ORYX_ERR_INVALID;
-  auto it = cfg->values.find(key);
-  if (it == cfg->values.end()) return ORYX_ERR_INVALID;
-  T* v = std::get_if<T>(const_cast<ParamValue*>(&it->second));
-  if (!v) return ORYX_ERR_INVALID;
-  *out = v;
-  return ORYX_OK;
-}
-
-int host_config_bool(const oryx_config* cfg, const char* key, int* out) {
-  bool* v;
-  int rc = config_get(cfg, key, &v);
-  if (rc == ORYX_OK) *out = *v ? 1 : 0;
-  return rc;
-}
-int host_config_int(const oryx_config* cfg, const char* key, int64_t* out) {
-  int64_t* v;
-  int rc = config_get(cfg, key, &v);
-  if (rc == ORYX_OK) *out = *v;
-  return rc;
-}
-int host_config_string(const oryx_config* cfg, const char* key, const char** out) {
-  std::string* v;
-  int rc = config_get(cfg, key, &v);
-  if (rc == ORYX_OK) *out = v->c_str();
-  return rc;
-}
-int host_config_list_size(const oryx_config* cfg, const char* key, size_t* out) {
-  std::vector<std::string>* v;
-  int rc = config_get(cfg, key, &v);
-  if (rc == ORYX_OK) *out = v->size();
-  return rc;
-}
-int host_config_list_string(const oryx_config* cfg, const char* key, size_t i, const char** out) {
-  std::vector<std::string>* v;
-  int rc = config_get(cfg, key, &v);
-  if (rc != ORYX_OK) return rc;
-  if (i >= v->size()) return ORYX_ERR_INVALID;
-  *out = (*v)[i].c_str();
-  return ORYX_OK;
-}
-int host_config_is_set(const oryx_config* cfg, const char* key) {
-  return cfg && key && cfg->set_by_user.count(key) ? 1 : 0;
-}
 uint32_t host_worker_count() { return g_current ? g_current->worker_count() : 0; }
 uint32_t host_burst_size() { return g_current ? g_current->burst() : 32; }
 rte_mempool* host_mbuf_pool(int) { return g_current ? g_current->mbuf_pool() : nullptr; }
@@ -297,43 +253,9 @@ void Appliance::check() {
     throw ConfigInvalid({{config_->file, line, "plugins.load", e.what()}});
   }
 
-  std::vector<ConfigError> errors;
-  auto types = loader_.stage_types();
-  descs_.clear();
-  for (auto& stage : config_->stages) {
-    const oryx_stage_desc* d = stage.type.empty() ? nullptr : loader_.find_stage(stage.type, nullptr);
-    if (!d) {
-      std::string msg = "unknown " + std::string(stage.kind()) + " type \"" + stage.type + "\"";
-      std::string close = did_you_mean(stage.type, types);
-      if (!close.empty()) msg += " (did you mean \"" + close + "\"?)";
-      std::string list;
-      for (const auto& t : types) list += (list.empty() ? "" : ", ") + t;
-      msg += "; loaded plugins provide: " + (list.empty() ? std::string("none") : list);
-      errors.push_back({config_->file, stage.line, stage.path() + ".type", msg});
-      descs_.push_back(nullptr);
-      continue;
-    }
-    bool is_service_type = d->flags & ORYX_STAGE_SERVICE;
-    if (is_service_type != stage.service) {
-      errors.push_back({config_->file, stage.line, stage.path() + ".type",
-                        "\"" + stage.type + "\" is a " +
-                            (is_service_type ? "service: declare it as [service." + stage.name + "]"
-                                             : "packet stage: declare it as [stage." + stage.name + "]")});
-      descs_.push_back(nullptr);
-      continue;
-    }
-    size_t before = errors.size();
-    validate_stage(stage, config_->file, d->params, errors);
-    if (errors.size() == before) check_stage(stage, config_->file, *d, &kHostApi, errors);
-    descs_.push_back(d);
-  }
-  // The graph is checked whenever every stage's type is known, so that all
-  // errors of a file are reported together.
-  if (std::find(descs_.begin(), descs_.end(), nullptr) == descs_.end())
-    plan_ = plan_graph(*config_, descs_, errors);
-  std::sort(errors.begin(), errors.end(),
-            [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
-  if (!errors.empty()) throw ConfigInvalid(std::move(errors));
+  auto validated = validate_stages(*config_, loader_, &kHostApi);
+  descs_ = std::move(validated.descs);
+  plan_ = std::move(validated.plan);
   state_ = "checked";
 }
 

@@ -279,6 +279,8 @@ ValidatedTable validate_table(const toml::value& table, const std::string& file,
   }
   for (const oryx_param* p = schema; p && p->name; p++) {
     if (out.values.count(p->name)) continue;
+    // Present but refused above: one error for it is enough.
+    if (table.is_table() && table.contains(p->name)) continue;
     if (p->flags & ORYX_PARAM_REQUIRED) {
       errors.push_back({file, out.line, path + "." + p->name,
                         "missing required key (expected " + describe_expected(*p) + ")"});

@@ -5,6 +5,8 @@
 #include <rte_bus_vdev.h>
 #include <rte_dev.h>
 #include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include <dirent.h>
 #include <sys/socket.h>
@@ -39,6 +41,10 @@ constexpr OffloadName kOffloads[] = {
     {"vlan_insert", 0, RTE_ETH_TX_OFFLOAD_VLAN_INSERT},
 };
 
+std::string ring_name(const std::string& owner, const DeviceSpec& s) {
+  return s.ring.empty() ? owner : s.ring;
+}
+
 std::string vdev_arguments(const std::string& owner, const DeviceSpec& s) {
   auto need_iface = [&] {
     if (s.iface.empty()) throw Error("driver " + s.driver + " needs 'iface'");
@@ -58,7 +64,7 @@ std::string vdev_arguments(const std::string& owner, const DeviceSpec& s) {
     return "role=" + s.memif_role + ",socket=" + s.memif_socket +
            ",id=" + std::to_string(s.memif_id) +
            ",socket-abstract=" + (s.memif_socket_abstract ? "yes" : "no");
-  if (s.driver == "ring") return "nodeaction=" + (s.ring.empty() ? owner : s.ring) + ":0:CREATE";
+  if (s.driver == "ring") return "nodeaction=" + ring_name(owner, s) + ":0:CREATE";
   if (s.driver == "null") return "size=" + std::to_string(s.packet_size) + ",copy=0";
   throw Error("unknown driver '" + s.driver + "' (" + kDrivers + ")");
 }
@@ -81,10 +87,12 @@ EthdevDevice::EthdevDevice(const std::string& owner, const DeviceSpec& spec)
     return;
   }
   std::string args = vdev_arguments(owner, spec);
+  if (spec.driver == "ring") ring_ = ring_name(owner, spec);
   vdev_name_ = "net_" + spec.driver + "_" + owner;
   int rc = rte_vdev_init(vdev_name_.c_str(), args.c_str());
   if (rc != 0) {
     vdev_name_.clear();
+    ring_.clear();  // the rings may be another port's
     throw Error("cannot create " + spec.driver + " device (" + args + "): " + rte_strerror(-rc) +
                     "; see the dpdk log lines above",
                 ORYX_ERR_IO);
@@ -103,6 +111,7 @@ EthdevDevice::EthdevDevice(const std::string& owner, const DeviceSpec& spec)
   std::string name = vdev_name_;
   rte_vdev_uninit(vdev_name_.c_str());
   vdev_name_.clear();
+  free_rings();
   throw Error("device " + name + " created but no ethdev found", ORYX_ERR_INTERNAL);
 }
 
@@ -116,8 +125,30 @@ void EthdevDevice::start() {
 }
 
 void EthdevDevice::stop() {
+  if (started_ && driver_ == "ring") drain();
   if (started_) rte_eth_dev_stop(port_id_);
   started_ = false;
+}
+
+// What a ring port still holds when it stops goes back to the pool.
+void EthdevDevice::drain() {
+  rte_eth_dev_info info{};
+  if (rte_eth_dev_info_get(port_id_, &info) != 0) return;
+  rte_mbuf* pkts[32];
+  for (uint16_t q = 0; q < info.nb_rx_queues; q++)
+    while (uint16_t n = rte_eth_rx_burst(port_id_, q, pkts, 32)) rte_pktmbuf_free_bulk(pkts, n);
+}
+
+// net_ring's CREATE makes 16 rings named
+// ETH_RXTX<i>_<name> but its close frees only those of configured queues;
+// the rest would make the next port of that name fail to start in this
+// process (a restarted stage, the plugin test kit).
+void EthdevDevice::free_rings() {
+  if (ring_.empty()) return;
+  constexpr unsigned kNetRingQueues = 16;  // RTE_PMD_RING_MAX_RX_RINGS, private to the driver
+  for (unsigned i = 0; i < kNetRingQueues; i++)
+    rte_ring_free(rte_ring_lookup(("ETH_RXTX" + std::to_string(i) + "_" + ring_).c_str()));
+  ring_.clear();
 }
 
 void EthdevDevice::remove() {
@@ -126,6 +157,7 @@ void EthdevDevice::remove() {
   rte_eth_dev_info_get(port_id_, &info);
   stop();  // a started device cannot be closed
   rte_eth_dev_close(port_id_);
+  free_rings();
   if (!vdev_name_.empty()) rte_vdev_uninit(vdev_name_.c_str());
   else if (info.device) rte_dev_remove(info.device);
   vdev_name_.clear();

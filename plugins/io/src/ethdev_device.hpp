@@ -50,9 +50,12 @@ class EthdevDevice {
 
  private:
   void remove();
+  void drain();
+  void free_rings();
   std::string driver_;
   std::string vdev_name_;
   std::string pci_address_;
+  std::string ring_;  // ring driver: the rings' name
   uint16_t port_id_ = 0;
   bool started_ = false;
 };
