@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+// port_test.cpp - the io plugin's port stage in-process (test kit), on
+// DPDK's ring and null devices: what it sends comes back intact and
+// counted, a full transmit queue is counted, a port without a next edge
+// counts what it must drop, and the tables start-up refuses.
+#include <oryx/testing.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <rte_mbuf.h>
+
+using oryx::testing::Frame;
+using oryx::testing::Harness;
+
+namespace {
+
+// A ring port: what it transmits comes back on its receive side.
+constexpr const char* kLoop = R"(
+[stage.loop]
+type = "port"
+driver = "ring"
+next = "sink"
+
+[stage.sink]
+type = "port"
+driver = "null"
+)";
+
+Frame numbered(int i) {
+  return Frame()
+      .ether()
+      .ipv4("198.18.0.1", "198.18.0.2")
+      .udp(uint16_t(1000 + i), 2000)
+      .payload("packet " + std::to_string(i));
+}
+
+}  // namespace
+
+TEST_CASE("a ring port sends, receives back intact and counts both ways", "[io]") {
+  Harness h({"io"}, kLoop);
+  uint16_t loop_id = 0;
+  REQUIRE(h.has_port("loop", &loop_id));
+  std::vector<Frame> frames;
+  size_t bytes = 0;
+  for (int i = 0; i < 5; i++) {
+    frames.push_back(numbered(i));
+    bytes += numbered(i).bytes().size();
+  }
+  auto sent = h.process("loop", frames);
+  CHECK(sent.count("consumed") == 5);
+  CHECK(h.counter("loop", "tx_packets") == 5);
+  CHECK(h.counter("loop", "tx_bytes") == bytes);
+
+  auto got = h.poll_until("loop", 5);
+  REQUIRE(got.size() == 5);
+  for (size_t i = 0; i < got.size(); i++) {
+    CHECK(got.edge(i) == "sink");
+    CHECK(got.bytes(i) == numbered(int(i)).bytes());
+    CHECK(got.packet(i)->port == loop_id);  // the ring driver leaves it unset
+  }
+  CHECK(h.counter("loop", "rx_packets") == 5);
+  CHECK(h.counter("loop", "rx_bytes") == bytes);
+  CHECK(h.counter("loop", "packets") == 10);  // 5 handed to it, 5 polled
+}
+
+TEST_CASE("a full transmit queue drops the rest of the burst, counted", "[io]") {
+  Harness h({"io"}, kLoop);
+  // net_ring's rings hold 1023 packets; nobody polls this one.
+  std::vector<Frame> frames(1100, numbered(0));
+  auto sent = h.process("loop", frames);
+  CHECK(sent.count("consumed") == 1023);
+  CHECK(sent.count("drop") == 77);
+  CHECK(h.counter("loop", "tx_full") == 77);
+  CHECK(h.counter("loop", "drops") == 77);
+  CHECK(h.counter("loop", "tx_packets") == 1023);
+}
+
+TEST_CASE("a port without a next edge drops what it receives, counted", "[io]") {
+  Harness h({"io"}, R"(
+[stage.lonely]
+type = "port"
+driver = "ring"
+)");
+  h.process("lonely", {numbered(1), numbered(2)});
+  auto got = h.poll_until("lonely", 2);
+  REQUIRE(got.size() == 2);
+  CHECK(got.count("drop") == 2);
+  CHECK(h.counter("lonely", "rx_no_route") == 2);
+  CHECK(h.mbufs_in_use() == 0);
+}
+
+TEST_CASE("a null port produces packets of packet_size", "[io]") {
+  Harness h({"io"}, R"(
+[stage.gen]
+type = "port"
+driver = "null"
+packet_size = 128
+next = "sink"
+[stage.sink]
+type = "port"
+driver = "null"
+)");
+  auto got = h.poll("gen", 8);
+  REQUIRE(got.size() == 8);
+  for (size_t i = 0; i < got.size(); i++) {
+    CHECK(got.edge(i) == "sink");
+    CHECK(got.bytes(i).size() == 128);
+  }
+}
+
+TEST_CASE("port tables start-up refuses, by line and key", "[io]") {
+  auto refused = [](const std::string& table) {
+    try {
+      Harness h({"io"}, "[stage.p]\ntype = \"port\"\n" + table);
+    } catch (const oryx::testing::SetupError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK(refused("driver = \"af_xdp\"\n") ==
+        "test.toml:1: stage.p.iface: driver af_xdp needs the kernel interface to use");
+  CHECK(refused("driver = \"pci\"\naddress = \"03:00\"\n") ==
+        "test.toml:4: stage.p.address: expected a PCI address like 0000:03:00.0, found "
+        "\"03:00\"");
+  CHECK(refused("driver = \"memif\"\nsocket = \"/run/a,b\"\n") ==
+        "test.toml:4: stage.p.socket: a memif socket name cannot hold ',' or '='");
+  CHECK(refused("driver = \"carrier-pigeon\"\n") ==
+        "test.toml:3: stage.p.driver: expected one of \"af_xdp\", \"af_packet\", \"tap\", "
+        "\"memif\", \"ring\", \"null\", \"pci\", found \"carrier-pigeon\"");
+}
