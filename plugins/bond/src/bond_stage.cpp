@@ -72,8 +72,10 @@ constexpr oryx_param kParams[] = {
     // and DPDK 22.11's AF_XDP driver cannot set one, so the bond fails to start.
     oryx::sdk::param_string("member_driver", "\"af_packet\"",
                             "Driver of every member: members are kernel interfaces (af_packet), "
-                            "TAP names to create (tap) or PCI addresses (pci).",
-                            "af_packet|tap|pci"),
+                            "TAP names to create (tap), PCI addresses (pci) or DPDK null "
+                            "devices (null: they discard what they are sent and receive "
+                            "endless blank frames; for tests).",
+                            "af_packet|tap|pci|null"),
     oryx::sdk::param_string_list("members", 1, 8, nullptr, "The member links, in order."),
     oryx::sdk::param_string("primary", "\"\"",
                             "Member preferred for traffic (active-backup, balance-alb); empty: "
@@ -143,9 +145,11 @@ class BondStage {
     spec.queue_pairs = std::max(setup.rx_queues, setup.tx_queues);
     for (const auto& member : names) {
       if (spec.driver == "pci") spec.pci_address = member;
+      else if (spec.driver == "null") {}  // nothing to name
       else spec.iface = member;
       members_.push_back(std::make_unique<oryx::io::EthdevDevice>(name_ + "_" + member, spec));
-      view_.members.push_back({member, members_.back()->port_id(), spec.driver != "pci"});
+      bool kernel_backed = spec.driver == "af_packet" || spec.driver == "tap";
+      view_.members.push_back({member, members_.back()->port_id(), kernel_backed});
     }
 
     bond_device_ = "net_bonding_" + name_;
