@@ -130,6 +130,7 @@ struct Interface::Impl {
     }
     uint8_t proto = 0;
     uint16_t l4len = 0;
+    uint32_t l4avail = 0;  // transport bytes in this frame
     if (type == 0x0800 && l3len >= 20) {
       c[rx ? kRxIpv4 : kTxIpv4]++;
       unsigned ihl = (l3[0] & 0x0f) * 4u;
@@ -138,11 +139,13 @@ struct Interface::Impl {
       proto = l3[9];
       uint16_t total = be16(l3 + 2);
       l4len = total > ihl ? uint16_t(total - ihl) : 0;
+      l4avail = l3len > ihl ? l3len - ihl : 0;
       l3 += ihl;
     } else if (type == 0x86dd && l3len >= 40) {
       c[rx ? kRxIpv6 : kTxIpv6]++;
       proto = l3[6];
       l4len = be16(l3 + 4);
+      l4avail = l3len - 40;
       l3 += 40;
     } else {
       return;
@@ -158,6 +161,9 @@ struct Interface::Impl {
       c[rx ? kRxTcp : kTxTcp]++;
       c[rx ? kRxTcpBytes : kTxTcpBytes] += l4len;
     } else if (proto == 17) {
+      // The UDP length covers the whole datagram, also the part IPv4
+      // fragmentation put in later frames.
+      if (l4avail >= 8) l4len = be16(l3 + 4);
       c[rx ? kRxUdp : kTxUdp]++;
       c[rx ? kRxUdpBytes : kTxUdpBytes] += l4len;
     }
