@@ -2,6 +2,7 @@
 // sockmap_plugin.cpp - plugin `sockmap`: the service type "sockmap" (eBPF
 // sockops + sk_msg redirect between local TCP sockets of chosen cgroups)
 // and GET /api/v1/sockmap, the tracked sockets by connection.
+#include "allow_list.hpp"
 #include "live_services.hpp"
 #include "sockmap_service.hpp"
 
@@ -20,6 +21,13 @@ char* list_sockets(void*);
 
 class SockmapInstance {
  public:
+  // What instance creation would refuse, found by --check-config too (and
+  // reported at the key's line).
+  static void check(const oryx::sdk::Config& cfg, const oryx::sdk::Edges&) {
+    parse_ports(cfg.get_string_list("ports"));
+    parse_prefixes(cfg.get_string_list("addresses"));
+  }
+
   explicit SockmapInstance(const oryx::sdk::InstanceContext& ctx)
       : host_(ctx.host), service_(ctx) {}
   ~SockmapInstance() { stop(); }
