@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <toml.hpp>
 
@@ -60,6 +61,24 @@ TEST_CASE("every in-tree plugin ships a README and a manifest", "[kernel][confor
     CHECK((state == "production" || state == "experimental" || state == "development"));
     auto stages = toml::find<std::vector<std::string>>(manifest, "stages");
     CHECK(stages.size() == p.stages.size());
+  }
+}
+
+TEST_CASE("every in-tree plugin has in-process tests through the test kit",
+          "[kernel][conformance]") {
+  auto tree = std::filesystem::path(ORYX_SOURCE_DIR) / "plugins";
+  for (const auto& entry : std::filesystem::directory_iterator(tree)) {
+    if (!std::filesystem::exists(entry.path() / "plugin.toml")) continue;
+    INFO("plugins/" << entry.path().filename().string() << "/tests");
+    bool kit = false;
+    auto tests = entry.path() / "tests";
+    if (std::filesystem::exists(tests))
+      for (const auto& f : std::filesystem::directory_iterator(tests)) {
+        std::ifstream in(f.path());
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        kit |= text.find("#include <oryx/testing.hpp>") != std::string::npos;
+      }
+    CHECK(kit);
   }
 }
 
