@@ -4,7 +4,7 @@
 #   oryx                oryxd, oryxctl, io, xconnect, vlan, bond and pdump plugins, webui, config,
 #                       systemd unit, docs and man pages      (component runtime)
 #   oryx-plugins-stack  the lwIP stack plugin (lwIP built in) (plugins_stack)
-#   oryx-devel          SDK headers, CMake package, .pc file  (devel)
+#   oryx-devel          SDK headers, CMake package, .pc file, the plugin test kit (devel)
 #
 # Dependencies are declared by package name. Build with `make package`
 # (configures with prefix /usr; the RPM with libdir lib64).
@@ -24,7 +24,7 @@ set(long_runtime "Oryx runs a DPDK data plane as a graph of stages loaded from p
 set(summary_stack "Oryx TCP/IP stack plugin (lwIP)")
 set(long_stack "The stack stage of the Oryx appliance: IPv4/IPv6, ARP, ICMP, TCP and\n UDP on lwIP attached to an Oryx port, with echo, discard and HTTP\n services and a live connection table.")
 set(summary_devel "Oryx plugin SDK")
-set(long_devel "Headers (oryx/abi.h, oryx/sdk.hpp), the CMake package Oryx::sdk and the\n oryx-sdk pkg-config file for building Oryx plugins out of tree.")
+set(long_devel "Headers (oryx/abi.h, oryx/sdk.hpp), the CMake package Oryx::sdk and the\n oryx-sdk pkg-config file for building Oryx plugins out of tree, and the\n plugin test kit (oryx/testing.hpp, Oryx::testing, oryx_add_plugin_test).")
 set(CPACK_COMPONENTS_GROUPING IGNORE)
 
 # Removal scripts share one snippet that stops oryxd.
@@ -57,6 +57,8 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_RECOMMENDS "iproute2, libssl-dev")
 set(CPACK_DEBIAN_PLUGINS_STACK_PACKAGE_DEPENDS "oryx (= ${PROJECT_VERSION})")
 set(CPACK_DEBIAN_DEVEL_PACKAGE_DEPENDS "oryx (= ${PROJECT_VERSION}), libdpdk-dev, cmake, pkg-config")
+# oryx_add_plugin_test() (the plugin test kit) builds Catch2 programs.
+set(CPACK_DEBIAN_DEVEL_PACKAGE_RECOMMENDS "catch2")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/packaging/deb/conffiles
     ${CMAKE_SOURCE_DIR}/packaging/deb/postinst
@@ -78,6 +80,7 @@ set(CPACK_RPM_PACKAGE_AUTOREQ OFF)   # names below, not sonames
 set(CPACK_RPM_RUNTIME_PACKAGE_REQUIRES "dpdk >= 22.11, spdlog, fmt, civetweb, libbpf, libxdp, libpcap, liburing, openssl-libs, systemd")
 set(CPACK_RPM_PLUGINS_STACK_PACKAGE_REQUIRES "oryx = ${PROJECT_VERSION}")
 set(CPACK_RPM_DEVEL_PACKAGE_REQUIRES "oryx = ${PROJECT_VERSION}, dpdk-devel, cmake, pkgconf-pkg-config")
+set(CPACK_RPM_DEVEL_PACKAGE_SUGGESTS "catch2-devel")
 set(CPACK_RPM_DEVEL_PACKAGE_GROUP "Development/Libraries")
 set(CPACK_RPM_DEVEL_PACKAGE_PROVIDES "pkgconfig(oryx-sdk) = ${PROJECT_VERSION}")
 foreach(c RUNTIME:runtime PLUGINS_STACK:stack DEVEL:devel)

@@ -4,9 +4,11 @@
 #   oryx_add_plugin_test(NAME <test> SOURCES <files...> PLUGINS <plugin targets...>
 #                        [LINK_LIBRARIES <libs...>] [LABELS <labels...>])
 #
-# Builds a Catch2 program linked with Oryx::testing. ORYX_TEST_PLUGIN_DIR
-# (the Harness's default plugin directory) is the directory of the first
-# plugin target; the plugins are built before the test.
+# Builds a Catch2 program linked with Oryx::testing. The Harness's default
+# plugin path (ORYX_TEST_PLUGIN_PATH, ':'-separated) is the directories of
+# the PLUGINS targets, built before the test, and, out of tree, the
+# installed plugins (the io plugin's ports, say). At run time the
+# environment's ORYX_TEST_PLUGIN_PATH adds directories.
 function(oryx_add_plugin_test)
   cmake_parse_arguments(T "" "NAME" "SOURCES;PLUGINS;LINK_LIBRARIES;LABELS" ${ARGN})
   if(NOT T_NAME OR NOT T_SOURCES OR NOT T_PLUGINS)
@@ -15,9 +17,15 @@ function(oryx_add_plugin_test)
   find_package(Catch2 REQUIRED)
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE Oryx::testing Catch2::Catch2WithMain ${T_LINK_LIBRARIES})
-  list(GET T_PLUGINS 0 first)
-  target_compile_definitions(${T_NAME} PRIVATE
-    ORYX_TEST_PLUGIN_DIR="$<TARGET_FILE_DIR:${first}>")
+  set(path "")
+  foreach(plugin ${T_PLUGINS})
+    list(APPEND path "$<TARGET_FILE_DIR:${plugin}>")
+  endforeach()
+  if(IS_ABSOLUTE "${ORYX_PLUGIN_INSTALL_DIR}")  # set so by OryxConfig.cmake: out of tree
+    list(APPEND path "${ORYX_PLUGIN_INSTALL_DIR}")
+  endif()
+  list(JOIN path ":" path)
+  target_compile_definitions(${T_NAME} PRIVATE ORYX_TEST_PLUGIN_PATH="${path}")
   add_dependencies(${T_NAME} ${T_PLUGINS})
   add_test(NAME ${T_NAME} COMMAND ${T_NAME})
   set_tests_properties(${T_NAME} PROPERTIES LABELS "unit;plugin-test;${T_LABELS}")

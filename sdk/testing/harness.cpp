@@ -59,8 +59,10 @@ Harness::Harness(std::vector<std::string> plugins, std::string_view toml, Harnes
   start_eal_once();
   State& s = *state_;
   s.options = std::move(options);
+  if (const char* extra = std::getenv("ORYX_TEST_PLUGIN_PATH"))
+    for (auto& dir : split_path(extra)) s.options.plugin_dirs.push_back(dir);
   if (s.options.plugin_dirs.empty())
-    throw SetupError("no plugin directory: set HarnessOptions::plugin_dirs or ORYX_TEST_PLUGIN_DIR");
+    throw SetupError("no plugin directory: set HarnessOptions::plugin_dirs or ORYX_TEST_PLUGIN_PATH");
   g_harness = &s;
   try {
     static unsigned pools = 0;

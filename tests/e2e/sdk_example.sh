@@ -15,6 +15,12 @@ grep -q -- "$PREFIX/include" "$WORK/example/compile_commands.json" || fail "exam
 grep -q "$ORYX_SOURCE/sdk/include\|$ORYX_SOURCE/kernel" "$WORK/example/compile_commands.json" &&
   fail "example compiled against the source tree"
 log "example plugin built against the installed SDK"
+# Its in-process tests (the plugin test kit from the same install); the io
+# plugin's ring and null ports come from this build.
+ORYX_TEST_PLUGIN_PATH="$ORYX_BUILD/plugins" "$WORK/example/length_filter_test" >"$WORK/kit.log" 2>&1 ||
+  { cat "$WORK/kit.log"; fail "the example's test-kit tests"; }
+grep "All tests passed" "$WORK/kit.log" >/dev/null || fail "the example's test-kit tests did not run"
+log "example's in-process tests pass against the installed test kit"
 
 CFG=$(write_config sdk "
 [kernel]

@@ -52,6 +52,7 @@ contents "$DEB" | grep stack.so >/dev/null && fail "the stack plugin belongs to 
 contents "$DEB_DEV" | grep -x ./usr/include/oryx/abi.h >/dev/null || fail "devel lacks abi.h"
 contents "$DEB_DEV" | grep -x ./usr/include/oryx/socket_api.h >/dev/null || fail "devel lacks socket_api.h"
 contents "$DEB_DEV" | grep "OryxConfig.cmake" >/dev/null || fail "devel lacks the CMake package"
+contents "$DEB_DEV" | grep "liboryx-testing.so" >/dev/null || fail "devel lacks the plugin test kit"
 dpkg-deb -f "$DEB" Depends | grep "librte-net-af-xdp23" >/dev/null || fail "Depends lacks the AF_XDP driver"
 # lwIP is compiled into the stack plugin (plugins/stack/lwip): no liblwip0.
 dpkg-deb -f "$DEB_STACK" Depends | grep -i "lwip" >/dev/null && fail "stack Depends names lwIP, which is built in"
@@ -133,6 +134,9 @@ ip netns exec oryx-pkg-svc ping -c 2 -W 2 198.18.1.10 >/dev/null ||
 log "the SDK example against the installed oryx-devel"
 cmake -S "$SRC/sdk/examples/length-filter" -B "$WORK/example" >/dev/null || fail "configure against installed SDK"
 cmake --build "$WORK/example" >/dev/null || fail "build against installed SDK"
+# The example's in-process tests, with the installed test kit and the
+# installed io plugin (oryx_add_plugin_test's default path).
+"$WORK/example/length_filter_test" >"$WORK/kit.log" 2>&1 || { cat "$WORK/kit.log"; fail "example test-kit tests"; }
 chmod 755 "$WORK" "$WORK/example" "$WORK/example/plugins"
 /usr/bin/oryxd -p "$WORK/example/plugins" --check-config /etc/oryx/appliance.toml 2>&1 |
   grep "loaded plugin length_filter .* from $WORK/example/plugins/" >/dev/null ||

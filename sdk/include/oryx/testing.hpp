@@ -22,7 +22,7 @@
 //   CHECK(h.counter("trunk", "tagged") == 1);
 //
 // Packets are real mbufs from a real mempool, in a DPDK EAL started once
-// per process in memory (--in-memory --no-huge --no-pci): stages that
+// per process in memory (--no-huge --no-shconf --no-pci): stages that
 // create vdev ports (ring, null) work too. The host is the one piece that
 // is not oryxd's: a single worker (0), no graph; taps attached by a
 // plugin run around process() and poll() as the graph would run them.
@@ -131,11 +131,25 @@ struct Reply {
   std::string file;  // set when the route answered with a file
 };
 
+// "a:b:c" -> {"a", "b", "c"}, empty parts left out.
+inline std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  while (!path.empty()) {
+    size_t colon = path.find(':');
+    if (colon != 0) out.emplace_back(path.substr(0, colon));
+    if (colon == std::string_view::npos) break;
+    path.remove_prefix(colon + 1);
+  }
+  return out;
+}
+
 struct HarnessOptions {
-  // Directories searched for plugins: by default the one the build put
-  // them in (ORYX_TEST_PLUGIN_DIR, defined by oryx_add_plugin_test()).
-#ifdef ORYX_TEST_PLUGIN_DIR
-  std::vector<std::string> plugin_dirs = {ORYX_TEST_PLUGIN_DIR};
+  // Directories searched for plugins: by default those the build put them
+  // in (ORYX_TEST_PLUGIN_PATH, ':'-separated, set by
+  // oryx_add_plugin_test()). The environment's ORYX_TEST_PLUGIN_PATH is
+  // searched after these.
+#ifdef ORYX_TEST_PLUGIN_PATH
+  std::vector<std::string> plugin_dirs = split_path(ORYX_TEST_PLUGIN_PATH);
 #else
   std::vector<std::string> plugin_dirs;
 #endif
