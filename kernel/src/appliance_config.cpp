@@ -266,6 +266,16 @@ bool valid_stage_name(const std::string& name) {
   });
 }
 
+bool valid_stage_type(const std::string& name) {
+  return !name.empty() && name.size() <= 48 && name[0] >= 'a' && name[0] <= 'z' &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
+}
+
+bool valid_service_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") == std::string::npos;
+}
+
 const oryx_config* ApplianceConfig::table(const std::string& name) const {
   const oryx_config* tables[] = {&kernel, &plugins, &log, &http, &stats, &preload, &capture};
   static_assert(std::size(tables) == 7);

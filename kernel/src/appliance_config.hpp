@@ -75,5 +75,10 @@ void check_stage(const StageSpec& stage, const std::string& file, const oryx_sta
 // Stage and instance names: [a-z0-9_-], 1..48 characters (they become
 // DPDK graph node names and Prometheus label values).
 bool valid_stage_name(const std::string& name);
+// Stage and service type names, one style for all: lower_snake_case,
+// [a-z][a-z0-9_]*, 1..48 characters.
+bool valid_stage_type(const std::string& name);
+// Service registry names (ABI 1.2): [a-z0-9_.-], 1..64 characters.
+bool valid_service_name(const std::string& name);
 
 }  // namespace oryx::kernel

@@ -24,13 +24,9 @@
 
 namespace oryx::kernel {
 
-namespace {
-
-constexpr const char* kDropNode = "oryx-drop";
-constexpr uint16_t kChunk = 256;
-
-// What a node needs on one worker; pointed to from rte_node::ctx.
-struct NodeWorkerCtx {
+// Pointed to from rte_node::ctx; set by Dataplane::build() right after
+// rte_graph_create, before any walk.
+struct Dataplane::NodeWorkerCtx {
   StageRuntime* stage;
   Worker* worker;
   uint64_t* row;
@@ -38,15 +34,14 @@ struct NodeWorkerCtx {
   uint16_t edge_count;  // of this node, drop edge included
   NodeTaps* taps;
 };
-static_assert(sizeof(NodeWorkerCtx*) <= RTE_NODE_CTX_SZ);
+static_assert(sizeof(Dataplane::NodeWorkerCtx*) <= RTE_NODE_CTX_SZ);
 
-std::atomic<bool> g_stop{false};
-// Set while rte_graph_create runs so node init callbacks know the worker.
-Worker* g_creating_worker = nullptr;
-uint16_t g_burst = 32;
-std::vector<Dataplane::NodeRuntime>* g_node_runtimes = nullptr;
-std::vector<std::string>* g_node_names = nullptr;
-std::vector<NodeWorkerCtx*> g_contexts;  // owned, freed at exit of Dataplane
+namespace {
+
+using NodeWorkerCtx = Dataplane::NodeWorkerCtx;
+
+constexpr const char* kDropNode = "oryx-drop";
+constexpr uint16_t kChunk = 256;
 
 NodeWorkerCtx* ctx_of(rte_node* node) {
   NodeWorkerCtx* c;
@@ -156,21 +151,6 @@ uint16_t drop_process(rte_graph*, rte_node*, void** objs, uint16_t n) {
   return n;
 }
 
-int node_init(const rte_graph*, rte_node* node) {
-  Worker* w = g_creating_worker;
-  if (!w || !g_node_names) return -1;
-  for (size_t i = 0; i < g_node_names->size(); i++) {
-    if ((*g_node_names)[i] != node->name) continue;
-    auto& rt = (*g_node_runtimes)[i];
-    auto* c = new NodeWorkerCtx{rt.stage, w, rt.stage->counters->row(w->index), g_burst,
-                                rt.edge_count, rt.taps};
-    g_contexts.push_back(c);
-    std::memcpy(node->ctx, &c, sizeof(c));
-    return 0;
-  }
-  return -1;
-}
-
 rte_node_t register_node(const std::string& name, bool source, rte_node_process_t process,
                          const std::vector<std::string>& edges) {
   size_t size = sizeof(rte_node_register) + edges.size() * sizeof(const char*);
@@ -178,7 +158,6 @@ rte_node_t register_node(const std::string& name, bool source, rte_node_process_
   std::snprintf(reg->name, sizeof(reg->name), "%s", name.c_str());
   reg->flags = source ? RTE_NODE_SOURCE_F : 0;
   reg->process = process;
-  reg->init = process == drop_process ? nullptr : node_init;
   reg->nb_edges = rte_edge_t(edges.size());
   for (size_t i = 0; i < edges.size(); i++) reg->next_nodes[i] = strdup(edges[i].c_str());
   // The registration is copied by DPDK; node names live for the process.
@@ -193,7 +172,6 @@ rte_node_t register_node(const std::string& name, bool source, rte_node_process_
 Dataplane::Dataplane(const GraphPlan& plan, std::vector<StageRuntime>& stages,
                      DataplaneOptions options)
     : plan_(plan), stages_(stages), options_(std::move(options)) {
-  g_burst = options_.burst;
   size_t count = options_.hosted ? 1 : options_.lcores.size();
   for (size_t i = 0; i < count; i++) {
     auto* w = new Worker();
@@ -212,14 +190,10 @@ Dataplane::~Dataplane() {
     if (w->graph) rte_graph_destroy(w->graph_id);
     delete w;
   }
-  for (auto* c : g_contexts) delete c;
-  g_contexts.clear();
   for (auto& t : taps_) {  // taps a plugin never detached; no worker runs now
     delete t->before.exchange(nullptr);
     delete t->after.exchange(nullptr);
   }
-  g_node_runtimes = nullptr;
-  g_node_names = nullptr;
 }
 
 void Dataplane::build() {
@@ -244,8 +218,6 @@ void Dataplane::build() {
         RTE_NODE_ID_INVALID)
       throw std::runtime_error("cannot register graph node " + n.name);
   }
-  g_node_runtimes = &node_runtimes_;
-  g_node_names = &graph_node_names_;
 
   std::vector<std::string> pattern_store;
   for (const auto& n : plan_.nodes)
@@ -268,13 +240,22 @@ void Dataplane::build() {
     prm.socket_id = options_.hosted ? int(rte_socket_id()) : int(rte_lcore_to_socket_id(w->lcore));
     prm.nb_node_patterns = uint16_t(patterns.size());
     prm.node_patterns = patterns.data();
-    g_creating_worker = w;
     rte_graph_t id = rte_graph_create(gname.c_str(), &prm);
-    g_creating_worker = nullptr;
     if (id == RTE_GRAPH_ID_INVALID)
       throw std::runtime_error("rte_graph_create failed for " + gname + ": " +
                                rte_strerror(rte_errno));
     w->graph_id = id;
+    // Each node's context for this worker, before the graph is walked.
+    for (size_t i = 0; i < plan_.nodes.size(); i++) {
+      if (!plan_.nodes[i].reachable) continue;
+      rte_node* node = rte_graph_node_get_by_name(gname.c_str(), graph_node_names_[i].c_str());
+      if (!node) throw std::runtime_error("graph " + gname + " lacks node " + graph_node_names_[i]);
+      const NodeRuntime& rt = node_runtimes_[i];
+      contexts_.push_back(std::make_unique<NodeWorkerCtx>(NodeWorkerCtx{
+          rt.stage, w, rt.stage->counters->row(w->index), options_.burst, rt.edge_count, rt.taps}));
+      NodeWorkerCtx* c = contexts_.back().get();
+      std::memcpy(node->ctx, &c, sizeof(c));
+    }
     w->graph = rte_graph_lookup(gname.c_str());
   }
   log->info("graph built: {} nodes on {} worker(s)", pattern_store.size(), workers_.size());
@@ -304,6 +285,7 @@ struct LaunchArgs {
   std::vector<StageRuntime>* stages;
   bool busy_poll;
   uint32_t sleep_max_us;
+  const std::atomic<bool>* stop;
 };
 
 int run_worker(void* arg) {
@@ -316,12 +298,12 @@ int run_worker(void* arg) {
   w->running.store(true);
   // Services only: nothing to poll, so the worker only waits for the stop
   // (spinning or backing off would cost the services' own traffic CPU).
-  while (!w->graph && !g_stop.load(std::memory_order_relaxed))
+  while (!w->graph && !a->stop->load(std::memory_order_relaxed))
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   uint32_t idle_walks = 0;
   uint32_t sleep_us = 1;
   uint64_t last = rte_rdtsc();
-  while (!g_stop.load(std::memory_order_relaxed)) {
+  while (!a->stop->load(std::memory_order_relaxed)) {
     if (walk_once(w, last)) {
       idle_walks = 0;
       sleep_us = 1;
@@ -349,9 +331,10 @@ int run_worker(void* arg) {
 
 void Dataplane::launch() {
   if (options_.hosted) return launch_hosted();
-  g_stop.store(false);
+  stop_requested_.store(false);
   for (auto* w : workers_) {
-    auto* a = new LaunchArgs{w, &stages_, options_.busy_poll, options_.idle_sleep_max_us};
+    auto* a = new LaunchArgs{w, &stages_, options_.busy_poll, options_.idle_sleep_max_us,
+                             &stop_requested_};
     int rc = rte_eal_remote_launch(run_worker, a, w->lcore);
     if (rc != 0) {
       delete a;
@@ -418,7 +401,7 @@ void Dataplane::stop() {
     launched_ = false;
     return;
   }
-  g_stop.store(true);
+  stop_requested_.store(true);
   for (auto* w : workers_) rte_eal_wait_lcore(w->lcore);
   launched_ = false;
 }

@@ -122,6 +122,9 @@ class Dataplane {
     uint16_t edge_count;  // drop edge included
     NodeTaps* taps;
   };
+  // What one node needs on one worker (dataplane.cpp), set in the node's
+  // ctx once its graph exists.
+  struct NodeWorkerCtx;
 
  private:
   const GraphPlan& plan_;
@@ -131,6 +134,8 @@ class Dataplane {
   std::vector<NodeRuntime> node_runtimes_;
   std::vector<std::string> graph_node_names_;
   std::vector<std::unique_ptr<NodeTaps>> taps_;  // one per plan node
+  std::vector<std::unique_ptr<NodeWorkerCtx>> contexts_;  // per worker and node
+  std::atomic<bool> stop_requested_{false};               // launched workers return
   std::mutex capture_mutex_;                      // attach/detach
   IsPort is_port_;
   bool launched_ = false;

@@ -2,6 +2,7 @@
 // plugin_loader.cpp - plugin discovery, ABI checks and lifecycle.
 #include "plugin_loader.hpp"
 
+#include "appliance_config.hpp"
 #include "config_schema.hpp"
 #include "logging.hpp"
 
@@ -161,6 +162,9 @@ void PluginLoader::open_one(const std::string& path, const std::string& expected
     std::string sname = st->name ? st->name : "";
     if (st->struct_size < kMinStageDescSize) refuse("stage '" + sname + "' descriptor too small");
     if (sname.empty()) refuse("a stage has no name");
+    if (!valid_stage_type(sname))
+      refuse("stage type '" + sname + "': type names are lower_snake_case ([a-z][a-z0-9_]*, "
+             "at most 48 characters)");
     if (!st->instance_create || !st->instance_destroy)
       refuse("stage '" + sname + "' lacks instance_create/instance_destroy");
     bool source = st->flags & ORYX_STAGE_SOURCE;

@@ -14,12 +14,15 @@ namespace oryx::bpf {
 template <class Service>
 class LiveServices {
  public:
-  // Adds `s`; until one call of `register_endpoint` (true on success) has
-  // succeeded, it is called first.
+  // Adds `s`; the first one calls `register_endpoint` first, which throws
+  // when the kernel refuses (the service's start then fails with why).
   template <class Register>
   void add(Service* s, Register register_endpoint) {
     std::lock_guard lock(mutex_);
-    if (!registered_) registered_ = register_endpoint();
+    if (!registered_) {
+      register_endpoint();
+      registered_ = true;
+    }
     services_.push_back(s);
   }
   void remove(Service* s) {

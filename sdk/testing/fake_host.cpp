@@ -74,7 +74,7 @@ int host_route_register(const char* name, const char* help, oryx_route_fn handle
 }
 
 int host_service_register(const char* name, uint32_t version, const void* iface) {
-  if (!g_harness || !name || !iface) return ORYX_ERR_INVALID;
+  if (!g_harness || !name || !iface || !kernel::valid_service_name(name)) return ORYX_ERR_INVALID;
   return g_harness->services.emplace(name, std::make_pair(version, iface)).second
              ? ORYX_OK
              : ORYX_ERR_INVALID;

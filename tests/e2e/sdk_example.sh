@@ -32,7 +32,7 @@ driver = \"null\"
 packet_size = 200
 next = \"split\"
 [stage.split]
-type = \"length-filter\"
+type = \"length_filter\"
 max_length = 128
 next = [\"short\", \"long\"]
 [stage.short]

@@ -55,12 +55,16 @@ TEST_CASE("every in-tree plugin ships a README and a manifest", "[kernel][confor
     std::filesystem::path dir = std::filesystem::path(ORYX_SOURCE_DIR) / "plugins" / p.name;
     REQUIRE(std::filesystem::exists(dir / "README.md"));
     REQUIRE(std::filesystem::exists(dir / "plugin.toml"));
+    // Only what the code does not declare: no name, description or
+    // stage list to fall out of step with the descriptor.
     auto manifest = toml::parse((dir / "plugin.toml").string());
-    CHECK(toml::find<std::string>(manifest, "name") == p.name);
+    for (const auto& [key, value] : manifest.as_table()) {
+      INFO("key " << key);
+      CHECK((key == "state" || key == "maintainer"));
+    }
     auto state = toml::find<std::string>(manifest, "state");
     CHECK((state == "production" || state == "experimental" || state == "development"));
-    auto stages = toml::find<std::vector<std::string>>(manifest, "stages");
-    CHECK(stages.size() == p.stages.size());
+    CHECK(!toml::find<std::string>(manifest, "maintainer").empty());
   }
 }
 
@@ -90,7 +94,7 @@ TEST_CASE("every in-tree plugin is built", "[kernel][conformance]") {
   for (const auto& p : loader.plugins()) built.insert(p.name);
   auto tree = std::filesystem::path(ORYX_SOURCE_DIR) / "plugins";
   for (const auto& entry : std::filesystem::directory_iterator(tree)) {
-    if (!std::filesystem::exists(entry.path() / "plugin.toml")) continue;  // a library: bpf_support
+    if (!std::filesystem::exists(entry.path() / "plugin.toml")) continue;  // a library: bpf_support, ethdev_support
     std::string name = entry.path().filename().string();
     INFO("plugins/" << name);
     CHECK(built.count(name) == 1);

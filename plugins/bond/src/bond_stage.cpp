@@ -119,7 +119,7 @@ class BondStage {
     if (ctx.edges.size() > 1)
       throw Error("a bond has one next edge (where received packets go), found " +
                   std::to_string(ctx.edges.size()));
-    const uint32_t workers = std::max<uint32_t>(1, host_->worker_count());
+    const uint32_t workers = std::max<uint32_t>(1, host_.worker_count());
     oryx::io::QueueSetup setup = oryx::io::queue_setup(cfg, workers);
     // Members that raise link interrupts (TAP, most NICs) report through
     // them; the driver polls the others every link_monitoring_ms.
@@ -176,7 +176,7 @@ class BondStage {
   }
 
   void start() {
-    pool_ = host_->mbuf_pool(SOCKET_ID_ANY);
+    pool_ = host_.mbuf_pool(SOCKET_ID_ANY);
     int rc = rte_eth_dev_start(port_id_);
     if (rc != 0)
       throw Error("cannot start the bond: " + std::string(rte_strerror(-rc)), ORYX_ERR_IO);
@@ -290,14 +290,13 @@ class BondStage {
       check(rte_eth_bond_mac_address_set(port_id_, &addr), "cannot set the MAC address");
     }
 
-    oryx::io::configure_ethdev(port_id_, setup, host_->mbuf_pool(rte_eth_dev_socket_id(port_id_)));
+    oryx::io::configure_ethdev(port_id_, setup, host_.mbuf_pool(rte_eth_dev_socket_id(port_id_)));
     promiscuous_ = cfg.get_bool("promiscuous");
 
-    if (host_->port_register(name_.c_str(), port_id_, "bond") != ORYX_OK)
-      throw Error("port name '" + name_ + "' is already registered");
+    host_.register_port(name_, port_id_, "bond");
     for (const auto& m : view_.members)
-      host_->port_register((name_ + "/" + m.name).c_str(), m.port_id, "bond-member");
-    host_->port_details_register(name_.c_str(), &BondStage::details, this);
+      host_.register_port(name_ + "/" + m.name, m.port_id, "bond-member");
+    host_.port_details(name_, &BondStage::details, this);
     data_path_ = std::make_unique<oryx::io::PortDataPath>(port_id_, setup.rx_queues, workers,
                                                          !ctx.edges.empty());
     last_tx_flush_.assign(workers, 0);
@@ -408,7 +407,7 @@ class BondStage {
   }
 
   std::string name_;
-  const oryx_host_api* host_;
+  oryx::sdk::Host host_;
   oryx::sdk::Logger log_;
   uint64_t* control_;
   BondView view_;

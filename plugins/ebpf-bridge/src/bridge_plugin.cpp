@@ -7,6 +7,7 @@
 #include "live_services.hpp"
 
 #include <oryx/json_text.hpp>
+#include <oryx/query.hpp>
 #include <oryx/sdk.hpp>
 
 #include <cstdlib>
@@ -27,9 +28,9 @@ void answer(oryx_http_response* response, int status, nlohmann::json body) {
 
 // ?limit=N (1..1000000) or the default.
 size_t limit_of(const char* query) {
-  const char* at = std::strstr(query, "limit=");
-  if (!at || (at != query && at[-1] != '&')) return kDefaultFdbLimit;
-  long n = std::strtol(at + 6, nullptr, 10);
+  auto text = oryx::sdk::query_param(query, "limit");
+  if (!text) return kDefaultFdbLimit;
+  long n = std::strtol(text->c_str(), nullptr, 10);
   return n >= 1 && n <= 1000000 ? size_t(n) : kDefaultFdbLimit;
 }
 
@@ -61,10 +62,8 @@ class BridgeInstance {
   void start() {
     service_.start();
     g_services.add(&service_, [this] {
-      return host_->route_register("bridge",
-                                   "eBPF bridges: ports with counters; /fdb: the forwarding "
-                                   "table (?limit=N)",
-                                   &serve, nullptr) == ORYX_OK;
+      host_.route("bridge", "eBPF bridges: ports with counters; /fdb: the forwarding table (?limit=N)",
+                  &serve, nullptr);
     });
   }
   void stop() {
@@ -73,7 +72,7 @@ class BridgeInstance {
   }
 
  private:
-  const oryx_host_api* host_;
+  oryx::sdk::Host host_;
   BridgeService service_;
 };
 

@@ -88,7 +88,7 @@ BridgeService::BridgeService(const oryx::sdk::InstanceContext& ctx)
       ageing_ns_(uint64_t(ctx.config.get_int("ageing_s")) * 1000000000ull),
       fdb_size_(uint32_t(ctx.config.get_int("fdb_size"))),
       pins_(ctx.config.get_string("bpffs"),
-            oryx::sdk::Config(ctx.host, ctx.host->kernel_table("kernel")).get_string("file_prefix"),
+            ctx.host.kernel_table("kernel").get_string("file_prefix"),
             ctx.name) {
   std::set<std::string> seen;
   for (const auto& name : ctx.config.get_string_list("interfaces")) {

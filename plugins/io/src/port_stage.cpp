@@ -110,7 +110,7 @@ class PortStage {
       : name_(ctx.name), host_(ctx.host), log_(ctx.log) {
     const auto& cfg = ctx.config;
     driver_ = cfg.get_string("driver");
-    workers_ = std::max<uint32_t>(1, host_->worker_count());
+    workers_ = std::max<uint32_t>(1, host_.worker_count());
     oryx::io::QueueSetup setup = oryx::io::queue_setup(cfg, workers_);
     rx_queues_ = setup.rx_queues;
     tx_queues_ = setup.tx_queues;
@@ -132,12 +132,11 @@ class PortStage {
     port_id_ = device_->port_id();
 
     setup.offloads = cfg.get_string_list("offloads");
-    oryx::io::configure_ethdev(port_id_, setup, host_->mbuf_pool(rte_eth_dev_socket_id(port_id_)),
+    oryx::io::configure_ethdev(port_id_, setup, host_.mbuf_pool(rte_eth_dev_socket_id(port_id_)),
                                &rx_wake_fds_);
     if (driver_ == "af_xdp") next_xdp_read_.assign(workers_, 0);
     promiscuous_ = cfg.get_bool("promiscuous");
-    if (host_->port_register(name_.c_str(), port_id_, driver_.c_str()) != ORYX_OK)
-      throw Error("port name '" + name_ + "' is already registered");
+    host_.register_port(name_, port_id_, driver_);
     data_path_ = std::make_unique<oryx::io::PortDataPath>(port_id_, rx_queues_, workers_,
                                                          !ctx.edges.empty());
   }
@@ -175,7 +174,7 @@ class PortStage {
 
  private:
   std::string name_;
-  const oryx_host_api* host_;
+  oryx::sdk::Host host_;
   oryx::sdk::Logger log_;
   std::string driver_;
   std::unique_ptr<oryx::io::EthdevDevice> device_;

@@ -25,12 +25,13 @@ int init(const oryx_plugin_init_args* args) {
   CaptureEnv env{host, cfg.get_string("dir"), uint32_t(cfg.get_int("ring_size")),
                  uint32_t(cfg.get_int("copy_mbufs"))};
   g_api = std::make_unique<CapturesApi>(env, uint32_t(cfg.get_int("max_captures")));
-  int rc = host->route_register(
-      "captures", "Packet captures: list, start (POST), stop, delete, download (pdump plugin)",
-      &CapturesApi::serve, g_api.get());
+  int rc = oryx::sdk::detail::barrier(args->error, args->error_size, [&] {
+    oryx::sdk::Host(host).route(
+        "captures", "Packet captures: list, start (POST), stop, delete, download (pdump plugin)",
+        &CapturesApi::serve, g_api.get());
+  });
   if (rc != ORYX_OK) {
     g_api.reset();
-    std::snprintf(args->error, args->error_size, "cannot register /api/v1/captures");
     return rc;
   }
   log.debug("captures go to ", env.dir);

@@ -34,10 +34,8 @@ class SockmapInstance {
   void start() {
     service_.start();
     g_services.add(&service_, [this] {
-      return host_->endpoint_register("sockmap",
-                                      "Sockets tracked by the sockmap services, paired by "
-                                      "connection",
-                                      &list_sockets, nullptr) == ORYX_OK;
+      host_.endpoint("sockmap", "Sockets tracked by the sockmap services, paired by connection",
+                     &list_sockets, nullptr);
     });
   }
   void stop() {
@@ -46,7 +44,7 @@ class SockmapInstance {
   }
 
  private:
-  const oryx_host_api* host_;
+  oryx::sdk::Host host_;
   SockmapService service_;
 };
 

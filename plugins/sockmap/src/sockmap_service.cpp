@@ -59,7 +59,7 @@ SockmapService::SockmapService(const oryx::sdk::InstanceContext& ctx)
       max_sockets_(uint32_t(ctx.config.get_int("max_sockets"))),
       drain_ms_(uint32_t(ctx.config.get_int("drain_ms"))),
       pins_(ctx.config.get_string("bpffs"),
-            oryx::sdk::Config(ctx.host, ctx.host->kernel_table("kernel")).get_string("file_prefix"),
+            ctx.host.kernel_table("kernel").get_string("file_prefix"),
             ctx.name) {
   if (prefixes_.size() > 256) throw Error("addresses: at most 256 prefixes");
   oryx::bpf::capture_libbpf_messages();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "connection_table.hpp"
 
-#include <civetweb.h>
+#include <oryx/query.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -17,10 +17,10 @@ const char* const kColumns[] = {"proto", "local", "remote", "state", "send_queue
 
 // The URL-decoded value of `name`, or `fallback` when absent.
 std::string query_var(const std::string& query, const char* name, const std::string& fallback = "") {
-  char value[256];
-  int n = mg_get_var(query.data(), query.size(), name, value, sizeof(value));
-  if (n == -2) throw std::invalid_argument(std::string(name) + ": longer than 255 characters");
-  return n < 0 ? fallback : std::string(value, size_t(n));
+  auto value = oryx::sdk::query_param(query, name);
+  if (value && value->size() > 255)
+    throw std::invalid_argument(std::string(name) + ": longer than 255 characters");
+  return value ? *value : fallback;
 }
 
 size_t number_var(const std::string& query, const char* name, size_t max) {

@@ -330,7 +330,7 @@ class StackStage {
     if (!commands_)
       throw Error("cannot create ring " + commands_name + ": " + rte_strerror(rte_errno));
     const uint64_t timeout = rte_get_tsc_hz() * 5;  // Linux waits 30 s; a stage needs its mbufs
-    for (uint32_t w = 0; w < std::max<uint32_t>(1, host_->worker_count()); w++)
+    for (uint32_t w = 0; w < std::max<uint32_t>(1, host_.worker_count()); w++)
       reassembly_.push_back(std::make_unique<Ipv4Reassembly>(timeout));
     last_expiry_.assign(reassembly_.size(), 0);
   }
@@ -348,9 +348,9 @@ class StackStage {
 
   // Ports exist by now: take the MAC and MTU from ours, start lwIP.
   void start() {
-    uint16_t port_id;
-    if (host_->port_lookup(port_name_.c_str(), &port_id) != ORYX_OK)
-      throw Error("next edge \"" + port_name_ + "\" is not a port or vlan interface");
+    auto port = host_.find_port(port_name_);
+    if (!port) throw Error("next edge \"" + port_name_ + "\" is not a port or vlan interface");
+    const uint16_t port_id = *port;
     if (mac_text_.empty() && rte_eth_macaddr_get(port_id, &mac_) != 0)
       throw Error("cannot read the MAC address of port " + port_name_);
     std::memcpy(iface_.mac, mac_.addr_bytes, 6);
@@ -359,7 +359,7 @@ class StackStage {
     iface_.mtu = mtu_ ? mtu_ : port_mtu;
     MbufOps ops = dpdk_mbuf_ops(kick_worker);
     try {
-      iface_impl_ = std::make_unique<Interface>(iface_, services_, ops, host_->mbuf_pool(SOCKET_ID_ANY),
+      iface_impl_ = std::make_unique<Interface>(iface_, services_, ops, host_.mbuf_pool(SOCKET_ID_ANY),
                                                 ring_, control_);
     } catch (const std::exception& e) {
       throw Error(e.what());
@@ -369,24 +369,23 @@ class StackStage {
     // instance): the first stack stage registers them, and a failure to do
     // so stops start-up; later stack stages share them.
     const bool first =
-        host_->service_lookup(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION) == nullptr;
-    if (first && host_->route_register("connections",
-                                       "Live TCP and UDP endpoints of the stack (netstat); "
-                                       "?proto=&state=&q=&sort=&order=&offset=&limit=",
-                                       &StackStage::connections, nullptr) != ORYX_OK)
-      throw Error("cannot register the REST endpoint 'connections': another stage took the name");
+        host_.find<oryx_socket_api>(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION) == nullptr;
+    if (first)
+      host_.route("connections",
+                  "Live TCP and UDP endpoints of the stack (netstat); "
+                  "?proto=&state=&q=&sort=&order=&offset=&limit=",
+                  &StackStage::connections, nullptr);
     SharedHooks hooks;
     hooks.worker_poll = host_->worker_poll;
     hooks.wait = wait_polling;
     hooks.hosted = host_->worker_hosted(0) == 1;
     hooks.tx_ring = ring_;
     hooks.tx_queued = tx_queued;
-    hooks.burst = host_->burst_size();
+    hooks.burst = host_.burst_size();
     sockets_attach({commands_, command_enqueue, command_dequeue}, control_, hooks);
-    if (first && host_->service_register(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION,
-                                         sockets_api()) != ORYX_OK)
-      throw Error(std::string("cannot publish the socket layer: service '") + ORYX_SOCKET_SERVICE +
-                  "' is taken");
+    if (first)
+      host_.publish(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION,
+                    static_cast<const oryx_socket_api*>(sockets_api()));
     if (!first)
       log_.info("stack ", name_,
                 " shares the socket layer and the connections table of the first "
@@ -493,7 +492,7 @@ class StackStage {
   }
 
   std::string name_;
-  const oryx_host_api* host_;
+  oryx::sdk::Host host_;
   oryx::sdk::Logger log_;
   uint64_t* control_;
   std::string port_name_;

@@ -74,8 +74,8 @@ class VlanDemuxStage {
     for (size_t i = 0; i < edges_.size(); i++) {
       uint16_t edge = uint16_t(i + 1);
       if (edge == native_edge_) continue;
-      auto* info = static_cast<const SubinterfaceInfo*>(host_->service_lookup(
-          subinterface_service(edges_[i]).c_str(), kSubinterfaceServiceVersion));
+      auto* info = host_.find<SubinterfaceInfo>(subinterface_service(edges_[i]),
+                                                kSubinterfaceServiceVersion);
       if (!info)
         throw Error("next edge \"" + edges_[i] +
                     "\" is neither a vlan stage nor the native stage");
@@ -142,7 +142,7 @@ class VlanDemuxStage {
     return native_edge_;
   }
 
-  const oryx_host_api* host_;
+  oryx::sdk::Host host_;
   oryx::sdk::Logger log_;
   std::string name_;
   std::vector<std::string> edges_;

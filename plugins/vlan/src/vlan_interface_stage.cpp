@@ -68,15 +68,14 @@ class VlanInterfaceStage {
     has_upper_ = ctx.edges.size() == 2;
     vid_ = uint16_t(ctx.config.get_int("vid"));
     tci_ = uint16_t(vid_ | (ctx.config.get_int("priority") << 13));
-    if (host_->port_lookup(parent_.c_str(), &parent_port_) != ORYX_OK)
+    auto parent = host_.find_port(parent_);
+    if (!parent)
       throw Error("parent \"" + parent_ +
                   "\" (first entry of next) is not a port or bond defined above this stage");
+    parent_port_ = *parent;
     info_ = {sizeof(SubinterfaceInfo), vid_, parent_port_};
-    if (host_->service_register(subinterface_service(name_).c_str(), kSubinterfaceServiceVersion,
-                                &info_) != ORYX_OK)
-      throw Error("cannot publish sub-interface " + name_);
-    if (host_->port_register(name_.c_str(), parent_port_, "vlan") != ORYX_OK)
-      throw Error("port name '" + name_ + "' is already registered");
+    host_.publish(subinterface_service(name_), kSubinterfaceServiceVersion, &info_);
+    host_.register_port(name_, parent_port_, "vlan");
   }
 
   // The parent's configuration is final once every instance exists.
@@ -133,7 +132,7 @@ class VlanInterfaceStage {
 
  private:
   std::string name_;
-  const oryx_host_api* host_;
+  oryx::sdk::Host host_;
   oryx::sdk::Logger log_;
   std::string parent_;
   uint16_t parent_port_ = 0;

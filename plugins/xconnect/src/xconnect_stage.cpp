@@ -47,9 +47,11 @@ class XconnectStage {
   // Ports register while their instances are created; resolve them once all
   // instances exist.
   void start() {
-    for (size_t i = 0; i < 2; i++)
-      if (host_->port_lookup(names_[i].c_str(), &ends_[i]) != ORYX_OK)
-        throw Error("xconnect end '" + names_[i] + "' is not a port");
+    for (size_t i = 0; i < 2; i++) {
+      auto id = host_.find_port(names_[i]);
+      if (!id) throw Error("xconnect end '" + names_[i] + "' is not a port");
+      ends_[i] = *id;
+    }
   }
 
   void process(oryx_burst& b) {
@@ -73,7 +75,7 @@ class XconnectStage {
   }
 
  private:
-  const oryx_host_api* host_;
+  oryx::sdk::Host host_;
   std::array<std::string, 2> names_;
   std::array<uint16_t, 2> ends_;
 };

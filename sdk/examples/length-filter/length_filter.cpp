@@ -27,7 +27,7 @@ class LengthFilter {
   explicit LengthFilter(const oryx::sdk::InstanceContext& ctx)
       : max_length_(uint32_t(ctx.config.get_int("max_length"))),
         long_edge_(ctx.edges.size() >= 2 ? 2 : ORYX_EDGE_DROP) {
-    if (ctx.edges.empty()) throw oryx::sdk::Error("length-filter needs at least one next stage");
+    if (ctx.edges.empty()) throw oryx::sdk::Error("length_filter needs at least one next stage");
     ctx.log.info("packets over ", max_length_, " bytes go to ",
                  ctx.edges.size() >= 2 ? ctx.edges[1] : std::string("the drop edge"));
   }
@@ -49,7 +49,7 @@ class LengthFilter {
 };
 
 constexpr oryx_stage_desc kStage = oryx::sdk::make_stage<LengthFilter>(
-    {"length-filter", "Split packets by length.", kParams, kCounters.data(), kCount});
+    {"length_filter", "Split packets by length.", kParams, kCounters.data(), kCount});
 constexpr const oryx_stage_desc* kStages[] = {&kStage, nullptr};
 constexpr oryx_plugin_desc kPlugin = oryx::sdk::make_plugin(
     {"length_filter", "0.1.0", "Example: split packets by length", nullptr, kStages});

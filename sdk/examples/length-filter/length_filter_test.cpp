@@ -17,7 +17,7 @@ driver = "ring"
 next = "split"
 
 [stage.split]
-type = "length-filter"
+type = "length_filter"
 max_length = 100
 next = ["short", "long"]
 
@@ -37,7 +37,7 @@ Frame of_length(size_t bytes) {
 
 }  // namespace
 
-TEST_CASE("length-filter splits packets at max_length and counts both", "[length-filter]") {
+TEST_CASE("length_filter splits packets at max_length and counts both", "[length_filter]") {
   Harness h({"length_filter", "io"}, kSplit);
   auto out = h.process("split", {of_length(60), of_length(100), of_length(101), of_length(1500)});
   CHECK(out.edge(0) == "short");
@@ -49,14 +49,14 @@ TEST_CASE("length-filter splits packets at max_length and counts both", "[length
   CHECK(h.counter("split", "long") == 2);
 }
 
-TEST_CASE("length-filter with one edge drops long packets, counted", "[length-filter]") {
+TEST_CASE("length_filter with one edge drops long packets, counted", "[length_filter]") {
   Harness h({"length_filter", "io"}, R"(
 [stage.wire]
 type = "port"
 driver = "ring"
 next = "split"
 [stage.split]
-type = "length-filter"
+type = "length_filter"
 max_length = 100
 next = ["wire"]
 )");
@@ -67,8 +67,8 @@ next = ["wire"]
   CHECK(h.counter("split", "long") == 1);
 }
 
-TEST_CASE("length-filter refuses a max_length out of range, by line and key",
-          "[length-filter]") {
+TEST_CASE("length_filter refuses a max_length out of range, by line and key",
+          "[length_filter]") {
   std::string bad = kSplit;
   bad.replace(bad.find("max_length = 100"), 16, "max_length = 10");
   CHECK_THROWS_WITH(Harness({"length_filter", "io"}, bad),

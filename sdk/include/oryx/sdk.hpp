@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -103,13 +104,102 @@ class Config {
   const oryx_config* cfg_;
 };
 
+// The host function table, typed: control-plane calls throw Error on
+// failure with a message naming what failed, instead of returning a status
+// each caller checks (or forgets to). `->` still reaches the raw table,
+// for the data-path calls (worker_kick, capture taps) a plugin makes per
+// burst.
+class Host {
+ public:
+  Host(const oryx_host_api* api) : api_(api) {}  // NOLINT: implicit, as the raw pointer
+  operator const oryx_host_api*() const { return api_; }
+  const oryx_host_api* operator->() const { return api_; }
+
+  uint32_t worker_count() const { return api_->worker_count(); }
+  uint32_t burst_size() const { return api_->burst_size(); }
+  // The kernel's mbuf pool for a NUMA socket (-1: any).
+  rte_mempool* mbuf_pool(int socket_id = -1) const {
+    rte_mempool* pool = api_->mbuf_pool(socket_id);
+    if (!pool) throw Error("the kernel has no mbuf pool yet", ORYX_ERR_INTERNAL);
+    return pool;
+  }
+
+  // Ports: a stage that owns an ethdev registers it under its name.
+  void register_port(const std::string& name, uint16_t port_id, const std::string& kind) const {
+    if (api_->port_register(name.c_str(), port_id, kind.c_str()) != ORYX_OK)
+      throw Error("port name '" + name + "' is already registered");
+  }
+  // The ethdev registered as `name`, or nothing.
+  std::optional<uint16_t> find_port(const std::string& name) const {
+    uint16_t id = 0;
+    if (api_->port_lookup(name.c_str(), &id) != ORYX_OK) return std::nullopt;
+    return id;
+  }
+  uint16_t port(const std::string& name) const {
+    auto id = find_port(name);
+    if (!id) throw Error("'" + name + "' is not a registered port");
+    return *id;
+  }
+  void port_details(const std::string& name, char* (*handler)(void*), void* ctx) const {
+    if (api_->port_details_register(name.c_str(), handler, ctx) != ORYX_OK)
+      throw Error("cannot add details to port '" + name + "': unknown port, or it has some");
+  }
+
+  // Services: C interfaces (structs of function pointers or data starting
+  // with uint32_t struct_size) published by name and version.
+  template <typename T>
+  void publish(const std::string& name, uint32_t version, const T* iface) const {
+    static_assert(requires { iface->struct_size; }, "a service starts with struct_size");
+    if (api_->service_register(name.c_str(), version, iface) != ORYX_OK)
+      throw Error("cannot publish service '" + name + "': the name is taken");
+  }
+  // The service `name` at exactly `version`, or nullptr. One smaller than
+  // T (built against an older header) is an error, not a silent overrun.
+  template <typename T>
+  const T* find(const std::string& name, uint32_t version) const {
+    static_assert(requires(const T* t) { t->struct_size; }, "a service starts with struct_size");
+    auto* iface = static_cast<const T*>(api_->service_lookup(name.c_str(), version));
+    if (iface && iface->struct_size < sizeof(T))
+      throw Error("service '" + name + "' is " + std::to_string(iface->struct_size) +
+                  " bytes, this plugin needs " + std::to_string(sizeof(T)));
+    return iface;
+  }
+
+  // REST: /api/v1/<name> and below, every method (ABI 1.4).
+  void route(const std::string& name, const std::string& help, oryx_route_fn handler,
+             void* ctx) const {
+    if (api_->route_register(name.c_str(), help.c_str(), handler, ctx) != ORYX_OK)
+      throw Error("cannot register the REST endpoint '" + name +
+                  "': another stage or the kernel took the name");
+  }
+  // REST: GET /api/v1/<name> answered with handler's JSON text (ABI 1.1).
+  void endpoint(const std::string& name, const std::string& help, char* (*handler)(void*),
+                void* ctx) const {
+    if (api_->endpoint_register(name.c_str(), help.c_str(), handler, ctx) != ORYX_OK)
+      throw Error("cannot register the REST endpoint '" + name +
+                  "': another stage or the kernel took the name");
+  }
+
+  // A kernel table of appliance.toml ("kernel", "capture", ...).
+  Config kernel_table(const std::string& name) const;
+
+ private:
+  const oryx_host_api* api_;
+};
+
 // The stages an instance's `next` names, in order (edge k+1 leads to [k]).
 using Edges = std::vector<std::string>;
+
+inline Config Host::kernel_table(const std::string& name) const {
+  const oryx_config* table = api_->kernel_table(name.c_str());
+  if (!table) throw Error("the kernel has no table [" + name + "]", ORYX_ERR_INTERNAL);
+  return Config(api_, table);
+}
 
 // What a stage constructor receives.
 struct InstanceContext {
   std::string name;
-  const oryx_host_api* host;
+  Host host;
   Config config;
   Logger log;
   uint64_t* control_counters;
