@@ -4,12 +4,15 @@
 BUILD      ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
+# Tests run side by side: end-to-end tests mostly wait (for links, peers,
+# timers), and each uses only resources it created (see tests/e2e/lib.sh).
+TEST_JOBS  ?= $(JOBS)
 CMAKE_ARGS ?=
 # Build trees of this source share ccache entries (see CMakeLists.txt).
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps build demo test test-sanitize test-packages test-fuzz fuzz fuzz-build bench package install clean help
+.PHONY: all deps build demo test side-builds sanitize-build test-sanitize test-packages test-fuzz fuzz fuzz-build bench package install clean help
 
 all: build
 
@@ -33,11 +36,24 @@ build: deps
 demo: build
 	bash etc/demo.sh $(BUILD)
 
+# While ctest runs (its end-to-end tests mostly wait), the other three
+# trees (ASan, fuzz, packages) compile at the lowest priority; their tests
+# follow.
 test: build
-	cd $(BUILD) && ctest --output-on-failure --timeout 600
+	@echo "make test: the ASan, fuzz and package trees build in the background while ctest runs ($(BUILD)/side-builds.log)"
+	@rm -f $(BUILD)/side-builds.rc
+	@( nice -n 19 $(MAKE) --no-print-directory side-builds >$(BUILD)/side-builds.log 2>&1; \
+	   echo $$? >$(BUILD)/side-builds.rc ) & \
+	 cd $(BUILD) && ctest --output-on-failure --timeout 600 -j $(TEST_JOBS); rc=$$?; \
+	 echo "make test: waiting for the background builds"; wait; \
+	 if [ "$$(cat side-builds.rc 2>/dev/null)" != 0 ]; then \
+	   tail -n 60 side-builds.log; echo "make test: a background build failed (see $(BUILD)/side-builds.log)"; exit 1; fi; \
+	 exit $$rc
 	@$(MAKE) --no-print-directory test-sanitize
 	@$(MAKE) --no-print-directory test-fuzz
-	@$(MAKE) --no-print-directory test-packages
+	bash tests/packaging/install_test.sh $(BUILD)/packages
+
+side-builds: sanitize-build fuzz-build package
 
 # Build both package formats, then install, run and remove them.
 test-packages: package
@@ -51,10 +67,12 @@ test-packages: package
 SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1 \
   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp:print_suppressions=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-test-sanitize: deps
+sanitize-build: deps
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DORYX_ASAN=ON $(CMAKE_ARGS) >/dev/null
 	cmake --build $(BUILD)-asan -j $(JOBS) --target sanitize_suite
-	cd $(BUILD)-asan && $(SANITIZE_ENV) ctest -L 'unit|sanitize' --output-on-failure
+
+test-sanitize: sanitize-build
+	cd $(BUILD)-asan && $(SANITIZE_ENV) ctest -L 'unit|sanitize' --output-on-failure -j $(TEST_JOBS)
 
 # Fuzzing (fuzz/): clang, ASan, UBSan and libFuzzer in a tree of its own.
 # Inputs that once crashed (fuzz/regressions/) are replayed first.
