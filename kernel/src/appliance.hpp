@@ -56,6 +56,8 @@ class Appliance {
 
   nlohmann::json status_json() const;
   nlohmann::json plugins_json() const;
+  // The dashboard panel file of loaded plugin `name`, or "".
+  std::string plugin_panel(const std::string& name) const;
   nlohmann::json ports_json() const;
   nlohmann::json stats_json() const;
   nlohmann::json config_json() const;  // effective, secrets redacted

@@ -84,6 +84,12 @@ nlohmann::json Appliance::applications_json() const {
   return {{"embedded", true}, {"applications", nlohmann::json::array({application_report_()})}};
 }
 
+std::string Appliance::plugin_panel(const std::string& name) const {
+  for (const auto& p : loader_.plugins())
+    if (p.name == name) return p.panel;
+  return "";
+}
+
 nlohmann::json Appliance::plugins_json() const {
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& p : loader_.plugins()) {
@@ -96,7 +102,9 @@ nlohmann::json Appliance::plugins_json() const {
                    {"path", p.path},
                    {"state", p.state},
                    {"depends_on", p.depends_on},
-                   {"stages", stages}});
+                   {"stages", stages},
+                   {"panel", p.panel.empty() ? nlohmann::json(nullptr)
+                                             : nlohmann::json("/plugin-panels/" + p.name + ".js")}});
   }
   return arr;
 }

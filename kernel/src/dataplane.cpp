@@ -470,8 +470,8 @@ std::vector<CapturePoint> Dataplane::capture_point_list() const {
   return out;
 }
 
-nlohmann::json Dataplane::capture_points() const {
-  nlohmann::json arr = nlohmann::json::array();
+nlohmann::ordered_json Dataplane::capture_points() const {
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
   for (const auto& p : capture_point_list()) {
     const StageRuntime& st = stages_[plan_.nodes[p.node].stage];
     std::string help = p.where == "received"  ? "packets port " + p.stage + " received"

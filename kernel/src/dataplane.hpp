@@ -110,7 +110,7 @@ class Dataplane {
   // registered ports). Attach and detach run on control threads.
   using IsPort = std::function<bool(const std::string& stage)>;
   void set_port_test(IsPort is_port) { is_port_ = std::move(is_port); }
-  nlohmann::json capture_points() const;
+  nlohmann::ordered_json capture_points() const;  // keys in the order oryxctl shows
   int capture_attach(const std::string& point, oryx_capture_fn fn, void* ctx);
   int capture_detach(const std::string& point);
   std::vector<CapturePoint> capture_point_list() const;

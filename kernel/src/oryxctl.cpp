@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_table.hpp"
 #include "tls_compat.hpp"
 
 #include <chrono>
@@ -23,7 +24,8 @@
 #define ORYX_VERSION "0.0.0"
 #endif
 
-using nlohmann::json;
+// Ordered: a route's keys are shown in the order its server wrote them.
+using json = nlohmann::ordered_json;
 
 namespace {
 
@@ -44,9 +46,11 @@ void usage(FILE* out) {
                "                         live TCP and UDP endpoints of the stack (netstat)\n"
                "  applications           the process running under `oryx run` and its sockets\n"
                "                         (asked of the API inside that process)\n"
-               "  sockmap                sockets the sockmap services redirect, by connection\n"
-               "  bridge                 eBPF bridge ports: hook, link, frame counters\n"
-               "  bridge fdb             the eBPF bridges' forwarding tables\n"
+               "  show ROUTE[/PATH] [KEY=VALUE...]\n"
+               "                         any endpoint, a plugin's included, as tables (GET\n"
+               "                         /api/v1/ROUTE/PATH?KEY=VALUE&...); e.g. show bridge/fdb\n"
+               "  sockmap                = show sockmap (sockets the sockmap services redirect)\n"
+               "  bridge [fdb]           = show bridge, show bridge/fdb (eBPF bridge ports, FDB)\n"
                "  log                    loggers and their levels, recent warnings\n"
                "  log LOGGER LEVEL       set a logger's level (\"*\" for all); needs the token\n"
                "  capture points         where packets can be captured (pdump plugin)\n"
@@ -311,18 +315,6 @@ void print_stats(const json& s, const json* prev, double seconds) {
   std::printf("\ndrops total: %s\n", human(s.value("drops_total", uint64_t(0))).c_str());
 }
 
-void print_connections(const json& j) {
-  std::vector<std::vector<std::string>> rows = {{"PROTO", "LOCAL", "REMOTE", "STATE", "SEND-Q", "RECV-Q"}};
-  for (const auto& c : j["connections"])
-    rows.push_back({str(c["proto"]), str(c["local"]), str(c["remote"]), str(c["state"]),
-                    str(c["send_queue"]), str(c["recv_queue"])});
-  table(rows);
-  std::string states;
-  for (const auto& [state, n] : j["by_state"].items()) states += " " + state + " " + str(n);
-  std::printf("\n%s of %s shown;%s\n", str(j["connections"].size()).c_str(), str(j["total"]).c_str(),
-              states.c_str());
-}
-
 void print_applications(const json& j) {
   if (!j.value("embedded", false)) {
     std::printf("%s\n", j.value("note", std::string("no applications")).c_str());
@@ -362,78 +354,12 @@ void print_applications(const json& j) {
   }
 }
 
-void print_sockmap(const json& j) {
-  for (const auto& s : j["services"]) {
-    std::printf("%s: %s, %s sockets, cgroups %s\n", str(s["name"]).c_str(), str(s["state"]).c_str(),
-                str(s.value("sockets", json(0))).c_str(), s.value("cgroups", json::array()).dump().c_str());
-    std::vector<std::vector<std::string>> rows = {{"FAMILY", "ENDPOINT A", "ENDPOINT B"}};
-    for (const auto& p : s.value("pairs", json::array()))
-      rows.push_back({str(p["family"]), str(p["a"]), str(p["b"])});
-    for (const auto& u : s.value("unpaired", json::array()))
-      rows.push_back({str(u["family"]), str(u["local"]), str(u["remote"]) + " (not tracked)"});
-    table(rows);
-  }
-}
-
-void print_bridges(const json& j) {
-  std::vector<std::vector<std::string>> rows = {{"BRIDGE", "PORT", "HOOK", "LINK", "RX", "FORWARDED",
-                                                 "FLOODED", "TX-UNICAST", "DROPPED", "LEARNED"}};
-  for (const auto& b : j["bridges"])
-    for (const auto& p : b["ports"]) {
-      const json& c = p["counters"];
-      std::string hook = str(p["hook"]) + (p["hook"] == "tc" ? "/" + str(p["redirect"])
-                                                            : "/" + str(p["xdp_mode"]));
-      rows.push_back({str(b["name"]), str(p["name"]), hook,
-                      !p["present"].get<bool>() ? "absent" : p["up"].get<bool>() ? "up" : "down",
-                      human(c["rx_frames"].get<uint64_t>()), human(c["forwarded"].get<uint64_t>()),
-                      human(c["flooded"].get<uint64_t>()), human(c["tx_unicast"].get<uint64_t>()),
-                      human(c["dropped"].get<uint64_t>()), human(c["learned"].get<uint64_t>())});
-    }
-  table(rows);
-}
-
-void print_fdb(const json& j) {
-  std::vector<std::vector<std::string>> rows = {{"BRIDGE", "MAC", "VLAN", "PORT", "AGE"}};
-  for (const auto& e : j["entries"]) {
-    char age[32];
-    std::snprintf(age, sizeof(age), "%.1fs%s", e["age_s"].get<double>(),
-                  e["expired"].get<bool>() ? " (expired)" : "");
-    rows.push_back({str(e["bridge"]), str(e["mac"]), str(e["vlan"]), str(e["port"]), age});
-  }
-  table(rows);
-  if (j.value("truncated", false)) std::printf("(truncated)\n");
-}
-
-void print_captures(const json& j) {
-  std::vector<std::vector<std::string>> rows = {
-      {"ID", "STATE", "POINTS", "FILTER", "SEEN", "WRITTEN", "BYTES", "DROPPED", "FILES"}};
-  for (const auto& c : j["captures"]) {
-    std::string points;
-    for (const auto& p : c["points"]) points += (points.empty() ? "" : ",") + str(p);
-    const json& n = c["counters"];
-    uint64_t dropped = n.value("dropped_ring_full", uint64_t(0)) + n.value("dropped_no_mbuf", uint64_t(0));
-    rows.push_back({str(c["id"]), str(c["state"]), points,
-                    c["filter"].get<std::string>().empty() ? "-" : str(c["filter"]),
-                    human(n.value("seen", uint64_t(0))), human(n.value("written_packets", uint64_t(0))),
-                    human(n.value("written_bytes", uint64_t(0))), human(dropped),
-                    std::to_string(c["files"].size())});
-  }
-  table(rows);
-}
-
-void print_capture_points(const json& j) {
-  std::vector<std::vector<std::string>> rows = {{"POINT", "STAGE", "TYPE", "SEES"}};
-  for (const auto& p : j["points"])
-    rows.push_back({str(p["point"]), str(p["stage"]), str(p["type"]), str(p["help"])});
-  table(rows);
-}
-
 // oryxctl capture ...: returns the exit status.
 int capture_command(const Endpoint& ep, bool as_json,
                     const std::vector<std::string>& args) {
-  auto print = [&](const json& j, void (*printer)(const json&)) {
+  auto print = [&](const json& j) {
     if (as_json) std::printf("%s\n", j.dump(2).c_str());
-    else printer(j);
+    else oryx::kernel::print_json_tables(j, stdout);
   };
   auto one = [](const json& c) {
     std::printf("capture %s %s: %s packets, %s bytes written%s\n", str(c["id"]).c_str(),
@@ -443,9 +369,9 @@ int capture_command(const Endpoint& ep, bool as_json,
   };
   const std::string sub = args.empty() ? "" : args[0];
   if (sub == "points" && args.size() == 1) {
-    print(request(ep, "GET", "/api/v1/captures/points"), print_capture_points);
+    print(request(ep, "GET", "/api/v1/captures/points"));
   } else if (sub == "list" && args.size() == 1) {
-    print(request(ep, "GET", "/api/v1/captures"), print_captures);
+    print(request(ep, "GET", "/api/v1/captures"));
   } else if (sub == "start" && args.size() >= 2) {
     json body = {{"points", json::array()}};
     std::stringstream points(args[1]);
@@ -506,12 +432,22 @@ int capture_command(const Endpoint& ep, bool as_json,
   return 0;
 }
 
+// Any endpoint's answer, a plugin's included: see json_table.hpp.
+void print_tables(const json& j) { oryx::kernel::print_json_tables(j, stdout); }
+
 void print_graph(const json& g) {
   std::vector<std::vector<std::string>> rows = {{"FROM", "EDGE", "TO"}};
   for (const auto& e : g["edges"])
     if (str(e["to"]) != "oryx-drop") rows.push_back({str(e["from"]), str(e["edge"]), str(e["to"])});
   table(rows);
   std::printf("\nevery stage also has edge 0 to oryx-drop (counted drops)\n");
+}
+
+std::string url_encoded(const std::string& text) {
+  std::string encoded(3 * text.size() + 1, '\0');
+  int n = mg_url_encode(text.c_str(), encoded.data(), encoded.size());
+  encoded.resize(n > 0 ? size_t(n) : 0);
+  return encoded;
 }
 
 // connections' options as the endpoint's query string.
@@ -523,11 +459,24 @@ std::string connection_query(const std::vector<std::string>& args) {
     auto it = names.find(args[i]);
     if (it == names.end() || i + 1 >= args.size())
       throw Failure{2, "connections: expected --state, --proto, --match, --sort or --limit with a value"};
-    char encoded[512];
-    mg_url_encode(args[i + 1].c_str(), encoded, sizeof(encoded));
-    query += (query.empty() ? "?" : "&") + it->second + "=" + encoded;
+    query += (query.empty() ? "?" : "&") + it->second + "=" + url_encoded(args[i + 1]);
   }
   return query;
+}
+
+// show ROUTE[/PATH] [KEY=VALUE...]: the endpoint's path and query string.
+std::string show_path(const std::vector<std::string>& args) {
+  if (args.empty() || args[0].empty() || args[0][0] == '/')
+    throw Failure{2, "show: expected ROUTE[/PATH] [KEY=VALUE...], e.g. show bridge/fdb limit=10"};
+  std::string path = "/api/v1/" + args[0];
+  for (size_t i = 1; i < args.size(); i++) {
+    size_t eq = args[i].find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Failure{2, "show: query arguments are KEY=VALUE, found \"" + args[i] + "\""};
+    path += (i == 1 ? "?" : "&") + url_encoded(args[i].substr(0, eq)) + "=" +
+            url_encoded(args[i].substr(eq + 1));
+  }
+  return path;
 }
 
 }  // namespace
@@ -599,15 +548,17 @@ int main(int argc, char** argv) {
     else if (cmd == "ports" && args.empty()) show(request(ep, "GET", "/api/v1/ports"), print_ports);
     else if (cmd == "graph" && args.empty()) show(request(ep, "GET", "/api/v1/graph"), print_graph);
     else if (cmd == "connections")
-      show(request(ep, "GET", "/api/v1/connections" + connection_query(args)), print_connections);
+      show(request(ep, "GET", "/api/v1/connections" + connection_query(args)), print_tables);
     else if (cmd == "applications" && args.empty())
       show(request(ep, "GET", "/api/v1/applications"), print_applications);
     else if (cmd == "sockmap" && args.empty())
-      show(request(ep, "GET", "/api/v1/sockmap"), print_sockmap);
+      show(request(ep, "GET", "/api/v1/sockmap"), print_tables);
     else if (cmd == "bridge" && args.empty())
-      show(request(ep, "GET", "/api/v1/bridge"), print_bridges);
+      show(request(ep, "GET", "/api/v1/bridge"), print_tables);
     else if (cmd == "bridge" && args.size() == 1 && args[0] == "fdb")
-      show(request(ep, "GET", "/api/v1/bridge/fdb"), print_fdb);
+      show(request(ep, "GET", "/api/v1/bridge/fdb"), print_tables);
+    else if (cmd == "show")
+      show(request(ep, "GET", show_path(args)), print_tables);
     else if (cmd == "config" && args.empty()) std::printf("%s\n", request(ep, "GET", "/api/v1/config").dump(2).c_str());
     else if (cmd == "log" && args.empty()) {
       json j = request(ep, "GET", "/api/v1/log");

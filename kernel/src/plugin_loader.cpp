@@ -192,6 +192,15 @@ void PluginLoader::open_one(const std::string& path, const std::string& expected
   logging::get("oryx")->info("loaded plugin {} {} (ABI {}.{}) from {}: {}", p.name,
                              desc->version, desc->abi_major, desc->abi_minor, path,
                              desc->description ? desc->description : "");
+  // Its dashboard panel, held to the same ownership rules as the plugin.
+  std::string panel = path.substr(0, path.size() - 3) + ".panel.js";
+  if (std::filesystem::exists(panel)) {
+    std::string why = check_plugin_path_permissions(panel);
+    if (why.empty())
+      p.panel = panel;
+    else
+      logging::get("oryx")->warn("panel {} {}; the dashboard leaves it out", panel, why);
+  }
   plugins_.push_back(std::move(p));
 }
 

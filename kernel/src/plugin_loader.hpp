@@ -37,6 +37,8 @@ struct LoadedPlugin {
   std::vector<const oryx_stage_desc*> stages;
   std::vector<std::string> depends_on;
   std::string state = "loaded";  // loaded | initialized | failed | finalized
+  // The plugin's dashboard panel, <name>.panel.js next to the .so, or "".
+  std::string panel;
 };
 
 class PluginLoader {

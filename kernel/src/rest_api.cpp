@@ -189,12 +189,30 @@ int RestServer::dispatch(mg_connection* conn) {
   return 1;
 }
 
+// A plugin's dashboard panel, "<plugin>.js": code like the dashboard's
+// own files, so served to everyone; only a loaded plugin's, checked as the
+// plugin was (plugin_loader.cpp).
+int RestServer::serve_panel(mg_connection* conn, const std::string& file) {
+  const std::string suffix = ".js";
+  std::string path;
+  if (file.size() > suffix.size() && file.compare(file.size() - suffix.size(), suffix.size(), suffix) == 0)
+    path = appliance_.plugin_panel(file.substr(0, file.size() - suffix.size()));
+  if (path.empty()) {
+    send(conn, 404, "application/json", "{\"error\": \"no such plugin panel\", \"status\": 404}\n");
+    return 1;
+  }
+  mg_send_mime_file(conn, path.c_str(), "text/javascript");
+  return 1;
+}
+
 int RestServer::dispatch_request(mg_connection* conn) {
   const mg_request_info* ri = mg_get_request_info(conn);
   std::string uri = ri->local_uri ? ri->local_uri : "";
   while (uri.size() > 1 && uri.back() == '/') uri.pop_back();
   std::string method = ri->request_method ? ri->request_method : "";
   bool api = uri == "/metrics" || uri.rfind("/api/", 0) == 0 || uri == "/api";
+  const std::string panels = "/plugin-panels/";
+  if (uri.rfind(panels, 0) == 0) return serve_panel(conn, uri.substr(panels.size()));
   if (!api) return 0;  // static dashboard files: the same for everyone, no data
   if (reads_need_token_ && !authorized(conn)) return 1;
 

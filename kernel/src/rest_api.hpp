@@ -39,6 +39,7 @@ class RestServer {
   void add_routes();
   int dispatch(mg_connection* conn);  // dispatch_request behind an exception barrier
   int dispatch_request(mg_connection* conn);
+  int serve_panel(mg_connection* conn, const std::string& file);
   bool authorized(mg_connection* conn);  // bearer token; sends 401/403 if not
 
   Appliance& appliance_;

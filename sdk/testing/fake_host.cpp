@@ -114,7 +114,7 @@ std::vector<Point> points() {
 
 char* host_capture_points() {
   if (!g_harness) return nullptr;
-  nlohmann::json arr = nlohmann::json::array();
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
   for (const auto& p : points()) {
     bool port = g_harness->ports.count(p.stage->name) > 0;
     arr.push_back({{"point", p.name},

@@ -76,17 +76,21 @@ for i in 1 2 3; do
   wait_until 5 "station_seen $i ${!mac}" || fail "FDB does not have p$i (${!mac}) behind br$i-$TAG"
 done
 
-hook=$([ "$ATTACH" = tc ] && echo tc/peer || echo xdp/native)
-"$ORYXCTL" -u "$URL" bridge | grepq -E "^br +$H1 +$hook +up " || fail "oryxctl bridge: $("$ORYXCTL" -u "$URL" bridge)"
+# Port rows: NAME IFINDEX PRESENT UP DRIVER HOOK XDP-MODE REDIRECT COUNTERS...
+hook=$([ "$ATTACH" = tc ] && echo "tc +peer" || echo "xdp +native +devmap")
+"$ORYXCTL" -u "$URL" bridge | grepq -E "^$H1 +[0-9]+ +true +true +[a-z_]+ +$hook " || fail "oryxctl bridge: $("$ORYXCTL" -u "$URL" bridge)"
 "$ORYXCTL" -u "$URL" bridge fdb | grepq -E "^br +$M2 +0 +$H2 " || fail "oryxctl bridge fdb: $("$ORYXCTL" -u "$URL" bridge fdb)"
 
 log "frames from scapy: unknown destination, VLAN learning, malformed, same port"
 sniff() {  # sniff NS FILE: what eth0 receives, in the background
-  ip netns exec "$1" tcpdump -i eth0 -Q in -U -n -e -w "$2" 'ether host 02:00:5e:00:00:99' 2>/dev/null &
+  ip netns exec "$1" tcpdump -i eth0 -Q in -U -n -e -w "$2" 'ether host 02:00:5e:00:00:99' 2>"$2.err" &
   _PIDS+=($!)
 }
 for i in 1 2 3; do sniff "p$i-$TAG" "$WORK/sniff$i.pcap"; done
-sleep 1
+# tcpdump says so on stderr once it captures.
+for i in 1 2 3; do
+  wait_until 10 "grep -q 'listening on' '$WORK/sniff$i.pcap.err'" || fail "tcpdump on p$i did not start"
+done
 ip netns exec "$P1" $PY - "$M1" <<'EOF'
 import sys
 from scapy.all import Ether, Dot1Q, IP, UDP, Raw, sendp, conf
@@ -216,6 +220,16 @@ wait_until 5 'ip netns exec "$P1" ping -c 1 -W 1 198.18.20.3 >/dev/null' || fail
 [ "$(br_counter "$URL" port_events)" -ge 4 ] || fail "port events not counted"
 
 log "SIGKILL: the bridge keeps forwarding without oryxd; the next oryxd takes it over"
+# Ids of the programs attached to our ports (TC filters, XDP), by port,
+# not by name: other tests load bridges of the same names meanwhile.
+attached_progs() {
+  for port in "$H1" "$H2" "$H3"; do
+    tc filter show dev "$port" ingress 2>/dev/null | grep -o " id [0-9]*" || true
+    ip -d link show "$port" | grep -o "prog/xdp id [0-9]*" || true
+  done | grep -o "[0-9]*$" | sort -u || true
+}
+OLD_PROGS=$(attached_progs)
+[ -n "$OLD_PROGS" ] || fail "no program attached to the bridge's ports"
 kill -KILL "$brg_PID"
 wait "$brg_PID" 2>/dev/null || true
 [ -e "$BR_PINS/oryx_br_fdb" ] || fail "the forwarding table's pin did not survive SIGKILL"
@@ -224,10 +238,16 @@ rm -f "$WORK/brg.port"
 start_oryxd brg "$cfg"
 URL=$brg_URL
 grep -q "found the bridge of a previous oryxd in $BR_PINS (3 ports" "$WORK/brg.log" || fail "restart did not take the bridge over"
-# The kernel frees the replaced program after an RCU grace period.
-bridge_progs() { bpftool prog show | grep -cE "name oryx_br_(xdp|tc) " || true; }
-wait_until 10 '[ "$(bridge_progs)" = 1 ]' ||
-  fail "$(bridge_progs) bridge programs loaded after the restart (want 1: the old one replaced)"
+# One program on every port, the new oryxd's; the kernel frees the
+# replaced one after an RCU grace period.
+NEW_PROGS=$(attached_progs)
+[ "$(echo "$NEW_PROGS" | wc -l)" = 1 ] || fail "programs attached after the restart: $NEW_PROGS (want one)"
+old_loaded() {
+  for id in $OLD_PROGS; do
+    if [ "$id" != "$NEW_PROGS" ] && bpftool prog show id "$id" >/dev/null 2>&1; then echo "$id"; fi
+  done
+}
+wait_until 10 '[ -z "$(old_loaded)" ]' || fail "the replaced program $(old_loaded) is still loaded after the restart"
 ip netns exec "$P2" ping -c 2 -i 0.2 -W 2 198.18.20.3 >/dev/null || fail "p2 cannot ping p3 after the restart"
 stop_oryxd "$brg_PID" || fail "oryxd failed"
 left=$(bridge_leftovers "$BR_PINS" "$H1" "$H2" "$H3")

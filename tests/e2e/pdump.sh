@@ -102,18 +102,20 @@ ring_size = 64
 copy_mbufs = 255" 'tcp_echo_port = 7')"
 URL=$pf_URL
 ip netns exec "$NS" ping -c 1 -W 2 198.18.80.2 >/dev/null || fail "no ping"
-RX0=$(P rx_packets) TX0=$(P tx_packets) FULL0=$(P tx_full)
+# What the port passed: rx + tx + tx_full. Read before and after the
+# start and before and after the stop, they bracket what the taps saw (a
+# frame the stack's timers send, an ARP refresh say, may pass while the
+# taps go on or come off and may or may not be seen).
+passed() { echo $(($(P rx_packets) + $(P tx_packets) + $(P tx_full))); }
+START0=$(passed)
 CTL capture start wire.rx,wire.tx --file-size-mb 1 --files 3 >/dev/null || fail "capture start"
+START1=$(passed)
 ip netns exec "$NS" $PY "$ORYX_SOURCE/tests/e2e/echo_check.py" --host 198.18.80.2 --mib 16 \
   >"$WORK/echo.out" 2>&1 || fail "echo at full rate: $(cat "$WORK/echo.out")"
 sleep 0.3
-# The port's count just before the stop and just after it bracket what the
-# taps saw: a frame the stack's timers send while the taps come off (an
-# ARP refresh, say) is counted by the port and may or may not be seen.
-passed() { echo $(($(P rx_packets) - RX0 + $(P tx_packets) - TX0 + $(P tx_full) - FULL0)); }
-PASSED_BEFORE=$(passed)
+PASSED_BEFORE=$(($(passed) - START1))
 CTL capture stop 1 >/dev/null || fail "capture stop"
-PASSED=$(passed)
+PASSED=$(($(passed) - START0))
 SEEN=$(C seen) QUEUED=$(C queued) RING=$(C dropped_ring_full) NOMBUF=$(C dropped_no_mbuf)
 log "port passed $PASSED_BEFORE..$PASSED packets; capture saw $SEEN, queued $QUEUED, dropped $RING (ring full) + $NOMBUF (no buffer)"
 [ "$SEEN" -ge "$PASSED_BEFORE" ] && [ "$SEEN" -le "$PASSED" ] ||

@@ -19,6 +19,7 @@ grep -q "cgroup $MESH-missing: No such file or directory" "$WORK/bad.log" || fai
 log "start and stop twice"
 for round in 1 2; do
   start_oryxd sml "$cfg"
+  sm_record_programs "$PINS" || fail "no program uses the sockhash in $PINS"
   bpftool cgroup show "$MESH" | grep -c oryx_sockops | grepq -x 1 || fail "round $round: sockops not attached once"
   stop_oryxd "$sml_PID" || fail "round $round: oryxd failed"
   left=$(bpf_leftovers "$PINS" "$MESH")
@@ -27,6 +28,7 @@ done
 
 log "SIGKILL with a live connection, then restart"
 start_oryxd sml "$cfg"
+sm_record_programs "$PINS" || fail "no program uses the sockhash in $PINS"
 in_cgroup "$MESH" python3 "$ORYX_SOURCE/plugins/sockmap/tests/long_connection.py" "$WORK/go" >"$WORK/conn.log" 2>&1 &
 conn=$!
 for _ in $(seq 100); do grep -q "phase 1 ok" "$WORK/conn.log" && break; sleep 0.1; done
@@ -40,9 +42,10 @@ wait "$sml_PID" 2>/dev/null || true
 bpftool cgroup show "$MESH" | grepq oryx_sockops && fail "sockops link outlived its process"
 rm -f "$WORK/sml.port"
 start_oryxd sml "$cfg"
+sm_record_programs "$PINS" || fail "no program uses the sockhash in $PINS"
 grep -q "found the sockhash of a previous oryxd in $PINS with 2 sockets: reusing it" "$WORK/sml.log" \
   || fail "restart did not reuse the sockhash"
-"$ORYXCTL" -u "$sml_URL" sockmap | grepq "^mesh: redirecting, 2 sockets" || fail "oryxctl sockmap: $("$ORYXCTL" -u "$sml_URL" sockmap)"
+"$ORYXCTL" -u "$sml_URL" sockmap | grepq -E "^mesh +redirecting +2 " || fail "oryxctl sockmap: $("$ORYXCTL" -u "$sml_URL" sockmap)"
 touch "$WORK/go"
 wait $conn || fail "the live connection broke across the restart: $(cat "$WORK/conn.log")"
 sleep 0.4

@@ -9,6 +9,7 @@ source "$ORYX_SOURCE/plugins/sockmap/tests/sockmap_lib.sh"
 
 sockmap_setup smp
 start_oryxd smp "$(write_config smp "$SM_BODY")"
+sm_record_programs "$PINS" || fail "no program uses the sockhash in $PINS"
 
 NGINX_PORT=$((20000 + RANDOM % 10000))
 PROXY_PORT=$((NGINX_PORT + 10000))

@@ -9,6 +9,7 @@ source "$ORYX_SOURCE/plugins/sockmap/tests/sockmap_lib.sh"
 
 sockmap_setup sm
 start_oryxd sm "$(write_config sm "$SM_BODY")"
+sm_record_programs "$PINS" || fail "no program uses the sockhash in $PINS"
 [ -e "$PINS/oryx_socks" ] || fail "sockhash not pinned in $PINS"
 bpftool cgroup show "$MESH" | grepq oryx_sockops || fail "sockops not attached to $MESH"
 
@@ -23,6 +24,7 @@ start_oryxd sm "$(write_config sm "$SM_BODY
 ports = [\"17500-17510\"]
 addresses = [\"127.0.0.2/32\"]
 ")"
+sm_record_programs "$PINS" || fail "no program uses the sockhash in $PINS"
 # Outside the port list, outside the address list, and outside the
 # cgroup: none is tracked nor redirected.
 redirected=$(sm_counter "$sm_URL" mesh msgs_redirected)

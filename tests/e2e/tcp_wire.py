@@ -12,6 +12,7 @@ resetting them (no socket of its own has them).
 """
 import json
 import sys
+import threading
 import time
 
 from scapy.all import Ether, IP, TCP, Raw, AsyncSniffer, conf, sendp, srp1
@@ -44,9 +45,13 @@ def handshake(sport, dport, window=65535):
 def data_from(sport, seconds, action):
     """Bytes of data the target sends to `sport` within `seconds` after
     `action` runs, counted once per sequence number (nothing is ACKed)."""
-    sniffer = AsyncSniffer(iface=iface, store=True,
+    # The action waits for the sniffer's socket: on a busy machine the
+    # first segments would otherwise pass before it listens.
+    listening = threading.Event()
+    sniffer = AsyncSniffer(iface=iface, store=True, started_callback=listening.set,
                            lfilter=lambda p: TCP in p and p[IP].src == dst and p[TCP].dport == sport)
     sniffer.start()
+    assert listening.wait(10), "the sniffer did not start"
     action()
     time.sleep(seconds)
     got = sniffer.stop()

@@ -20,7 +20,7 @@ constexpr size_t kDefaultFdbLimit = 10000;
 
 oryx::bpf::LiveServices<BridgeService> g_services;  // for the REST routes
 
-void answer(oryx_http_response* response, int status, nlohmann::json body) {
+void answer(oryx_http_response* response, int status, nlohmann::ordered_json body) {
   if (status >= 400) body["status"] = status;
   response->status = status;
   response->body = strdup((oryx::sdk::json_text(body, 2) + "\n").c_str());
@@ -39,13 +39,13 @@ void serve(void*, const oryx_http_request* request, oryx_http_response* response
   if (method != "GET" && method != "HEAD")
     return answer(response, 405, {{"error", "method " + method + " not allowed here (GET)"}});
   if (subpath.empty() || subpath == "/") {
-    nlohmann::json bridges = nlohmann::json::array();
+    nlohmann::ordered_json bridges = nlohmann::ordered_json::array();
     g_services.for_each([&](const BridgeService& s) { bridges.push_back(s.describe()); });
     return answer(response, 200, {{"bridges", bridges}});
   }
   if (subpath == "/fdb") {
     size_t limit = limit_of(request->query);
-    nlohmann::json entries = nlohmann::json::array();
+    nlohmann::ordered_json entries = nlohmann::ordered_json::array();
     bool truncated = false;
     g_services.for_each([&](const BridgeService& s) { s.list_fdb(entries, limit, &truncated); });
     return answer(response, 200, {{"entries", entries}, {"truncated", truncated}});

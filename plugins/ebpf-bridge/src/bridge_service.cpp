@@ -439,12 +439,12 @@ void BridgeService::teardown() {
   pins_.remove();
 }
 
-nlohmann::json BridgeService::describe() const {
+nlohmann::ordered_json BridgeService::describe() const {
   std::lock_guard lock(mutex_);
-  nlohmann::json ports = nlohmann::json::array();
+  nlohmann::ordered_json ports = nlohmann::ordered_json::array();
   int fd = skel_ ? bpf_map__fd(skel_->maps.oryx_br_stats) : -1;
   for (const auto& port : ports_) {
-    nlohmann::json counters = nlohmann::json::object();
+    nlohmann::ordered_json counters = nlohmann::ordered_json::object();
     PortCounters values = port_counters(fd, port.slot);
     uint64_t dropped = 0;
     for (uint32_t c = 0; c < ORYX_BR_COUNTER_MAX; c++) {
@@ -473,7 +473,7 @@ nlohmann::json BridgeService::describe() const {
           {"ports", ports}};
 }
 
-void BridgeService::list_fdb(nlohmann::json& entries, size_t limit, bool* truncated) const {
+void BridgeService::list_fdb(nlohmann::ordered_json& entries, size_t limit, bool* truncated) const {
   std::lock_guard lock(mutex_);
   if (!skel_) return;
   uint64_t now = now_coarse_ns();

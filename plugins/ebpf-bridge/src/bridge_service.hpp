@@ -52,9 +52,9 @@ class BridgeService {
   void start();
   void stop();
   // Ports with their counters, for GET /api/v1/bridge.
-  nlohmann::json describe() const;
+  nlohmann::ordered_json describe() const;
   // Forwarding-table entries (at most `limit`), for GET /api/v1/bridge/fdb.
-  void list_fdb(nlohmann::json& entries, size_t limit, bool* truncated) const;
+  void list_fdb(nlohmann::ordered_json& entries, size_t limit, bool* truncated) const;
 
  private:
   struct Port {

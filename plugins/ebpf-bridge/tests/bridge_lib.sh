@@ -97,5 +97,8 @@ bridge_leftovers() {
     tc filter show dev "$port" ingress 2>/dev/null | grep oryx_br_tc >/dev/null && echo "$port: TC filter attached"
     tc qdisc show dev "$port" | grep clsact >/dev/null && echo "$port: clsact qdisc left"
   done
-  bpftool prog show 2>/dev/null | grep -E "name (oryx_br_xdp|oryx_br_tc|oryx_br_xmit) " || true
+  # Not `bpftool prog show` by name: other bridges (other tests, running at
+  # the same time) load programs of the same names. A program neither
+  # pinned nor attached dies with the process that loaded it.
+  return 0
 }

@@ -56,11 +56,11 @@ Capture::Capture(uint32_t id, CaptureSpec spec, const CaptureEnv& env)
   // The points, as the kernel's running graph names them.
   char* text = env_.host->capture_points();
   if (!text) throw CaptureError(503, "the data plane is not running");
-  nlohmann::json points = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::ordered_json points = nlohmann::ordered_json::parse(text, nullptr, false);
   std::free(text);
   for (const auto& name : spec_.points) {
     auto it = std::find_if(points.begin(), points.end(),
-                           [&](const nlohmann::json& p) { return p.value("point", "") == name; });
+                           [&](const nlohmann::ordered_json& p) { return p.value("point", "") == name; });
     if (it == points.end())
       throw CaptureError(400, "unknown capture point \"" + name +
                                   "\" (GET /api/v1/captures/points lists them)");
@@ -335,15 +335,15 @@ void Capture::stop(const std::string& reason) {
   done_.wait(lock, [this] { return finished_.load(); });
 }
 
-nlohmann::json Capture::json() const {
+nlohmann::ordered_json Capture::json() const {
   std::lock_guard lock(mutex_);
-  nlohmann::json files = nlohmann::json::array();
+  nlohmann::ordered_json files = nlohmann::ordered_json::array();
   for (size_t i = 0; i < files_.size(); i++)
     if (files_[i].second != UINT64_MAX)
       files.push_back({{"index", files.size()},
                        {"name", std::filesystem::path(files_[i].first).filename().string()},
                        {"bytes", files_[i].second}});
-  nlohmann::json j = {
+  nlohmann::ordered_json j = {
       {"id", id_},
       {"name", spec_.name},
       {"state", !finished_.load() ? "running" : error_.empty() ? "finished" : "failed"},

@@ -69,7 +69,7 @@ class Capture {
   uint32_t id() const { return id_; }
   void stop(const std::string& reason);  // returns once finished
   bool running() const { return !finished_.load(); }
-  nlohmann::json json() const;
+  nlohmann::ordered_json json() const;
   // Path of file `index` (oldest first) of a finished capture, or "".
   std::string file(size_t index) const;
   void remove_files();

@@ -10,7 +10,7 @@ namespace oryx::pdump {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 // The integer `key` of `j` within [min, max], or `fallback` if absent.
 uint64_t get_uint(const json& j, const char* key, uint64_t min, uint64_t max, uint64_t fallback) {

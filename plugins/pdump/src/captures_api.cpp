@@ -11,7 +11,7 @@ namespace oryx::pdump {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 json error(const std::string& message) { return {{"error", message}}; }
 

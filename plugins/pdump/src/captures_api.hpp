@@ -22,8 +22,8 @@ class CapturesApi {
  private:
   // Returns the status and sets body (JSON) or file.
   int handle(const std::string& method, const std::string& subpath, const std::string& body,
-             nlohmann::json& out, std::string& file);
-  int create(const std::string& body, nlohmann::json& out);
+             nlohmann::ordered_json& out, std::string& file);
+  int create(const std::string& body, nlohmann::ordered_json& out);
   std::shared_ptr<Capture> find(const std::string& id_text);
 
   CaptureEnv env_;

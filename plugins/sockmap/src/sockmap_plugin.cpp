@@ -49,9 +49,9 @@ class SockmapInstance {
 };
 
 char* list_sockets(void*) {
-  nlohmann::json out = nlohmann::json::array();
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
   g_services.for_each([&](const SockmapService& s) { out.push_back(s.describe(20000)); });
-  return oryx::sdk::json_strdup(nlohmann::json{{"services", out}});
+  return oryx::sdk::json_strdup(nlohmann::ordered_json{{"services", out}});
 }
 
 constexpr oryx_param kParams[] = {

@@ -239,11 +239,14 @@ void SockmapService::teardown() {
   pins_.remove();
 }
 
-nlohmann::json SockmapService::describe(size_t limit) const {
+nlohmann::ordered_json SockmapService::describe(size_t limit) const {
   std::lock_guard lock(mutex_);
-  nlohmann::json j = {{"name", name_}, {"cgroups", attached_cgroups_}, {"pins", pins_.path()}};
+  // In the order oryxctl shows the columns.
+  nlohmann::ordered_json j = {{"name", name_}};
   if (!skel_) {
     j["state"] = "stopped";
+    j["cgroups"] = attached_cgroups_;
+    j["pins"] = pins_.path();
     return j;
   }
   j["state"] = (skel_->bss->flags & ORYX_SM_REDIRECT) ? "redirecting" : "draining";
@@ -251,13 +254,13 @@ nlohmann::json SockmapService::describe(size_t limit) const {
   auto keys = oryx::bpf::map_keys<oryx_sock_key>(bpf_map__fd(skel_->maps.oryx_socks), limit, &truncated);
   std::set<std::string> present;
   for (const auto& k : keys) present.insert(bytes_of(k));
-  nlohmann::json pairs = nlohmann::json::array(), unpaired = nlohmann::json::array();
+  nlohmann::ordered_json pairs = nlohmann::ordered_json::array(), unpaired = nlohmann::ordered_json::array();
   std::set<std::string> listed;
   for (const auto& k : keys) {
     if (listed.count(bytes_of(k))) continue;
     oryx_sock_key peer = swapped(k);
-    nlohmann::json a = endpoint(k.family, k.local_ip, k.local_port);
-    nlohmann::json b = endpoint(k.family, k.remote_ip, k.remote_port);
+    nlohmann::ordered_json a = endpoint(k.family, k.local_ip, k.local_port);
+    nlohmann::ordered_json b = endpoint(k.family, k.remote_ip, k.remote_port);
     if (present.count(bytes_of(peer))) {
       listed.insert(bytes_of(peer));
       pairs.push_back({{"a", a}, {"b", b}, {"family", k.family == 4 ? "ipv4" : "ipv6"}});
@@ -266,6 +269,8 @@ nlohmann::json SockmapService::describe(size_t limit) const {
     }
   }
   j["sockets"] = keys.size();
+  j["cgroups"] = attached_cgroups_;
+  j["pins"] = pins_.path();
   j["truncated"] = truncated;
   j["pairs"] = pairs;
   j["unpaired"] = unpaired;

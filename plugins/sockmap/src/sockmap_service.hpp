@@ -45,7 +45,7 @@ class SockmapService {
   void start();
   void stop();
   // Tracked sockets, paired by connection, for GET /api/v1/sockmap.
-  nlohmann::json describe(size_t limit) const;
+  nlohmann::ordered_json describe(size_t limit) const;
 
  private:
   void reconcile_leftovers();

@@ -66,12 +66,29 @@ sm_counter() {
   curl -sf "$1/api/v1/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['stages']['$2']['counters']['$3'])"
 }
 
-# sm_programs: our programs the kernel still holds. Fails when bpftool
-# could not list every program; its status, not an empty list, says so.
+# sm_record_programs PINDIR: remembers the ids of the programs that use
+# the sockhash pinned in PINDIR (the running service's), so that the
+# leftover check asks for exactly ours: other tests running at the same
+# time load programs of the same names.
+sm_record_programs() {
+  local map
+  map=$(bpftool -j map show pinned "$1/oryx_socks" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') ||
+    return 1
+  bpftool -j prog show | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    if int(sys.argv[1]) in p.get("map_ids", []):
+        print(p["id"])' "$map" >>"$WORK/sm_prog_ids"
+  [ -s "$WORK/sm_prog_ids" ]
+}
+
+# sm_programs: those of the recorded programs the kernel still holds.
 sm_programs() {
-  local all
-  all=$(bpftool prog show 2>/dev/null) || return 1
-  grep -E "name (oryx_sockops|oryx_msg_redirect|oryx_skb_pass) " <<<"$all" || true
+  [ -f "$WORK/sm_prog_ids" ] || return 0
+  for id in $(sort -u "$WORK/sm_prog_ids"); do
+    bpftool prog show id "$id" >/dev/null 2>&1 && echo "program $id"
+  done
+  return 0
 }
 
 # bpf_leftovers PINDIR CGROUP: prints what of ours is still attached or
@@ -80,10 +97,11 @@ sm_programs() {
 bpf_leftovers() {
   local ours
   for _ in $(seq 100); do
-    ours=$(sm_programs) && [ -z "$ours" ] && break
+    ours=$(sm_programs)
+    [ -z "$ours" ] && break
     sleep 0.1
   done
   [ -e "$1" ] && echo "pins: $(ls "$1")"
   bpftool cgroup show "$2" 2>/dev/null | grep oryx_sockops >/dev/null && echo "sockops still on $2"
-  sm_programs || echo "bpftool could not list the loaded programs"
+  sm_programs
 }

@@ -64,8 +64,8 @@ SortKey key_of(const ConnectionRow& r, const std::string& column) {
   return {sort_key(r.local)};
 }
 
-nlohmann::json to_json(const ConnectionRow& r) {
-  nlohmann::json j = {{"proto", r.proto},         {"local", r.local},
+nlohmann::ordered_json to_json(const ConnectionRow& r) {
+  nlohmann::ordered_json j = {{"proto", r.proto},         {"local", r.local},
                       {"remote", r.remote},       {"state", r.state},
                       {"send_queue", r.send_queue}, {"recv_queue", r.recv_queue}};
   if (r.tcp) {
@@ -105,7 +105,7 @@ ConnectionQuery parse_connection_query(const std::string& query) {
   return q;
 }
 
-nlohmann::json select_connections(std::vector<ConnectionRow> rows, const ConnectionQuery& q) {
+nlohmann::ordered_json select_connections(std::vector<ConnectionRow> rows, const ConnectionQuery& q) {
   std::map<std::string, size_t> by_state, by_proto;
   for (const auto& r : rows) {
     by_proto[r.proto]++;
@@ -130,7 +130,7 @@ nlohmann::json select_connections(std::vector<ConnectionRow> rows, const Connect
                         return q.descending ? b.first < a.first : a.first < b.first;
                       return a.second < b.second;
                     });
-  nlohmann::json page = nlohmann::json::array();
+  nlohmann::ordered_json page = nlohmann::ordered_json::array();
   for (size_t i = begin; i < end; i++) page.push_back(to_json(rows[order[i].second]));
   return {{"total", total},       {"matched", rows.size()}, {"offset", q.offset},
           {"limit", q.limit},     {"by_state", by_state},   {"by_proto", by_proto},

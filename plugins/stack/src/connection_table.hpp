@@ -29,6 +29,6 @@ ConnectionQuery parse_connection_query(const std::string& query);
 
 // {"total", "matched", "offset", "limit", "by_state": {state: n},
 //  "by_proto": {proto: n}, "connections": [rows of the page]}.
-nlohmann::json select_connections(std::vector<ConnectionRow> rows, const ConnectionQuery& q);
+nlohmann::ordered_json select_connections(std::vector<ConnectionRow> rows, const ConnectionQuery& q);
 
 }  // namespace oryx::stack

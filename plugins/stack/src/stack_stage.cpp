@@ -472,7 +472,7 @@ class StackStage {
   }
 
   static void connections(void*, const oryx_http_request* req, oryx_http_response* resp) {
-    nlohmann::json body;
+    nlohmann::ordered_json body;
     if (std::strcmp(req->method, "GET") != 0 && std::strcmp(req->method, "HEAD") != 0) {
       resp->status = 405;
       body = {{"error", std::string("method ") + req->method + " not allowed: the table is read-only"}};

@@ -16,13 +16,17 @@
 
 namespace oryx::sdk {
 
-inline std::string json_text(const nlohmann::json& j, int indent = -1) {
-  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+// Json: nlohmann::json, or nlohmann::ordered_json for an answer whose keys
+// keep the order they were written in (oryxctl shows them in that order).
+template <typename Json = nlohmann::json>
+std::string json_text(const Json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
 // The same, malloc'd: what oryx_http_response.body and endpoint handlers
 // hand to the kernel, which frees it.
-inline char* json_strdup(const nlohmann::json& j, int indent = -1) {
+template <typename Json = nlohmann::json>
+char* json_strdup(const Json& j, int indent = -1) {
   return strdup(json_text(j, indent).c_str());
 }
 
