@@ -43,6 +43,17 @@ curl -sf "$U/metrics" | grepq '^# TYPE oryx_stage_packets_total counter' || fail
 curl -sf "$U/metrics" | grepq '^oryx_up 1' || fail "/metrics lacks oryx_up"
 
 expect 404 GET /api/v1/nonexistent
+# Plugins' dashboard panels: a loaded plugin's file, listed in /plugins,
+# and nothing else under that prefix.
+PANEL=$(curl -sf "$U/api/v1/plugins" | $PY -c "import json,sys; print([p['panel'] for p in json.load(sys.stdin) if p['name'] == 'pdump'][0])")
+[ "$PANEL" = /plugin-panels/pdump.js ] || fail "pdump's panel is listed as '$PANEL'"
+[ "$(code GET "$PANEL")" = 200 ] && grepq "id: \"captures\"" "$WORK/body" || fail "GET $PANEL: $(head -c 300 "$WORK/body")"
+curl -sf -o /dev/null -w '%{content_type}' "$U$PANEL" | grepq "javascript" || fail "$PANEL is not served as JavaScript"
+expect 404 GET /plugin-panels/io.js
+expect 404 GET /plugin-panels/nope.js
+expect 404 GET /plugin-panels/pdump.panel.js
+# (CivetWeb resolves the dots first; the dashboard's files answer 404.)
+[ "$(code GET "/plugin-panels/..%2f..%2fappliance.toml")" = 404 ] || fail "a path out of /plugin-panels/ was served"
 expect 405 POST /api/v1/stats
 expect 405 DELETE /api/v1/status
 expect 401 POST /api/v1/log -d '{"level":"debug"}'

@@ -4,21 +4,52 @@
 "use strict";
 
 import { get, onAuthNeeded, setToken, token } from "./api.js";
-import { $, Rates, fmtDuration, panelError } from "./dom.js";
+import { $, Rates, el, fmtDuration, panelError } from "./dom.js";
 import overview from "./panels/overview.js";
 import ports from "./panels/ports.js";
 import graph from "./panels/graph.js";
 import stack from "./panels/stack.js";
 import applications from "./panels/applications.js";
 import fastpaths from "./panels/fastpaths.js";
-import captures from "./panels/captures.js";
 import config from "./panels/config.js";
 
 const POLL_MS = 1000;
-const panels = [overview, ports, graph, stack, applications, fastpaths, captures, config];
+// Built-in panels; plugins' panels join before the last (config).
+const panels = [overview, ports, graph, stack, applications, fastpaths, config];
 const shared = { rates: new Rates() };
 let active = overview;
 let polling = false;
+let pluginPanelsLoaded = false;
+let pluginPanelProblem = "";  // shown under the header until reload
+
+// A plugin's panel: an ES module the plugin ships as <plugin>.panel.js,
+// listed in /api/v1/plugins as "panel" (oryxd serves it), whose default
+// export is { id, title, html, init(section, shared), update(shared, section) }.
+function addPanel(mod) {
+  const section = el("section", { id: "panel-" + mod.id, class: "panel", hidden: true });
+  section.innerHTML = mod.html;
+  $("#panel-config").before(section);
+  $('nav a[href="#config"]').before(el("a", { href: "#" + mod.id, text: mod.title }));
+  panels.splice(panels.length - 1, 0, mod);
+  mod.init(section, shared);
+}
+
+// Once: a failure (no token yet, say) is retried on the next poll. A panel
+// that does not load is reported and left out; the others stay.
+async function loadPluginPanels() {
+  if (pluginPanelsLoaded) return;
+  const plugins = await get("/api/v1/plugins");
+  pluginPanelsLoaded = true;
+  for (const p of plugins) {
+    if (!p.panel) continue;
+    try {
+      addPanel((await import(p.panel)).default);
+    } catch (e) {
+      pluginPanelProblem = `The ${p.name} plugin's panel (${p.panel}) did not load: ${e.message}`;
+    }
+  }
+  show(location.hash.slice(1) || active.id);
+}
 
 function show(id) {
   active = panels.find((p) => p.id === id) || overview;
@@ -58,7 +89,9 @@ async function poll() {
     shared.stats = stats;
     shared.ports = portList;
     shared.rates.tick(performance.now() / 1000);
-    $("#error").hidden = true;
+    await loadPluginPanels();
+    $("#error").textContent = pluginPanelProblem;
+    $("#error").hidden = !pluginPanelProblem;
     header(status);
     // The overview keeps its charts' history even while hidden.
     if (active !== overview) overview.record(shared);

@@ -1,10 +1,12 @@
-// captures.js - packet captures (the pdump plugin): start one at chosen
-// points with a tcpdump filter, watch it count, stop it, download the
-// pcapng. Starting, stopping and deleting need the token.
+// pdump.panel.js - the pdump plugin's dashboard panel (see the plugin
+// guide: oryxd serves it next to the plugin, the dashboard loads it):
+// start a capture at chosen points with a tcpdump filter, watch it count,
+// stop it, download the pcapng. Starting, stopping and deleting need the
+// token.
 "use strict";
 
-import { ApiError, del, download, get, post } from "../api.js";
-import { $, el, fillTable, fmt, num } from "../dom.js";
+import { del, download, get, post } from "/js/api.js";
+import { $, el, fillTable, fmt, num } from "/js/dom.js";
 
 let pointsLoaded = false;
 
@@ -40,8 +42,26 @@ function startBody(section) {
   return body;
 }
 
+const HTML = `
+<h2>Packet captures</h2>
+<div id="capture-body">
+  <form id="capture-form" class="capture-form">
+    <fieldset><legend>Capture points</legend><div id="capture-points"></div></fieldset>
+    <label>Filter (tcpdump syntax) <input id="capture-filter" type="text" placeholder="e.g. tcp port 80"></label>
+    <label>Name <input id="capture-name" type="text" placeholder="optional" pattern="[a-z0-9_-]{0,32}"></label>
+    <label>Stop after packets <input id="capture-count" type="number" min="0" value="0"></label>
+    <label>Stop after seconds <input id="capture-duration" type="number" min="0" max="86400" value="0"></label>
+    <button id="capture-start" type="submit">Start capture</button>
+  </form>
+  <p id="capture-message" class="message" role="status" hidden></p>
+  <table id="captures"><thead><tr><th>id</th><th>name</th><th>state</th><th>points</th><th>filter</th><th>seen</th><th>written</th><th>bytes</th><th>dropped</th><th>files</th><th></th></tr></thead><tbody></tbody></table>
+</div>
+`;
+
 const module = {
   id: "captures",
+  title: "Captures",
+  html: HTML,
   init(section, shared) {
     $("#capture-form", section).addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -52,19 +72,7 @@ const module = {
     });
   },
   async update(shared, section) {
-    let list;
-    try {
-      list = await get("/api/v1/captures");
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 404) {
-        $("#capture-body", section).hidden = true;
-        $("#capture-none", section).hidden = false;
-        return;
-      }
-      throw e;
-    }
-    $("#capture-body", section).hidden = false;
-    $("#capture-none", section).hidden = true;
+    const list = await get("/api/v1/captures");
     if (!pointsLoaded) {
       const { points } = await get("/api/v1/captures/points");
       $("#capture-points", section).replaceChildren(...points.map((p) => el("label", { class: "chip", title: p.help },
