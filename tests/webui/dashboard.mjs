@@ -166,8 +166,8 @@ try {
   check((await text("#apps-note")) === apps.note && !apps.embedded, "applications: oryxd explains that apps run under oryx run");
   await shot("applications");
 
-  // ---- kernel fast paths
-  await tab("fastpaths");
+  // ---- kernel fast paths: the sockmap and ebpf-bridge plugins' own panels
+  await tab("sockmap");
   await page.waitForSelector("#sockmap-body:not([hidden])");
   await settle();
   const sm = ctl("sockmap").services[0];
@@ -178,6 +178,10 @@ try {
   const bytes2 = Number(await value("sockmap.mesh.bytes_redirected"));
   const bytesCtl = ctl("stats").stages.mesh.counters.bytes_redirected;
   check(bytes2 > bytes1 && bytes2 <= bytesCtl, `sockmap bytes redirected increase: ${bytes1} -> ${bytes2} (oryxctl ${bytesCtl})`);
+  await shot("sockmap");
+  await tab("bridge");
+  await page.waitForSelector("#bridge-body:not([hidden])");
+  await settle();
   const fdb = ctl("bridge", "fdb").entries;
   for (const e of fdb) {
     const port = await value(`fdb.${e.mac}.${e.vlan}`);
@@ -187,7 +191,7 @@ try {
     const rx = Number(await value(`bridge.br.${p}.rx_frames`));
     check(rx > 0, `bridge port ${p}: ${rx} frames received`);
   }
-  await shot("fastpaths");
+  await shot("bridge");
 
   // ---- captures: start, watch, stop, download; API errors shown
   await tab("captures");

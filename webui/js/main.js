@@ -8,14 +8,12 @@ import { $, Rates, el, fmtDuration, panelError } from "./dom.js";
 import overview from "./panels/overview.js";
 import ports from "./panels/ports.js";
 import graph from "./panels/graph.js";
-import stack from "./panels/stack.js";
 import applications from "./panels/applications.js";
-import fastpaths from "./panels/fastpaths.js";
 import config from "./panels/config.js";
 
 const POLL_MS = 1000;
 // Built-in panels; plugins' panels join before the last (config).
-const panels = [overview, ports, graph, stack, applications, fastpaths, config];
+const panels = [overview, ports, graph, applications, config];
 const shared = { rates: new Rates() };
 let active = overview;
 let polling = false;

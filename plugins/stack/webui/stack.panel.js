@@ -1,10 +1,12 @@
-// stack.js - the TCP/IP stack: connections by state, retransmissions,
-// drops by reason, mbufs held, and the live connection table, filtered,
-// sorted and paged by the server (10,000 rows move one page at a time).
+// stack.panel.js - the stack plugin's dashboard panel (served next to the
+// plugin, loaded by the dashboard; see the plugin guide): connections by
+// state, retransmissions, drops by reason, mbufs held, and the live
+// connection table, filtered, sorted and paged by the server (10,000 rows
+// move one page at a time).
 "use strict";
 
-import { ApiError, get } from "../api.js";
-import { $, el, fillTable, fmt, num } from "../dom.js";
+import { ApiError, get } from "/js/api.js";
+import { $, el, fillTable, fmt, num } from "/js/dom.js";
 
 const PAGE = 100;
 const query = { q: "", state: "", proto: "", sort: "local", order: "asc", offset: 0 };
@@ -50,7 +52,33 @@ function queryString() {
   return p.toString();
 }
 
+const HTML = `
+<h2>TCP/IP stack</h2>
+<p id="stack-none" class="muted" hidden>This appliance has no stack stage.</p>
+<div id="stack-body">
+  <div id="stack-cards" class="cards"></div>
+  <div class="two">
+    <div><h3>Connections and buffers</h3>
+      <table id="stack-counters" class="compact"><thead><tr><th>stage</th><th>counter</th><th>value</th><th>per second</th></tr></thead><tbody></tbody></table></div>
+    <div><h3>Drops by reason</h3>
+      <table id="stack-drops" class="compact"><thead><tr><th>stage</th><th>reason</th><th>packets</th><th>per second</th></tr></thead><tbody></tbody></table></div>
+  </div>
+  <h3>Connections</h3>
+  <div class="toolbar">
+    <input id="conn-filter" type="search" placeholder="filter by address or port" aria-label="filter connections">
+    <select id="conn-state" aria-label="state"><option value="">any state</option><option>LISTEN</option><option>SYN_SENT</option><option>SYN_RCVD</option><option>ESTABLISHED</option><option>FIN_WAIT_1</option><option>FIN_WAIT_2</option><option>CLOSE_WAIT</option><option>CLOSING</option><option>LAST_ACK</option><option>TIME_WAIT</option></select>
+    <select id="conn-proto" aria-label="protocol"><option value="">tcp and udp</option><option>tcp</option><option>udp</option></select>
+    <button id="conn-prev" type="button">‹ previous</button>
+    <span id="conn-page" class="muted"></span>
+    <button id="conn-next" type="button">next ›</button>
+  </div>
+  <table id="connections"><thead><tr><th data-sort="proto">proto</th><th data-sort="local">local</th><th data-sort="remote">remote</th><th data-sort="state">state</th><th data-sort="send_queue">send-q</th><th data-sort="recv_queue">recv-q</th><th>cwnd</th><th>RTO ms</th><th>backoff</th></tr></thead><tbody></tbody></table>
+</div>
+`;
+
 export default {
+  title: "Stack",
+  html: HTML,
   id: "stack",
   init(section, shared) {
     // Errors show in the panel's banner on the next poll.
