@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // sockmap_service_test.cpp - the sockmap service in-process (test kit;
 // needs root and BPF): a child process in a cgroup of the test's own
-// exchanges data over loopback TCP; the service tracks its sockets,
+// exchanges data over loopback TCP (Python, exec'd right after the fork); the service tracks its sockets,
 // redirects their sends (bytes intact), skips ports it was not asked for,
 // lists the pairs over REST, and refuses bad tables.
 #include <oryx/testing.hpp>
@@ -9,15 +9,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <string>
 #include <thread>
 
@@ -34,46 +31,40 @@ struct TestCgroup {
   ~TestCgroup() { rmdir(path.c_str()); }
 };
 
-// In a child that joins `cgroup`: connects to a listener on 127.0.0.1,
-// sends `bytes` bytes in 4 KiB writes and checks they arrive intact.
-// Returns the child's exit status (0: intact).
+// The exchange, run by Python in the child: connects to a listener on
+// 127.0.0.1, sends argv[1] bytes in 4 KiB writes from a thread and checks
+// they arrive intact (exit 0).
+constexpr const char* kExchange = R"(
+import socket, sys, threading
+n = int(sys.argv[1])
+data = bytes(i % 251 for i in range(n))
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+c = socket.create_connection(l.getsockname()); s, _ = l.accept()
+w = threading.Thread(target=lambda: [c.sendall(data[i:i + 4096]) for i in range(0, n, 4096)])
+w.start()
+got = bytearray()
+while len(got) < n:
+    chunk = s.recv(65536)
+    if not chunk: break
+    got += chunk
+w.join()
+sys.exit(0 if got == data else 5)
+)";
+
+// Runs the exchange of `bytes` bytes in a child that joins `cgroup` first
+// (its sockets then belong to it). The child only joins and execs: the
+// test process has threads (DPDK's, the service's), and a forked copy of
+// a threaded process may not allocate. Returns the child's exit status.
 int exchange_in(const std::string& cgroup, int bytes) {
+  std::string procs = cgroup + "/cgroup.procs", count = std::to_string(bytes);
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    std::ofstream(cgroup + "/cgroup.procs") << getpid() << std::flush;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    if (bind(lfd, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(lfd, 1) != 0 ||
-        getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-      _exit(2);
-    int cfd = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(cfd, reinterpret_cast<sockaddr*>(&a), len) != 0) _exit(3);
-    int sfd = accept(lfd, nullptr, nullptr);
-    std::thread writer([&] {
-      char buf[4096];
-      for (int sent = 0; sent < bytes;) {
-        int n = std::min<int>(sizeof(buf), bytes - sent);
-        for (int i = 0; i < n; i++) buf[i] = char((sent + i) % 251);
-        ssize_t w = write(cfd, buf, size_t(n));
-        if (w <= 0) _exit(4);
-        sent += int(w);
-      }
-    });
-    char buf[8192];
-    int got = 0;
-    bool intact = true;
-    while (got < bytes) {
-      ssize_t r = read(sfd, buf, sizeof(buf));
-      if (r <= 0) break;
-      for (ssize_t i = 0; i < r; i++) intact &= buf[i] == char((got + i) % 251);
-      got += int(r);
-    }
-    writer.join();
-    _exit(got == bytes && intact ? 0 : 5);
+    int fd = open(procs.c_str(), O_WRONLY);
+    if (fd < 0 || write(fd, "0", 1) != 1) _exit(2);  // "0": the writing process
+    close(fd);
+    execl("/usr/bin/python3", "python3", "-c", kExchange, count.c_str(), nullptr);
+    _exit(3);
   }
   int status = 0;
   waitpid(pid, &status, 0);
