@@ -406,10 +406,19 @@ TEST_CASE("TCP client: the peer closes in order", "[tcp][readiness]") {
 TEST_CASE("TCP client: the peer resets", "[tcp][readiness][errors]") {
   use_model();
   Sock s(AF_INET, SOCK_STREAM);
-  REQUIRE(connect_to(s, PEER, 10) == 0);
+  int rc = connect_to(s, PEER, 10);
+  char buf[16];
+  if (rc == -ECONNRESET) {
+    // The reset came in the same burst as the SYN-ACK, before the caller
+    // ran again: Linux's connect() reports it then too (sock_error() once
+    // the state is CLOSE), and only once.
+    CHECK(recv_buf(s, buf, sizeof(buf)) == 0);
+    CHECK(send_buf(s, "x", 1, MSG_NOSIGNAL) == -EPIPE);
+    return;
+  }
+  REQUIRE(rc == 0);
   uint32_t m = wait_mask(s, EPOLLERR);
   CHECK(m == kHupAll);
-  char buf[16];
   CHECK(recv_buf(s, buf, sizeof(buf)) == -ECONNRESET);
   CHECK(recv_buf(s, buf, sizeof(buf)) == 0);  // the error is reported once
   CHECK(send_buf(s, "x", 1, MSG_NOSIGNAL) == -EPIPE);
