@@ -12,7 +12,7 @@ CMAKE_ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps build demo test side-builds sanitize-build test-sanitize test-packages test-fuzz fuzz fuzz-build bench package install clean help
+.PHONY: all deps build demo test side-builds test-fuzz-and-packages sanitize-build test-sanitize test-packages test-fuzz fuzz fuzz-build bench package install clean help
 
 all: build
 
@@ -49,11 +49,15 @@ test: build
 	 if [ "$$(cat side-builds.rc 2>/dev/null)" != 0 ]; then \
 	   tail -n 60 side-builds.log; echo "make test: a background build failed (see $(BUILD)/side-builds.log)"; exit 1; fi; \
 	 exit $$rc
-	@$(MAKE) --no-print-directory test-sanitize
-	@$(MAKE) --no-print-directory test-fuzz
-	bash tests/packaging/install_test.sh $(BUILD)/packages
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sanitize test-fuzz-and-packages
 
 side-builds: sanitize-build fuzz-build package
+
+# After ctest, beside the ASan+UBSan tests: the short fuzz runs, then the
+# packages installed, run and removed.
+test-fuzz-and-packages:
+	@$(MAKE) --no-print-directory test-fuzz
+	bash tests/packaging/install_test.sh $(BUILD)/packages
 
 # Build both package formats, then install, run and remove them.
 test-packages: package
