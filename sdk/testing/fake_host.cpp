@@ -29,6 +29,7 @@ using kernel::valid_stage_name;
 
 void host_log(oryx_logger* logger, int level, const char* msg) {
   if (g_harness) {
+    std::lock_guard lock(g_harness->log_mutex);
     auto it = g_harness->logger_names.find(logger);
     g_harness->log.push_back({it == g_harness->logger_names.end() ? "" : it->second, level,
                               msg ? msg : ""});
@@ -206,6 +207,7 @@ const oryx_host_api* fake_host() { return &kFakeHost; }
 
 oryx_logger* logger_for(Harness::State& state, const std::string& name) {
   oryx_logger* h = kernel::logging::handle(name);
+  std::lock_guard lock(state.log_mutex);
   state.logger_names[h] = name;
   return h;
 }

@@ -73,7 +73,8 @@ Harness::Harness(std::vector<std::string> plugins, std::string_view toml, Harnes
 
     s.config = kernel::parse_config(std::string(toml), "test.toml");
     s.loader.load(s.options.plugin_dirs, plugins, {});
-    auto validated = kernel::validate_stages(*s.config, s.loader, fake_host());
+    // As oryxd's check: schema, each type's check(), the graph; throws.
+    kernel::validate_stages(*s.config, s.loader, fake_host());
     for (const auto& p : s.loader.plugins()) logger_for(s, p.name);
     s.loader.init_all(fake_host());
     s.plugins_up = true;
@@ -336,7 +337,10 @@ Reply Harness::request(std::string_view method, std::string_view path, std::stri
   return reply;
 }
 
-const std::vector<LogLine>& Harness::log() const { return state_->log; }
+std::vector<LogLine> Harness::log() const {
+  std::lock_guard lock(state_->log_mutex);
+  return state_->log;
+}
 uint64_t Harness::kicks() const { return state_->kicks; }
 
 // ---- Result ---------------------------------------------------------------

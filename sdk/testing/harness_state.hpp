@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,7 @@ struct Harness::State {
   std::map<std::string, std::pair<uint32_t, const void*>> services;
   std::map<std::string, Route> routes;
   std::map<const oryx_logger*, std::string> logger_names;
+  std::mutex log_mutex;  // plugins log from threads of their own
   std::vector<LogLine> log;
   uint64_t kicks = 0;
 };

@@ -200,8 +200,9 @@ class Harness {
   const void* service(std::string_view name, uint32_t version) const;
   // Calls the plugin route serving `path` ("/api/v1/<name>..."[?query]).
   Reply request(std::string_view method, std::string_view path, std::string_view body = "");
-  // Log lines of plugins and instances, oldest first.
-  const std::vector<LogLine>& log() const;
+  // Log lines of plugins and instances, oldest first (a copy: plugins'
+  // own threads, a bond's monitor say, log meanwhile).
+  std::vector<LogLine> log() const;
   // How often a stage called worker_kick().
   uint64_t kicks() const;
 
