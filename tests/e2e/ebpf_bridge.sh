@@ -126,7 +126,13 @@ sendp(Ether(src="02:00:5e:00:00:64", dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=100) 
   [ "$(br_station "$URL" 02:00:5e:00:00:64 100)" = "$H1" ]
 }
 wait_until 10 vlan_station_seen || fail "VLAN 100 station not learned behind $H1"
-[ "$(br_station "$URL" 02:00:5e:00:00:64 0)" = "$H2" ] || fail "untagged station with the same MAC not learned behind $H2"
+untagged_station_seen() {
+  ip netns exec "$P2" $PY -c 'from scapy.all import Ether, IP, UDP, sendp, conf
+conf.verb = 0
+sendp(Ether(src="02:00:5e:00:00:64", dst="ff:ff:ff:ff:ff:ff") / IP() / UDP(), iface="eth0")'
+  [ "$(br_station "$URL" 02:00:5e:00:00:64 0)" = "$H2" ]
+}
+wait_until 10 untagged_station_seen || fail "untagged station with the same MAC not learned behind $H2"
 # At TC the kernel has already dropped it (a VLAN tag it cannot untag).
 malformed=$([ "$ATTACH" = xdp ] && echo 1 || echo 0)
 [ "$(br_port_counter "$URL" "$H1" dropped_malformed)" = "$malformed" ] || fail "malformed frame not counted on $H1"

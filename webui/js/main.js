@@ -18,6 +18,7 @@ const shared = { rates: new Rates() };
 let active = overview;
 let polling = false;
 let pluginPanelsLoaded = false;
+let pluginPanelsLoading = null;  // the load in progress, if any
 let pluginPanelProblem = "";  // shown under the header until reload
 
 // A plugin's panel: an ES module the plugin ships as <plugin>.panel.js,
@@ -87,10 +88,12 @@ async function poll() {
     shared.stats = stats;
     shared.ports = portList;
     shared.rates.tick(performance.now() / 1000);
-    await loadPluginPanels();
     $("#error").textContent = pluginPanelProblem;
     $("#error").hidden = !pluginPanelProblem;
     header(status);
+    // Plugins' panels load beside the polls, never holding one up.
+    if (!pluginPanelsLoaded && !pluginPanelsLoading)
+      pluginPanelsLoading = loadPluginPanels().catch(() => {}).finally(() => { pluginPanelsLoading = null; });
     // The overview keeps its charts' history even while hidden.
     if (active !== overview) overview.record(shared);
     await refreshActive();
