@@ -6,6 +6,7 @@
 #include "eal_args.hpp"
 #include "logging.hpp"
 #include "packet_pool.hpp"
+#include "stage_instance.hpp"
 #include "stage_validation.hpp"
 
 #include <rte_eal.h>
@@ -194,24 +195,8 @@ void Appliance::create_instances() {
     rt.desc = d;
     rt.counters = counters_.add(spec.name, spec.type, d->counters, d->counter_count, workers);
 
-    std::vector<const char*> edge_names;
-    for (const auto& n : spec.next) edge_names.push_back(n.c_str());
-    char err[512] = "";
-    oryx_instance_args args{};
-    args.struct_size = sizeof(args);
-    args.name = spec.name.c_str();
-    args.config = spec.config.get();
-    args.host = host_api();
-    args.logger = logging::handle(owner->name + "." + spec.name);
-    args.control_counters = CounterBlock::plugin_part(rt.counters->control_row());
-    args.error = err;
-    args.error_size = sizeof(err);
-    args.edge_count = edge_names.size();
-    args.edge_names = edge_names.data();
-    int rc = d->instance_create(&args, &rt.instance);
-    if (rc != ORYX_OK)
-      throw std::runtime_error(std::string(spec.kind()) + " " + spec.name + " (" + spec.type +
-                               "): " + (err[0] ? err : "instance_create failed"));
+    rt.instance = create_instance(spec, *d, host_api(), logging::handle(owner->name + "." + spec.name),
+                                  CounterBlock::plugin_part(rt.counters->control_row()));
     stages_.push_back(std::move(rt));
     logging::get("oryx")->info("{} {} ({}) created", spec.kind(), spec.name, spec.type);
   }

@@ -36,23 +36,6 @@ std::string row_name(const ojson& row, size_t index) {
   return "#" + std::to_string(index);
 }
 
-void print_rows(const std::vector<std::vector<std::string>>& rows, std::FILE* out) {
-  std::vector<size_t> width;
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); i++) {
-      if (width.size() <= i) width.push_back(0);
-      width[i] = std::max(width[i], r[i].size());
-    }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); i++) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    line.erase(line.find_last_not_of(' ') + 1);
-    std::fprintf(out, "%s\n", line.c_str());
-  }
-}
 
 void print_table(const ojson& items, const std::string& title, std::FILE* out) {
   // Columns in order of first appearance; nested tables set aside.
@@ -87,7 +70,7 @@ void print_table(const ojson& items, const std::string& title, std::FILE* out) {
     }
   }
   if (!title.empty()) std::fprintf(out, "%s:\n", title.c_str());
-  print_rows(rows, out);
+  print_text_table(rows, out);
   size_t index = 0;
   for (const auto& item : items) {
     for (const auto& key : nested)
@@ -136,6 +119,24 @@ void print_value(const ojson& j, const std::string& title, std::FILE* out) {
 }
 
 }  // namespace
+
+void print_text_table(const std::vector<std::vector<std::string>>& rows, std::FILE* out) {
+  std::vector<size_t> width;
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); i++) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); i++) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    std::fprintf(out, "%s\n", line.c_str());
+  }
+}
 
 std::string json_cell(const ojson& v) {
   if (v.is_string()) return v.get<std::string>();

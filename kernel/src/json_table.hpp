@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace oryx::kernel {
 
@@ -17,6 +18,9 @@ namespace oryx::kernel {
 // to "key.sub" columns; an array of objects inside an element is printed
 // after the table, as "<element's name> <key>:" and a table of its own.
 void print_json_tables(const nlohmann::ordered_json& j, std::FILE* out);
+
+// Rows of cells in columns two spaces apart, the first row the header.
+void print_text_table(const std::vector<std::vector<std::string>>& rows, std::FILE* out);
 
 // One value as a table cell: strings as they are, null as "-", arrays of
 // scalars joined with ",".

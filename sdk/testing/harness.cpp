@@ -4,6 +4,7 @@
 #include "harness_state.hpp"
 
 #include "logging.hpp"
+#include "stage_instance.hpp"
 #include "stage_validation.hpp"
 
 #include <rte_eal.h>
@@ -91,26 +92,14 @@ Harness::Harness(std::vector<std::string> plugins, std::string_view toml, Harnes
       slot.counters = std::make_unique<CounterBlock>(spec.name, spec.type, d->counters,
                                                      d->counter_count, 1);
       slot.edge_names.push_back("drop");
-      std::vector<const char*> edges;
-      for (const auto& n : spec.next) {
-        edges.push_back(n.c_str());
-        slot.edge_names.push_back(n);
+      slot.edge_names.insert(slot.edge_names.end(), spec.next.begin(), spec.next.end());
+      try {
+        slot.instance = kernel::create_instance(spec, *d, fake_host(),
+                                                logger_for(s, owner->name + "." + spec.name),
+                                                CounterBlock::plugin_part(slot.counters->control_row()));
+      } catch (const std::runtime_error& e) {
+        throw SetupError(e.what());
       }
-      char err[512] = "";
-      oryx_instance_args args{};
-      args.struct_size = sizeof(args);
-      args.name = spec.name.c_str();
-      args.config = spec.config.get();
-      args.host = fake_host();
-      args.logger = logger_for(s, owner->name + "." + spec.name);
-      args.control_counters = CounterBlock::plugin_part(slot.counters->control_row());
-      args.error = err;
-      args.error_size = sizeof(err);
-      args.edge_count = edges.size();
-      args.edge_names = edges.data();
-      if (d->instance_create(&args, &slot.instance) != ORYX_OK)
-        throw SetupError(std::string(spec.kind()) + " " + spec.name + " (" + spec.type +
-                         "): " + (err[0] ? err : "instance_create failed"));
       s.stages.push_back(std::move(slot));
     }
     if (s.options.start) start();

@@ -9,10 +9,9 @@
 
 #include <rte_ethdev.h>
 
-#include <chrono>
-#include <thread>
 
 using oryx::testing::Frame;
+using oryx::testing::eventually;
 using oryx::testing::Harness;
 
 namespace {
@@ -50,20 +49,10 @@ uint64_t sent_by(const Harness& h, const std::string& m) {
   return st.opackets;
 }
 
-template <typename Pred>
-bool wait_for(Pred pred, int timeout_ms = 3000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
 // The bond's members become active once the driver's link monitoring has
 // seen their links up (within link_monitoring_ms).
 void wait_active(const Harness& h, uint64_t members) {
-  REQUIRE(wait_for([&] { return h.counter("bond0", "active_members") == members; }));
+  REQUIRE(eventually([&] { return h.counter("bond0", "active_members") == members; }));
 }
 
 }  // namespace
@@ -93,7 +82,7 @@ TEST_CASE("active-backup sends on the primary and fails over when its link goes 
       if (line.message.find("traffic moved from m2 to m1") != std::string::npos) return true;
     return false;
   };
-  REQUIRE(wait_for([&] {
+  REQUIRE(eventually([&] {
     return h.counter("bond0", "failovers") == 1 && h.counter("bond0", "active_members") == 1 &&
            logged();
   }));
@@ -126,14 +115,7 @@ TEST_CASE("balance-xor keeps a flow on one member and spreads flows", "[bond]") 
 }
 
 TEST_CASE("bond tables start-up refuses", "[bond]") {
-  auto refused = [](const std::string& toml) {
-    try {
-      Harness h({"io", "bond"}, toml);
-    } catch (const oryx::testing::SetupError& e) {
-      return std::string(e.what());
-    }
-    return std::string("accepted");
-  };
+  auto refused = [](const std::string& toml) { return oryx::testing::setup_error({"io", "bond"}, toml); };
   const std::string head = "[stage.b]\ntype = \"bond\"\nmember_driver = \"null\"\n";
   CHECK_THAT(refused(head + "members = [\"m1\", \"m1\"]\n"),
              Catch::Contains("member 'm1' is listed twice"));

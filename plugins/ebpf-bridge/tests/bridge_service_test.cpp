@@ -128,14 +128,7 @@ TEST_CASE("the eBPF bridge floods, learns and forwards between its ports",
 }
 
 TEST_CASE("ebpf_bridge tables start-up refuses", "[ebpf-bridge]") {
-  auto refused = [](const std::string& toml) {
-    try {
-      Harness h({"ebpf-bridge"}, toml);
-    } catch (const oryx::testing::SetupError& e) {
-      return std::string(e.what());
-    }
-    return std::string("accepted");
-  };
+  auto refused = [](const std::string& toml) { return oryx::testing::setup_error({"ebpf-bridge"}, toml); };
   CHECK_THAT(refused("[service.br]\ntype = \"ebpf_bridge\"\ninterfaces = [\"lo\", \"lo\"]\n"),
              Catch::Contains("interfaces: \"lo\" is listed twice"));
   CHECK_THAT(refused("[service.br]\ntype = \"ebpf_bridge\"\nattach = \"ebpf\"\n"

@@ -110,12 +110,7 @@ driver = "null"
 
 TEST_CASE("port tables start-up refuses, by line and key", "[io]") {
   auto refused = [](const std::string& table) {
-    try {
-      Harness h({"io"}, "[stage.p]\ntype = \"port\"\n" + table);
-    } catch (const oryx::testing::SetupError& e) {
-      return std::string(e.what());
-    }
-    return std::string("accepted");
+    return oryx::testing::setup_error({"io"}, "[stage.p]\ntype = \"port\"\n" + table);
   };
   CHECK(refused("driver = \"af_xdp\"\n") ==
         "test.toml:1: stage.p.iface: driver af_xdp needs the kernel interface to use");

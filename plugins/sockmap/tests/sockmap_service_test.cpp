@@ -14,10 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <string>
-#include <thread>
 
+using oryx::testing::eventually;
 using oryx::testing::Harness;
 
 namespace {
@@ -76,16 +75,6 @@ std::string config(const std::string& cgroup, const std::string& extra = "") {
          "[service.mesh]\ntype = \"sockmap\"\ncgroups = [\"" + cgroup + "\"]\n" + extra;
 }
 
-template <typename Pred>
-bool wait_for(Pred pred, int timeout_ms = 3000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
-
 }  // namespace
 
 TEST_CASE("sockmap redirects the sends of tracked local sockets, bytes intact",
@@ -94,11 +83,11 @@ TEST_CASE("sockmap redirects the sends of tracked local sockets, bytes intact",
   Harness h({"sockmap"}, config(cg.path));
   CHECK(h.counter("mesh", "cgroups_attached") == 1);
   REQUIRE(exchange_in(cg.path, 256 * 1024) == 0);
-  CHECK(wait_for([&] { return h.counter("mesh", "bytes_redirected") == 256 * 1024; }));
+  CHECK(eventually([&] { return h.counter("mesh", "bytes_redirected") == 256 * 1024; }));
   CHECK(h.counter("mesh", "sockets_added") == 2);
   CHECK(h.counter("mesh", "msgs_redirected") > 0);
   CHECK(h.counter("mesh", "bytes_passed") == 0);
-  CHECK(wait_for([&] { return h.counter("mesh", "sockets_removed") == 2; }));
+  CHECK(eventually([&] { return h.counter("mesh", "sockets_removed") == 2; }));
   auto listing = h.request("GET", "/api/v1/sockmap");
   REQUIRE(listing.status == 200);
   CHECK(nlohmann::json::parse(listing.body)["services"].size() == 1);
@@ -109,20 +98,13 @@ TEST_CASE("sockmap skips connections outside its ports", "[sockmap][needs-root]"
   // The exchange uses an ephemeral port, never port 9.
   Harness h({"sockmap"}, config(cg.path, "ports = [\"9\"]\n"));
   REQUIRE(exchange_in(cg.path, 64 * 1024) == 0);
-  CHECK(wait_for([&] { return h.counter("mesh", "sockets_skipped") == 2; }));
+  CHECK(eventually([&] { return h.counter("mesh", "sockets_skipped") == 2; }));
   CHECK(h.counter("mesh", "sockets_added") == 0);
   CHECK(h.counter("mesh", "bytes_redirected") == 0);
 }
 
 TEST_CASE("sockmap tables start-up refuses", "[sockmap]") {
-  auto refused = [](const std::string& toml) {
-    try {
-      Harness h({"sockmap"}, toml);
-    } catch (const oryx::testing::SetupError& e) {
-      return std::string(e.what());
-    }
-    return std::string("accepted");
-  };
+  auto refused = [](const std::string& toml) { return oryx::testing::setup_error({"sockmap"}, toml); };
   CHECK_THAT(refused("[service.mesh]\ntype = \"sockmap\"\ncgroups = [\"/x\"]\n"
                      "ports = [\"99999\"]\n"),
              Catch::StartsWith("test.toml:4: service.mesh.ports: expected a port"));

@@ -31,12 +31,14 @@
 
 #include <oryx/abi.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 struct rte_mbuf;
@@ -217,5 +219,30 @@ class Harness {
   Result finish(StageSlot& s, std::vector<rte_mbuf*> pkts, std::vector<uint16_t> next);
   std::unique_ptr<State> state_;
 };
+
+// What start-up says of `toml` (the SetupError's message, as oryxd would
+// print it), or "accepted" when every instance comes up: for the tables a
+// stage must refuse.
+inline std::string setup_error(std::vector<std::string> plugins, std::string_view toml,
+                               HarnessOptions options = {}) {
+  try {
+    Harness h(std::move(plugins), toml, std::move(options));
+  } catch (const SetupError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+// Whether `pred` holds within `timeout_ms`, asked every 5 ms: for effects
+// a plugin's own threads (a monitor, a periodic refresh) bring about.
+template <typename Pred>
+bool eventually(Pred pred, int timeout_ms = 3000) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 }  // namespace oryx::testing
