@@ -123,7 +123,8 @@ EOF
 refused_start "$TWO" "two stacks have different receive windows" \
   "receive_window 100000 differs from the 65535 of the stack already running"
 
-for args in "-u ftp://x status" "-u http://127.0.0.1:99999 status" "frobnicate" "stats --watch 0" "log io"; do
+for args in "-u ftp://x status" "-u http://127.0.0.1:99999 status" "frobnicate" "stats --watch 0" "log io" \
+            "show" "show /api/v1/bridge" "show bridge/fdb limit"; do
   rc=0
   "$ORYXCTL" $args >"$WORK/out" 2>&1 || rc=$?
   [ $rc -eq 2 ] || fail "oryxctl $args: exit $rc, expected 2 (bad usage): $(cat "$WORK/out")"
