@@ -31,12 +31,22 @@ const browser = await chromium.launch({
          // operator would after importing it.
          `--ignore-certificate-errors-spki-list=${env.UI_SPKI}`],
 });
+// What the page did, printed if a step fails: its console and each request
+// with its answer and time, so that a timeout says what it waited on.
+const trace = [];
+const started = Date.now();
+const note = (line) => { trace.push(`${((Date.now() - started) / 1000).toFixed(2)}s ${line}`); };
+let page;
 try {
   const context = await browser.newContext({ acceptDownloads: true,
                                              viewport: { width: 1500, height: 950 } });
-  const page = await context.newPage();
+  page = await context.newPage();
   const scriptErrors = [];
   page.on("pageerror", (e) => scriptErrors.push(e.message));
+  page.on("console", (m) => note(`console.${m.type()}: ${m.text()}`));
+  page.on("request", (r) => note(`-> ${r.method()} ${r.url()}`));
+  page.on("requestfinished", async (r) => note(`<- ${(await r.response())?.status()} ${r.url()}`));
+  page.on("requestfailed", (r) => note(`<- failed ${r.url()}: ${r.failure()?.errorText}`));
   const value = (id) => page.getAttribute(`[data-id="${id}"]`, "data-value");
   const text = (sel) => page.textContent(sel);
   const tab = async (id) => {
@@ -53,6 +63,8 @@ try {
   check(/bearer token/.test(reason), `token dialog opened by the API's refusal: "${reason}"`);
   check(await page.isVisible("#error"), "the refusal shows in the error banner, not a blank page");
   await page.fill("#token-input", env.UI_TOKEN);
+  await settle(); // two more polls are refused while the operator types
+  check((await page.inputValue("#token-input")) === env.UI_TOKEN, "refused polls leave the typed token alone");
   await page.click("#token-form button[type=submit]");
   await page.waitForFunction(() => document.getElementById("state").textContent === "running", null, { timeout: 10000 });
   check(true, "with the token the header shows running");
@@ -253,6 +265,8 @@ try {
   check(scriptErrors.length === 0, `no script errors ${scriptErrors.join("; ")}`);
 } catch (e) {
   check(false, e.stack || e.message);
+  for (const sel of ["#state", "#error"]) console.log(`${sel}: ${await page?.textContent(sel).catch(() => "?")}`);
+  console.log("the page's last 60 events:\n  " + trace.slice(-60).join("\n  "));
 } finally {
   await browser.close();
 }

@@ -50,14 +50,27 @@ export function cell(c, tag = "td") {
   return el(tag, { class: typeof c === "number" ? "num" : undefined }, typeof c === "number" ? fmt(c) : c ?? "–");
 }
 
+// Fills a table's body, touching only what changed since the last poll: a
+// cell the operator is about to click (a Stop button) stays the same
+// element while its row's counters tick. A row is kept only if its own
+// attributes and its first cell (which names the row) are unchanged, so a
+// kept listener never acts on another row's item.
 export function fillTable(table, rows, emptyText = "none") {
   const tbody = table.tBodies[0] || table.appendChild(el("tbody"));
   const cols = table.tHead ? table.tHead.rows[0].cells.length : 1;
-  if (!rows.length) {
-    tbody.replaceChildren(el("tr", {}, el("td", { class: "muted", colspan: cols, text: emptyText })));
-    return;
-  }
-  tbody.replaceChildren(...rows.map((r) => el("tr", r.attrs || {}, (r.cells || r).map((c) => cell(c)))));
+  const fresh = rows.length
+    ? rows.map((r) => el("tr", r.attrs || {}, (r.cells || r).map((c) => cell(c))))
+    : [el("tr", {}, el("td", { class: "muted", colspan: cols, text: emptyText }))];
+  const old = [...tbody.rows];
+  fresh.forEach((tr, i) => {
+    const kept = old[i];
+    if (!kept) tbody.append(tr);
+    else if (kept.cells.length !== tr.cells.length || !kept.cloneNode(false).isEqualNode(tr.cloneNode(false)) ||
+             !kept.cells[0].isEqualNode(tr.cells[0]))
+      kept.replaceWith(tr);
+    else [...tr.cells].forEach((c, j) => { if (!kept.cells[j].isEqualNode(c)) kept.cells[j].replaceWith(c); });
+  });
+  for (const tr of old.slice(fresh.length)) tr.remove();
 }
 
 export function num(value, id, text) {

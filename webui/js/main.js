@@ -110,8 +110,11 @@ async function poll() {
 function tokenDialog(reason) {
   const dialog = $("#token-dialog");
   $("#token-reason").textContent = reason || "";
+  // Polls keep being refused while the dialog is open: they must not wipe
+  // what the operator is typing.
+  if (dialog.open) return;
   $("#token-input").value = token();
-  if (!dialog.open) dialog.showModal();
+  dialog.showModal();
 }
 
 function init() {

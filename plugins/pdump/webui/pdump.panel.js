@@ -87,7 +87,7 @@ const module = {
           await post(`/api/v1/captures/${c.id}/stop`);
           return `capture ${c.id} stopped`;
         }, shared) }) : null,
-        !running && c.files.length ? el("button", { text: "Download", "data-action": "download", onclick: () =>
+        !running && c.files.length ? el("button", { text: "Download", "data-action": "download", "data-file": c.files[0].name, onclick: () =>
           act(section, "Downloading", async () => {
             await download(`/api/v1/captures/${c.id}/file`, c.files[0].name);
             return `downloading ${c.files[0].name}`;
