@@ -5,10 +5,10 @@ against the kernel and against Oryx can be compared (tests/e2e/stack_wire.sh).
 
   tcp_wire.py IFACE DST_MAC DST_IP SRC_IP PORT_BASE
 
-The target has a TCP echo service on port 7, an HTTP service on port 80
-whose response is longer than 15,000 bytes, and nothing on port 9. Source
-ports PORT_BASE.. are used; the caller keeps the local kernel from
-resetting them (no socket of its own has them).
+The target has a TCP echo service on port 7, an HTTP service on
+port 80 whose response is longer than 15,000 bytes, and nothing on port 9.
+Source ports PORT_BASE..PORT_BASE+49 are used; the caller keeps the local
+kernel from resetting them (no socket of its own has them).
 """
 import json
 import sys
@@ -31,15 +31,57 @@ def reply(pkt):
     return {"flags": str(r[TCP].flags), "seq": r[TCP].seq, "ack": r[TCP].ack}
 
 
-def handshake(sport, dport, window=65535):
-    """Opens a connection; returns (our next seq, theirs)."""
+def handshake(sport, dport, window=65535, mss=MSS):
+    """Opens a connection (no SACK, no window scaling); returns (our next
+    seq, theirs)."""
     syn = IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags="S", seq=1000, window=window,
-                                     options=[("MSS", MSS)])
+                                     options=[("MSS", mss)])
     sa = srp1(E / syn, iface=iface, timeout=2)
     assert sa is not None and sa[TCP].flags == "SA", f"no SYN-ACK from {dst}:{dport}"
     sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags="A", seq=1001,
                                         ack=sa[TCP].seq + 1, window=window), iface=iface)
     return 1001, sa[TCP].seq + 1
+
+
+class Watch:
+    """Segments from the target to `sport`, each with its arrival time,
+    while the scenario acts; `on_segment` may answer from the sniffer's
+    thread (for what must happen before a timer fires)."""
+
+    def __init__(self, sport, on_segment=None):
+        self.segments = []  # (time, TCP layer)
+        self.arrived = threading.Condition()
+        listening = threading.Event()
+
+        def seen(p):
+            with self.arrived:
+                self.segments.append((time.monotonic(), p[TCP]))
+                self.arrived.notify_all()
+            if on_segment:
+                on_segment(p[TCP])
+
+        self.sniffer = AsyncSniffer(iface=iface, store=False, prn=seen, started_callback=listening.set,
+                                    lfilter=lambda p: TCP in p and p[IP].src == dst and p[TCP].dport == sport)
+        self.sniffer.start()
+        assert listening.wait(10), "the sniffer did not start"
+
+    def wait(self, pred, seconds, nth=1):
+        """The nth segment arrived so far or within `seconds` that `pred`
+        accepts, as (time, tcp), or None."""
+        end = time.monotonic() + seconds
+        with self.arrived:
+            while True:
+                found = [(t, seg) for t, seg in self.segments if pred(seg)]
+                if len(found) >= nth:
+                    return found[nth - 1]
+                left = end - time.monotonic()
+                if left <= 0:
+                    return None
+                self.arrived.wait(left)
+
+    def stop(self):
+        self.sniffer.stop()
+        return self.segments
 
 
 def data_from(sport, seconds, action):
@@ -92,5 +134,122 @@ req = b"GET / HTTP/1.1\r\nHost: wire\r\n\r\n"
 get = IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack, window=65535) / Raw(req)
 out["initial_window_bytes"] = data_from(sport, 1.0, lambda: sendp(E / get, iface=iface))
 sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="R", seq=seq + len(req)), iface=iface)
+
+
+def reset(sport, dport, seq):
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags="R", seq=seq), iface=iface)
+
+
+def alive(sport, seq, ack, payload=b"ping"):
+    """Whether the echo connection still echoes `payload`; our next seq."""
+    w = Watch(sport)
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=7, flags="PA", seq=seq, ack=ack) / Raw(payload),
+          iface=iface)
+    got = w.wait(lambda t: bytes(t.payload) == payload, 2)
+    w.stop()
+    return got is not None, seq + len(payload)
+
+
+def options(seg):
+    return {name: value for name, value in seg.options}
+
+
+# The SYN-ACK's options answering a SYN that offers everything.
+sport = base + 5
+sa = srp1(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=7, flags="S", seq=1000, window=65535,
+                                         options=[("MSS", MSS), ("SAckOK", b""), ("Timestamp", (1, 0)),
+                                                  ("WScale", 7)]), iface=iface, timeout=2)
+o = options(sa[TCP]) if sa is not None else {}
+out["handshake_options"] = {"mss": o.get("MSS"), "sack_permitted": "SAckOK" in o,
+                            "window_scale": "WScale" in o, "timestamps": "Timestamp" in o}
+reset(sport, 7, 1001)
+
+# MSS clamping: a peer announcing MSS 1,000 gets no segment larger.
+sport = base + 6
+seq, ack = handshake(sport, 80, mss=1000)
+w = Watch(sport)
+sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack) / Raw(req), iface=iface)
+w.wait(lambda t: False, 0.5)
+out["mss_clamping"] = {"largest_segment": max((len(t.payload) for _, t in w.stop()), default=0)}
+reset(sport, 80, seq + len(req))
+
+# Fast retransmit (RFC 5681 3.2): the first segment of a flight is
+# acknowledged, then the same ACK comes three more times; the second
+# segment is resent at once, long before a retransmission timeout (200 ms).
+sport = base + 7
+seq, ack = handshake(sport, 80)
+state = {"first": None, "dupacks_at": None}
+post = IP(src=src, dst=dst) / TCP(sport=sport, dport=80, seq=seq + len(req), flags="A", window=65535)
+
+
+def dupacks(t):
+    if state["first"] is None and len(t.payload) and t.seq == ack:
+        state["first"] = t
+        post[TCP].ack = t.seq + len(t.payload)
+        sendp(E / post, iface=iface, count=4)
+        state["dupacks_at"] = time.monotonic()
+
+
+w = Watch(sport, dupacks)
+sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack) / Raw(req), iface=iface)
+resend = None
+if w.wait(lambda t: state["dupacks_at"] is not None, 2):
+    second = ack + len(state["first"].payload)
+    # Its second transmission: the first left before the duplicate ACKs.
+    resend = w.wait(lambda t: t.seq == second and len(t.payload), 1.0, nth=2)
+w.stop()
+out["fast_retransmit"] = {"resent_within_100ms": bool(resend and resend[0] - state["dupacks_at"] < 0.1)}
+reset(sport, 80, seq + len(req))
+
+# Retransmission timeouts back off (RFC 6298 5.5): nothing is acknowledged,
+# and each wait for the first segment is about twice the one before. The
+# first wait is left out: lwIP counts its timeout in ticks of its 100 ms
+# timer, so the first one ends 100-200 ms after the send, by the timer's
+# phase (the stack README lists this).
+sport = base + 8
+seq, ack = handshake(sport, 80)
+w = Watch(sport)
+sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack) / Raw(req), iface=iface)
+w.wait(lambda t: False, 3.5)
+times = [t for t, seg in w.stop() if seg.seq == ack and len(seg.payload)]
+gaps = [b - a for a, b in zip(times, times[1:])]
+out["rto_backoff"] = {"resends_in_3_5s_at_least_3": len(gaps) >= 3,
+                      "each_wait_doubles": len(gaps) >= 3 and all(1.5 < b / a < 2.7 for a, b in zip(gaps[1:], gaps[2:]))}
+reset(sport, 80, seq + len(req))
+
+# A zero window: the sender probes it (persist timer, RFC 9293 3.8.6.1)
+# and sends as soon as it opens.
+sport = base + 9
+seq, ack = handshake(sport, 80)
+w = Watch(sport)
+sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack, window=0) / Raw(req),
+      iface=iface)
+w.wait(lambda t: False, 2.5)
+# Linux probes with an old sequence number and no data, lwIP with the next
+# byte; the ACK of the request is neither.
+probes = sum(1 for _, t in w.segments if t.seq == ack - 1 or (t.seq == ack and len(t.payload) == 1))
+seq += len(req)
+sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="A", seq=seq, ack=ack, window=65535),
+      iface=iface)
+resumed = w.wait(lambda t: len(t.payload) > 1, 1.0)
+w.stop()
+out["zero_window"] = {"probed_at_least_twice": probes >= 2, "sends_when_open": resumed is not None}
+reset(sport, 80, seq)
+
+# RFC 5961 3.2: a RST inside the window but not at the next expected
+# sequence number is answered with an ACK (a challenge) and the connection
+# lives on; 4.2: so is a SYN on an established connection.
+for name, flags, offset in (("rst_in_window", "R", 100), ("syn_on_established", "S", 1000)):
+    sport = base + (10 if flags == "R" else 11)
+    seq, ack = handshake(sport, 7)
+    w = Watch(sport)
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=7, flags=flags, seq=seq + offset,
+                                         ack=ack if flags == "R" else 0), iface=iface)
+    challenge = w.wait(lambda t: True, 1.0)
+    w.stop()
+    ok, after = alive(sport, seq, ack)
+    out[name] = {"challenge_ack": bool(challenge and str(challenge[1].flags) == "A" and challenge[1].ack == seq),
+                 "connection_lives": ok}
+    reset(sport, 7, after)
 
 print(json.dumps(out))
