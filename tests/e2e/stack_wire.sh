@@ -27,38 +27,14 @@ ip netns exec "$KN" ip link set eth0 up
 # segments whole, and the MSS scenario would see one.
 ip netns exec "$KN" ethtool -K eth0 tso off gso off >/dev/null
 KMAC=$(ip netns exec "$KN" cat /sys/class/net/eth0/address)
-ip netns exec "$KN" $PY - <<'PY' &
-import socket, threading
-def serve(port, handle):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("198.18.93.2", port))
-    s.listen(16)
-    while True:
-        c, _ = s.accept()
-        threading.Thread(target=handle, args=(c,), daemon=True).start()
-def echo(c):
-    try:
-        while (d := c.recv(65536)):
-            c.sendall(d)
-    except OSError:  # the scenarios end their connections with RST
-        pass
-def http(c):
-    try:
-        c.recv(65536)
-        body = b"o" * 65536
-        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-    except OSError:
-        pass
-threading.Thread(target=serve, args=(7, echo), daemon=True).start()
-serve(80, http)
-PY
+ip netns exec "$KN" $PY "$ORYX_SOURCE/tests/e2e/tcp_wire_server.py" 198.18.93.2 "$WORK/kernel.ready" 240 &
 _PIDS+=($!)
-wait_until 10 'ip netns exec "$KN" ss -ltn | grepq ":80 "' || fail "the kernel's servers did not start"
+wait_until 10 '[ -e "$WORK/kernel.ready" ]' || fail "the kernel's servers did not start"
 
 # Source ports 41000-41099 belong to scapy: the client's kernel must not
 # reset what it sees answered on them.
-ip netns exec "$NS" nft -f - <<'NFT'
+no_resets() {
+  ip netns exec "$1" nft -f - <<'NFT'
 table inet wire {
   chain out {
     type filter hook output priority 0;
@@ -66,17 +42,35 @@ table inet wire {
   }
 }
 NFT
+}
+no_resets "$NS"
 
-log "scenarios against the kernel, then against the stack"
-KERNEL=$(ip netns exec "$NS" timeout 60 $PY "$ORYX_SOURCE/tests/e2e/tcp_wire.py" eth1 "$KMAC" \
-  198.18.93.2 198.18.93.1 41000) || fail "the scenarios against the kernel did not run"
+# The same servers under `oryx run`, on a stack of their own (namespace
+# $NA, reached only through Oryx).
+NA=oxwa$TAG
+make_ns "$NA" "$NA" 198.18.94.1/24
+unreachable_route 198.18.94.0/24
+no_resets "$NA"
+"$ORYX_BUILD/kernel/preload/oryx" run --config "$(preload_config wireapp "$NA" 198.18.94)" -- \
+  $PY "$ORYX_SOURCE/tests/e2e/tcp_wire_server.py" 198.18.94.2 "$WORK/app.ready" 240 >"$WORK/app.log" 2>&1 &
+_PIDS+=($!)
+wait_until 20 '[ -e "$WORK/app.ready" ]' || fail "the servers under oryx run did not start (see $WORK/app.log)"
+AMAC=$(cat "/sys/class/net/$NA/address")
+
+log "scenarios against the kernel, the stack's services, and servers under oryx run"
+KERNEL=$(ip netns exec "$NS" timeout 90 $PY "$ORYX_SOURCE/tests/e2e/tcp_wire.py" eth1 "$KMAC" \
+  198.18.93.2 198.18.93.1 41000 builtin,app) || fail "the scenarios against the kernel did not run"
 ORYX=$(ip netns exec "$NS" timeout 60 $PY "$ORYX_SOURCE/tests/e2e/tcp_wire.py" eth0 "$MAC" \
-  198.18.92.2 198.18.92.1 41050) || fail "the scenarios against the stack did not run"
-log "kernel: $KERNEL"
-log "oryx:   $ORYX"
-$PY - "$KERNEL" "$ORYX" <<'PY' || fail "the stack answers differently from the kernel"
+  198.18.92.2 198.18.92.1 41050 builtin) || fail "the scenarios against the stack did not run"
+APP=$(ip netns exec "$NA" timeout 60 $PY "$ORYX_SOURCE/tests/e2e/tcp_wire.py" eth0 "$AMAC" \
+  198.18.94.2 198.18.94.1 41000 app) || fail "the scenarios against oryx run did not run"
+log "kernel:   $KERNEL"
+log "oryx:     $ORYX"
+log "oryx run: $APP"
+$PY - "$KERNEL" "$ORYX" "$APP" <<'PY' || fail "the stack answers differently from the kernel"
 import json, sys
-kernel, oryx = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+kernel, oryx, app = (json.loads(a) for a in sys.argv[1:4])
+oryx.update(app)
 # What the RFCs ask, checked on the kernel's answers first: they are the
 # expectation the stack's are compared with.
 assert kernel["syn_to_closed_port"] == {"flags": "RA", "seq": 0, "ack": 1001}, kernel
@@ -88,6 +82,9 @@ assert kernel["handshake_options"] == {"mss": 1460, "sack_permitted": True, "win
 assert kernel["mss_clamping"] == {"largest_segment": 1000}, kernel
 for name in ("fast_retransmit", "rto_backoff", "zero_window", "rst_in_window", "syn_on_established"):
     assert all(kernel[name].values()), (name, kernel[name])
+assert kernel["nagle"] == {"first_echoed": True, "second_held_until_acked": True, "second_sent": True}, kernel
+assert kernel["nodelay"] == {"first_echoed": True, "second_held_until_acked": False, "second_sent": True}, kernel
+assert kernel["keepalive"] == {"probes": 2, "reset_after_probes": True, "first_probe_after_1s": True}, kernel
 # Where the stack differs on purpose (the stack README says why).
 ON_PURPOSE = {"handshake_options": ("timestamps", "lwIP 2.1.3 has no TCP timestamps option")}
 bad = []

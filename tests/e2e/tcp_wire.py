@@ -3,10 +3,15 @@
 what the stack answered to each, as JSON, so that the same scenarios run
 against the kernel and against Oryx can be compared (tests/e2e/stack_wire.sh).
 
-  tcp_wire.py IFACE DST_MAC DST_IP SRC_IP PORT_BASE
+  tcp_wire.py IFACE DST_MAC DST_IP SRC_IP PORT_BASE [SETS]
 
-The target has a TCP echo service on port 7, an HTTP service on
-port 80 whose response is longer than 15,000 bytes, and nothing on port 9.
+SETS is "builtin" (the default), "app" or both, comma-separated: the
+scenarios of the stack's built-in services, and those that need an
+application's sockets (tcp_wire_server.py, on Linux or under `oryx run`).
+
+The target has a TCP echo service on port 7, an HTTP service on port 80
+whose response is longer than 15,000 bytes, nothing on port 9, and for
+"app" the servers on ports 70 and 71 of tcp_wire_server.py.
 Source ports PORT_BASE..PORT_BASE+49 are used; the caller keeps the local
 kernel from resetting them (no socket of its own has them).
 """
@@ -105,37 +110,6 @@ def data_from(sport, seconds, action):
     return sum(seen.values())
 
 
-out = {}
-# A reset answers a SYN to a closed port: <SEQ=0><ACK=SEG.SEQ+1><RST,ACK>.
-out["syn_to_closed_port"] = reply(IP(src=src, dst=dst) / TCP(sport=base, dport=9, flags="S", seq=1000))
-# ... and an ACK to a closed port: <SEQ=SEG.ACK><RST>.
-out["ack_to_closed_port"] = reply(IP(src=src, dst=dst) /
-                                  TCP(sport=base + 1, dport=9, flags="A", seq=5000, ack=777))
-# ... and an ACK to a listening port with no such connection.
-out["ack_to_listener"] = reply(IP(src=src, dst=dst) /
-                               TCP(sport=base + 2, dport=7, flags="A", seq=5000, ack=888))
-
-# Data on a segment without the ACK bit is dropped (RFC 9293 3.10.7.4);
-# the same data with ACK is echoed.
-sport = base + 3
-seq, ack = handshake(sport, 7)
-L = IP(src=src, dst=dst) / TCP(sport=sport, dport=7, seq=seq, ack=ack)
-no_ack = data_from(sport, 1.0, lambda: sendp(E / (L / Raw(b"hello")), iface=iface))
-L[TCP].flags = "PA"
-with_ack = data_from(sport, 1.0, lambda: sendp(E / (L / Raw(b"hello")), iface=iface))
-out["data_without_ack"] = {"echoed_without_ack": no_ack, "echoed_with_ack": with_ack}
-sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=7, flags="R", seq=seq + 5), iface=iface)
-
-# The first flight of a long response when nothing is acknowledged: the
-# initial congestion window (RFC 6928: 10 segments of our MSS).
-sport = base + 4
-seq, ack = handshake(sport, 80)
-req = b"GET / HTTP/1.1\r\nHost: wire\r\n\r\n"
-get = IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack, window=65535) / Raw(req)
-out["initial_window_bytes"] = data_from(sport, 1.0, lambda: sendp(E / get, iface=iface))
-sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="R", seq=seq + len(req)), iface=iface)
-
-
 def reset(sport, dport, seq):
     sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags="R", seq=seq), iface=iface)
 
@@ -154,102 +128,180 @@ def options(seg):
     return {name: value for name, value in seg.options}
 
 
-# The SYN-ACK's options answering a SYN that offers everything.
-sport = base + 5
-sa = srp1(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=7, flags="S", seq=1000, window=65535,
-                                         options=[("MSS", MSS), ("SAckOK", b""), ("Timestamp", (1, 0)),
-                                                  ("WScale", 7)]), iface=iface, timeout=2)
-o = options(sa[TCP]) if sa is not None else {}
-out["handshake_options"] = {"mss": o.get("MSS"), "sack_permitted": "SAckOK" in o,
-                            "window_scale": "WScale" in o, "timestamps": "Timestamp" in o}
-reset(sport, 7, 1001)
 
-# MSS clamping: a peer announcing MSS 1,000 gets no segment larger.
-sport = base + 6
-seq, ack = handshake(sport, 80, mss=1000)
-w = Watch(sport)
-sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack) / Raw(req), iface=iface)
-w.wait(lambda t: False, 0.5)
-out["mss_clamping"] = {"largest_segment": max((len(t.payload) for _, t in w.stop()), default=0)}
-reset(sport, 80, seq + len(req))
+def builtin_scenarios(out):
+    """What the stack's built-in services (or the same servers on Linux)
+    answer: resets, the ACK check, the initial window, options, loss
+    recovery, the persist timer, RFC 5961."""
+    # A reset answers a SYN to a closed port: <SEQ=0><ACK=SEG.SEQ+1><RST,ACK>.
+    out["syn_to_closed_port"] = reply(IP(src=src, dst=dst) / TCP(sport=base, dport=9, flags="S", seq=1000))
+    # ... and an ACK to a closed port: <SEQ=SEG.ACK><RST>.
+    out["ack_to_closed_port"] = reply(IP(src=src, dst=dst) /
+                                      TCP(sport=base + 1, dport=9, flags="A", seq=5000, ack=777))
+    # ... and an ACK to a listening port with no such connection.
+    out["ack_to_listener"] = reply(IP(src=src, dst=dst) /
+                                   TCP(sport=base + 2, dport=7, flags="A", seq=5000, ack=888))
 
-# Fast retransmit (RFC 5681 3.2): the first segment of a flight is
-# acknowledged, then the same ACK comes three more times; the second
-# segment is resent at once, long before a retransmission timeout (200 ms).
-sport = base + 7
-seq, ack = handshake(sport, 80)
-state = {"first": None, "dupacks_at": None}
-post = IP(src=src, dst=dst) / TCP(sport=sport, dport=80, seq=seq + len(req), flags="A", window=65535)
-
-
-def dupacks(t):
-    if state["first"] is None and len(t.payload) and t.seq == ack:
-        state["first"] = t
-        post[TCP].ack = t.seq + len(t.payload)
-        sendp(E / post, iface=iface, count=4)
-        state["dupacks_at"] = time.monotonic()
-
-
-w = Watch(sport, dupacks)
-sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack) / Raw(req), iface=iface)
-resend = None
-if w.wait(lambda t: state["dupacks_at"] is not None, 2):
-    second = ack + len(state["first"].payload)
-    # Its second transmission: the first left before the duplicate ACKs.
-    resend = w.wait(lambda t: t.seq == second and len(t.payload), 1.0, nth=2)
-w.stop()
-out["fast_retransmit"] = {"resent_within_100ms": bool(resend and resend[0] - state["dupacks_at"] < 0.1)}
-reset(sport, 80, seq + len(req))
-
-# Retransmission timeouts back off (RFC 6298 5.5): nothing is acknowledged,
-# and each wait for the first segment is about twice the one before. The
-# first wait is left out: lwIP counts its timeout in ticks of its 100 ms
-# timer, so the first one ends 100-200 ms after the send, by the timer's
-# phase (the stack README lists this).
-sport = base + 8
-seq, ack = handshake(sport, 80)
-w = Watch(sport)
-sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack) / Raw(req), iface=iface)
-w.wait(lambda t: False, 3.5)
-times = [t for t, seg in w.stop() if seg.seq == ack and len(seg.payload)]
-gaps = [b - a for a, b in zip(times, times[1:])]
-out["rto_backoff"] = {"resends_in_3_5s_at_least_3": len(gaps) >= 3,
-                      "each_wait_doubles": len(gaps) >= 3 and all(1.5 < b / a < 2.7 for a, b in zip(gaps[1:], gaps[2:]))}
-reset(sport, 80, seq + len(req))
-
-# A zero window: the sender probes it (persist timer, RFC 9293 3.8.6.1)
-# and sends as soon as it opens.
-sport = base + 9
-seq, ack = handshake(sport, 80)
-w = Watch(sport)
-sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack, window=0) / Raw(req),
-      iface=iface)
-w.wait(lambda t: False, 2.5)
-# Linux probes with an old sequence number and no data, lwIP with the next
-# byte; the ACK of the request is neither.
-probes = sum(1 for _, t in w.segments if t.seq == ack - 1 or (t.seq == ack and len(t.payload) == 1))
-seq += len(req)
-sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="A", seq=seq, ack=ack, window=65535),
-      iface=iface)
-resumed = w.wait(lambda t: len(t.payload) > 1, 1.0)
-w.stop()
-out["zero_window"] = {"probed_at_least_twice": probes >= 2, "sends_when_open": resumed is not None}
-reset(sport, 80, seq)
-
-# RFC 5961 3.2: a RST inside the window but not at the next expected
-# sequence number is answered with an ACK (a challenge) and the connection
-# lives on; 4.2: so is a SYN on an established connection.
-for name, flags, offset in (("rst_in_window", "R", 100), ("syn_on_established", "S", 1000)):
-    sport = base + (10 if flags == "R" else 11)
+    # Data on a segment without the ACK bit is dropped (RFC 9293 3.10.7.4);
+    # the same data with ACK is echoed.
+    sport = base + 3
     seq, ack = handshake(sport, 7)
-    w = Watch(sport)
-    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=7, flags=flags, seq=seq + offset,
-                                         ack=ack if flags == "R" else 0), iface=iface)
-    challenge = w.wait(lambda t: True, 1.0)
-    w.stop()
-    ok, after = alive(sport, seq, ack)
-    out[name] = {"challenge_ack": bool(challenge and str(challenge[1].flags) == "A" and challenge[1].ack == seq),
-                 "connection_lives": ok}
-    reset(sport, 7, after)
+    L = IP(src=src, dst=dst) / TCP(sport=sport, dport=7, seq=seq, ack=ack)
+    no_ack = data_from(sport, 1.0, lambda: sendp(E / (L / Raw(b"hello")), iface=iface))
+    L[TCP].flags = "PA"
+    with_ack = data_from(sport, 1.0, lambda: sendp(E / (L / Raw(b"hello")), iface=iface))
+    out["data_without_ack"] = {"echoed_without_ack": no_ack, "echoed_with_ack": with_ack}
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=7, flags="R", seq=seq + 5), iface=iface)
 
+    # The first flight of a long response when nothing is acknowledged: the
+    # initial congestion window (RFC 6928: 10 segments of our MSS).
+    sport = base + 4
+    seq, ack = handshake(sport, 80)
+    req = b"GET / HTTP/1.1\r\nHost: wire\r\n\r\n"
+    get = IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack, window=65535) / Raw(req)
+    out["initial_window_bytes"] = data_from(sport, 1.0, lambda: sendp(E / get, iface=iface))
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="R", seq=seq + len(req)), iface=iface)
+
+
+    # The SYN-ACK's options answering a SYN that offers everything.
+    sport = base + 5
+    sa = srp1(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=7, flags="S", seq=1000, window=65535,
+                                             options=[("MSS", MSS), ("SAckOK", b""), ("Timestamp", (1, 0)),
+                                                      ("WScale", 7)]), iface=iface, timeout=2)
+    o = options(sa[TCP]) if sa is not None else {}
+    out["handshake_options"] = {"mss": o.get("MSS"), "sack_permitted": "SAckOK" in o,
+                                "window_scale": "WScale" in o, "timestamps": "Timestamp" in o}
+    reset(sport, 7, 1001)
+
+    # MSS clamping: a peer announcing MSS 1,000 gets no segment larger.
+    sport = base + 6
+    seq, ack = handshake(sport, 80, mss=1000)
+    w = Watch(sport)
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack) / Raw(req), iface=iface)
+    w.wait(lambda t: False, 0.5)
+    out["mss_clamping"] = {"largest_segment": max((len(t.payload) for _, t in w.stop()), default=0)}
+    reset(sport, 80, seq + len(req))
+
+    # Fast retransmit (RFC 5681 3.2): the first segment of a flight is
+    # acknowledged, then the same ACK comes three more times; the second
+    # segment is resent at once, long before a retransmission timeout (200 ms).
+    sport = base + 7
+    seq, ack = handshake(sport, 80)
+    state = {"first": None, "dupacks_at": None}
+    post = IP(src=src, dst=dst) / TCP(sport=sport, dport=80, seq=seq + len(req), flags="A", window=65535)
+
+
+    def dupacks(t):
+        if state["first"] is None and len(t.payload) and t.seq == ack:
+            state["first"] = t
+            post[TCP].ack = t.seq + len(t.payload)
+            sendp(E / post, iface=iface, count=4)
+            state["dupacks_at"] = time.monotonic()
+
+
+    w = Watch(sport, dupacks)
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack) / Raw(req), iface=iface)
+    resend = None
+    if w.wait(lambda t: state["dupacks_at"] is not None, 2):
+        second = ack + len(state["first"].payload)
+        # Its second transmission: the first left before the duplicate ACKs.
+        resend = w.wait(lambda t: t.seq == second and len(t.payload), 1.0, nth=2)
+    w.stop()
+    out["fast_retransmit"] = {"resent_within_100ms": bool(resend and resend[0] - state["dupacks_at"] < 0.1)}
+    reset(sport, 80, seq + len(req))
+
+    # Retransmission timeouts back off (RFC 6298 5.5): nothing is acknowledged,
+    # and each wait for the first segment is about twice the one before. The
+    # first wait is left out: lwIP counts its timeout in ticks of its 100 ms
+    # timer, so the first one ends 100-200 ms after the send, by the timer's
+    # phase (the stack README lists this).
+    sport = base + 8
+    seq, ack = handshake(sport, 80)
+    w = Watch(sport)
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack) / Raw(req), iface=iface)
+    w.wait(lambda t: False, 3.5)
+    times = [t for t, seg in w.stop() if seg.seq == ack and len(seg.payload)]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    out["rto_backoff"] = {"resends_in_3_5s_at_least_3": len(gaps) >= 3,
+                          "each_wait_doubles": len(gaps) >= 3 and all(1.5 < b / a < 2.7 for a, b in zip(gaps[1:], gaps[2:]))}
+    reset(sport, 80, seq + len(req))
+
+    # A zero window: the sender probes it (persist timer, RFC 9293 3.8.6.1)
+    # and sends as soon as it opens.
+    sport = base + 9
+    seq, ack = handshake(sport, 80)
+    w = Watch(sport)
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack, window=0) / Raw(req),
+          iface=iface)
+    w.wait(lambda t: False, 2.5)
+    # Linux probes with an old sequence number and no data, lwIP with the next
+    # byte; the ACK of the request is neither.
+    probes = sum(1 for _, t in w.segments if t.seq == ack - 1 or (t.seq == ack and len(t.payload) == 1))
+    seq += len(req)
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="A", seq=seq, ack=ack, window=65535),
+          iface=iface)
+    resumed = w.wait(lambda t: len(t.payload) > 1, 1.0)
+    w.stop()
+    out["zero_window"] = {"probed_at_least_twice": probes >= 2, "sends_when_open": resumed is not None}
+    reset(sport, 80, seq)
+
+    # RFC 5961 3.2: a RST inside the window but not at the next expected
+    # sequence number is answered with an ACK (a challenge) and the connection
+    # lives on; 4.2: so is a SYN on an established connection.
+    for name, flags, offset in (("rst_in_window", "R", 100), ("syn_on_established", "S", 1000)):
+        sport = base + (10 if flags == "R" else 11)
+        seq, ack = handshake(sport, 7)
+        w = Watch(sport)
+        sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=7, flags=flags, seq=seq + offset,
+                                             ack=ack if flags == "R" else 0), iface=iface)
+        challenge = w.wait(lambda t: True, 1.0)
+        w.stop()
+        ok, after = alive(sport, seq, ack)
+        out[name] = {"challenge_ack": bool(challenge and str(challenge[1].flags) == "A" and challenge[1].ack == seq),
+                     "connection_lives": ok}
+        reset(sport, 7, after)
+
+
+
+def app_scenarios(out):
+    """What an application's sockets do (tcp_wire_server.py, on Linux or
+    under `oryx run`): Nagle and TCP_NODELAY, keep-alive."""
+    # Nagle (RFC 896): while the echo of "a" is unacknowledged, the echo of
+    # a second small write waits, and the ACK releases it; with TCP_NODELAY
+    # it leaves at once.
+    for name, port in (("nagle", 7), ("nodelay", 71)):
+        sport = base + (20 if port == 7 else 21)
+        seq, ack = handshake(sport, port)
+        w = Watch(sport)
+        L = IP(src=src, dst=dst) / TCP(sport=sport, dport=port, flags="PA", ack=ack)
+        L[TCP].seq = seq
+        sendp(E / L / Raw(b"a"), iface=iface)
+        first = w.wait(lambda t: bytes(t.payload) == b"a", 2)
+        L[TCP].seq = seq + 1
+        sendp(E / L / Raw(b"b"), iface=iface)  # acknowledges nothing new
+        held = w.wait(lambda t: b"b" in bytes(t.payload), 0.15) is None
+        sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=port, flags="A", seq=seq + 2, ack=ack + 1),
+              iface=iface)
+        sent = w.wait(lambda t: b"b" in bytes(t.payload), 0.15) is not None
+        w.stop()
+        out[name] = {"first_echoed": first is not None, "second_held_until_acked": held, "second_sent": sent}
+        reset(sport, port, seq + 2)
+
+    # Keep-alive (RFC 9293 3.8.4): after 1 s idle the server probes every
+    # second; two probes unanswered, it resets the connection.
+    sport = base + 22
+    seq, ack = handshake(sport, 70)
+    idle_from = time.monotonic()
+    w = Watch(sport)
+    w.wait(lambda t: "R" in str(t.flags), 5.0)
+    segments = w.stop()
+    probes = [t for t, s in segments if "R" not in str(s.flags) and s.seq == ack - 1 and len(s.payload) <= 1]
+    out["keepalive"] = {"probes": len(probes), "reset_after_probes": any("R" in str(s.flags) for _, s in segments),
+                        "first_probe_after_1s": bool(probes) and 0.8 < probes[0] - idle_from < 2.5}
+    reset(sport, 70, seq)
+
+
+out = {}
+for name in (sys.argv[6] if len(sys.argv) > 6 else "builtin").split(","):
+    {"builtin": builtin_scenarios, "app": app_scenarios}[name](out)
 print(json.dumps(out))
