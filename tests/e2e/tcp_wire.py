@@ -265,7 +265,7 @@ def builtin_scenarios(out):
 
 def app_scenarios(out):
     """What an application's sockets do (tcp_wire_server.py, on Linux or
-    under `oryx run`): Nagle and TCP_NODELAY, keep-alive."""
+    under `oryx run`): Nagle, TCP_NODELAY, TCP_CORK, keep-alive."""
     # Nagle (RFC 896): while the echo of "a" is unacknowledged, the echo of
     # a second small write waits, and the ACK releases it; with TCP_NODELAY
     # it leaves at once.
@@ -286,6 +286,23 @@ def app_scenarios(out):
         w.stop()
         out[name] = {"first_echoed": first is not None, "second_held_until_acked": held, "second_sent": sent}
         reset(sport, port, seq + 2)
+
+    # TCP_CORK: three corked writes leave as one segment when the server
+    # uncorks; corked data the server never uncorks leaves after 200 ms.
+    for name, command, sport in (("cork", b"cork", base + 23), ("cork_ceiling", b"hold", base + 24)):
+        seq, ack = handshake(sport, 72)
+        w = Watch(sport)
+        asked = time.monotonic()
+        sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=72, flags="PA", seq=seq, ack=ack) / Raw(command),
+              iface=iface)
+        held = w.wait(lambda t: len(t.payload), 0.15) is None
+        first = w.wait(lambda t: len(t.payload), 1.5)
+        w.stop()
+        if name == "cork":
+            out[name] = {"nothing_while_corked": held, "one_segment_at_uncork": bool(first) and len(first[1].payload) == 300}
+        else:
+            out[name] = {"held_at_first": held, "sent_200_to_500ms_later": bool(first) and 0.18 < first[0] - asked < 0.5}
+        reset(sport, 72, seq + len(command))
 
     # Keep-alive (RFC 9293 3.8.4): after 1 s idle the server probes every
     # second; two probes unanswered, it resets the connection.

@@ -6,6 +6,8 @@ scenarios against, with Linux's sockets or, under `oryx run`, with Oryx's:
   port 71  echo with TCP_NODELAY
   port 70  keep-alive: the accepted socket probes after 1 s idle, every
            1 s, and gives up after 2 unanswered probes
+  port 72  TCP_CORK: to "cork", three 100-byte writes corked for 300 ms;
+           to "hold", one 100-byte write corked for a second
   port 80  HTTP: a 65,536-byte body to any request
 
   tcp_wire_server.py ADDRESS READY_FILE SECONDS
@@ -49,6 +51,24 @@ def http(c):
         pass
 
 
+def corked(c):
+    try:
+        command = c.recv(100)
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        if command == b"cork":
+            for _ in range(3):
+                c.sendall(b"c" * 100)
+            time.sleep(0.3)
+        else:
+            c.sendall(b"h" * 100)
+            time.sleep(1.0)
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+        while c.recv(100):
+            pass
+    except OSError:
+        pass
+
+
 def keepalive(c):
     c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
@@ -59,6 +79,7 @@ def keepalive(c):
 serve(7, echo)
 serve(71, echo, lambda c: c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1))
 serve(70, echo, keepalive)
+serve(72, corked)
 serve(80, http)
 open(ready, "w").close()
 time.sleep(seconds)

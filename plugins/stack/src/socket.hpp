@@ -80,7 +80,7 @@ struct Socket {
 
   // Options (Linux names).
   bool v6only = false, reuseaddr = false, reuseport = false, broadcast = false;
-  bool keepalive = false, nodelay = false;
+  bool keepalive = false, nodelay = false, cork = false;
   bool linger_on = false;
   int linger_seconds = 0;
   int rcvbuf = 0, sndbuf = 0;  // as getsockopt reports them (Linux doubles)

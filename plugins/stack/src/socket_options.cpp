@@ -193,6 +193,7 @@ int get_tcp_level(Socket& s, int name, void* value, socklen_t* len) {
   switch (name) {
     case TCP_INFO: return get_tcp_info(s, value, len);
     case TCP_NODELAY: return put_int(value, len, s.nodelay);
+    case TCP_CORK: return put_int(value, len, s.cork);
     case TCP_KEEPIDLE: return put_int(value, len, int(s.keep_idle_s));
     case TCP_KEEPINTVL: return put_int(value, len, int(s.keep_intvl_s));
     case TCP_KEEPCNT: return put_int(value, len, int(s.keep_cnt));
@@ -204,7 +205,7 @@ int get_tcp_level(Socket& s, int name, void* value, socklen_t* len) {
 
 int set_tcp_level(Socket& s, int name, const void* value, socklen_t len) {
   switch (name) {
-    case TCP_NODELAY: case TCP_KEEPIDLE: case TCP_KEEPINTVL: case TCP_KEEPCNT:
+    case TCP_NODELAY: case TCP_CORK: case TCP_KEEPIDLE: case TCP_KEEPINTVL: case TCP_KEEPCNT:
     case TCP_USER_TIMEOUT: break;
     default: return -ENOPROTOOPT;
   }
@@ -212,6 +213,7 @@ int set_tcp_level(Socket& s, int name, const void* value, socklen_t len) {
   if (int rc = get_int(value, len, v); rc < 0) return rc;
   switch (name) {
     case TCP_NODELAY: s.nodelay = v != 0; break;
+    case TCP_CORK: s.cork = v != 0; break;
     case TCP_KEEPIDLE:
       if (v < 1 || v > 32767) return -EINVAL;
       s.keep_idle_s = uint32_t(v);

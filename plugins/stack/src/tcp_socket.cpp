@@ -203,6 +203,7 @@ err_t on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   child->bound = true;
   // Options a listener passes on, as Linux's accepted sockets inherit them.
   child->nodelay = listener->nodelay;
+  child->cork = listener->cork;
   child->keepalive = listener->keepalive;
   child->keep_idle_s = listener->keep_idle_s;
   child->keep_intvl_s = listener->keep_intvl_s;
@@ -283,6 +284,13 @@ void stream_apply_options(Socket& s) {
   if (!pcb) return;
   if (s.nodelay) tcp_nagle_disable(pcb);
   else tcp_nagle_enable(pcb);
+  // TCP_CORK (lwIP patch 0009); uncorking pushes what waited, as Linux.
+  if (s.cork) {
+    tcp_set_flags(pcb, TF_CORK);
+  } else if (pcb->flags & TF_CORK) {
+    tcp_clear_flags(pcb, TF_CORK);
+    if (pcb->unsent) tcp_output(pcb);
+  }
   if (s.keepalive) ip_set_option(pcb, SOF_KEEPALIVE);
   else ip_reset_option(pcb, SOF_KEEPALIVE);
   pcb->keep_idle = s.keep_idle_s * 1000;

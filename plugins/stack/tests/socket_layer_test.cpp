@@ -713,6 +713,9 @@ TEST_CASE("socket options read back as Linux reports them", "[options]") {
   }
   CHECK(set_int(t, IPPROTO_TCP, TCP_NODELAY, 1) == 0);
   CHECK(get_int(t, IPPROTO_TCP, TCP_NODELAY) == 1);
+  CHECK(get_int(t, IPPROTO_TCP, TCP_CORK) == 0);
+  CHECK(set_int(t, IPPROTO_TCP, TCP_CORK, 7) == 0);
+  CHECK(get_int(t, IPPROTO_TCP, TCP_CORK) == 1);
   CHECK(set_int(t, IPPROTO_TCP, TCP_KEEPIDLE, 30) == 0);
   CHECK(get_int(t, IPPROTO_TCP, TCP_KEEPIDLE) == 30);
   CHECK(set_int(t, IPPROTO_TCP, TCP_KEEPIDLE, 0) == -EINVAL);
