@@ -85,6 +85,7 @@ for name in ("fast_retransmit", "rto_backoff", "zero_window", "rst_in_window", "
 assert kernel["nagle"] == {"first_echoed": True, "second_held_until_acked": True, "second_sent": True}, kernel
 assert kernel["nodelay"] == {"first_echoed": True, "second_held_until_acked": False, "second_sent": True}, kernel
 assert all(kernel["cork"].values()) and all(kernel["cork_ceiling"].values()), kernel
+assert kernel["maxseg_listener"] == {"syn_ack_mss": 1000, "largest_segment": 1000}, kernel
 assert kernel["keepalive"] == {"probes": 2, "reset_after_probes": True, "first_probe_after_1s": True}, kernel
 # Where the stack differs on purpose (the stack README says why).
 ON_PURPOSE = {"handshake_options": ("timestamps", "lwIP 2.1.3 has no TCP timestamps option")}

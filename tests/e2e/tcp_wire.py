@@ -265,7 +265,7 @@ def builtin_scenarios(out):
 
 def app_scenarios(out):
     """What an application's sockets do (tcp_wire_server.py, on Linux or
-    under `oryx run`): Nagle, TCP_NODELAY, TCP_CORK, keep-alive."""
+    under `oryx run`): Nagle, TCP_NODELAY, TCP_CORK, TCP_MAXSEG, keep-alive."""
     # Nagle (RFC 896): while the echo of "a" is unacknowledged, the echo of
     # a second small write waits, and the ACK releases it; with TCP_NODELAY
     # it leaves at once.
@@ -303,6 +303,23 @@ def app_scenarios(out):
         else:
             out[name] = {"held_at_first": held, "sent_200_to_500ms_later": bool(first) and 0.18 < first[0] - asked < 0.5}
         reset(sport, 72, seq + len(command))
+
+    # TCP_MAXSEG 1000 on a listener: its SYN-ACK announces 1000 to a peer
+    # offering 1460, and it sends no larger segment.
+    sport = base + 25
+    sa = srp1(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=73, flags="S", seq=1000, window=65535,
+                                             options=[("MSS", MSS)]), iface=iface, timeout=2)
+    result = {"syn_ack_mss": sa is not None and options(sa[TCP]).get("MSS"), "largest_segment": 0}
+    if sa is not None:
+        ack = sa[TCP].seq + 1
+        sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=73, flags="A", seq=1001, ack=ack), iface=iface)
+        w = Watch(sport)
+        sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=73, flags="PA", seq=1001, ack=ack) / Raw(b"x"),
+              iface=iface)
+        w.wait(lambda t: False, 0.5)
+        result["largest_segment"] = max((len(t.payload) for _, t in w.stop()), default=0)
+    out["maxseg_listener"] = result
+    reset(sport, 73, 1002)
 
     # Keep-alive (RFC 9293 3.8.4): after 1 s idle the server probes every
     # second; two probes unanswered, it resets the connection.

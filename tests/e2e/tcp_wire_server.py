@@ -8,6 +8,7 @@ scenarios against, with Linux's sockets or, under `oryx run`, with Oryx's:
            1 s, and gives up after 2 unanswered probes
   port 72  TCP_CORK: to "cork", three 100-byte writes corked for 300 ms;
            to "hold", one 100-byte write corked for a second
+  port 73  TCP_MAXSEG 1000 on the listener: 4,000 bytes to any request
   port 80  HTTP: a 65,536-byte body to any request
 
   tcp_wire_server.py ADDRESS READY_FILE SECONDS
@@ -20,9 +21,10 @@ import time
 address, ready, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
 
 
-def serve(port, handle, setup=lambda c: None):
+def serve(port, handle, setup=lambda c: None, listener=lambda s: None):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener(s)
     s.bind((address, port))
     s.listen(16)
 
@@ -47,6 +49,16 @@ def http(c):
         c.recv(65536)
         body = b"o" * 65536
         c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    except OSError:
+        pass
+
+
+def four_kib(c):
+    try:
+        c.recv(100)
+        c.sendall(b"m" * 4000)
+        while c.recv(100):
+            pass
     except OSError:
         pass
 
@@ -80,6 +92,7 @@ serve(7, echo)
 serve(71, echo, lambda c: c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1))
 serve(70, echo, keepalive)
 serve(72, corked)
+serve(73, four_kib, listener=lambda s: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1000))
 serve(80, http)
 open(ready, "w").close()
 time.sleep(seconds)

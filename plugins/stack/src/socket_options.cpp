@@ -198,7 +198,11 @@ int get_tcp_level(Socket& s, int name, void* value, socklen_t* len) {
     case TCP_KEEPINTVL: return put_int(value, len, int(s.keep_intvl_s));
     case TCP_KEEPCNT: return put_int(value, len, int(s.keep_cnt));
     case TCP_USER_TIMEOUT: return put_int(value, len, int(s.user_timeout_ms));
-    case TCP_MAXSEG: return put_int(value, len, s.tcp && s.phase == Phase::kConnected ? tcp_mss(s.tcp) : 536);
+    // Linux: the agreed MSS once connected; before, or on a listener,
+    // what was set, else its default of 536.
+    case TCP_MAXSEG:
+      return put_int(value, len, s.tcp && s.phase == Phase::kConnected ? tcp_mss(s.tcp)
+                                 : s.user_mss ? s.user_mss : 536);
     default: return -ENOPROTOOPT;
   }
 }
@@ -206,7 +210,7 @@ int get_tcp_level(Socket& s, int name, void* value, socklen_t* len) {
 int set_tcp_level(Socket& s, int name, const void* value, socklen_t len) {
   switch (name) {
     case TCP_NODELAY: case TCP_CORK: case TCP_KEEPIDLE: case TCP_KEEPINTVL: case TCP_KEEPCNT:
-    case TCP_USER_TIMEOUT: break;
+    case TCP_USER_TIMEOUT: case TCP_MAXSEG: break;
     default: return -ENOPROTOOPT;
   }
   int v;
@@ -229,6 +233,10 @@ int set_tcp_level(Socket& s, int name, const void* value, socklen_t len) {
     case TCP_USER_TIMEOUT:
       if (v < 0) return -EINVAL;
       s.user_timeout_ms = uint32_t(v);
+      break;
+    case TCP_MAXSEG:  // Linux's bounds: TCP_MIN_MSS and MAX_TCP_WINDOW
+      if (v != 0 && (v < 88 || v > 32767)) return -EINVAL;
+      s.user_mss = uint16_t(v);
       break;
   }
   stream_apply_options(s);

@@ -203,6 +203,7 @@ err_t on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   child->bound = true;
   // Options a listener passes on, as Linux's accepted sockets inherit them.
   child->nodelay = listener->nodelay;
+  child->user_mss = listener->user_mss;
   child->cork = listener->cork;
   child->keepalive = listener->keepalive;
   child->keep_idle_s = listener->keep_idle_s;
@@ -280,8 +281,12 @@ int stream_open(Socket& s) {
 }
 
 void stream_apply_options(Socket& s) {
+  // A listener's pcb is its group's; TCP_MAXSEG is what its SYN-ACKs
+  // announce (every pcb kind has the field: TCP_PCB_COMMON).
+  if (s.phase == Phase::kListening && s.group && s.group->pcb) s.group->pcb->user_mss = s.user_mss;
   tcp_pcb* pcb = s.tcp;
   if (!pcb) return;
+  pcb->user_mss = s.user_mss;
   if (s.nodelay) tcp_nagle_disable(pcb);
   else tcp_nagle_enable(pcb);
   // TCP_CORK (lwIP patch 0009); uncorking pushes what waited, as Linux.

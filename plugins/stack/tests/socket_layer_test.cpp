@@ -287,6 +287,19 @@ TEST_CASE("TCP client: 8 MiB through the peer's echo, both directions at once", 
   CHECK(text(local.ss).rfind(SELF + ":", 0) == 0);
 }
 
+TEST_CASE("TCP_MAXSEG before connect caps the MSS, as Linux", "[tcp][options]") {
+  use_model();
+  Sock s(AF_INET, SOCK_STREAM);
+  CHECK(get_int(s, IPPROTO_TCP, TCP_MAXSEG) == 536);  // Linux's default before a connection
+  CHECK(set_int(s, IPPROTO_TCP, TCP_MAXSEG, 87) == -EINVAL);
+  CHECK(set_int(s, IPPROTO_TCP, TCP_MAXSEG, 32768) == -EINVAL);
+  REQUIRE(set_int(s, IPPROTO_TCP, TCP_MAXSEG, 1000) == 0);
+  CHECK(get_int(s, IPPROTO_TCP, TCP_MAXSEG) == 1000);
+  REQUIRE(connect_to(s, PEER, 7) == 0);  // the peer offers 1460
+  CHECK(get_int(s, IPPROTO_TCP, TCP_MAXSEG) == 1000);
+  REQUIRE(echo_roundtrip(s, random_bytes(64 << 10, 5)));
+}
+
 TEST_CASE("TCP_INFO reads as Linux reports it", "[tcp][options]") {
   use_model();
   Sock s(AF_INET, SOCK_STREAM);
