@@ -244,7 +244,10 @@ ORYX_EXPORT int shutdown(int fd, int how) {
 
 ORYX_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   auto e = table().find(fd);
-  if (e && e->kind == FdEntry::kUndecided && e->type == SOCK_DGRAM && msg && msg->msg_name) {
+  // An undecided socket given a destination goes where it leads: a
+  // datagram's, or a TCP Fast Open connect's (MSG_FASTOPEN).
+  if (e && e->kind == FdEntry::kUndecided && msg && msg->msg_name &&
+      (e->type == SOCK_DGRAM || (e->type == SOCK_STREAM && (flags & MSG_FASTOPEN)))) {
     auto* to = static_cast<sockaddr*>(msg->msg_name);
     if (wrong_family(*e, to, msg->msg_namelen) ||
         !Runtime::get().oryx_connect(to, msg->msg_namelen)) {

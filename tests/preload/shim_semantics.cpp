@@ -784,6 +784,24 @@ TEST_CASE("UDP to the stack's subnet goes through Oryx", "[routing]") {
   CHECK(ntohs(from.sin_port) == S().echo);
 }
 
+TEST_CASE("MSG_FASTOPEN to the stack's subnet is answered by Oryx, not sent by the kernel", "[routing]") {
+  Fd t(socket(AF_INET, SOCK_STREAM, 0));
+  REQUIRE(t >= 0);
+  sockaddr_in to = v4(S().peer, S().echo);
+  // lwIP has no TCP Fast Open: Linux's answer with its client side off.
+  // (The kernel placeholder would have tried the connect itself.)
+  errno = 0;
+  CHECK(sendto(t, "tfo!", 4, MSG_FASTOPEN, sa(to), sizeof(to)) == -1);
+  CHECK(errno == EOPNOTSUPP);
+  // The socket is Oryx's now: a plain connect and send reach the peer.
+  REQUIRE(connect(t, sa(to), sizeof(to)) == 0);
+  CHECK_FALSE(kernel_table_has("tcp", name_of(t)));
+  REQUIRE(send(t, "tfo!", 4, 0) == 4);
+  char buf[4];
+  REQUIRE(recv(t, buf, sizeof(buf), MSG_WAITALL) == 4);
+  CHECK(std::string(buf, 4) == "tfo!");
+}
+
 TEST_CASE("pipes, eventfd and AF_UNIX sockets are left to the kernel", "[routing]") {
   { Fd warm = connect_peer(S().echo); }  // the stack runs in this process
 

@@ -357,6 +357,8 @@ ssize_t SocketLayer::sendmsg(int h, const msghdr* msg, int flags) {
   if (!s) return -EBADF;
   if (!msg || (msg->msg_iovlen && !msg->msg_iov)) return -EFAULT;
   if (!s->is_stream()) return execute([&] { return ops::dgram_send(*s, *msg, flags); });
+  // lwIP has no TCP Fast Open: Linux's answer when its client side is off.
+  if (flags & MSG_FASTOPEN) return -EOPNOTSUPP;
   bool nonblocking = s->nonblocking || (flags & MSG_DONTWAIT);
   size_t total = ops::iov_total(*msg), sent = 0;
   int64_t deadline = deadline_after(s->sndtimeo_us.load());

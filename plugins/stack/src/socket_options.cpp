@@ -194,6 +194,7 @@ int get_tcp_level(Socket& s, int name, void* value, socklen_t* len) {
     case TCP_INFO: return get_tcp_info(s, value, len);
     case TCP_NODELAY: return put_int(value, len, s.nodelay);
     case TCP_CORK: return put_int(value, len, s.cork);
+    case TCP_FASTOPEN: return put_int(value, len, s.fastopen_queue);
     case TCP_KEEPIDLE: return put_int(value, len, int(s.keep_idle_s));
     case TCP_KEEPINTVL: return put_int(value, len, int(s.keep_intvl_s));
     case TCP_KEEPCNT: return put_int(value, len, int(s.keep_cnt));
@@ -210,7 +211,9 @@ int get_tcp_level(Socket& s, int name, void* value, socklen_t* len) {
 int set_tcp_level(Socket& s, int name, const void* value, socklen_t len) {
   switch (name) {
     case TCP_NODELAY: case TCP_CORK: case TCP_KEEPIDLE: case TCP_KEEPINTVL: case TCP_KEEPCNT:
-    case TCP_USER_TIMEOUT: case TCP_MAXSEG: break;
+    case TCP_USER_TIMEOUT: case TCP_MAXSEG: case TCP_FASTOPEN: break;
+    // lwIP has no TCP Fast Open: Linux's answer when its client side is off.
+    case TCP_FASTOPEN_CONNECT: return -EOPNOTSUPP;
     default: return -ENOPROTOOPT;
   }
   int v;
@@ -233,6 +236,10 @@ int set_tcp_level(Socket& s, int name, const void* value, socklen_t len) {
     case TCP_USER_TIMEOUT:
       if (v < 0) return -EINVAL;
       s.user_timeout_ms = uint32_t(v);
+      break;
+    case TCP_FASTOPEN:  // accepted, no effect: Linux's default (server side off)
+      if (v < 0 || (s.phase != Phase::kFresh && s.phase != Phase::kListening)) return -EINVAL;
+      s.fastopen_queue = v;
       break;
     case TCP_MAXSEG:  // Linux's bounds: TCP_MIN_MSS and MAX_TCP_WINDOW
       if (v != 0 && (v < 88 || v > 32767)) return -EINVAL;

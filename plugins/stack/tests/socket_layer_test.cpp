@@ -729,6 +729,23 @@ TEST_CASE("socket options read back as Linux reports them", "[options]") {
   CHECK(get_int(t, IPPROTO_TCP, TCP_CORK) == 0);
   CHECK(set_int(t, IPPROTO_TCP, TCP_CORK, 7) == 0);
   CHECK(get_int(t, IPPROTO_TCP, TCP_CORK) == 1);
+  // No TCP Fast Open: what Linux answers by default (net.ipv4.tcp_fastopen
+  // = 1) on the server side, and with its client side off.
+  CHECK(set_int(t, IPPROTO_TCP, TCP_FASTOPEN, 5) == 0);
+  CHECK(get_int(t, IPPROTO_TCP, TCP_FASTOPEN) == 5);
+  CHECK(set_int(t, IPPROTO_TCP, TCP_FASTOPEN, -1) == -EINVAL);
+  CHECK(set_int(t, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1) == -EOPNOTSUPP);
+  {
+    char byte = 'x';
+    iovec iov{&byte, 1};
+    Addr to = addr(PEER, 7);
+    msghdr m{};
+    m.msg_name = &to.ss;
+    m.msg_namelen = to.len;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    CHECK(S->sendmsg(t, &m, MSG_FASTOPEN) == -EOPNOTSUPP);
+  }
   CHECK(set_int(t, IPPROTO_TCP, TCP_KEEPIDLE, 30) == 0);
   CHECK(get_int(t, IPPROTO_TCP, TCP_KEEPIDLE) == 30);
   CHECK(set_int(t, IPPROTO_TCP, TCP_KEEPIDLE, 0) == -EINVAL);
