@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "routing.hpp"
 
+#include "option_log.hpp"
 #include "runtime.hpp"
 
 #include <cerrno>
@@ -26,8 +27,13 @@ int create(FdEntry& e) {
   const oryx_socket_api* s = stack();
   int h = s->socket(e.domain, e.type | (e.nonblock ? SOCK_NONBLOCK : 0), e.protocol);
   if (h < 0) return h;
+  // Options Linux accepted on the placeholder before the socket went to
+  // Oryx: the application was told they succeeded, so one the socket
+  // layer refuses is at least in the log.
   for (const SockOption& o : e.options)
-    s->setsockopt(h, o.level, o.name, o.value.data(), socklen_t(o.value.size()));
+    if (int r = s->setsockopt(h, o.level, o.name, o.value.data(), socklen_t(o.value.size())); r < 0)
+      log_refused_option("setsockopt", o.level, o.name, r,
+                         ", set before the socket went to Oryx (the application was told it succeeded)");
   e.options.clear();
   int r = 0;
   if (e.bound_len) r = s->bind(h, reinterpret_cast<const sockaddr*>(&e.bound), e.bound_len);

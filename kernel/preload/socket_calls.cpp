@@ -7,6 +7,7 @@
 #include "routing.hpp"
 #include "libc.hpp"
 #include "logging.hpp"
+#include "option_log.hpp"
 #include "runtime.hpp"
 
 #include <fcntl.h>
@@ -20,8 +21,6 @@
 #include <cstdarg>
 #include <cstring>
 #include <algorithm>
-#include <mutex>
-#include <set>
 #include <sys/sendfile.h>
 
 using namespace oryx::preload;
@@ -62,18 +61,7 @@ Target oryx_socket(int fd) {
 // A socket option the socket layer refused as unknown: the application
 // gets Linux's errno for it, and the log says so once per option.
 int option_result(int r, const char* call, int level, int name) {
-  if (r != -ENOPROTOOPT && r != -EOPNOTSUPP) return result(r);
-  static std::mutex mutex;
-  static std::set<std::pair<int, int>> reported;
-  bool first;
-  {
-    std::lock_guard lock(mutex);
-    first = reported.insert({level, name}).second;
-  }
-  if (first)
-    oryx::kernel::logging::get("preload")->warn(
-        "{}(level {}, option {}) is not supported on Oryx sockets: {} (reported once)", call,
-        level, name, std::strerror(-r));
+  if (r == -ENOPROTOOPT || r == -EOPNOTSUPP) log_refused_option(call, level, name, r);
   return result(r);
 }
 

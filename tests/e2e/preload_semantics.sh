@@ -51,6 +51,9 @@ log "shim_semantics passed in $(($(date +%s) - START)) s"
 # The kernel inside the program stopped with it and let go of the port.
 expect_kernel_stopped semantics "$NS"
 # The unsupported options the program tried are in the log, once each.
+# IP_RECVERR (11), set before its socket went to Oryx: lost, and logged.
+grep -q "setsockopt(level 0, option 11) is not supported on Oryx sockets: .*, set before the socket went to Oryx" \
+  "$WORK/semantics.oryx.log" || fail "an option lost when its socket went to Oryx was not logged"
 grep "is not supported on Oryx sockets" "$WORK/semantics.oryx.log" >"$WORK/unsupported.txt" ||
   fail "unsupported socket options were not logged"
 [ "$(sort "$WORK/unsupported.txt" | cut -d' ' -f4- | uniq -d | wc -l)" -eq 0 ] ||
