@@ -28,6 +28,16 @@ enum Counter : size_t {
   kTcpOpened, kTcpAcceptOverflow, kUdpRcvbufDrops, kSocketsOpen,
   kTcpRetransmits, kTcpPartialAckRetransmits, kTcpOutOfOrder, kTcpDuplicateSegments,
   kDropTcpOutOfWindow, kTcpRxCompacted, kTcpRecoveryProbes, kTcpActive, kTcpTimeWait,
+  // lwIP's own statistics (lwip_statistics.cpp): Linux's SNMP counters,
+  // then what lwIP dropped.
+  kIpInReceives, kIpInHdrErrors, kIpInAddrErrors, kIpInUnknownProtos, kIpInDiscards,
+  kIpInDelivers, kIpOutRequests, kIpOutDiscards, kIpOutNoRoutes, kIpReasmReqds, kIpReasmOks,
+  kIpReasmFails, kIpFragOks, kIpFragFails, kIpFragCreates,
+  kTcpActiveOpens, kTcpPassiveOpens, kTcpAttemptFails, kTcpEstabResets, kTcpInSegs, kTcpOutSegs,
+  kTcpRetransSegs, kTcpInErrs, kTcpOutRsts,
+  kUdpInDatagrams, kUdpNoPorts, kUdpInErrors, kUdpOutDatagrams,
+  kIcmpInMsgs, kIcmpInErrors, kIcmpOutMsgs, kIcmpOutErrors,
+  kLwipDrops, kLwipMemoryErrors,
   kCounterCount
 };
 
@@ -144,6 +154,9 @@ class Interface {
 
  private:
   struct Impl;
+  // lwIP's timer, once a second: the connection gauges and lwIP's own
+  // statistics into the stage's counters.
+  static void refresh_tick(void* impl);
   Impl* impl_;
 };
 

@@ -9,6 +9,7 @@
 // touched from lwIP context, need no atomics.
 #include "core_lock.hpp"
 #include "glue.hpp"
+#include "lwip_statistics.hpp"
 #include "services.hpp"
 #include "tcp_watch.hpp"
 
@@ -89,13 +90,11 @@ void refresh_tcp_gauges(uint64_t* c) {
   c[kTcpTimeWait] = tcp_tw_count;
 }
 
+
 // TIME_WAIT ends and timeouts happen in lwIP's timers, with no packet to
-// refresh the gauges: refresh them once a second too (tcpip thread).
+// refresh the gauges: refresh them once a second too, and lwIP's own
+// statistics with them (tcpip thread, core lock held).
 constexpr u32_t kGaugeRefreshMs = 1000;
-void refresh_tcp_gauges_tick(void* counters) {
-  refresh_tcp_gauges(static_cast<uint64_t*>(counters));
-  sys_timeout(kGaugeRefreshMs, refresh_tcp_gauges_tick, counters);
-}
 
 struct Interface::Impl {
   netif nif{};
@@ -104,6 +103,7 @@ struct Interface::Impl {
   void* ring;
   uint64_t* c;
   size_t time_wait_max = 131072;
+  LwipStatistics stats;
   Services services;
   std::unique_ptr<ServiceSet> listeners;
   bool added = false;
@@ -214,6 +214,13 @@ struct Interface::Impl {
   }
 };
 
+void Interface::refresh_tick(void* impl) {
+  auto* self = static_cast<Interface::Impl*>(impl);
+  refresh_tcp_gauges(self->c);
+  self->stats.publish(self->c);
+  sys_timeout(kGaugeRefreshMs, refresh_tick, impl);
+}
+
 size_t Interface::headroom_needed() { return sizeof(RxPbuf); }
 
 Interface::Interface(const InterfaceConfig& cfg, const Services& services, const MbufOps& ops,
@@ -256,6 +263,7 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
     throw std::runtime_error("lwIP refused the interface");
   }
   impl_->added = true;
+  impl_->stats = LwipStatistics();  // this stage counts from now
   std::memcpy(n->hwaddr, cfg.mac, 6);
   n->mtu = cfg.mtu;
   n->mtu6 = cfg.mtu;
@@ -268,13 +276,13 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
     if (index >= 0) netif_ip6_addr_set_state(n, index, IP6_ADDR_PREFERRED);
   }
   impl_->listeners = std::make_unique<ServiceSet>(services, n, counters);
-  sys_timeout(kGaugeRefreshMs, refresh_tcp_gauges_tick, counters);
+  sys_timeout(kGaugeRefreshMs, refresh_tick, impl_);
 }
 
 Interface::~Interface() {
   {
     CoreLock lock;
-    sys_untimeout(refresh_tcp_gauges_tick, impl_->c);
+    sys_untimeout(refresh_tick, impl_);
     impl_->listeners.reset();
     if (impl_->added) {
       netif_set_down(&impl_->nif);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // stack_input_test.cpp - the stack stage in-process (test kit), fed frames
-// by hand: ARP and the UDP echo service answer, hostile headers are
+// by hand: ARP and the UDP echo service answer (and lwIP's own statistics
+// count what it did), a closed port is unreachable, hostile headers are
 // counted and dropped before lwIP, and IPv4 reassembly rebuilds a
 // datagram of three fragments and drops overlapping or oversized ones.
 // Every test checks that no mbuf is left behind.
@@ -117,6 +118,25 @@ TEST_CASE("the stack answers ARP and its UDP echo service", "[stack]") {
   CHECK(h.counter("ip", "rx_udp") == 1);
   CHECK(h.counter("ip", "tx_udp") == 1);
   echo = {};
+
+  // A datagram to a closed port: lwIP answers port unreachable, and its
+  // own statistics (published once a second) count both, as Linux's
+  // Udp NoPorts and Icmp OutMsgs would.
+  h.process("ip", {udp_datagram("nobody", 9)});
+  auto unreachable = h.poll_until("ip", 1);
+  REQUIRE(unreachable.size() == 1);
+  auto bytes = unreachable.bytes(0);
+  REQUIRE(bytes.size() > kIpOffset + sizeof(rte_ipv4_hdr));
+  CHECK(bytes[kIpOffset + sizeof(rte_ipv4_hdr)] == 3);  // ICMP destination unreachable
+  unreachable = {};
+  CHECK(oryx::testing::eventually([&] { return h.counter("ip", "udp_no_ports") == 1; }, 3000));
+  CHECK(h.counter("ip", "udp_in_datagrams") == 1);
+  CHECK(h.counter("ip", "udp_out_datagrams") == 1);
+  CHECK(h.counter("ip", "icmp_out_msgs") == 1);
+  CHECK(h.counter("ip", "ip_in_receives") == 2);
+  CHECK(h.counter("ip", "ip_in_delivers") == 2);
+  CHECK(h.counter("ip", "lwip_memory_errors") == 0);
+  drain(h);  // what the stack sent on its own meanwhile (IPv6 router solicitations)
   CHECK(h.mbufs_in_use() <= baseline);
 }
 

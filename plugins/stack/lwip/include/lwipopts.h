@@ -97,7 +97,12 @@
 #define TCP_MSL 30000UL
 
 /* ---- statistics and checks ---------------------------------------------- */
-#define LWIP_STATS 0
+/* lwIP's own counts (the SNMP counters Linux shows in /proc/net/snmp, and
+ * its drops) become the stack stage's counters (src/lwip_statistics.cpp);
+ * 32-bit counters, which the stage widens. */
+#define LWIP_STATS 1
+#define LWIP_STATS_LARGE 1
+#define MIB2_STATS 1
 #define LWIP_STATS_DISPLAY 0
 /* lwIP's assertions on its own invariants stay on (LWIP_NOASSERT unset);
  * a failed argument check returns an error (LWIP_ERROR without
