@@ -90,7 +90,6 @@ void refresh_tcp_gauges(uint64_t* c) {
   c[kTcpTimeWait] = tcp_tw_count;
 }
 
-
 // TIME_WAIT ends and timeouts happen in lwIP's timers, with no packet to
 // refresh the gauges: refresh them once a second too, and lwIP's own
 // statistics with them (tcpip thread, core lock held).

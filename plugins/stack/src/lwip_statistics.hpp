@@ -15,7 +15,7 @@ namespace oryx::stack {
 
 class LwipStatistics {
  public:
-  // Starts counting from lwIP's present totals; the core lock is held.
+  // Starts counting from lwIP's present totals (exact under the core lock).
   LwipStatistics();
   // Adds to `c` what lwIP counted since the last call (its counters are
   // 32 bits wide and wrap); the core lock is held.
