@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # TCP as seen on the wire, Oryx against Linux: tests/e2e/tcp_wire.py plays
-# the same scenarios with scapy first against the kernel (a namespace with
-# an echo and an HTTP server) and then against the stack, and what they
-# answer must match: the resets to a SYN and to an ACK for a closed port
-# and to a stray ACK at a listener, data without the ACK bit (dropped),
-# the first flight of a long response (the initial window), the SYN-ACK's
-# options, MSS clamping, fast retransmit after three duplicate ACKs, RTO
+# the same scenarios with scapy against the kernel (a namespace running
+# tests/e2e/tcp_wire_server.py), against the stack's built-in services,
+# and against tcp_wire_server.py under `oryx run`, and what they answer
+# must match. Built-in: the resets to a SYN and to an ACK for a closed
+# port and to a stray ACK at a listener, data without the ACK bit
+# (dropped), the initial window, the SYN-ACK's options, MSS clamping, fast
+# retransmit after three duplicate ACKs and NewReno's partial ACK, RTO
 # back-off, zero-window probes, and RFC 5961's challenge ACKs to an
-# in-window RST and to a SYN on an established connection.
+# in-window RST and to a SYN on an established connection. An
+# application's sockets: Nagle, TCP_NODELAY, TCP_CORK (and its 200 ms
+# ceiling), TCP_MAXSEG on a listener, keep-alive probes and the reset
+# after them.
 source "$(dirname "$0")/lib.sh"
 
 start_stack w 198.18.92 "tcp_echo_port = 7" "http_port = 80" "http_body_bytes = 65536"
@@ -80,7 +84,7 @@ assert kernel["initial_window_bytes"] == 10 * 1460, kernel
 assert kernel["handshake_options"] == {"mss": 1460, "sack_permitted": True, "window_scale": True,
                                        "timestamps": True}, kernel
 assert kernel["mss_clamping"] == {"largest_segment": 1000}, kernel
-for name in ("fast_retransmit", "rto_backoff", "zero_window", "rst_in_window", "syn_on_established"):
+for name in ("fast_retransmit", "newreno_partial_ack", "rto_backoff", "zero_window", "rst_in_window", "syn_on_established"):
     assert all(kernel[name].values()), (name, kernel[name])
 assert kernel["nagle"] == {"first_echoed": True, "second_held_until_acked": True, "second_sent": True}, kernel
 assert kernel["nodelay"] == {"first_echoed": True, "second_held_until_acked": False, "second_sent": True}, kernel

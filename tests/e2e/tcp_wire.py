@@ -210,6 +210,38 @@ def builtin_scenarios(out):
     out["fast_retransmit"] = {"resent_within_100ms": bool(resend and resend[0] - state["dupacks_at"] < 0.1)}
     reset(sport, 80, seq + len(req))
 
+    # NewReno (RFC 6582): in that recovery, an ACK that covers the resent
+    # segment but not the whole flight (the fourth segment lost too) has
+    # the next hole resent at once, without three more duplicate ACKs.
+    sport = base + 13
+    seq, ack = handshake(sport, 80)
+    post = IP(src=src, dst=dst) / TCP(sport=sport, dport=80, seq=seq + len(req), flags="A", window=65535)
+    state = {"seen": {}, "partial_at": None}
+
+    def recovery(t):
+        if not len(t.payload):
+            return
+        n = state["seen"][t.seq] = state["seen"].get(t.seq, 0) + 1
+        if t.seq == ack and n == 1:  # the first segment: acknowledged, then the same ACK thrice
+            state["mss"] = len(t.payload)
+            post[TCP].ack = ack + state["mss"]
+            sendp(E / post, iface=iface, count=4)
+        elif "mss" in state and t.seq == ack + state["mss"] and n == 2 and state["partial_at"] is None:
+            post[TCP].ack = ack + 3 * state["mss"]  # the resent second and the third; not the fourth
+            sendp(E / post, iface=iface)
+            state["partial_at"] = time.monotonic()
+
+    w = Watch(sport, recovery)
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack) / Raw(req), iface=iface)
+    resend = None
+    if w.wait(lambda t: state["partial_at"] is not None, 2):
+        fourth = ack + 3 * state["mss"]
+        resend = w.wait(lambda t: t.seq == fourth and len(t.payload), 1.0, nth=2)
+    w.stop()
+    out["newreno_partial_ack"] = {"next_hole_resent_within_100ms":
+                                  bool(resend and resend[0] - state["partial_at"] < 0.1)}
+    reset(sport, 80, seq + len(req))
+
     # Retransmission timeouts back off (RFC 6298 5.5): nothing is acknowledged,
     # and each wait for the first segment is about twice the one before. The
     # first wait is left out: lwIP counts its timeout in ticks of its 100 ms

@@ -26,9 +26,12 @@ constexpr uint32_t kIn = EPOLLIN | EPOLLRDNORM;
 constexpr uint32_t kOut = EPOLLOUT | EPOLLWRNORM;
 
 // Linux: writable while free space is at least half of what is queued
-// (sk_stream_is_writeable), i.e. a third of the buffer free.
+// (sk_stream_is_writeable), i.e. a third of the buffer free, and, with
+// TCP_NOTSENT_LOWAT, while fewer bytes than that wait to be sent for the
+// first time (tcp_stream_memory_free).
 bool tcp_writable(const Socket& s) {
   if (!s.tcp) return true;
+  if (s.notsent_lowat && s.tcp->snd_lbb - s.tcp->snd_nxt >= s.notsent_lowat) return false;
   size_t free = tcp_sndbuf(s.tcp);
   return free >= TCP_SND_BUF / 3 && tcp_sndqueuelen(s.tcp) < TCP_SND_QUEUELEN * 2 / 3;
 }

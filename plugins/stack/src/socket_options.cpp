@@ -16,6 +16,7 @@ extern "C" {
 #include <lwip/udp.h>
 }
 
+#include <sys/epoll.h>
 #include <sys/time.h>
 
 #include <algorithm>
@@ -195,6 +196,7 @@ int get_tcp_level(Socket& s, int name, void* value, socklen_t* len) {
     case TCP_NODELAY: return put_int(value, len, s.nodelay);
     case TCP_CORK: return put_int(value, len, s.cork);
     case TCP_FASTOPEN: return put_int(value, len, s.fastopen_queue);
+    case TCP_NOTSENT_LOWAT: return put_int(value, len, int(s.notsent_lowat));
     case TCP_KEEPIDLE: return put_int(value, len, int(s.keep_idle_s));
     case TCP_KEEPINTVL: return put_int(value, len, int(s.keep_intvl_s));
     case TCP_KEEPCNT: return put_int(value, len, int(s.keep_cnt));
@@ -211,7 +213,7 @@ int get_tcp_level(Socket& s, int name, void* value, socklen_t* len) {
 int set_tcp_level(Socket& s, int name, const void* value, socklen_t len) {
   switch (name) {
     case TCP_NODELAY: case TCP_CORK: case TCP_KEEPIDLE: case TCP_KEEPINTVL: case TCP_KEEPCNT:
-    case TCP_USER_TIMEOUT: case TCP_MAXSEG: case TCP_FASTOPEN: break;
+    case TCP_USER_TIMEOUT: case TCP_MAXSEG: case TCP_FASTOPEN: case TCP_NOTSENT_LOWAT: break;
     // lwIP has no TCP Fast Open: Linux's answer when its client side is off.
     case TCP_FASTOPEN_CONNECT: return -EOPNOTSUPP;
     default: return -ENOPROTOOPT;
@@ -237,6 +239,7 @@ int set_tcp_level(Socket& s, int name, const void* value, socklen_t len) {
       if (v < 0) return -EINVAL;
       s.user_timeout_ms = uint32_t(v);
       break;
+    case TCP_NOTSENT_LOWAT: s.notsent_lowat = uint32_t(v); break;  // any value, as Linux
     case TCP_FASTOPEN:  // accepted, no effect: Linux's default (server side off)
       if (v < 0 || (s.phase != Phase::kFresh && s.phase != Phase::kListening)) return -EINVAL;
       s.fastopen_queue = v;
@@ -247,6 +250,10 @@ int set_tcp_level(Socket& s, int name, const void* value, socklen_t len) {
       break;
   }
   stream_apply_options(s);
+  // Uncorking or a new TCP_NOTSENT_LOWAT can make the socket writable
+  // (Linux calls sk_write_space for the latter).
+  if (name == TCP_CORK || name == TCP_NOTSENT_LOWAT)
+    publish(s, poll_mask(s) & EPOLLOUT, EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
   return 0;
 }
 

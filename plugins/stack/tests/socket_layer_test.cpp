@@ -300,6 +300,28 @@ TEST_CASE("TCP_MAXSEG before connect caps the MSS, as Linux", "[tcp][options]") 
   REQUIRE(echo_roundtrip(s, random_bytes(64 << 10, 5)));
 }
 
+TEST_CASE("TCP_NOTSENT_LOWAT: writable only while less than it waits to be sent", "[tcp][options][readiness]") {
+  use_model();
+  Sock s(AF_INET, SOCK_STREAM);
+  CHECK(get_int(s, IPPROTO_TCP, TCP_NOTSENT_LOWAT) == 0);  // Linux's default: no limit
+  REQUIRE(connect_to(s, PEER, 7) == 0);
+  REQUIRE(set_int(s, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 50) == 0);
+  CHECK(get_int(s, IPPROTO_TCP, TCP_NOTSENT_LOWAT) == 50);
+  CHECK((S->poll(s) & EPOLLOUT) != 0);
+  // Corked, 100 bytes wait unsent (for up to 200 ms): more than the mark.
+  REQUIRE(set_int(s, IPPROTO_TCP, TCP_CORK, 1) == 0);
+  std::vector<char> data = random_bytes(100, 9), back(data.size());
+  REQUIRE(send_all(s, data.data(), data.size()) == 100);
+  CHECK((S->poll(s) & EPOLLOUT) == 0);
+  REQUIRE(set_int(s, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 0) == 0);  // no limit again
+  CHECK((S->poll(s) & EPOLLOUT) != 0);
+  REQUIRE(set_int(s, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 50) == 0);
+  REQUIRE(set_int(s, IPPROTO_TCP, TCP_CORK, 0) == 0);  // sent: nothing waits
+  CHECK((wait_mask(s, EPOLLOUT) & EPOLLOUT) != 0);
+  REQUIRE(recv_all(s, back.data(), back.size()) == ssize_t(back.size()));
+  CHECK(back == data);
+}
+
 TEST_CASE("TCP_INFO reads as Linux reports it", "[tcp][options]") {
   use_model();
   Sock s(AF_INET, SOCK_STREAM);
