@@ -297,7 +297,8 @@ def builtin_scenarios(out):
 
 def app_scenarios(out):
     """What an application's sockets do (tcp_wire_server.py, on Linux or
-    under `oryx run`): Nagle, TCP_NODELAY, TCP_CORK, TCP_MAXSEG, keep-alive."""
+    under `oryx run`): Nagle, TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_LINGER2,
+    keep-alive."""
     # Nagle (RFC 896): while the echo of "a" is unacknowledged, the echo of
     # a second small write waits, and the ACK releases it; with TCP_NODELAY
     # it leaves at once.
@@ -352,6 +353,29 @@ def app_scenarios(out):
         result["largest_segment"] = max((len(t.payload) for _, t in w.stop()), default=0)
     out["maxseg_listener"] = result
     reset(sport, 73, 1002)
+
+    # FIN-WAIT-2 (TCP_LINGER2 1): the server closes; its FIN is acknowledged
+    # but none comes back. Half a second later an ACK is still taken
+    # quietly; two and a half seconds later the connection is gone (RST).
+    sport = base + 26
+    seq, ack = handshake(sport, 74)
+    w = Watch(sport)
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=74, flags="PA", seq=seq, ack=ack) / Raw(b"bye"),
+          iface=iface)
+    fin = w.wait(lambda t: "F" in str(t.flags), 2)
+    result = {"fin": fin is not None, "quiet_while_waiting": False, "gone_after_timeout": False}
+    if fin:
+        fin_ack = IP(src=src, dst=dst) / TCP(sport=sport, dport=74, flags="A", seq=seq + 3,
+                                             ack=fin[1].seq + len(fin[1].payload) + 1)
+        sendp(E / fin_ack, iface=iface)
+        time.sleep(0.5)
+        sendp(E / fin_ack, iface=iface)
+        result["quiet_while_waiting"] = w.wait(lambda t: "R" in str(t.flags), 0.3) is None
+        time.sleep(2.0)
+        sendp(E / fin_ack, iface=iface)
+        result["gone_after_timeout"] = w.wait(lambda t: "R" in str(t.flags), 0.5) is not None
+    w.stop()
+    out["fin_wait_2"] = result
 
     # Keep-alive (RFC 9293 3.8.4): after 1 s idle the server probes every
     # second; two probes unanswered, it resets the connection.

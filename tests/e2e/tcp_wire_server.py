@@ -9,6 +9,7 @@ scenarios against, with Linux's sockets or, under `oryx run`, with Oryx's:
   port 72  TCP_CORK: to "cork", three 100-byte writes corked for 300 ms;
            to "hold", one 100-byte write corked for a second
   port 73  TCP_MAXSEG 1000 on the listener: 4,000 bytes to any request
+  port 74  TCP_LINGER2 1: closes after the first request
   port 80  HTTP: a 65,536-byte body to any request
 
   tcp_wire_server.py ADDRESS READY_FILE SECONDS
@@ -63,6 +64,14 @@ def four_kib(c):
         pass
 
 
+def close_after_request(c):
+    try:
+        c.recv(100)
+    except OSError:
+        pass
+    c.close()
+
+
 def corked(c):
     try:
         command = c.recv(100)
@@ -93,6 +102,7 @@ serve(71, echo, lambda c: c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
 serve(70, echo, keepalive)
 serve(72, corked)
 serve(73, four_kib, listener=lambda s: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1000))
+serve(74, close_after_request, lambda c: c.setsockopt(socket.IPPROTO_TCP, socket.TCP_LINGER2, 1))
 serve(80, http)
 open(ready, "w").close()
 time.sleep(seconds)

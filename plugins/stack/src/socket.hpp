@@ -88,6 +88,7 @@ struct Socket {
   uint16_t user_mss = 0;  // TCP_MAXSEG; 0 unset (lwIP patch 0010)
   int fastopen_queue = 0;  // TCP_FASTOPEN, kept for getsockopt only
   uint32_t notsent_lowat = 0;  // TCP_NOTSENT_LOWAT; 0: no limit (Linux's default)
+  int linger2_s = 0;  // TCP_LINGER2: FIN-WAIT-2 seconds; 0 the default, -1 none
   uint32_t keep_idle_s = 7200, keep_intvl_s = 75, keep_cnt = 9;
   uint8_t tos = 0, ttl = 64;
   bool counted_live = false;  // in the tcp_connections gauge

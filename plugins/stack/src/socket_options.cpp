@@ -197,6 +197,8 @@ int get_tcp_level(Socket& s, int name, void* value, socklen_t* len) {
     case TCP_CORK: return put_int(value, len, s.cork);
     case TCP_FASTOPEN: return put_int(value, len, s.fastopen_queue);
     case TCP_NOTSENT_LOWAT: return put_int(value, len, int(s.notsent_lowat));
+    case TCP_LINGER2:  // Linux: the default (tcp_fin_timeout) reads as its seconds
+      return put_int(value, len, s.linger2_s ? s.linger2_s : int(TCP_FIN_WAIT_TIMEOUT / 1000));
     case TCP_KEEPIDLE: return put_int(value, len, int(s.keep_idle_s));
     case TCP_KEEPINTVL: return put_int(value, len, int(s.keep_intvl_s));
     case TCP_KEEPCNT: return put_int(value, len, int(s.keep_cnt));
@@ -213,7 +215,8 @@ int get_tcp_level(Socket& s, int name, void* value, socklen_t* len) {
 int set_tcp_level(Socket& s, int name, const void* value, socklen_t len) {
   switch (name) {
     case TCP_NODELAY: case TCP_CORK: case TCP_KEEPIDLE: case TCP_KEEPINTVL: case TCP_KEEPCNT:
-    case TCP_USER_TIMEOUT: case TCP_MAXSEG: case TCP_FASTOPEN: case TCP_NOTSENT_LOWAT: break;
+    case TCP_USER_TIMEOUT: case TCP_MAXSEG: case TCP_FASTOPEN: case TCP_NOTSENT_LOWAT:
+    case TCP_LINGER2: break;
     // lwIP has no TCP Fast Open: Linux's answer when its client side is off.
     case TCP_FASTOPEN_CONNECT: return -EOPNOTSUPP;
     default: return -ENOPROTOOPT;
@@ -240,6 +243,9 @@ int set_tcp_level(Socket& s, int name, const void* value, socklen_t len) {
       s.user_timeout_ms = uint32_t(v);
       break;
     case TCP_NOTSENT_LOWAT: s.notsent_lowat = uint32_t(v); break;  // any value, as Linux
+    case TCP_LINGER2:  // Linux: negative is none, at most TCP_FIN_TIMEOUT_MAX (120 s)
+      s.linger2_s = v < 0 ? -1 : std::min(v, 120);
+      break;
     case TCP_FASTOPEN:  // accepted, no effect: Linux's default (server side off)
       if (v < 0 || (s.phase != Phase::kFresh && s.phase != Phase::kListening)) return -EINVAL;
       s.fastopen_queue = v;

@@ -204,6 +204,7 @@ err_t on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   // Options a listener passes on, as Linux's accepted sockets inherit them.
   child->nodelay = listener->nodelay;
   child->user_mss = listener->user_mss;
+  child->linger2_s = listener->linger2_s;
   child->cork = listener->cork;
   child->keepalive = listener->keepalive;
   child->keep_idle_s = listener->keep_idle_s;
@@ -287,6 +288,8 @@ void stream_apply_options(Socket& s) {
   tcp_pcb* pcb = s.tcp;
   if (!pcb) return;
   pcb->user_mss = s.user_mss;
+  // TCP_LINGER2 (lwIP patch 0011); "none" leaves at the slow timer's next tick.
+  pcb->fin_wait_ms = s.linger2_s > 0 ? uint32_t(s.linger2_s) * 1000 : s.linger2_s < 0 ? 1 : 0;
   if (s.nodelay) tcp_nagle_disable(pcb);
   else tcp_nagle_enable(pcb);
   // TCP_CORK (lwIP patch 0009); uncorking pushes what waited, as Linux.

@@ -751,6 +751,13 @@ TEST_CASE("socket options read back as Linux reports them", "[options]") {
   CHECK(get_int(t, IPPROTO_TCP, TCP_CORK) == 0);
   CHECK(set_int(t, IPPROTO_TCP, TCP_CORK, 7) == 0);
   CHECK(get_int(t, IPPROTO_TCP, TCP_CORK) == 1);
+  CHECK(get_int(t, IPPROTO_TCP, TCP_LINGER2) == 60);  // Linux's tcp_fin_timeout
+  CHECK(set_int(t, IPPROTO_TCP, TCP_LINGER2, 5) == 0);
+  CHECK(get_int(t, IPPROTO_TCP, TCP_LINGER2) == 5);
+  CHECK(set_int(t, IPPROTO_TCP, TCP_LINGER2, 1000) == 0);
+  CHECK(get_int(t, IPPROTO_TCP, TCP_LINGER2) == 120);  // TCP_FIN_TIMEOUT_MAX
+  CHECK(set_int(t, IPPROTO_TCP, TCP_LINGER2, -3) == 0);
+  CHECK(get_int(t, IPPROTO_TCP, TCP_LINGER2) == -1);
   // No TCP Fast Open: what Linux answers by default (net.ipv4.tcp_fastopen
   // = 1) on the server side, and with its client side off.
   CHECK(set_int(t, IPPROTO_TCP, TCP_FASTOPEN, 5) == 0);

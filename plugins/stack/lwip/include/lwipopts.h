@@ -95,6 +95,10 @@
 /* TIME_WAIT lasts 2*TCP_MSL = 60 s, as Linux's TCP_TIMEWAIT_LEN (lwIP's
  * default is 2 minutes); the stack's time_wait_max caps how many wait. */
 #define TCP_MSL 30000UL
+/* A connection the application closed waits for the peer's FIN at most
+ * 60 s in FIN-WAIT-2, Linux's tcp_fin_timeout (lwIP's default is 20 s);
+ * TCP_LINGER2 chooses it per socket (patches/0011). */
+#define TCP_FIN_WAIT_TIMEOUT 60000
 
 /* ---- statistics and checks ---------------------------------------------- */
 /* lwIP's own counts (the SNMP counters Linux shows in /proc/net/snmp, and
