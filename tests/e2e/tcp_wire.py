@@ -11,7 +11,7 @@ application's sockets (tcp_wire_server.py, on Linux or under `oryx run`).
 
 The target has a TCP echo service on port 7, an HTTP service on port 80
 whose response is longer than 15,000 bytes, nothing on port 9, and for
-"app" the servers on ports 70 and 71 of tcp_wire_server.py.
+"app" tcp_wire_server.py's servers on ports 70-74.
 Source ports PORT_BASE..PORT_BASE+49 are used; the caller keeps the local
 kernel from resetting them (no socket of its own has them).
 """
