@@ -11,7 +11,7 @@
 # in-window RST and to a SYN on an established connection. An
 # application's sockets: Nagle, TCP_NODELAY, TCP_CORK (and its 200 ms
 # ceiling), TCP_MAXSEG on a listener, TCP_LINGER2's FIN-WAIT-2 timeout,
-# keep-alive probes and the reset after them.
+# simultaneous close, keep-alive probes and the reset after them.
 source "$(dirname "$0")/lib.sh"
 
 start_stack w 198.18.92 "tcp_echo_port = 7" "http_port = 80" "http_body_bytes = 65536"
@@ -89,6 +89,7 @@ for name in ("fast_retransmit", "newreno_partial_ack", "rto_backoff", "zero_wind
 assert kernel["nagle"] == {"first_echoed": True, "second_held_until_acked": True, "second_sent": True}, kernel
 assert kernel["nodelay"] == {"first_echoed": True, "second_held_until_acked": False, "second_sent": True}, kernel
 assert all(kernel["cork"].values()) and all(kernel["cork_ceiling"].values()), kernel
+assert all(kernel["simultaneous_close"].values()), kernel
 assert kernel["fin_wait_2"] == {"fin": True, "quiet_while_waiting": True, "gone_after_timeout": True}, kernel
 assert kernel["maxseg_listener"] == {"syn_ack_mss": 1000, "largest_segment": 1000}, kernel
 assert kernel["keepalive"] == {"probes": 2, "reset_after_probes": True, "first_probe_after_1s": True}, kernel

@@ -11,7 +11,7 @@ application's sockets (tcp_wire_server.py, on Linux or under `oryx run`).
 
 The target has a TCP echo service on port 7, an HTTP service on port 80
 whose response is longer than 15,000 bytes, nothing on port 9, and for
-"app" tcp_wire_server.py's servers on ports 70-74.
+"app" tcp_wire_server.py's servers on ports 70-75.
 Source ports PORT_BASE..PORT_BASE+49 are used; the caller keeps the local
 kernel from resetting them (no socket of its own has them).
 """
@@ -298,7 +298,7 @@ def builtin_scenarios(out):
 def app_scenarios(out):
     """What an application's sockets do (tcp_wire_server.py, on Linux or
     under `oryx run`): Nagle, TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_LINGER2,
-    keep-alive."""
+    simultaneous close, keep-alive."""
     # Nagle (RFC 896): while the echo of "a" is unacknowledged, the echo of
     # a second small write waits, and the ACK releases it; with TCP_NODELAY
     # it leaves at once.
@@ -376,6 +376,26 @@ def app_scenarios(out):
         result["gone_after_timeout"] = w.wait(lambda t: "R" in str(t.flags), 0.5) is not None
     w.stop()
     out["fin_wait_2"] = result
+
+    # Simultaneous close (RFC 9293 3.6): the server closes at once; our FIN
+    # does not acknowledge its FIN, as if they crossed, so it meets ours in
+    # FIN-WAIT-1. It acknowledges ours (CLOSING), and once we acknowledge
+    # its FIN it neither resends it nor resets.
+    sport = base + 27
+    w = Watch(sport)
+    seq, ack = handshake(sport, 75)
+    fin = w.wait(lambda t: "F" in str(t.flags), 2)
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=75, flags="FA", seq=seq, ack=ack), iface=iface)
+    acked = w.wait(lambda t: "A" in str(t.flags) and t.ack == seq + 1, 2)
+    if fin:
+        sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=75, flags="A", seq=seq + 1, ack=fin[1].seq + 1),
+              iface=iface)
+    w.wait(lambda t: False, 0.6)
+    segments = w.stop()
+    out["simultaneous_close"] = {
+        "their_fin": fin is not None, "our_fin_acked": acked is not None,
+        "no_reset": not any("R" in str(s.flags) for _, s in segments),
+        "fin_sent_once": sum(1 for _, s in segments if "F" in str(s.flags)) == 1}
 
     # Keep-alive (RFC 9293 3.8.4): after 1 s idle the server probes every
     # second; two probes unanswered, it resets the connection.

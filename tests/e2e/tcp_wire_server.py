@@ -10,6 +10,7 @@ scenarios against, with Linux's sockets or, under `oryx run`, with Oryx's:
            to "hold", one 100-byte write corked for a second
   port 73  TCP_MAXSEG 1000 on the listener: 4,000 bytes to any request
   port 74  TCP_LINGER2 1: closes after the first request
+  port 75  closes each connection as soon as it is accepted
   port 80  HTTP: a 65,536-byte body to any request
 
   tcp_wire_server.py ADDRESS READY_FILE SECONDS
@@ -103,6 +104,7 @@ serve(70, echo, keepalive)
 serve(72, corked)
 serve(73, four_kib, listener=lambda s: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1000))
 serve(74, close_after_request, lambda c: c.setsockopt(socket.IPPROTO_TCP, socket.TCP_LINGER2, 1))
+serve(75, lambda c: c.close())
 serve(80, http)
 open(ready, "w").close()
 time.sleep(seconds)
