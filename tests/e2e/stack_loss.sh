@@ -99,7 +99,7 @@ RETRANS=$(C tcp_retransmits); PARTIAL=$(C tcp_partial_ack_retransmits)
 OOO=$(C tcp_out_of_order); DUP=$(C tcp_duplicate_segments); OOW=$(C drop_tcp_out_of_window)
 PEER_RETRANS=$(ip netns exec "$NS" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ {print $2}')
 log "dropped toward the peer $TO_PEER, toward the stack $TO_STACK (the peer retransmitted $PEER_RETRANS)"
-log "stack: tcp_retransmits $RETRANS (partial-ACK $PARTIAL, recovery probes $(C tcp_recovery_probes)), tcp_out_of_order $OOO, tcp_duplicate_segments $DUP, drop_tcp_out_of_window $OOW"
+log "stack: tcp_retransmits $RETRANS (partial-ACK $PARTIAL, recovery probes $(C tcp_recovery_probes), tail-loss probes $(C tcp_tail_loss_probes)), tcp_out_of_order $OOO, tcp_duplicate_segments $DUP, drop_tcp_out_of_window $OOW"
 [ "$TO_PEER" -gt 0 ] && [ "$TO_STACK" -gt 0 ] || fail "nftables dropped nothing: the test tested nothing"
 # Every segment of the stack's that was dropped had to be sent again
 # (a dropped retransmission again), so retransmissions cover the drops;

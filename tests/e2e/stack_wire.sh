@@ -6,8 +6,8 @@
 # must match. Built-in: the resets to a SYN and to an ACK for a closed
 # port and to a stray ACK at a listener, data without the ACK bit
 # (dropped), the initial window, the SYN-ACK's options, MSS clamping, fast
-# retransmit after three duplicate ACKs and NewReno's partial ACK, RTO
-# back-off, zero-window probes, and RFC 5961's challenge ACKs to an
+# retransmit after three duplicate ACKs and NewReno's partial ACK, a
+# tail-loss probe, RTO back-off, zero-window probes, and RFC 5961's challenge ACKs to an
 # in-window RST and to a SYN on an established connection. An
 # application's sockets: Nagle, TCP_NODELAY, TCP_CORK (and its 200 ms
 # ceiling), TCP_MAXSEG on a listener, TCP_LINGER2's FIN-WAIT-2 timeout,
@@ -68,10 +68,17 @@ ORYX=$(ip netns exec "$NS" timeout 60 $PY "$ORYX_SOURCE/tests/e2e/tcp_wire.py" e
   198.18.92.2 198.18.92.1 41050 builtin) || fail "the scenarios against the stack did not run"
 APP=$(ip netns exec "$NA" timeout 60 $PY "$ORYX_SOURCE/tests/e2e/tcp_wire.py" eth0 "$AMAC" \
   198.18.94.2 198.18.94.1 41000 app) || fail "the scenarios against oryx run did not run"
+# Tail-loss probes sent, by the stack and by the kernel's namespace (only
+# the tail-loss scenario agrees SACK, which both need for a probe).
+PROBES=$(C tcp_tail_loss_probes)
+KPROBES=$(ip netns exec "$KN" $PY -c '
+lines = [l.split() for l in open("/proc/net/netstat") if l.startswith("TcpExt:")]
+print(dict(zip(lines[0], lines[1]))["TCPLossProbes"])')
+log "tail-loss probes: the stack $PROBES, the kernel $KPROBES"
 log "kernel:   $KERNEL"
 log "oryx:     $ORYX"
 log "oryx run: $APP"
-$PY - "$KERNEL" "$ORYX" "$APP" <<'PY' || fail "the stack answers differently from the kernel"
+$PY - "$KERNEL" "$ORYX" "$APP" "$KPROBES" "$PROBES" <<'PY' || fail "the stack answers differently from the kernel"
 import json, sys
 kernel, oryx, app = (json.loads(a) for a in sys.argv[1:4])
 oryx.update(app)
@@ -93,6 +100,15 @@ assert all(kernel["simultaneous_close"].values()), kernel
 assert kernel["fin_wait_2"] == {"fin": True, "quiet_while_waiting": True, "gone_after_timeout": True}, kernel
 assert kernel["maxseg_listener"] == {"syn_ack_mss": 1000, "largest_segment": 1000}, kernel
 assert kernel["keepalive"] == {"probes": 2, "reset_after_probes": True, "first_probe_after_1s": True}, kernel
+# A tail loss is answered by a probe, counted as one (TCPLossProbes; the
+# stack's tcp_tail_loss_probes), not by a retransmission timeout (after
+# which neither stack probes). Its delay (about two of scapy's round trips)
+# is printed; which segment it resends differs (the stack README says why).
+for name, stack, probes in (("kernel", kernel, sys.argv[4]), ("oryx", oryx, sys.argv[5])):
+    probe_ms = stack["tail_loss"]["probe_ms"]
+    print(f"tail_loss              {name}: resent after {probe_ms} ms, {probes} probe(s) counted")
+    stack["tail_loss"] = {"probed": probe_ms is not None and int(probes) >= 1}
+assert kernel["tail_loss"] == {"probed": True}, kernel
 # Where the stack differs on purpose (the stack README says why).
 ON_PURPOSE = {"handshake_options": ("timestamps", "lwIP 2.1.3 has no TCP timestamps option")}
 bad = []

@@ -36,11 +36,11 @@ def reply(pkt):
     return {"flags": str(r[TCP].flags), "seq": r[TCP].seq, "ack": r[TCP].ack}
 
 
-def handshake(sport, dport, window=65535, mss=MSS):
-    """Opens a connection (no SACK, no window scaling); returns (our next
-    seq, theirs)."""
+def handshake(sport, dport, window=65535, mss=MSS, sack=False):
+    """Opens a connection (no window scaling; SACK if asked); returns (our
+    next seq, theirs)."""
     syn = IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags="S", seq=1000, window=window,
-                                     options=[("MSS", mss)])
+                                     options=[("MSS", mss)] + ([("SAckOK", b"")] if sack else []))
     sa = srp1(E / syn, iface=iface, timeout=2)
     assert sa is not None and sa[TCP].flags == "SA", f"no SYN-ACK from {dst}:{dport}"
     sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags="A", seq=1001,
@@ -232,6 +232,44 @@ def builtin_scenarios(out):
     w.stop()
     out["newreno_partial_ack"] = {"next_hole_resent_within_100ms":
                                   bool(resend and resend[0] - state["partial_at"] < 0.1)}
+    reset(sport, 80, seq + len(req))
+
+    # A tail loss (RFC 8985 7): the last two segments of a flight are lost,
+    # the rest acknowledged, and the window allows nothing new. A probe
+    # leaves about two round trips later, before a retransmission timeout
+    # could (Linux: at least 200 ms; lwIP: at least 100 ms after the send);
+    # Linux's probe is the last segment, Oryx's the first unacknowledged.
+    # What is printed is the probe's delay; stack_wire.sh holds each stack
+    # to its own timeout.
+    sport = base + 14
+    seq, ack = handshake(sport, 80, window=10 * MSS, sack=True)
+    post = IP(src=src, dst=dst) / TCP(sport=sport, dport=80, seq=seq + len(req), flags="A")
+    state = {"ends": [], "acked_at": None}
+
+    def ack_eight(t):
+        end = t.seq + len(t.payload)
+        if not len(t.payload) or state["acked_at"] is not None or end in state["ends"]:
+            return
+        state["ends"].append(end)
+        if len(state["ends"]) == 10:
+            post[TCP].ack = state["ends"][7]
+            post[TCP].window = state["ends"][9] - state["ends"][7]
+            sendp(E / post, iface=iface)
+            state["acked_at"] = time.monotonic()
+
+    w = Watch(sport, ack_eight)
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack) / Raw(req), iface=iface)
+    if w.wait(lambda t: state["acked_at"] is not None, 2):
+        time.sleep(0.6)
+    probe_ms, seen = None, set()
+    for at, t in w.stop():
+        if not len(t.payload):
+            continue
+        if t.seq in seen and state["acked_at"] and at > state["acked_at"]:
+            probe_ms = round((at - state["acked_at"]) * 1000)
+            break
+        seen.add(t.seq)
+    out["tail_loss"] = {"probe_ms": probe_ms}
     reset(sport, 80, seq + len(req))
 
     # Retransmission timeouts back off (RFC 6298 5.5): nothing is acknowledged,

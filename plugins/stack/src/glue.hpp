@@ -27,7 +27,7 @@ enum Counter : size_t {
   kDropTooBig, kTcpConnections, kMbufsHeld,
   kTcpOpened, kTcpAcceptOverflow, kUdpRcvbufDrops, kSocketsOpen,
   kTcpRetransmits, kTcpPartialAckRetransmits, kTcpOutOfOrder, kTcpDuplicateSegments,
-  kDropTcpOutOfWindow, kTcpRxCompacted, kTcpRecoveryProbes, kTcpActive, kTcpTimeWait,
+  kDropTcpOutOfWindow, kTcpRxCompacted, kTcpRecoveryProbes, kTcpTailLossProbes, kTcpActive, kTcpTimeWait,
   // lwIP's own statistics (lwip_statistics.cpp): Linux's SNMP counters,
   // then what lwIP dropped.
   kIpInReceives, kIpInHdrErrors, kIpInAddrErrors, kIpInUnknownProtos, kIpInDiscards,

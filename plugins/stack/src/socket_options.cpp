@@ -179,9 +179,11 @@ int get_tcp_info(const Socket& s, void* value, socklen_t* len) {
   }
   info.tcpi_pmtu = mss + 40;
   info.tcpi_rcv_ssthresh = p->rcv_ann_wnd;
-  // lwIP keeps 8 x the smoothed RTT and 4 x its variation, in slow ticks.
-  info.tcpi_rtt = uint32_t(std::max<int>(p->sa, 0) >> 3) * kUsPerTick;
-  info.tcpi_rttvar = uint32_t(std::max<int>(p->sv, 0) >> 2) * kUsPerTick;
+  // In microseconds (lwip patch 0012); before the first sample, lwIP's
+  // coarse estimate (8 x the RTT and 4 x its variation, in slow ticks).
+  info.tcpi_rtt = p->srtt_us ? p->srtt_us : uint32_t(std::max<int>(p->sa, 0) >> 3) * kUsPerTick;
+  info.tcpi_rttvar =
+      p->srtt_us ? p->rttvar_us : uint32_t(std::max<int>(p->sv, 0) >> 2) * kUsPerTick;
   info.tcpi_snd_ssthresh = p->ssthresh / mss;
   info.tcpi_snd_cwnd = p->cwnd / mss;
   info.tcpi_advmss = tcp_mss(p);  // lwIP announces the MSS it sends with

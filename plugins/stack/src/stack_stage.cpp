@@ -145,8 +145,15 @@ constexpr auto kCounters = oryx::sdk::counter_table({
     {kTcpRecoveryProbes,
      oryx::sdk::counter("tcp_recovery_probes", "segments",
                         "Holes retransmitted again because a connection in SACK recovery "
-                        "made no progress for 10 ms or more (a lost retransmission), "
-                        "instead of waiting for the retransmission timeout.")},
+                        "made no progress for a probe timeout (2 round trips, at least "
+                        "10 ms: a lost retransmission), instead of waiting for the "
+                        "retransmission timeout.")},
+    {kTcpTailLossProbes,
+     oryx::sdk::counter("tcp_tail_loss_probes", "segments",
+                        "First unacknowledged segments sent again because a connection with "
+                        "two or more segments in flight had no ACK for a probe timeout (2 "
+                        "round trips, at least 10 ms): a tail loss found before the "
+                        "retransmission timeout (RFC 8985's tail-loss probe).")},
     {kTcpActive, oryx::sdk::gauge("tcp_active", "connections",
                                   "lwIP's connections in any state but LISTEN and TIME_WAIT, "
                                   "sockets' and services' alike (process-wide).")},

@@ -15,6 +15,8 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <array>
+#include <ctime>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
@@ -78,79 +80,144 @@ void sweep_recovery_points() {
   }
 }
 
-// Recovery probes. A hole whose retransmission is lost again leaves the
-// cumulative ACK where it was; when nothing sent after it is in flight
-// (the sender's buffer is full of data behind the hole, as an echo's is),
-// no SACK tells of the loss and lwIP's retransmission timer waits
-// 200-400 ms. A connection in SACK recovery whose cumulative ACK has not
-// moved for kProbeAfterMs gets its first unacknowledged segment once more,
-// then again after twice as long, up to kProbeMaxMs (Linux's tail-loss
-// probe and RACK cover the same case). Only connections in recovery are
-// watched, by lwIP's timer in its own thread, armed while there are any.
-constexpr uint32_t kProbeTickMs = 5, kProbeAfterMs = 10, kProbeMaxMs = 320;
+// Loss probes. A loss that nothing sent after it reveals waits for lwIP's
+// retransmission timer (200-300 ms): a tail loss (the last segments of a
+// flight, too few behind them for three duplicate ACKs), or a hole whose
+// retransmission is lost again while the sender's buffer is full of data
+// behind it (an echo's is). Linux's tail-loss probe and RACK cover these
+// (RFC 8985). Here a connection that agreed SACK, with two or more
+// segments in flight or in SACK recovery, is checked after a probe timeout, PTO = 2 x the
+// smoothed round trip (lwip patch 0012), at least 10 ms: if its cumulative
+// ACK has not moved, its first unacknowledged segment (the first hole,
+// unless an ACK is on its way) is sent again: once out of recovery (a
+// tail-loss probe; Linux's sends new data or the last segment, whose SACK
+// then starts RACK's recovery, which lwIP does not have), and in recovery
+// again after twice as long, up to kProbeMaxMs; then the retransmission
+// timer alone goes on. One segment alone in flight is the timer's, as
+// Linux waits a round trip plus 200 ms for it (the peer may be delaying
+// its ACK).
+// The checks sit on a wheel of kProbeTickMs slots served by a timer in
+// lwIP's thread, running while anything is on it, so a probe costs a
+// connection one slot entry per PTO, whatever the number of connections.
+constexpr uint32_t kProbeTickMs = 5, kProbeMinMs = 10, kProbeMaxMs = 320;
+constexpr uint32_t kProbeNoSampleMs = 100;  // no round trip measured yet
+constexpr uint32_t kWheelSlots = 128;      // 640 ms ahead: twice the longest wait
 struct Probe {
   tcp_pcb* pcb;
-  uint32_t lastack, since_ms, wait_ms;
+  uint32_t lastack, wait_ms;
   ip_addr_t local, remote;  // to tell the pcb still exists (by hash)
   uint16_t local_port, remote_port;
 };
-std::vector<Probe> probes;
-bool probe_timer_armed = false;
+std::array<std::vector<Probe>, kWheelSlots> wheel;
+uint32_t wheel_tick = 0;  // the last tick served (sys_now() / kProbeTickMs)
+size_t wheel_entries = 0;
+bool probe_timer_armed = false;   // a tick is due
+bool probe_timer_posted = false;  // lwIP's thread is asked to arm one
 uint64_t* probe_counters = nullptr;
-
-Probe probe_of(tcp_pcb* p, uint32_t now) {
-  return {p, p->lastack, now, kProbeAfterMs, p->local_ip, p->remote_ip, p->local_port,
-          p->remote_port};
-}
 
 bool alive(const Probe& e) {
   return tcp_lookup(&e.local, e.local_port, &e.remote, e.remote_port) == e.pcb;
 }
 
-void probe_tick(void*) {
-  probe_timer_armed = false;
-  uint32_t now = sys_now();
-  for (auto it = probes.begin(); it != probes.end();) {
-    tcp_pcb* p = it->pcb;
-    if (!alive(*it) || !(p->flags & TF_INFR) || !p->unacked) {
-      it = probes.erase(it);
-      continue;
-    }
-    if (p->lastack != it->lastack) {
-      *it = probe_of(p, now);
-    } else if (now - it->since_ms >= it->wait_ms && tcp_rexmit(p) == ERR_OK) {
-      if (probe_counters) probe_counters[kTcpRecoveryProbes]++;
-      tcp_output(p);
-      it->since_ms = now;
-      it->wait_ms = std::min(it->wait_ms * 2, kProbeMaxMs);
-    }
-    ++it;
-  }
-  if (!probes.empty()) {
-    probe_timer_armed = true;
-    sys_timeout(kProbeTickMs, probe_tick, nullptr);
-  }
+bool sends_data(const tcp_pcb* p) {
+  return p->state == ESTABLISHED || p->state == CLOSE_WAIT || p->state == FIN_WAIT_1 ||
+         p->state == CLOSING || p->state == LAST_ACK;
 }
 
-// In lwIP's thread: a timeout added from another thread would wait for
-// the thread's current sleep to end.
-void arm_probe_timer(void*) {
-  if (probe_timer_armed || probes.empty()) return;
+// SACK agreed (as Linux and RFC 8985 ask: a probe's ACK must tell what
+// else arrived), and two or more segments in flight (counting one being
+// sent now) or SACK recovery under way.
+bool wants_probe(const tcp_pcb* p, bool sending = false) {
+  return (p->flags & TF_SACK) && p->unacked && sends_data(p) &&
+         (sending || p->unacked->next || (p->flags & TF_INFR));
+}
+
+// 2 x the smoothed round trip, at least kProbeMinMs, and short of the
+// earliest moment the retransmission timer could fire (it counts whole
+// slow-timer ticks from the last ACK), as Linux's is short of its RTO.
+uint32_t probe_timeout_ms(const tcp_pcb* p) {
+  uint64_t rto_ms = uint64_t(std::max<int>(p->rto, 0)) * TCP_SLOW_INTERVAL;
+  uint64_t ceiling = rto_ms > TCP_SLOW_INTERVAL + kProbeMinMs + kProbeTickMs
+                         ? rto_ms - TCP_SLOW_INTERVAL - kProbeTickMs
+                         : kProbeMinMs;
+  uint64_t pto = p->srtt_us ? (2 * uint64_t(p->srtt_us) + 999) / 1000 : kProbeNoSampleMs;
+  return uint32_t(std::clamp(pto, uint64_t(kProbeMinMs), std::min<uint64_t>(kProbeMaxMs, ceiling)));
+}
+
+void probe_tick(void*);
+
+// Runs in lwIP's thread: a timeout added from another thread would wait
+// for that thread's current sleep to end.
+void arm_probe_timer(void* = nullptr) {
+  probe_timer_posted = false;
+  if (probe_timer_armed || wheel_entries == 0) return;
   probe_timer_armed = true;
   sys_timeout(kProbeTickMs, probe_tick, nullptr);
 }
 
-void watch_recovery(tcp_pcb* p, uint64_t* c) {
-  if (!(p->flags & TF_SACK) || !(p->flags & TF_INFR) || !p->unacked) return;
-  auto it = std::find_if(probes.begin(), probes.end(), [p](const Probe& e) { return e.pcb == p; });
-  if (it != probes.end()) {
-    if (it->lastack != p->lastack) *it = probe_of(p, sys_now());
+void schedule_probe(tcp_pcb* p, uint32_t lastack, uint32_t wait_ms) {
+  uint32_t now_tick = sys_now() / kProbeTickMs;
+  if (wheel_entries == 0) wheel_tick = now_tick;  // an empty wheel has nothing overdue
+  uint32_t due = now_tick + (wait_ms + kProbeTickMs - 1) / kProbeTickMs;
+  wheel[due % kWheelSlots].push_back(
+      {p, lastack, wait_ms, p->local_ip, p->remote_ip, p->local_port, p->remote_port});
+  wheel_entries++;
+  p->loss_probe_armed = 1;
+}
+
+void check_probe(const Probe& e) {
+  if (!alive(e)) return;  // gone (its memory may serve another connection now)
+  tcp_pcb* p = e.pcb;
+  p->loss_probe_armed = 0;
+  if (!wants_probe(p)) return;
+  if (p->lastack != e.lastack) {  // progress: watch the rest of the flight
+    schedule_probe(p, p->lastack, probe_timeout_ms(p));
     return;
   }
-  probe_counters = c;
-  probes.push_back(probe_of(p, sys_now()));
-  if (!probe_timer_armed) tcpip_try_callback(arm_probe_timer, nullptr);
+  bool recovering = p->flags & TF_INFR;
+  if (tcp_rexmit(p) == ERR_OK) {
+    if (probe_counters) probe_counters[recovering ? kTcpRecoveryProbes : kTcpTailLossProbes]++;
+    tcp_output(p);
+  }
+  // A tail-loss probe is sent once, as Linux's; a hole in recovery is
+  // probed again after twice as long, up to kProbeMaxMs. Then only the
+  // retransmission timer resends, until an ACK watches the connection again.
+  if (recovering && e.wait_ms * 2 <= kProbeMaxMs) schedule_probe(p, e.lastack, e.wait_ms * 2);
 }
+
+void probe_tick(void*) {
+  probe_timer_armed = false;
+  uint32_t now_tick = sys_now() / kProbeTickMs;
+  // A late timer serves every slot it missed, each at most once.
+  for (uint32_t n = 0; wheel_tick != now_tick && n < kWheelSlots; n++) {
+    wheel_tick++;
+    std::vector<Probe> due;
+    due.swap(wheel[wheel_tick % kWheelSlots]);
+    wheel_entries -= due.size();
+    for (const Probe& e : due) check_probe(e);
+  }
+  wheel_tick = now_tick;
+  arm_probe_timer();
+}
+
+void watch_probe(tcp_pcb* p, uint64_t* c, bool sending = false) {
+  if (p->loss_probe_armed || !wants_probe(p, sending)) return;
+  probe_counters = c;
+  schedule_probe(p, p->lastack, probe_timeout_ms(p));
+  if (!probe_timer_armed && !probe_timer_posted)
+    probe_timer_posted = tcpip_try_callback(arm_probe_timer, nullptr) == ERR_OK;
+}
+
+}  // namespace
+
+// lwIP's clock for round-trip times (lwipopts.h, lwip patch 0012).
+extern "C" uint32_t oryx_now_us(void) {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return uint32_t(uint64_t(t.tv_sec) * 1000000u + uint64_t(t.tv_nsec) / 1000u);
+}
+
+namespace {
 
 // A SYN for a 4-tuple this stack holds in TIME_WAIT is refused by lwIP
 // with a RST. Linux (RFC 6191) accepts it when its sequence number is
@@ -241,10 +308,8 @@ void watch_rx_after(const TcpSegment& s, const RxWatch& before, uint64_t* c) {
     p->sv = 2;
     p->rto = 2;
   }
-  if (p->flags & TF_SACK) {  // lwIP's SACK-based recovery (lwip patch 0002) repairs holes
-    watch_recovery(p, c);
-    return;
-  }
+  watch_probe(p, c);
+  if (p->flags & TF_SACK) return;  // lwIP's SACK-based recovery (lwip patch 0002) repairs holes
   if (!before.in_recovery_before && (p->flags & TF_INFR)) {  // lwIP began fast recovery
     sweep_recovery_points();
     recovery_point[p] = before.snd_nxt_before;
@@ -277,6 +342,8 @@ void watch_tx(const TcpSegment& s, uint64_t* c) {
   // snd_nxt alone.
   if (TCP_SEQ_LT(s.seq, p->snd_nxt) || ((p->flags & TF_RTO) && TCP_SEQ_LT(s.seq, p->rto_end)))
     c[kTcpRetransmits]++;
+  else
+    watch_probe(p, c, true);
 }
 
 }  // namespace oryx::stack

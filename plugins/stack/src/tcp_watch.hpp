@@ -2,8 +2,8 @@
 // tcp_watch.hpp - what the glue sees of TCP segments crossing the lwIP
 // boundary: counters lwIP keeps only with LWIP_STATS (retransmissions,
 // out-of-order, duplicate and out-of-window segments), Linux's TIME_WAIT
-// reuse, NewReno partial-ACK recovery for peers without SACK, and a probe
-// for lost retransmissions in SACK recovery.
+// reuse, NewReno partial-ACK recovery for peers without SACK, and loss
+// probes (a tail loss, a lost retransmission in SACK recovery).
 // Everything here runs under the lwIP core lock.
 #pragma once
 

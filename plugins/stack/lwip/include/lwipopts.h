@@ -88,6 +88,10 @@
  * nothing else reveals costs a fifth. They run only while connections
  * exist. */
 #define TCP_TMR_INTERVAL 50
+/* Round-trip times in microseconds beside lwIP's ticks (patches/0012), for
+ * the loss probe's timeout and TCP_INFO; the glue's monotonic clock. */
+unsigned int oryx_now_us(void);
+#define LWIP_TCP_NOW_US() oryx_now_us()
 /* The initial congestion window of RFC 6928, as Linux: 10 segments
  * (lwIP's own is RFC 2581's 3; patches/0006 lets it be chosen here). */
 #define LWIP_TCP_CALC_INITIAL_CWND(mss) \
