@@ -122,6 +122,11 @@ $(null_stack 2 198.18.96.2/24 "receive_window = 100000")
 EOF
 refused_start "$TWO" "two stacks have different receive windows" \
   "receive_window 100000 differs from the 65535 of the stack already running"
+# ... nor different ceilings for lwIP's connection pool.
+sed -i -e 's/^receive_window = 100000$/max_connections = 1000/' "$TWO"
+sed -i -e 's/file_prefix = "twostacks/file_prefix = "twoceilings/' "$TWO"
+refused_start "$TWO" "two stacks have different connection ceilings" \
+  "max_connections 1000 differs from the 262144 of the stack already running"
 
 for args in "-u ftp://x status" "-u http://127.0.0.1:99999 status" "frobnicate" "stats --watch 0" "log io" \
             "show" "show /api/v1/bridge" "show bridge/fdb limit"; do

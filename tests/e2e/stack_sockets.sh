@@ -25,8 +25,10 @@ ip netns exec "$NS" $PY "$ORYX_SOURCE/plugins/stack/tests/peer.py" --dir "$WORK/
 _PIDS+=($!)
 wait_until 10 '[ -e "$WORK/records/peer.ready" ]' || fail "the peer did not start"
 
-# A window larger than the slow-reader test's 512 KiB (socket_layer_test.cpp).
-CFG=$(stack_config sockets "$NS" "$NET" 'ipv6 = "2001:db8:91::2"' 'receive_window = 1310720')
+# A window larger than the slow-reader test's 512 KiB, and ceilings the
+# ENOBUFS test reaches (socket_layer_test.cpp).
+CFG=$(stack_config sockets "$NS" "$NET" 'ipv6 = "2001:db8:91::2"' 'receive_window = 1310720' \
+  'max_connections = 256' 'max_udp_sockets = 32')
 
 for model in ${SOCKET_MODELS:-separate rtc}; do
   log "socket layer, $model model"

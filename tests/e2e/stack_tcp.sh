@@ -2,12 +2,13 @@
 # TCP on the lwIP stack against the kernel in a namespace: 64 MiB echoed
 # byte-exact in each direction at once, 1,000 concurrent connections each
 # verified, orderly close from either side, RST on a closed port, and
-# reconnecting from a port the stack left in TIME_WAIT, and TIME_WAIT held
-# to time_wait_max (16 here) with the connection gauges back at zero.
+# reconnecting from a port the stack left in TIME_WAIT, TIME_WAIT held
+# to time_wait_max (16 here) with the connection gauges back at zero, and
+# max_connections (1,040 here) refusing one more connection, counted.
 source "$(dirname "$0")/lib.sh"
 
 start_stack t 198.18.90 "tcp_echo_port = 7" "http_port = 80" "http_body_bytes = 10" \
-  "time_wait_max = 16"
+  "time_wait_max = 16" "max_connections = 1040"
 
 log "64 MiB each way through TCP echo, sha256 compared"
 ip netns exec "$NS" timeout 120 $PY "$ORYX_SOURCE/tests/e2e/echo_check.py" --host 198.18.90.2 \
@@ -89,5 +90,31 @@ TW=$(api "$URL" '/api/v1/connections?state=TIME_WAIT' | json "j['matched']")
 # (a client port reused while in TIME_WAIT retires its entry uncounted).
 [ $(($(C tcp_time_wait_recycled) - RECYCLED)) -ge $((REQS - 16 - REQS / 10)) ] ||
   fail "only $(($(C tcp_time_wait_recycled) - RECYCLED)) of $REQS closes counted past the cap"
+log "max_connections: 1,040 held, the next SYN gets no answer, the held ones still echo"
+REFUSED=$(C tcp_connection_limit_refusals)
+ip netns exec "$NS" timeout 120 $PY - <<'PY' || fail "max_connections"
+import socket, sys
+held = [socket.create_connection(("198.18.90.2", 7), timeout=5) for _ in range(1040)]
+extra = socket.socket()
+extra.settimeout(1.5)
+try:
+    extra.connect(("198.18.90.2", 7))
+    sys.exit("connection 1,041 was answered")
+except socket.timeout:
+    pass
+extra.close()
+for i, s in enumerate(held[::104]):
+    msg = b"still here %d" % i
+    s.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        got += s.recv(100)
+    assert got == msg, (got, msg)
+held.pop().close()  # room for one more once the stack has let it go
+socket.create_connection(("198.18.90.2", 7), timeout=5).close()
+PY
+NOW=$(C tcp_connection_limit_refusals)
+log "tcp_connection_limit_refusals $REFUSED -> $NOW"
+[ "$NOW" -gt "$REFUSED" ] || fail "the refused connection was not counted"
 stop_oryxd "$t_PID" || fail "exit status $?"
 log "PASS"

@@ -27,7 +27,8 @@ enum Counter : size_t {
   kDropTooBig, kTcpConnections, kMbufsHeld,
   kTcpOpened, kTcpAcceptOverflow, kUdpRcvbufDrops, kSocketsOpen,
   kTcpRetransmits, kTcpPartialAckRetransmits, kTcpOutOfOrder, kTcpDuplicateSegments,
-  kDropTcpOutOfWindow, kTcpRxCompacted, kTcpRecoveryProbes, kTcpTailLossProbes, kTcpActive, kTcpTimeWait,
+  kDropTcpOutOfWindow, kTcpRxCompacted, kTcpRecoveryProbes, kTcpTailLossProbes,
+  kTcpConnectionLimitRefusals, kUdpSocketLimitRefusals, kTcpActive, kTcpTimeWait,
   // lwIP's own statistics (lwip_statistics.cpp): Linux's SNMP counters,
   // then what lwIP dropped.
   kIpInReceives, kIpInHdrErrors, kIpInAddrErrors, kIpInUnknownProtos, kIpInDiscards,
@@ -102,6 +103,8 @@ struct InterfaceConfig {
   bool gratuitous_arp;
   size_t time_wait_max = 131072;  // TIME_WAIT connections kept, as Linux's tcp_max_tw_buckets
   size_t receive_window = 0;   // bytes; 0 keeps lwIP's ceiling (TCP_WND)
+  size_t max_connections = 0;  // TCP connections (lwIP's pcbs, TIME_WAIT too); 0: no ceiling
+  size_t max_udp_sockets = 0;  // UDP sockets and services; 0: no ceiling
 };
 
 // One lwIP network interface bound to a port of the graph.

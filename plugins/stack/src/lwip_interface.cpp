@@ -18,9 +18,11 @@ extern "C" {
 #include <lwip/ethip6.h>
 #include <lwip/init.h>
 #include <lwip/ip_addr.h>
+#include <lwip/memp.h>
 #include <lwip/netif.h>
 #include <lwip/pbuf.h>
 #include <lwip/priv/tcp_priv.h>
+#include <lwip/stats.h>
 #include <lwip/tcp.h>
 #include <lwip/tcpip.h>
 #include <lwip/udp.h>
@@ -255,6 +257,24 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
                                " of the stack already running in this process");
     }
     tcp_rcv_wnd_max = tcpwnd_size_t(cfg.receive_window);
+  }
+  // The ceilings of lwIP's pools (lwip patch 0013), one per process too.
+  struct Ceiling {
+    const char* key;
+    size_t wanted;
+    stats_mem* pool;
+  };
+  for (const Ceiling& c : {Ceiling{"max_connections", cfg.max_connections, lwip_stats.memp[MEMP_TCP_PCB]},
+                           Ceiling{"max_udp_sockets", cfg.max_udp_sockets, lwip_stats.memp[MEMP_UDP_PCB]}}) {
+    if (c.wanted == c.pool->avail) continue;
+    if (netif_list) {
+      size_t first = c.pool->avail;
+      delete impl_;
+      throw std::runtime_error(std::string(c.key) + " " + std::to_string(c.wanted) +
+                               " differs from the " + std::to_string(first) +
+                               " of the stack already running in this process");
+    }
+    c.pool->avail = c.wanted;
   }
   netif* n = &impl_->nif;
   if (!netif_add(n, &addr, &mask, &gw, impl_, Impl::netif_setup, ethernet_input)) {

@@ -194,6 +194,7 @@ void ServiceConn::finish() {
 namespace {
 err_t on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   auto* la = static_cast<ListenArg*>(arg);
+  if (err == ERR_MEM) la->set->counters[kTcpConnectionLimitRefusals]++;  // no pcb: max_connections
   if (err != ERR_OK || !pcb) return ERR_VAL;
   auto* conn = new ServiceConn();
   conn->set = la->set;

@@ -154,6 +154,16 @@ constexpr auto kCounters = oryx::sdk::counter_table({
                         "two or more segments in flight had no ACK for a probe timeout (2 "
                         "round trips, at least 10 ms): a tail loss found before the "
                         "retransmission timeout (RFC 8985's tail-loss probe).")},
+    {kTcpConnectionLimitRefusals,
+     oryx::sdk::counter("tcp_connection_limit_refusals", "connections",
+                        "Connections refused because max_connections were open (TIME_WAIT "
+                        "included, after the oldest one was recycled): SYNs dropped, which "
+                        "the client sends again as when Linux's SYN queue is full, and "
+                        "socket() calls answered ENOBUFS.")},
+    {kUdpSocketLimitRefusals,
+     oryx::sdk::counter("udp_socket_limit_refusals", "sockets",
+                        "UDP sockets refused (socket() answered ENOBUFS) because "
+                        "max_udp_sockets were open.")},
     {kTcpActive, oryx::sdk::gauge("tcp_active", "connections",
                                   "lwIP's connections in any state but LISTEN and TIME_WAIT, "
                                   "sockets' and services' alike (process-wide).")},
@@ -291,6 +301,14 @@ constexpr oryx_param kParams[] = {
                          "over a 1 ms round trip needs 1310720). Data waiting for the "
                          "application counts against it. One value per process: every stack "
                          "stage must give the same."),
+    oryx::sdk::param_int("max_connections", 16, 4194304, "262144",
+                         "TCP connections held at once, TIME_WAIT included (listening sockets "
+                         "are not counted); at the ceiling the oldest TIME_WAIT one is "
+                         "recycled, else a new connection is refused (its SYN dropped, "
+                         "socket() ENOBUFS). About 550 bytes each. One value per process."),
+    oryx::sdk::param_int("max_udp_sockets", 16, 1048576, "65536",
+                         "UDP sockets and services open at once; socket() answers ENOBUFS "
+                         "beyond. One value per process."),
     oryx::sdk::param_int("tcp_echo_port", 0, 65535, "0", "TCP echo service port; 0 is off."),
     oryx::sdk::param_int("udp_echo_port", 0, 65535, "0", "UDP echo service port; 0 is off."),
     oryx::sdk::param_int("tcp_discard_port", 0, 65535, "0", "TCP discard service port; 0 is off."),
@@ -396,6 +414,8 @@ class StackStage {
     mtu_ = uint16_t(cfg.get_int("mtu"));
     iface_.time_wait_max = size_t(cfg.get_int("time_wait_max"));
     iface_.receive_window = size_t(cfg.get_int("receive_window"));
+    iface_.max_connections = size_t(cfg.get_int("max_connections"));
+    iface_.max_udp_sockets = size_t(cfg.get_int("max_udp_sockets"));
     services_.tcp_echo_port = int(cfg.get_int("tcp_echo_port"));
     services_.udp_echo_port = int(cfg.get_int("udp_echo_port"));
     services_.tcp_discard_port = int(cfg.get_int("tcp_discard_port"));

@@ -190,6 +190,7 @@ Socket* pick_member(ListenGroup& g) {
 
 err_t on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   auto* g = static_cast<ListenGroup*>(arg);
+  if (err == ERR_MEM) counters()[kTcpConnectionLimitRefusals]++;  // no pcb: max_connections
   if (err != ERR_OK || !pcb || !g) return ERR_VAL;
   Socket* listener = pick_member(*g);
   if (!listener) {  // every accept queue full: lwIP drops the ACK (patch 0007), the peer retries
@@ -275,7 +276,10 @@ void set_counters(uint64_t* c) {
 
 int stream_open(Socket& s) {
   tcp_pcb* pcb = tcp_new_ip_type(ip_type(s));
-  if (!pcb) return -ENOBUFS;
+  if (!pcb) {  // max_connections (lwip patch 0013)
+    counters()[kTcpConnectionLimitRefusals]++;
+    return -ENOBUFS;
+  }
   attach(s, pcb);
   stream_apply_options(s);
   return 0;

@@ -38,7 +38,10 @@ void set_udp_counters(uint64_t* c) { g_counters = c; }
 
 int dgram_open(Socket& s) {
   s.udp = udp_new_ip_type(ip_type(s));
-  if (!s.udp) return -ENOBUFS;
+  if (!s.udp) {  // max_udp_sockets (lwip patch 0013)
+    if (g_counters) g_counters[kUdpSocketLimitRefusals]++;
+    return -ENOBUFS;
+  }
   udp_recv(s.udp, on_recv, &s);
   dgram_apply_options(s);
   return 0;

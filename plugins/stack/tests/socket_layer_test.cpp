@@ -881,6 +881,33 @@ TEST_CASE("calls that make no sense get Linux's errno", "[errors]") {
 
 // ---- UDP ------------------------------------------------------------------
 
+TEST_CASE("socket() answers ENOBUFS at the stack's ceilings", "[errors][tcp][udp]") {
+  use_model();
+  // stack_sockets.sh sets max_connections = 256 and max_udp_sockets = 32
+  // (lwip patch 0013); TIME_WAIT left by earlier cases is recycled first.
+  struct Ceiling {
+    int type;
+    const char* counter;
+    size_t most, least;  // what may be open already: a few of the harness's
+  };
+  for (const Ceiling& c : {Ceiling{SOCK_DGRAM, "udp_socket_limit_refusals", 32, 24},
+                           Ceiling{SOCK_STREAM, "tcp_connection_limit_refusals", 256, 240}}) {
+    uint64_t refused = stack_counter(c.counter);
+    std::vector<std::unique_ptr<Sock>> open;
+    int last = 0;
+    for (int i = 0; i < 1000 && last >= 0; i++) {
+      last = S->socket(AF_INET, c.type, 0);
+      if (last >= 0) open.push_back(std::make_unique<Sock>(last));
+    }
+    CHECK(last == -ENOBUFS);
+    CHECK(open.size() <= c.most);
+    CHECK(open.size() >= c.least);
+    CHECK(stack_counter(c.counter) == refused + 1);
+    open.pop_back();  // one closed: room for one more
+    Sock again(AF_INET, c.type);
+  }
+}
+
 TEST_CASE("UDP: datagrams from 1 to 65,507 bytes through the peer's echo", "[udp]") {
   use_model();
   Sock u(AF_INET, SOCK_DGRAM);

@@ -26,6 +26,10 @@
 #define MEM_LIBC_MALLOC 1
 #define MEMP_MEM_MALLOC 1
 #define MEM_USE_POOLS 0
+/* Pool statistics stay on (lwIP turns them off with MEMP_MEM_MALLOC):
+ * each pool's count in use is what its ceiling is checked against
+ * (patches/0013; max_connections, max_udp_sockets). */
+#define MEMP_STATS 1
 #define MEM_ALIGNMENT 8
 
 /* ---- link and network layers ------------------------------------------- */
