@@ -214,6 +214,13 @@ void Runtime::forked_child() {
     r.inherited_ = true;
     fatal_signals::disarm_in_child();
   }
+  // The kernel and its REST server are the parent's, and their threads
+  // did not come along: destroying them at the child's exit would stop
+  // the parent's port and wait for ever on threads that are not there.
+  // The child leaves them to the parent (its copy of their memory goes
+  // with the child).
+  (void)g_rest.release();
+  (void)g_appliance.release();
 }
 
 void Runtime::stop_kernel() {
