@@ -8,7 +8,7 @@
 # and echo afterwards, and exit cleanly.
 source "$(dirname "$0")/lib.sh"
 
-NET=198.18.97
+NET=198.18.99
 NS=oxf$TAG
 make_ns "$NS" "$NS" "$NET.1/24"
 unreachable_route "$NET.0/24"

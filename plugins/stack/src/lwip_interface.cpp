@@ -264,8 +264,11 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
     size_t wanted;
     stats_mem* pool;
   };
-  for (const Ceiling& c : {Ceiling{"max_connections", cfg.max_connections, lwip_stats.memp[MEMP_TCP_PCB]},
-                           Ceiling{"max_udp_sockets", cfg.max_udp_sockets, lwip_stats.memp[MEMP_UDP_PCB]}}) {
+  const Ceiling ceilings[] = {
+      {"max_connections", cfg.max_connections, lwip_stats.memp[MEMP_TCP_PCB]},
+      {"max_udp_sockets", cfg.max_udp_sockets, lwip_stats.memp[MEMP_UDP_PCB]},
+  };
+  for (const Ceiling& c : ceilings) {
     if (c.wanted == c.pool->avail) continue;
     if (netif_list) {
       size_t first = c.pool->avail;

@@ -86,16 +86,16 @@ void sweep_recovery_points() {
 // retransmission is lost again while the sender's buffer is full of data
 // behind it (an echo's is). Linux's tail-loss probe and RACK cover these
 // (RFC 8985). Here a connection that agreed SACK, with two or more
-// segments in flight or in SACK recovery, is checked after a probe timeout, PTO = 2 x the
-// smoothed round trip (lwip patch 0012), at least 10 ms: if its cumulative
-// ACK has not moved, its first unacknowledged segment (the first hole,
-// unless an ACK is on its way) is sent again: once out of recovery (a
-// tail-loss probe; Linux's sends new data or the last segment, whose SACK
-// then starts RACK's recovery, which lwIP does not have), and in recovery
-// again after twice as long, up to kProbeMaxMs; then the retransmission
-// timer alone goes on. One segment alone in flight is the timer's, as
-// Linux waits a round trip plus 200 ms for it (the peer may be delaying
-// its ACK).
+// segments in flight or in SACK recovery, is checked after a probe
+// timeout, PTO = 2 x the smoothed round trip (lwip patch 0012), at least
+// 10 ms: if its cumulative ACK has not moved, its first unacknowledged
+// segment (the first hole, unless an ACK is on its way) is sent again:
+// once out of recovery (a tail-loss probe; Linux's sends new data or the
+// last segment, whose SACK then starts RACK's recovery, which lwIP does
+// not have), and in recovery again after twice as long, up to
+// kProbeMaxMs; then the retransmission timer alone goes on. One segment
+// alone in flight is the timer's, as Linux waits a round trip plus 200 ms
+// for it (the peer may be delaying its ACK).
 // The checks sit on a wheel of kProbeTickMs slots served by a timer in
 // lwIP's thread, running while anything is on it, so a probe costs a
 // connection one slot entry per PTO, whatever the number of connections.
