@@ -96,6 +96,8 @@ void sweep_recovery_points() {
 // kProbeMaxMs; then the retransmission timer alone goes on. One segment
 // alone in flight is the timer's, as Linux waits a round trip plus 200 ms
 // for it (the peer may be delaying its ACK).
+// The PTO counts from the last ACK that moved the cumulative ACK, so a
+// probe leaves before the retransmission timer, which lwIP restarts then.
 // The checks sit on a wheel of kProbeTickMs slots served by a timer in
 // lwIP's thread, running while anything is on it, so a probe costs a
 // connection one slot entry per PTO, whatever the number of connections.
@@ -170,9 +172,14 @@ void check_probe(const Probe& e) {
   tcp_pcb* p = e.pcb;
   p->loss_probe_armed = 0;
   if (!wants_probe(p)) return;
-  if (p->lastack != e.lastack) {  // progress: watch the rest of the flight
-    schedule_probe(p, p->lastack, probe_timeout_ms(p));
-    return;
+  uint32_t wait = e.wait_ms;
+  if (p->lastack != e.lastack) {  // the flight moved: a PTO from the last ACK that moved it
+    uint32_t pto = probe_timeout_ms(p), quiet = sys_now() - p->loss_probe_since_ms;
+    if (quiet < pto) {
+      schedule_probe(p, p->lastack, pto - quiet);
+      return;
+    }
+    wait = pto;
   }
   bool recovering = p->flags & TF_INFR;
   if (tcp_rexmit(p) == ERR_OK) {
@@ -182,7 +189,7 @@ void check_probe(const Probe& e) {
   // A tail-loss probe is sent once, as Linux's; a hole in recovery is
   // probed again after twice as long, up to kProbeMaxMs. Then only the
   // retransmission timer resends, until an ACK watches the connection again.
-  if (recovering && e.wait_ms * 2 <= kProbeMaxMs) schedule_probe(p, e.lastack, e.wait_ms * 2);
+  if (recovering && wait * 2 <= kProbeMaxMs) schedule_probe(p, p->lastack, wait * 2);
 }
 
 void probe_tick(void*) {
@@ -203,6 +210,7 @@ void probe_tick(void*) {
 void watch_probe(tcp_pcb* p, uint64_t* c, bool sending = false) {
   if (p->loss_probe_armed || !wants_probe(p, sending)) return;
   probe_counters = c;
+  p->loss_probe_since_ms = sys_now();  // a new flight, or the ACK that just moved it
   schedule_probe(p, p->lastack, probe_timeout_ms(p));
   if (!probe_timer_armed && !probe_timer_posted)
     probe_timer_posted = tcpip_try_callback(arm_probe_timer, nullptr) == ERR_OK;
@@ -308,6 +316,7 @@ void watch_rx_after(const TcpSegment& s, const RxWatch& before, uint64_t* c) {
     p->sv = 2;
     p->rto = 2;
   }
+  if (p->lastack != before.lastack_before) p->loss_probe_since_ms = sys_now();
   watch_probe(p, c);
   if (p->flags & TF_SACK) return;  // lwIP's SACK-based recovery (lwip patch 0002) repairs holes
   if (!before.in_recovery_before && (p->flags & TF_INFR)) {  // lwIP began fast recovery
