@@ -7,8 +7,9 @@
 # port and to a stray ACK at a listener, data without the ACK bit
 # (dropped), the initial window, the SYN-ACK's options, MSS clamping, fast
 # retransmit after three duplicate ACKs and NewReno's partial ACK, a
-# tail-loss probe, RTO back-off, zero-window probes, and RFC 5961's challenge ACKs to an
-# in-window RST and to a SYN on an established connection. An
+# tail-loss probe, RTO back-off, zero-window probes, and RFC 5961's
+# challenge ACKs to an in-window RST and to a SYN on an established
+# connection. An
 # application's sockets: Nagle, TCP_NODELAY, TCP_CORK (and its 200 ms
 # ceiling), TCP_MAXSEG on a listener, TCP_LINGER2's FIN-WAIT-2 timeout,
 # simultaneous close, keep-alive probes and the reset after them.

@@ -239,8 +239,8 @@ def builtin_scenarios(out):
     # leaves about two round trips later, before a retransmission timeout
     # could (Linux: at least 200 ms; lwIP: at least 100 ms after the send);
     # Linux's probe is the last segment, Oryx's the first unacknowledged.
-    # What is printed is the probe's delay; stack_wire.sh holds each stack
-    # to its own timeout.
+    # What is printed is the delay of the first segment sent again;
+    # stack_wire.sh checks that each stack counted it as a probe.
     sport = base + 14
     seq, ack = handshake(sport, 80, window=10 * MSS, sack=True)
     post = IP(src=src, dst=dst) / TCP(sport=sport, dport=80, seq=seq + len(req), flags="A")
