@@ -308,10 +308,11 @@ void watch_rx_after(const TcpSegment& s, const RxWatch& before, uint64_t* c) {
     return;
   }
   // lwIP's integer smoothing settles the RTT deviation at 3 slow-timer
-  // ticks (100 ms each, lwipopts.h), so on a LAN every timeout waits
-  // 300-400 ms. Two ticks (200-300 ms, Linux's minimum is 200) is the
-  // shortest that cannot fire while an ACK is still on its way, given a
-  // round trip under one tick (sa is the RTT in ticks, times 8).
+  // ticks (100 ms each, lwipopts.h), so on a LAN every timeout would wait
+  // 200-300 ms after the last ACK. Two ticks (the timer's second tick:
+  // 100-200 ms; Linux's minimum is 200 ms, a difference the stack README
+  // lists) is the shortest that cannot fire while an ACK is still on its
+  // way, given a round trip under one tick (sa is the RTT in ticks, times 8).
   if ((p->sa >> 3) == 0 && p->sv > 2 && p->nrtx == 0) {
     p->sv = 2;
     p->rto = 2;
