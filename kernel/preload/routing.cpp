@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "routing.hpp"
 
+#include "libc.hpp"
 #include "option_log.hpp"
 #include "runtime.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 
 namespace oryx::preload {
 
@@ -21,6 +27,25 @@ void on_socket_woken(void* ctx, int, uint32_t events) {
 }
 
 namespace {
+
+// A forked child used an Oryx socket of the process it was forked from:
+// say why that fails with EBADF, once per process, on the real stderr
+// (the logger may hold a lock some thread of the parent had at fork).
+int refuse_inherited() {
+  static std::atomic<pid_t> reported_in{0};
+  pid_t self = getpid();
+  if (reported_in.exchange(self) != self) {
+    char text[320];
+    int n = std::snprintf(text, sizeof text,
+                          "liboryx-preload: pid %d: an Oryx socket of the process this one was "
+                          "forked from is used here; it belongs to that process's kernel, so "
+                          "calls on it fail with EBADF (closing it is fine). See "
+                          "docs/compatibility.md, \"fork, exec, daemonizing\".\n",
+                          int(self));
+    if (n > 0) (void)libc().write(2, text, size_t(std::min<int>(n, sizeof text - 1)));
+  }
+  return -EBADF;
+}
 
 // Creates the socket-layer socket; `e.create_mutex` is held.
 int create(FdEntry& e) {
@@ -58,8 +83,8 @@ int route_to_oryx(FdEntry& e, bool now) {
 
 int ensure_created(FdEntry& e) {
   Runtime& rt = Runtime::get();
-  if (e.handle >= 0) return e.generation == rt.generation() ? 0 : -EBADF;
-  if (rt.inherited()) return -EBADF;
+  if (e.handle >= 0) return e.generation == rt.generation() ? 0 : refuse_inherited();
+  if (rt.inherited()) return refuse_inherited();
   std::lock_guard lock(e.create_mutex);
   if (e.handle >= 0) return 0;
   return create(e);

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # A child forked from a process whose kernel runs leaves that kernel alone:
 # a Python server under `oryx run` listens on the stack's address, calls
-# select() once (the kernel is up), forks, and the child returns through
-# exit() (atexit handlers and static destructors run). The child must be
-# gone at once with status 0, not hang on the parent's REST server or
-# dataplane threads, which it does not have; the parent must still accept
-# and echo afterwards, and exit cleanly.
+# select() once (the kernel is up), forks, and the child tries to accept
+# on the inherited listener, which fails with EBADF and says why on
+# stderr, then returns through exit() (atexit handlers and static
+# destructors run). The child must be gone at once with status 0, not
+# hang on the parent's REST server or dataplane threads, which it does
+# not have; the parent must still accept and echo afterwards, and exit
+# cleanly.
 source "$(dirname "$0")/lib.sh"
 
 NET=198.18.99
@@ -22,6 +24,13 @@ select.select([listener], [], [], 0.1)  # the kernel runs from the first socket 
 started = time.monotonic()
 child = os.fork()
 if child == 0:
+    try:
+        listener.setblocking(False)
+        listener.accept()
+        sys.exit(3)
+    except OSError as e:
+        if e.errno != 9:  # EBADF: the socket is the parent's kernel's
+            sys.exit(4)
     sys.exit(0)  # through exit(): what a forked worker or a shell's child does
 deadline = started + 10
 while True:
@@ -49,6 +58,9 @@ wait_until 20 'grepq "child exited" "$WORK/fork.log" || ! kill -0 $SERVER 2>/dev
   fail "no word from the server (see $WORK/fork.log)"
 grepq "child exited" "$WORK/fork.log" || { cat "$WORK/fork.log"; fail "the forked child did not exit"; }
 log "$(grep "child exited" "$WORK/fork.log")"
+grepq "liboryx-preload: pid [0-9]*: an Oryx socket of the process this one was forked from" "$WORK/fork.log" ||
+  fail "the child's EBADF came without its reason on stderr"
+[ "$(grep -c "was forked from is used here" "$WORK/fork.log")" -eq 1 ] || fail "the reason was not said once"
 ECHO=$(ip netns exec "$NS" $PY -c "
 import socket
 s = socket.create_connection(('$NET.2', 7000), 5)
