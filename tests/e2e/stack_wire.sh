@@ -72,10 +72,13 @@ APP=$(ip netns exec "$NA" timeout 60 $PY "$ORYX_SOURCE/tests/e2e/tcp_wire.py" et
 # Tail-loss probes sent, by the stack and by the kernel's namespace (only
 # the tail-loss scenario agrees SACK, which both need for a probe).
 PROBES=$(C tcp_tail_loss_probes)
+TIMEOUTS=$(C tcp_timeouts)
 KPROBES=$(ip netns exec "$KN" $PY -c '
 lines = [l.split() for l in open("/proc/net/netstat") if l.startswith("TcpExt:")]
 print(dict(zip(lines[0], lines[1]))["TCPLossProbes"])')
-log "tail-loss probes: the stack $PROBES, the kernel $KPROBES"
+log "tail-loss probes: the stack $PROBES, the kernel $KPROBES; the stack's retransmission timeouts $TIMEOUTS"
+# The RTO back-off scenario alone makes one connection time out three times.
+[ "$TIMEOUTS" -ge 3 ] || fail "tcp_timeouts is $TIMEOUTS after the RTO back-off scenario"
 log "kernel:   $KERNEL"
 log "oryx:     $ORYX"
 log "oryx run: $APP"

@@ -35,7 +35,7 @@ enum Counter : size_t {
   kIpInDelivers, kIpOutRequests, kIpOutDiscards, kIpOutNoRoutes, kIpReasmReqds, kIpReasmOks,
   kIpReasmFails, kIpFragOks, kIpFragFails, kIpFragCreates,
   kTcpActiveOpens, kTcpPassiveOpens, kTcpAttemptFails, kTcpEstabResets, kTcpInSegs, kTcpOutSegs,
-  kTcpRetransSegs, kTcpInErrs, kTcpOutRsts,
+  kTcpRetransSegs, kTcpInErrs, kTcpOutRsts, kTcpTimeouts,
   kUdpInDatagrams, kUdpNoPorts, kUdpInErrors, kUdpOutDatagrams,
   kIcmpInMsgs, kIcmpInErrors, kIcmpOutMsgs, kIcmpOutErrors,
   kLwipDrops, kLwipMemoryErrors,

@@ -17,6 +17,7 @@ constexpr u32_t stats_mib2::*kMib2[] = {
     &stats_mib2::tcpactiveopens,  &stats_mib2::tcppassiveopens,   &stats_mib2::tcpattemptfails,
     &stats_mib2::tcpestabresets,  &stats_mib2::tcpinsegs,         &stats_mib2::tcpoutsegs,
     &stats_mib2::tcpretranssegs,  &stats_mib2::tcpinerrs,         &stats_mib2::tcpoutrsts,
+    &stats_mib2::tcptimeouts,  // lwip patch 0014
     &stats_mib2::udpindatagrams,  &stats_mib2::udpnoports,        &stats_mib2::udpinerrors,
     &stats_mib2::udpoutdatagrams, &stats_mib2::icmpinmsgs,        &stats_mib2::icmpinerrors,
     &stats_mib2::icmpoutmsgs,     &stats_mib2::icmpouterrors,

@@ -219,12 +219,19 @@ constexpr auto kCounters = oryx::sdk::counter_table({
     {kTcpOutSegs, oryx::sdk::counter("tcp_out_segs", "segments",
                           "TCP segments lwIP sent, retransmissions excluded (OutSegs).")},
     {kTcpRetransSegs, oryx::sdk::counter("tcp_retrans_segs", "segments",
-                          "TCP segments lwIP retransmitted (RetransSegs).")},
+                          "TCP segments lwIP resent through tcp_rexmit: fast retransmit "
+                          "without SACK, NewReno's partial ACK and the stack's probes "
+                          "(RetransSegs). Every retransmission, SACK recovery's and a "
+                          "timeout's included, is in tcp_retransmits.")},
     {kTcpInErrs, oryx::sdk::counter("tcp_in_errs", "segments",
                           "TCP segments lwIP received in error, e.g. a bad checksum or length "
                           "(InErrs).")},
     {kTcpOutRsts, oryx::sdk::counter("tcp_out_rsts", "segments",
                           "TCP segments with RST lwIP sent (OutRsts).")},
+    {kTcpTimeouts, oryx::sdk::counter("tcp_timeouts", "events",
+                          "Retransmission timeouts: a connection's timer expired and its "
+                          "unacknowledged data was sent again (Linux's TCPTimeouts; lwIP "
+                          "patch 0014).")},
     {kUdpInDatagrams, oryx::sdk::counter("udp_in_datagrams", "datagrams",
                           "UDP datagrams delivered to a socket or service (Linux's Udp "
                           "InDatagrams).")},
