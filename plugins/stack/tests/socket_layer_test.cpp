@@ -879,8 +879,6 @@ TEST_CASE("calls that make no sense get Linux's errno", "[errors]") {
   CHECK(S->shutdown(u, SHUT_RD) == -ENOTCONN);
 }
 
-// ---- UDP ------------------------------------------------------------------
-
 TEST_CASE("socket() answers ENOBUFS at the stack's ceilings", "[errors][tcp][udp]") {
   use_model();
   // stack_sockets.sh sets max_connections = 256 and max_udp_sockets = 32
@@ -907,6 +905,8 @@ TEST_CASE("socket() answers ENOBUFS at the stack's ceilings", "[errors][tcp][udp
     Sock again(AF_INET, c.type);
   }
 }
+
+// ---- UDP ------------------------------------------------------------------
 
 TEST_CASE("UDP: datagrams from 1 to 65,507 bytes through the peer's echo", "[udp]") {
   use_model();
