@@ -35,6 +35,7 @@ extern "C" {
 #include <mutex>
 #include <new>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 namespace oryx::stack {
@@ -247,38 +248,23 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
     throw std::runtime_error("bad IPv6 address " + cfg.ipv6);
 
   CoreLock lock;
-  // lwIP is one instance per process: the window is every stack's.
-  if (cfg.receive_window && cfg.receive_window != tcp_rcv_wnd_max) {
+  // lwIP is one instance per process: its receive window (lwip patch
+  // 0001) and its pools' ceilings (0013) are every stack's, so a later
+  // stack must ask for what the first one set.
+  auto agree = [&](const char* key, size_t wanted, auto& current) {
+    if (wanted == current) return;
     if (netif_list) {
-      size_t first = tcp_rcv_wnd_max;
       delete impl_;
-      throw std::runtime_error("receive_window " + std::to_string(cfg.receive_window) +
-                               " differs from the " + std::to_string(first) +
+      throw std::runtime_error(std::string(key) + " " + std::to_string(wanted) +
+                               " differs from the " + std::to_string(current) +
                                " of the stack already running in this process");
     }
-    tcp_rcv_wnd_max = tcpwnd_size_t(cfg.receive_window);
-  }
-  // The ceilings of lwIP's pools (lwip patch 0013), one per process too.
-  struct Ceiling {
-    const char* key;
-    size_t wanted;
-    stats_mem* pool;
+    current = std::remove_reference_t<decltype(current)>(wanted);
   };
-  const Ceiling ceilings[] = {
-      {"max_connections", cfg.max_connections, lwip_stats.memp[MEMP_TCP_PCB]},
-      {"max_udp_sockets", cfg.max_udp_sockets, lwip_stats.memp[MEMP_UDP_PCB]},
-  };
-  for (const Ceiling& c : ceilings) {
-    if (c.wanted == c.pool->avail) continue;
-    if (netif_list) {
-      size_t first = c.pool->avail;
-      delete impl_;
-      throw std::runtime_error(std::string(c.key) + " " + std::to_string(c.wanted) +
-                               " differs from the " + std::to_string(first) +
-                               " of the stack already running in this process");
-    }
-    c.pool->avail = c.wanted;
-  }
+  if (cfg.receive_window)  // 0 keeps lwIP's ceiling (TCP_WND)
+    agree("receive_window", cfg.receive_window, tcp_rcv_wnd_max);
+  agree("max_connections", cfg.max_connections, lwip_stats.memp[MEMP_TCP_PCB]->avail);
+  agree("max_udp_sockets", cfg.max_udp_sockets, lwip_stats.memp[MEMP_UDP_PCB]->avail);
   netif* n = &impl_->nif;
   if (!netif_add(n, &addr, &mask, &gw, impl_, Impl::netif_setup, ethernet_input)) {
     delete impl_;

@@ -317,7 +317,9 @@ void watch_rx_after(const TcpSegment& s, const RxWatch& before, uint64_t* c) {
     p->sv = 2;
     p->rto = 2;
   }
-  if (p->lastack != before.lastack_before) p->loss_probe_since_ms = sys_now();
+  // Loss probes need SACK (wants_probe): others skip the clock read.
+  if ((p->flags & TF_SACK) && p->lastack != before.lastack_before)
+    p->loss_probe_since_ms = sys_now();
   watch_probe(p, c);
   if (p->flags & TF_SACK) return;  // lwIP's SACK-based recovery (lwip patch 0002) repairs holes
   if (!before.in_recovery_before && (p->flags & TF_INFR)) {  // lwIP began fast recovery
