@@ -11,17 +11,23 @@
 # ROUNDS rounds, each the kernel then Oryx; the table shows medians and the
 # median of the per-round ratios, the JSON every round.
 #
-# Usage: bench/bulk_memif.sh [BUILD_DIR]   (env: ROUNDS=3, SECONDS_EACH=5)
+# Both links carry jumbo frames (MTU, default 9000: the memif ports and the
+# kernel pair's veth alike).
+#
+# Usage: bench/bulk_memif.sh [BUILD_DIR]   (env: ROUNDS=3, SECONDS_EACH=5, MTU=9000)
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 ROUNDS=${ROUNDS:-3}
 SECS=${SECONDS_EACH:-5}
+MTU=${MTU:-9000}
 OUT=${OUT:-$BUILD/bench-bulk-memif.json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
 source "$(dirname "$0")/lib.sh"
 # The kernel pair: the client namespace's eth1 to the kernel namespace (the
 # AF_XDP side of the topology stays unused here).
 bench_topology obmc$TAG obmk$TAG obmo$TAG 198.18.100 198.18.101
+ip -n "$CLI" link set eth1 mtu "$MTU"
+ip -n "$KRN" link set eth0 mtu "$MTU"
 
 # stack_side NAME ROLE ADDRESS [KEYS...]: an instance's tables, a memif port
 # of ROLE on $WORK/memif.sock feeding a stack at ADDRESS/24.
@@ -38,10 +44,12 @@ driver = "memif"
 socket = "$WORK/memif.sock"
 memif_id = 0
 role = "$2"
+memif_buffer_size = $((MTU + 22))
 next = "ip"
 [stage.ip]
 type = "stack"
 address = "$3/24"
+mtu = $MTU
 next = "wire"
 CONF
   printf '%s\n' "${@:4}"

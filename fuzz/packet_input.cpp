@@ -118,7 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       at += len;
       m->ol_flags |= flags;
       now += 10;
-      if (validate_frame(m) != FrameVerdict::kFine) {
+      if (!accepted(validate_frame(m))) {
         rte_pktmbuf_free(m);
         continue;
       }

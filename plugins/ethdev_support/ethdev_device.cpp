@@ -63,7 +63,8 @@ std::string vdev_arguments(const std::string& owner, const DeviceSpec& s) {
   if (s.driver == "memif")
     return "role=" + s.memif_role + ",socket=" + s.memif_socket +
            ",id=" + std::to_string(s.memif_id) +
-           ",socket-abstract=" + (s.memif_socket_abstract ? "yes" : "no");
+           ",socket-abstract=" + (s.memif_socket_abstract ? "yes" : "no") +
+           ",bsize=" + std::to_string(s.memif_buffer_size);
   if (s.driver == "ring") return "nodeaction=" + ring_name(owner, s) + ":0:CREATE";
   if (s.driver == "null") return "size=" + std::to_string(s.packet_size) + ",copy=0";
   throw Error("unknown driver '" + s.driver + "' (" + kDrivers + ")");

@@ -26,6 +26,7 @@ struct DeviceSpec {
   bool memif_socket_abstract = true;
   std::string memif_role;
   int memif_id = 0;
+  int memif_buffer_size = 2048;
   std::string ring;           // ring: name (empty: the owner's name)
   int packet_size = 64;       // null
   std::string pci_address;    // pci

@@ -22,9 +22,14 @@ def main():
     ap.add_argument("--mib", type=float, required=True)
     ap.add_argument("--rate", type=float, default=0, help="MiB/s, 0 = unlimited")
     ap.add_argument("--timeout", type=float, default=60, help="per socket operation, s")
+    ap.add_argument("--expect-mss", type=int, default=0,
+                    help="fail unless the connection's MSS (TCP_MAXSEG) is this")
     a = ap.parse_args()
     data = os.urandom(int(a.mib * 1024 * 1024))
     s = socket.create_connection((a.host, a.port), timeout=a.timeout)
+    mss = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+    if a.expect_mss and mss != a.expect_mss:
+        sys.exit(f"FAIL: MSS {mss}, expected {a.expect_mss}")
     failure = []
 
     def send():
@@ -61,7 +66,7 @@ def main():
         sys.exit(f"FAIL: {n} bytes back of {len(data)}")
     if digest.digest() != hashlib.sha256(data).digest():
         sys.exit("FAIL: sha256 differs")
-    print(f"ok {n}")
+    print(f"ok {n}" + (f" mss {mss}" if a.expect_mss else ""))
 
 
 if __name__ == "__main__":

@@ -73,6 +73,11 @@ constexpr oryx_param kParams[] = {
                           "creates a file at `socket`, as VPP and libmemif peers expect."),
     oryx::sdk::param_string("role", "\"client\"", "memif: role of this end.", "server|client"),
     oryx::sdk::param_int("memif_id", 0, 65535, "0", "memif: interface id within the socket."),
+    oryx::sdk::param_int("memif_buffer_size", 128, 65535, "2048",
+                         "memif: bytes per shared-memory buffer; the client's value is used by "
+                         "both ends. A frame longer than one buffer spans several, which DPDK "
+                         "22.11's memif driver can corrupt when its ring fills: for jumbo "
+                         "frames (a stack's mtu above 2026) give at least mtu + 22."),
     oryx::sdk::param_string("ring", "\"\"",
                             "ring: name of the in-memory ring (default: the stage name); what "
                             "the port sends comes back on its receive side.",
@@ -125,6 +130,7 @@ class PortStage {
     spec.memif_socket_abstract = cfg.get_bool("socket_abstract");
     spec.memif_role = cfg.get_string("role");
     spec.memif_id = int(cfg.get_int("memif_id"));
+    spec.memif_buffer_size = int(cfg.get_int("memif_buffer_size"));
     spec.ring = cfg.get_string("ring");
     spec.packet_size = int(cfg.get_int("packet_size"));
     spec.pci_address = cfg.get_string("address");

@@ -42,11 +42,21 @@ enum Counter : size_t {
   kCounterCount
 };
 
+// One segment of a frame being built for transmission.
+struct TxSpan {
+  uint8_t* data;
+  uint16_t len;
+};
+// A jumbo frame of 9,018 bytes takes five mbufs of DPDK's default size.
+constexpr unsigned kMaxTxSpans = 8;
+
 // Operations the DPDK side provides to the lwIP side.
 struct MbufOps {
-  // A fresh mbuf with room for len bytes; returns its handle and writes
-  // the data pointer, or nullptr when the pool is empty.
-  void* (*alloc)(void* pool, uint16_t len, uint8_t** data);
+  // A fresh frame of len bytes, chained over several mbufs when one cannot
+  // hold it (at most kMaxTxSpans); returns its handle and writes each
+  // segment's data pointer and length to `spans` and their number to
+  // `count`, or nullptr when the pool is empty.
+  void* (*alloc)(void* pool, uint32_t len, TxSpan* spans, unsigned* count);
   void (*free)(void* mbuf);          // a whole packet, all its segments
   void (*free_segment)(void* mbuf);  // one segment of a chained packet
   // Queues a finished frame for transmission; false when the queue is full
@@ -142,6 +152,9 @@ class Interface {
     uint8_t* headroom;
     uint16_t segments;
     uint32_t total_len;
+    // First frame of a packet: its TCP/UDP checksum was verified (by the
+    // port or the stack's validation), so lwIP need not sum it again.
+    bool checksum_verified = false;
   };
   void input(const Frame* frames, uint16_t count);
   static size_t headroom_needed();

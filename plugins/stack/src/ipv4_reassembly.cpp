@@ -105,19 +105,21 @@ rte_mbuf* Ipv4Reassembly::assemble(Slot& s) {
   rte_mbuf* head = s.frags.front().mbuf;
   auto* ip = rte_pktmbuf_mtod_offset(head, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
   uint32_t ihl = rte_ipv4_hdr_len(ip);
-  // First segment: Ethernet + IP header + its payload (no padding).
-  rte_pktmbuf_trim(head, uint16_t(head->data_len - (sizeof(rte_ether_hdr) + ihl + s.frags[0].length)));
-  rte_mbuf* tail = head;
+  // First fragment: Ethernet + IP header + its payload (no padding). A
+  // fragment may itself be chained (a jumbo frame); only a short frame,
+  // which is one segment, carries padding to trim.
+  rte_pktmbuf_trim(head, uint16_t(head->pkt_len - (sizeof(rte_ether_hdr) + ihl + s.frags[0].length)));
+  rte_mbuf* tail = rte_pktmbuf_lastseg(head);
   for (size_t i = 1; i < s.frags.size(); i++) {
     rte_mbuf* m = s.frags[i].mbuf;
     auto* fip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
     uint16_t headers = uint16_t(sizeof(rte_ether_hdr) + rte_ipv4_hdr_len(fip));
     rte_pktmbuf_adj(m, headers);
-    rte_pktmbuf_trim(m, uint16_t(m->data_len - s.frags[i].length));
+    rte_pktmbuf_trim(m, uint16_t(m->pkt_len - s.frags[i].length));
     tail->next = m;
-    tail = m;
-    head->nb_segs++;
-    head->pkt_len += m->data_len;
+    tail = rte_pktmbuf_lastseg(m);
+    head->nb_segs = uint16_t(head->nb_segs + m->nb_segs);
+    head->pkt_len += m->pkt_len;
   }
   ip->total_length = rte_cpu_to_be_16(uint16_t(ihl + s.total));
   ip->fragment_offset = 0;

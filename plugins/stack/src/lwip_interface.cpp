@@ -113,10 +113,12 @@ struct Interface::Impl {
   // of a shutdown still try, while the port is stopping).
   bool stopped = false;
 
-  // Counts a frame by protocol; `rx` selects the direction.
-  void classify(const uint8_t* f, uint32_t len, bool rx) {
+  // Counts a frame of `len` bytes by protocol from its first `head` bytes
+  // (a chained frame's first segment); `rx` selects the direction.
+  void classify(const uint8_t* f, uint32_t head, uint32_t len, bool rx) {
     c[rx ? kRxFrames : kTxFrames]++;
     c[rx ? kRxBytes : kTxBytes] += len;
+    len = head;  // the headers read below are in the first segment
     if (len < 14) return;
     uint16_t type = be16(f + 12);
     const uint8_t* l3 = f + 14;
@@ -178,16 +180,19 @@ struct Interface::Impl {
       self->c[kDropTooBig]++;
       return ERR_VAL;
     }
-    uint8_t* data = nullptr;
-    void* m = self->ops.alloc(self->pool, p->tot_len, &data);
+    TxSpan spans[kMaxTxSpans];
+    unsigned count = 0;
+    void* m = self->ops.alloc(self->pool, p->tot_len, spans, &count);
     if (!m) {
       self->c[kDropTxNoMbuf]++;
       return ERR_MEM;
     }
-    pbuf_copy_partial(p, data, p->tot_len, 0);
-    self->classify(data, p->tot_len, false);
+    for (unsigned i = 0, off = 0; i < count; off += spans[i++].len)
+      pbuf_copy_partial(p, spans[i].data, spans[i].len, u16_t(off));
+    // The headers are in the first segment (an mbuf holds 2 KiB).
+    self->classify(spans[0].data, spans[0].len, p->tot_len, false);
     TcpSegment seg;
-    if (parse_tcp_segment(data, p->tot_len, &seg)) watch_tx(seg, self->c);
+    if (parse_tcp_segment(spans[0].data, spans[0].len, p->tot_len, &seg)) watch_tx(seg, self->c);
     if (!self->ops.queue_tx(self->ring, m)) {
       self->ops.free(m);
       self->c[kDropTxRingFull]++;
@@ -331,7 +336,7 @@ void Interface::input(const Frame* frames, uint16_t count) {
     const Frame& f = frames[i];
     uint16_t segments = f.segments ? f.segments : 1;
     i = uint16_t(i + segments);
-    self->classify(f.data, f.total_len, true);
+    self->classify(f.data, f.len, segments > 1 ? f.total_len : f.len, true);
     if (f.len < 14) {
       self->c[kDropTruncated]++;
       self->ops.free(f.mbuf);
@@ -351,10 +356,11 @@ void Interface::input(const Frame* frames, uint16_t count) {
       continue;
     }
     TcpSegment seg;
-    bool tcp = parse_tcp_segment(f.data, f.len, &seg);
+    bool tcp = parse_tcp_segment(f.data, f.len, segments > 1 ? f.total_len : f.len, &seg);
     RxWatch watch;
     if (tcp) watch = watch_rx_before(seg, self->c);
     pbuf* p = wrap(f);
+    if (f.checksum_verified) p->flags |= PBUF_FLAG_CHECKSUM_VERIFIED;  // lwIP patch 0015
     for (uint16_t k = 1; k < segments; k++) pbuf_cat(p, wrap((&f)[k]));
     if (self->nif.input(p, &self->nif) != ERR_OK) pbuf_free(p);
     if (tcp) watch_rx_after(seg, watch, self->c);

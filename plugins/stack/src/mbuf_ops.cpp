@@ -5,22 +5,37 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <algorithm>
+
 namespace oryx::stack {
 
 namespace {
 
 void (*g_after_tx)() = nullptr;  // one per process, as lwIP is one instance
 
-void* mbuf_alloc(void* pool, uint16_t len, uint8_t** data) {
-  rte_mbuf* m = rte_pktmbuf_alloc(static_cast<rte_mempool*>(pool));
-  if (!m) return nullptr;
-  char* d = rte_pktmbuf_append(m, len);
-  if (!d) {
-    rte_pktmbuf_free(m);
-    return nullptr;
+void* mbuf_alloc(void* pool, uint32_t len, TxSpan* spans, unsigned* count) {
+  auto* mp = static_cast<rte_mempool*>(pool);
+  rte_mbuf* head = nullptr;
+  unsigned n = 0;
+  for (uint32_t left = len; left || !head;) {
+    rte_mbuf* m = n < kMaxTxSpans ? rte_pktmbuf_alloc(mp) : nullptr;
+    if (!m) {
+      rte_pktmbuf_free(head);
+      return nullptr;
+    }
+    uint16_t take = uint16_t(std::min<uint32_t>(left, rte_pktmbuf_tailroom(m)));
+    spans[n++] = {reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, take)), take};
+    left -= take;
+    if (!head) {
+      head = m;
+    } else if (rte_pktmbuf_chain(head, m) != 0) {
+      rte_pktmbuf_free(m);
+      rte_pktmbuf_free(head);
+      return nullptr;
+    }
   }
-  *data = reinterpret_cast<uint8_t*>(d);
-  return m;
+  *count = n;
+  return head;
 }
 
 void mbuf_free(void* m) { rte_pktmbuf_free(static_cast<rte_mbuf*>(m)); }

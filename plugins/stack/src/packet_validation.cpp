@@ -12,10 +12,31 @@
 
 namespace oryx::stack {
 
+namespace {
+
+// Whether a TCP/UDP checksum over a frame's transport data (at l4, `l4_off`
+// bytes into the frame) is right; a chained frame's data spans segments.
+bool ipv4_checksum_ok(const rte_mbuf* m, const rte_ipv4_hdr* ip, const void* l4, uint16_t l4_off) {
+  return m->nb_segs == 1 ? rte_ipv4_udptcp_cksum_verify(ip, l4) == 0
+                         : rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, l4_off) == 0;
+}
+
+bool ipv6_checksum_ok(const rte_mbuf* m, const rte_ipv6_hdr* ip, const void* l4, uint16_t l4_off) {
+  return m->nb_segs == 1 ? rte_ipv6_udptcp_cksum_verify(ip, l4) == 0
+                         : rte_ipv6_udptcp_cksum_mbuf_verify(m, ip, l4_off) == 0;
+}
+
+}  // namespace
+
 FrameVerdict validate_frame(const rte_mbuf* m) {
   const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
-  uint32_t len = m->data_len;
+  // Lengths are checked against the whole frame; the headers read here
+  // must be in the first segment (`head` bytes), as lwIP reads them there.
+  const uint32_t head = m->data_len;
+  uint32_t len = m->pkt_len;
   if (len < sizeof(rte_ether_hdr)) return FrameVerdict::kFine;  // lwIP side counts truncation
+  if (head < sizeof(rte_ether_hdr)) return FrameVerdict::kSplitHeaders;
+  auto in_head = [&](const uint8_t* end) { return end <= f + head; };
   uint16_t type = rte_be_to_cpu_16(reinterpret_cast<const rte_ether_hdr*>(f)->ether_type);
   const uint8_t* l3 = f + sizeof(rte_ether_hdr);
   uint32_t l3len = len - uint32_t(sizeof(rte_ether_hdr));
@@ -26,12 +47,14 @@ FrameVerdict validate_frame(const rte_mbuf* m) {
   bool bad_by_port = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD;
   if (type == RTE_ETHER_TYPE_IPV4) {
     if (l3len < sizeof(rte_ipv4_hdr)) return FrameVerdict::kBadIpv4;
+    if (!in_head(l3 + sizeof(rte_ipv4_hdr))) return FrameVerdict::kSplitHeaders;
     auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(l3);
     uint32_t ihl = rte_ipv4_hdr_len(ip);
     uint32_t total = rte_be_to_cpu_16(ip->total_length);
     if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || ihl > l3len ||
         total < ihl || total > l3len)
       return FrameVerdict::kBadIpv4;
+    if (!in_head(l3 + ihl)) return FrameVerdict::kSplitHeaders;
     if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
         ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
          rte_raw_cksum(ip, ihl) != 0xffff))
@@ -43,10 +66,13 @@ FrameVerdict validate_frame(const rte_mbuf* m) {
     l4len = total - ihl;
     if (proto == IPPROTO_TCP) {
       if (l4len < sizeof(rte_tcp_hdr)) return FrameVerdict::kBadL4;
+      if (!in_head(l4 + sizeof(rte_tcp_hdr))) return FrameVerdict::kSplitHeaders;
       uint32_t doff = uint32_t(reinterpret_cast<const rte_tcp_hdr*>(l4)->data_off >> 4) * 4;
       if (doff < sizeof(rte_tcp_hdr) || doff > l4len) return FrameVerdict::kBadL4;
+      if (!in_head(l4 + doff)) return FrameVerdict::kSplitHeaders;
     } else if (proto == IPPROTO_UDP) {
       if (l4len < sizeof(rte_udp_hdr)) return FrameVerdict::kBadL4;
+      if (!in_head(l4 + sizeof(rte_udp_hdr))) return FrameVerdict::kSplitHeaders;
       auto* udp = reinterpret_cast<const rte_udp_hdr*>(l4);
       uint32_t ulen = rte_be_to_cpu_16(udp->dgram_len);
       if (ulen < sizeof(rte_udp_hdr) || ulen > l4len) return FrameVerdict::kBadL4;
@@ -55,11 +81,12 @@ FrameVerdict validate_frame(const rte_mbuf* m) {
       return FrameVerdict::kFine;
     }
     if (bad_by_port) return FrameVerdict::kBadChecksum;
-    if (!good_by_port && rte_ipv4_udptcp_cksum_verify(ip, l4) != 0) return FrameVerdict::kBadChecksum;
-    return FrameVerdict::kFine;
+    if (!good_by_port && !ipv4_checksum_ok(m, ip, l4, uint16_t(l4 - f))) return FrameVerdict::kBadChecksum;
+    return FrameVerdict::kVerified;
   }
   if (type == RTE_ETHER_TYPE_IPV6) {
     if (l3len < sizeof(rte_ipv6_hdr)) return FrameVerdict::kBadIpv6;
+    if (!in_head(l3 + sizeof(rte_ipv6_hdr))) return FrameVerdict::kSplitHeaders;
     auto* ip6 = reinterpret_cast<const rte_ipv6_hdr*>(l3);
     uint32_t payload = rte_be_to_cpu_16(ip6->payload_len);
     if ((l3[0] >> 4) != 6 || payload > l3len - sizeof(rte_ipv6_hdr)) return FrameVerdict::kBadIpv6;
@@ -67,19 +94,29 @@ FrameVerdict validate_frame(const rte_mbuf* m) {
     l4 = l3 + sizeof(rte_ipv6_hdr);
     if (proto == IPPROTO_TCP) {
       if (payload < sizeof(rte_tcp_hdr)) return FrameVerdict::kBadL4;
+      if (!in_head(l4 + sizeof(rte_tcp_hdr))) return FrameVerdict::kSplitHeaders;
       uint32_t doff = uint32_t(reinterpret_cast<const rte_tcp_hdr*>(l4)->data_off >> 4) * 4;
       if (doff < sizeof(rte_tcp_hdr) || doff > payload) return FrameVerdict::kBadL4;
+      if (!in_head(l4 + doff)) return FrameVerdict::kSplitHeaders;
     } else if (proto == IPPROTO_UDP) {
       if (payload < sizeof(rte_udp_hdr)) return FrameVerdict::kBadL4;
+      if (!in_head(l4 + sizeof(rte_udp_hdr))) return FrameVerdict::kSplitHeaders;
       uint32_t ulen = rte_be_to_cpu_16(reinterpret_cast<const rte_udp_hdr*>(l4)->dgram_len);
       if (ulen < sizeof(rte_udp_hdr) || ulen > payload) return FrameVerdict::kBadL4;
     } else {
       return FrameVerdict::kFine;  // extension headers and ICMPv6: lwIP checks them
     }
     if (bad_by_port) return FrameVerdict::kBadChecksum;
-    if (!good_by_port && rte_ipv6_udptcp_cksum_verify(ip6, l4) != 0) return FrameVerdict::kBadChecksum;
+    if (!good_by_port && !ipv6_checksum_ok(m, ip6, l4, uint16_t(l4 - f))) return FrameVerdict::kBadChecksum;
+    return FrameVerdict::kVerified;
   }
   return FrameVerdict::kFine;
+}
+
+bool segments_have_headroom(const rte_mbuf* m, size_t needed) {
+  for (; m; m = m->next)
+    if (m->data_off < needed) return false;
+  return true;
 }
 
 bool is_ipv4_fragment(const rte_mbuf* m) {

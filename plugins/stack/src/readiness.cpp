@@ -32,7 +32,7 @@ constexpr uint32_t kOut = EPOLLOUT | EPOLLWRNORM;
 bool tcp_writable(const Socket& s) {
   if (!s.tcp) return true;
   if (s.notsent_lowat && s.tcp->snd_lbb - s.tcp->snd_nxt >= s.notsent_lowat) return false;
-  size_t free = tcp_sndbuf(s.tcp);
+  size_t free = s.tcp->snd_buf;  // tcp_sndbuf() stops at 65,535
   return free >= TCP_SND_BUF / 3 && tcp_sndqueuelen(s.tcp) < TCP_SND_QUEUELEN * 2 / 3;
 }
 

@@ -440,8 +440,9 @@ ssize_t stream_send(Socket& s, const msghdr& msg, size_t offset, int flags) {
   if (offset >= iov_total(msg)) return 0;
   // SO_SNDBUF narrows lwIP's send buffer; it cannot widen it.
   size_t limit = s.sndbuf ? std::min<size_t>(size_t(s.sndbuf) / 2, TCP_SND_BUF) : TCP_SND_BUF;
-  size_t queued = TCP_SND_BUF - tcp_sndbuf(s.tcp);
-  size_t room = std::min<size_t>(tcp_sndbuf(s.tcp), limit > queued ? limit - queued : 0);
+  size_t free = s.tcp->snd_buf;  // tcp_sndbuf() stops at 65,535
+  size_t queued = TCP_SND_BUF - free;
+  size_t room = std::min<size_t>(free, limit > queued ? limit - queued : 0);
   size_t total = iov_total(msg);
   size_t sent = 0, at = 0;
   for (size_t i = 0; i < msg.msg_iovlen && room > 0; i++) {

@@ -239,25 +239,27 @@ void retire_time_wait_for_syn(const TcpSegment& s) {
 
 }  // namespace
 
-bool parse_tcp_segment(const uint8_t* f, uint32_t len, TcpSegment* s) {
-  if (len < 14) return false;
+bool parse_tcp_segment(const uint8_t* f, uint32_t head, uint32_t len, TcpSegment* s) {
+  if (head < 14 || head > len) return false;
   uint16_t type = be16(f + 12);
   const uint8_t* ip = f + 14;
   uint32_t rest = len - 14;
   const uint8_t* tcp;
   uint32_t l4_len;
   if (type == 0x0800) {
-    if (rest < 20) return false;
+    if (rest < 20 || head < 14 + 20) return false;
     uint32_t ihl = (ip[0] & 0x0f) * 4u;
     uint32_t total = be16(ip + 2);
-    if (ip[9] != 6 || ihl < 20 || total < ihl || total > rest || (be16(ip + 6) & 0x3fff)) return false;
+    if (ip[9] != 6 || ihl < 20 || total < ihl || total > rest || (be16(ip + 6) & 0x3fff) ||
+        14 + ihl + 20 > head)
+      return false;
     s->ipv6 = false;
     std::memcpy(s->src, ip + 12, 4);
     std::memcpy(s->dst, ip + 16, 4);
     tcp = ip + ihl;
     l4_len = total - ihl;
   } else if (type == 0x86dd) {
-    if (rest < 40 || ip[6] != 6) return false;
+    if (rest < 40 || head < 14 + 40 + 20 || ip[6] != 6) return false;
     l4_len = be16(ip + 4);
     if (l4_len > rest - 40) return false;
     s->ipv6 = true;

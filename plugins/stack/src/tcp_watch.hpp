@@ -23,9 +23,10 @@ struct TcpSegment {
   uint32_t payload;  // bytes after the TCP header
 };
 
-// Reads an Ethernet frame carrying an unfragmented IPv4 or IPv6 (no
-// extension headers) TCP segment; false for anything else or if short.
-bool parse_tcp_segment(const uint8_t* frame, uint32_t len, TcpSegment* seg);
+// Reads an Ethernet frame of `len` bytes carrying an unfragmented IPv4 or
+// IPv6 (no extension headers) TCP segment, whose headers are in its first
+// `head` bytes; false for anything else or if short.
+bool parse_tcp_segment(const uint8_t* frame, uint32_t head, uint32_t len, TcpSegment* seg);
 
 // Per received segment: call before lwIP sees it and, with the returned
 // token, after. Counts into the stage's counter row.
