@@ -11,10 +11,15 @@
 # client runs on CPU 0; the Oryx worker (busy-poll) and the kernel-side
 # servers on CPU 1. Prints a table and writes JSON.
 #
-# Usage: bench/stack.sh [BUILD_DIR]   (env: SECONDS_EACH=5)
+# MTU (default 1500) is every veth's, and the Oryx port's; above 2,030 the
+# kernel's mbufs take a page each (mbuf_data_room 3840), as AF_XDP needs a
+# frame in one buffer, and a veth with XDP carries at most 3,506 bytes.
+#
+# Usage: bench/stack.sh [BUILD_DIR]   (env: SECONDS_EACH=5, MTU=1500)
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 SECS=${SECONDS_EACH:-5}
+MTU=${MTU:-1500}
 OUT=${OUT:-$BUILD/bench-stack.json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
 source "$(dirname "$0")/lib.sh"
@@ -22,6 +27,14 @@ bench_topology obc$TAG obk$TAG obo$TAG 198.18.70 198.18.71
 
 oryxd_tables bench-stack 256 198.18.70.2 "tcp_echo_port = 7" "http_port = 80" \
   "http_body_bytes = 128" >"$WORK/oryx.toml"
+if [ "$MTU" != 1500 ]; then
+  ip link set "$HOSTIF" mtu "$MTU"
+  ip -n "$CLI" link set eth0 mtu "$MTU"
+  ip -n "$CLI" link set eth1 mtu "$MTU"
+  ip -n "$KRN" link set eth0 mtu "$MTU"
+  sed -i -e "s/^driver = \"af_xdp\"/&\nmtu = $MTU/" "$WORK/oryx.toml"
+  [ "$MTU" -le 2030 ] || sed -i -e 's/^\[kernel\]/&\nmbuf_data_room = 3840/' "$WORK/oryx.toml"
+fi
 write_nginx_conf "$WORK/nginx.conf"
 "$BUILD/kernel/oryxd" -c "$WORK/oryx.toml" >"$WORK/oryx.log" 2>&1 &
 PIDS+=($!)

@@ -130,7 +130,8 @@ void Appliance::start() {
     const auto& k = config_->kernel;
     bool packed;
     pool_ = create_packet_pool("oryx_mbufs", unsigned(k.get_int("mbufs")),
-                               unsigned(k.get_int("mbuf_cache")), int(rte_socket_id()), packed);
+                               unsigned(k.get_int("mbuf_cache")),
+                               uint16_t(k.get_int("mbuf_data_room")), int(rte_socket_id()), packed);
     if (!pool_)
       throw std::runtime_error(std::string("cannot create the mbuf pool: ") +
                                rte_strerror(rte_errno));

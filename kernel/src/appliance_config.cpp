@@ -40,6 +40,11 @@ const oryx_param kKernel[] = {
       "DPDK runtime file prefix; give each instance on a host its own.", ORYX_FORMAT_NAME),
     P("mbufs", ORYX_PARAM_INT, 1023, 4194303, "8191", "Packet buffers in the kernel's pool."),
     P("mbuf_cache", ORYX_PARAM_INT, 0, 512, "256", "Per-core mbuf cache size."),
+    P("mbuf_data_room", ORYX_PARAM_INT, 1152, 16384, "2176",
+      "Bytes of each packet buffer (DPDK's data room, 128 of headroom included). A frame "
+      "longer than one buffer is chained over several, which AF_XDP ports can neither send "
+      "nor receive: 3840 (a buffer per 4 KiB page) lets an AF_XDP port take frames of 3,456 "
+      "bytes (an MTU up to 3,442; a veth with XDP carries at most 3,506)."),
     P("burst", ORYX_PARAM_INT, 1, 256, "32", "Packets per burst on every stage."),
     P("idle", ORYX_PARAM_STRING, 0, 0, "\"adaptive\"",
       "What a worker does when a walk of the graph found no packets.", "adaptive|busy-poll"),

@@ -6,6 +6,7 @@
 
 #include "logging.hpp"
 
+#include <rte_mbuf.h>
 #include <rte_mempool.h>
 
 #include <variant>
@@ -68,6 +69,7 @@ nlohmann::json Appliance::status_json() const {
                       {"workers", dataplane_ ? dataplane_->workers_json() : nlohmann::json::array()}};
   if (pool_) {
     j["mbufs"] = {{"size", pool_->size},
+                  {"data_room", rte_pktmbuf_data_room_size(pool_)},
                   {"available", rte_mempool_avail_count(pool_)},
                   {"in_use", rte_mempool_in_use_count(pool_)}};
   }

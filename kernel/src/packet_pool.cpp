@@ -19,8 +19,8 @@ void free_zone(rte_mempool_memhdr*, void* zone) {
 }
 
 // One memzone holding `count` packed objects, or nullptr.
-rte_mempool* packed_pool(const char* name, unsigned count, unsigned cache, int socket) {
-  const uint16_t data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
+rte_mempool* packed_pool(const char* name, unsigned count, unsigned cache, uint16_t data_room,
+                         int socket) {
   const unsigned elt = sizeof(rte_mbuf) + data_room;
   // NO_IOVA_CONTIG: objects may straddle pages, which is safe because the
   // memzone below is IOVA-contiguous as a whole.
@@ -61,14 +61,14 @@ rte_mempool* packed_pool(const char* name, unsigned count, unsigned cache, int s
 
 }  // namespace
 
-rte_mempool* create_packet_pool(const char* name, unsigned count, unsigned cache, int socket,
-                                bool& packed) {
+rte_mempool* create_packet_pool(const char* name, unsigned count, unsigned cache,
+                                uint16_t data_room, int socket, bool& packed) {
   packed = true;
-  if (rte_mempool* mp = packed_pool(name, count, cache, socket)) return mp;
+  if (rte_mempool* mp = packed_pool(name, count, cache, data_room, socket)) return mp;
   // No contiguous zone that large (fragmented hugepages with physical
   // addressing): DPDK's own layout.
   packed = false;
-  return rte_pktmbuf_pool_create(name, count, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+  return rte_pktmbuf_pool_create(name, count, cache, 0, data_room, socket);
 }
 
 }  // namespace oryx::kernel

@@ -20,7 +20,7 @@ namespace oryx::kernel {
 // Returns nullptr (rte_errno set) if the memory cannot be had. `packed`
 // is false when no contiguous zone was available and DPDK's own layout,
 // which AF_XDP cannot use in full, was taken instead.
-rte_mempool* create_packet_pool(const char* name, unsigned count, unsigned cache, int socket,
-                                bool& packed);
+rte_mempool* create_packet_pool(const char* name, unsigned count, unsigned cache,
+                                uint16_t data_room, int socket, bool& packed);
 
 }  // namespace oryx::kernel

@@ -157,7 +157,8 @@ int main(int argc, char** argv) {
   const unsigned mbufs = 8191;
   bool packed = false;
   if (layout == "packed")
-    g_pool = oryx::kernel::create_packet_pool("pool", mbufs, 256, int(rte_socket_id()), packed);
+    g_pool = oryx::kernel::create_packet_pool("pool", mbufs, 256, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              int(rte_socket_id()), packed);
   else
     g_pool = rte_pktmbuf_pool_create("pool", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                      int(rte_socket_id()));

@@ -63,6 +63,28 @@ struct ServiceConn {
 
   void finish();
 
+  // Queues received bytes for sending from the pbufs themselves, while
+  // the send buffer has room; returns how many (acknowledged to the
+  // window as they are queued, as flush() does).
+  size_t queue_from(const pbuf* p) {
+    size_t queued = 0;
+    for (const pbuf* q = p; q; q = q->next) {
+      for (size_t off = 0; off < q->len;) {
+        size_t n = std::min<size_t>(q->len - off, tcp_sndbuf(pcb));
+        if (n == 0 || tcp_write(pcb, static_cast<const char*>(q->payload) + off, u16_t(n),
+                                TCP_WRITE_FLAG_COPY) != ERR_OK)
+          return finish_queue(queued);
+        off += n;
+        queued += n;
+      }
+    }
+    return finish_queue(queued);
+  }
+  size_t finish_queue(size_t queued) {
+    if (queued) tcp_recved(pcb, u16_t(queued));
+    return queued;
+  }
+
   // Sends what it can; returns ERR_ABRT if the connection was aborted (the
   // object is then gone and the calling callback must return ERR_ABRT).
   err_t flush() {
@@ -140,6 +162,15 @@ struct ServiceConn {
     size_t len = p->tot_len;
     if (self->kind == kDiscard) {
       tcp_recved(pcb, u16_t(len));
+    } else if (self->kind == kEcho && self->pending() == 0) {
+      // Nothing waits to be sent: echo straight from the received buffers
+      // (one copy instead of two); what does not fit waits in `out`.
+      size_t queued = self->queue_from(p);
+      if (queued < len) {
+        self->out.assign(len - queued, '\0');
+        self->out_off = 0;
+        pbuf_copy_partial(p, self->out.data(), u16_t(len - queued), u16_t(queued));
+      }
     } else {
       std::string& dst = self->kind == kEcho ? self->out : self->request;
       size_t at = dst.size();

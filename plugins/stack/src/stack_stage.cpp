@@ -389,6 +389,13 @@ size_t counter_of(FrameVerdict v) {
   return 0;
 }
 
+// Whether a port sends frames chained over several mbufs.
+bool sends_chains(uint16_t port_id) {
+  rte_eth_dev_info info{};
+  return rte_eth_dev_info_get(port_id, &info) == 0 &&
+         (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+}
+
 // Whether a port carries frames longer than its MTU says. DPDK 22.11's
 // memif driver reports a 1,518-byte maximum and has no MTU to set, yet
 // carries frames of any length as chained buffers both ways: a stack on
@@ -490,10 +497,18 @@ class StackStage {
                   "'s MTU of " + std::to_string(port_mtu) +
                   ": set the port's mtu (the stack's MSS follows it)");
     iface_.mtu = mtu_ ? mtu_ : port_mtu;
+    // A frame longer than one mbuf is sent chained, which only some ports
+    // can send (AF_XDP sends the first segment's bytes for the whole).
+    rte_mempool* pool = host_.mbuf_pool(SOCKET_ID_ANY);
+    const unsigned room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+    if (unsigned(iface_.mtu) + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN > room && !sends_chains(port_id))
+      throw Error("mtu " + std::to_string(iface_.mtu) + ": frames of " +
+                  std::to_string(iface_.mtu + RTE_ETHER_HDR_LEN) + " bytes do not fit the " +
+                  std::to_string(room) + " bytes of one mbuf, and port " + port_name_ +
+                  " cannot send chained mbufs; raise [kernel] mbuf_data_room");
     MbufOps ops = dpdk_mbuf_ops(kick_worker);
     try {
-      iface_impl_ = std::make_unique<Interface>(iface_, services_, ops, host_.mbuf_pool(SOCKET_ID_ANY),
-                                                ring_, control_);
+      iface_impl_ = std::make_unique<Interface>(iface_, services_, ops, pool, ring_, control_);
     } catch (const std::exception& e) {
       throw Error(e.what());
     }
