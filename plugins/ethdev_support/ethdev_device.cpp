@@ -2,6 +2,8 @@
 // ethdev_device.cpp - see ethdev_device.hpp.
 #include "ethdev_device.hpp"
 
+#include "privileges.hpp"
+
 #include <rte_bus_vdev.h>
 #include <rte_dev.h>
 #include <rte_ethdev.h>
@@ -40,6 +42,15 @@ constexpr OffloadName kOffloads[] = {
     {"vlan_strip", RTE_ETH_RX_OFFLOAD_VLAN_STRIP, 0},
     {"vlan_insert", 0, RTE_ETH_TX_OFFLOAD_VLAN_INSERT},
 };
+
+// Why an AF_XDP queue may have failed, when the process lacks privileges.
+std::string missing_af_xdp_hint() {
+  std::string missing = missing_af_xdp_capabilities();
+  if (missing.empty()) return "";
+  return " (an AF_XDP port needs CAP_NET_RAW, CAP_NET_ADMIN, CAP_SYS_ADMIN and CAP_IPC_LOCK, "
+         "or an unlimited RLIMIT_MEMLOCK; this process lacks " +
+         missing + "; see docs/compatibility.md, or attach over memif to an oryxd that owns the port)";
+}
 
 std::string ring_name(const std::string& owner, const DeviceSpec& s) {
   return s.ring.empty() ? owner : s.ring;
@@ -260,7 +271,8 @@ void configure_ethdev(uint16_t port_id, const QueueSetup& setup, rte_mempool* po
     if (rx_wake_fds && af_xdp) before = xdp_sockets();
     rc = rte_eth_rx_queue_setup(port_id, q, rx_desc, socket, nullptr, pool);
     if (rc != 0)
-      throw Error("rx queue " + std::to_string(q) + " setup failed: " + rte_strerror(-rc));
+      throw Error("rx queue " + std::to_string(q) + " setup failed: " + rte_strerror(-rc) +
+                  (af_xdp ? missing_af_xdp_hint() : std::string()));
     if (rx_wake_fds && af_xdp) (*rx_wake_fds)[q] = rx_wake_fd(before, xdp_sockets());
   }
   for (uint16_t q = 0; q < setup.tx_queues; q++) {
