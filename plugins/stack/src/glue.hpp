@@ -29,6 +29,7 @@ enum Counter : size_t {
   kTcpRetransmits, kTcpPartialAckRetransmits, kTcpOutOfOrder, kTcpDuplicateSegments,
   kDropTcpOutOfWindow, kTcpRxCompacted, kTcpRecoveryProbes, kTcpTailLossProbes,
   kTcpConnectionLimitRefusals, kUdpSocketLimitRefusals, kTcpActive, kTcpTimeWait,
+  kTxChecksumOffloaded,
   // lwIP's own statistics (lwip_statistics.cpp): Linux's SNMP counters,
   // then what lwIP dropped.
   kIpInReceives, kIpInHdrErrors, kIpInAddrErrors, kIpInUnknownProtos, kIpInDiscards,
@@ -62,6 +63,9 @@ struct MbufOps {
   // Queues a finished frame for transmission; false when the queue is full
   // (the mbuf is then still the caller's).
   bool (*queue_tx)(void* ring, void* mbuf);
+  // Asks the port to fill in the checksums lwIP left out of a frame (the
+  // IPv4 header's, TCP's); false when the frame has none to fill.
+  bool (*offload_checksums)(void* mbuf);
 };
 
 // The socket layer's command ring (an rte_ring, multi-producer) that the
@@ -115,6 +119,9 @@ struct InterfaceConfig {
   size_t receive_window = 0;   // bytes; 0 keeps lwIP's ceiling (TCP_WND)
   size_t max_connections = 0;  // TCP connections (lwIP's pcbs, TIME_WAIT too); 0: no ceiling
   size_t max_udp_sockets = 0;  // UDP sockets and services; 0: no ceiling
+  // The port computes IPv4 header and TCP checksums (its tx_checksum
+  // offload is on): lwIP leaves them out (MbufOps::offload_checksums).
+  bool tx_checksum_offload = false;
 };
 
 // One lwIP network interface bound to a port of the graph.

@@ -105,6 +105,7 @@ struct Interface::Impl {
   void* ring;
   uint64_t* c;
   size_t time_wait_max = 131072;
+  bool tx_checksum_offload = false;
   LwipStatistics stats;
   Services services;
   std::unique_ptr<ServiceSet> listeners;
@@ -193,6 +194,7 @@ struct Interface::Impl {
     self->classify(spans[0].data, spans[0].len, p->tot_len, false);
     TcpSegment seg;
     if (parse_tcp_segment(spans[0].data, spans[0].len, p->tot_len, &seg)) watch_tx(seg, self->c);
+    if (self->tx_checksum_offload && self->ops.offload_checksums(m)) self->c[kTxChecksumOffloaded]++;
     if (!self->ops.queue_tx(self->ring, m)) {
       self->ops.free(m);
       self->c[kDropTxRingFull]++;
@@ -238,6 +240,7 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
   impl_->ring = tx_ring;
   impl_->c = counters;
   impl_->time_wait_max = cfg.time_wait_max;
+  impl_->tx_checksum_offload = cfg.tx_checksum_offload;
   impl_->services = services;
   start_lwip_once();
 
@@ -280,6 +283,11 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
   std::memcpy(n->hwaddr, cfg.mac, 6);
   n->mtu = cfg.mtu;
   n->mtu6 = cfg.mtu;
+  // The port sums what lwIP would: the IPv4 header and TCP (link_output
+  // marks each frame); UDP and ICMP stay lwIP's.
+  if (cfg.tx_checksum_offload)
+    NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_ENABLE_ALL &
+                                   ~(NETIF_CHECKSUM_GEN_IP | NETIF_CHECKSUM_GEN_TCP));
   if (!netif_default) netif_set_default(n);
   netif_create_ip6_linklocal_address(n, 1);
   if (!cfg.ipv6.empty()) {

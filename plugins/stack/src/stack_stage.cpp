@@ -169,6 +169,10 @@ constexpr auto kCounters = oryx::sdk::counter_table({
                                   "sockets' and services' alike (process-wide).")},
     {kTcpTimeWait, oryx::sdk::gauge("tcp_time_wait", "connections",
                                     "Connections in TIME_WAIT (process-wide; see time_wait_max).")},
+    {kTxChecksumOffloaded,
+     oryx::sdk::counter("tx_checksum_offloaded", "frames",
+                        "Frames whose IPv4 header or TCP checksum the port computes (its "
+                        "tx_checksum offload is on), not lwIP.")},
     // lwIP's own statistics, process-wide, since the stage started, read
     // once a second (lwip_statistics.cpp).
     {kIpInReceives, oryx::sdk::counter("ip_in_receives", "datagrams",
@@ -497,6 +501,12 @@ class StackStage {
                   "'s MTU of " + std::to_string(port_mtu) +
                   ": set the port's mtu (the stack's MSS follows it)");
     iface_.mtu = mtu_ ? mtu_ : port_mtu;
+    // The port's tx_checksum offload (`offloads` of the port stage) takes
+    // the IPv4 header and TCP checksums off lwIP.
+    rte_eth_conf port_conf{};
+    constexpr uint64_t kTxSums = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+    iface_.tx_checksum_offload = rte_eth_dev_conf_get(port_id, &port_conf) == 0 &&
+                                 (port_conf.txmode.offloads & kTxSums) == kTxSums;
     // A frame longer than one mbuf is sent chained, which only some ports
     // can send (AF_XDP sends the first segment's bytes for the whole).
     rte_mempool* pool = host_.mbuf_pool(SOCKET_ID_ANY);
@@ -542,7 +552,8 @@ class StackStage {
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
     rte_ether_format_addr(mac, sizeof(mac), &mac_);
     log_.info("stack ", name_, " up on ", port_name_, ": ", iface_.ipv4, "/", iface_.ipv4_mask,
-              iface_.ipv6.empty() ? "" : " " + iface_.ipv6, " mac ", mac, " mtu ", iface_.mtu);
+              iface_.ipv6.empty() ? "" : " " + iface_.ipv6, " mac ", mac, " mtu ", iface_.mtu,
+              iface_.tx_checksum_offload ? "; IPv4 header and TCP checksums by the port" : "");
   }
 
   void stop() {

@@ -115,6 +115,9 @@ class VlanInterfaceStage {
           failed++;
           continue;
         }
+        // A checksum offload request counts its headers from the frame's
+        // start: the tag moved them by four bytes.
+        if (m->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK)) m->l2_len += RTE_VLAN_HLEN;
         b.pkts[i] = m;
       }
       b.next[i] = kParentEdge;

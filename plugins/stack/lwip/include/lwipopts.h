@@ -132,6 +132,10 @@ unsigned short oryx_lwip_chksum(const void* data, int len);
 #define LWIP_CHKSUM oryx_lwip_chksum
 #define LWIP_CHKSUM_ALGORITHM 2
 
+/* Checksum generation per interface: a stack whose port has the
+ * tx_checksum offload leaves the IPv4 header and TCP checksums to it. */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
+
 /* ---- statistics and checks ---------------------------------------------- */
 /* lwIP's own counts (the SNMP counters Linux shows in /proc/net/snmp, and
  * its drops) become the stack stage's counters (src/lwip_statistics.cpp);
