@@ -35,6 +35,12 @@ class LiveServices {
     std::lock_guard lock(mutex_);
     for (const Service* s : services_) fn(*s);
   }
+  // fn(Service&) for each, under the lock (a change through the API).
+  template <class Fn>
+  void change_each(Fn fn) {
+    std::lock_guard lock(mutex_);
+    for (Service* s : services_) fn(*s);
+  }
 
  private:
   mutable std::mutex mutex_;

@@ -39,6 +39,7 @@ struct oryx_br_port {
 #define ORYX_BR_PORT_QDISC 0x8   /* oryxd created the clsact qdisc: remove it on detach */
 #define ORYX_BR_PORT_GENERIC 0x10 /* generic (skb) XDP */
 #define ORYX_BR_PORT_PRESENT 0x20 /* set in every record (tells a port from an empty array slot) */
+#define ORYX_BR_PORT_ADDED 0x40  /* added through the REST API (not configured): a successor adopts it */
 
 /* Per-port counters: a per-CPU array of ORYX_BR_MAX_PORTS rows, one
  * struct oryx_br_port_stats each (one lookup per port and frame). */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // bridge_plugin.cpp - plugin `ebpf-bridge`: the service type "ebpf_bridge"
 // (an L2 learning bridge in eBPF across network interfaces) and
-// /api/v1/bridge (ports and their counters) and /api/v1/bridge/fdb (the
-// forwarding table).
+// /api/v1/bridge (ports and their counters), /api/v1/bridge/fdb (the
+// forwarding table) and /api/v1/bridge/<service>/ports (ports added and
+// removed while it runs).
 #include "bridge_service.hpp"
 #include "live_services.hpp"
 
@@ -34,8 +35,54 @@ size_t limit_of(const char* query) {
   return n >= 1 && n <= 1000000 ? size_t(n) : kDefaultFdbLimit;
 }
 
+// POST /api/v1/bridge/<service>/ports {"interface": NAME} adds a port;
+// DELETE /api/v1/bridge/<service>/ports/<NAME> removes one added so.
+void serve_ports(const std::string& method, const std::string& service, const std::string& rest,
+                 const oryx_http_request* request, oryx_http_response* response) {
+  int status = 404;
+  nlohmann::ordered_json body = {{"error", "no bridge service \"" + service + "\""}};
+  auto run = [&](BridgeService& s) {
+    if (s.name() != service) return;
+    try {
+      if (method == "POST" && rest.empty()) {
+        auto in = nlohmann::json::parse(std::string(request->body, request->body_size),
+                                        nullptr, false);
+        if (in.is_discarded() || !in.is_object() || !in.contains("interface") ||
+            !in["interface"].is_string()) {
+          status = 400;
+          body = {{"error", "expected a JSON object {\"interface\": \"<name>\"}"}};
+          return;
+        }
+        body = s.add_port(in["interface"].get<std::string>());
+        status = 201;
+      } else if (method == "DELETE" && rest.size() > 1) {
+        s.remove_port(rest.substr(1));
+        body = {{"removed", rest.substr(1)}, {"bridge", service}};
+        status = 200;
+      } else {
+        status = 405;
+        body = {{"error", "method " + method + " not allowed here (POST /api/v1/bridge/" +
+                              service + "/ports, DELETE /api/v1/bridge/" + service +
+                              "/ports/<interface>)"}};
+      }
+    } catch (const BridgeService::ApiError& e) {
+      status = e.status;
+      body = {{"error", e.what()}};
+    }
+  };
+  g_services.change_each(run);
+  answer(response, status, body);
+}
+
 void serve(void*, const oryx_http_request* request, oryx_http_response* response) {
   std::string method = request->method, subpath = request->subpath;
+  // /<service>/ports[/<interface>]
+  if (size_t ports = subpath.find("/ports"); subpath.size() > 1 && ports != std::string::npos &&
+                                             ports > 1 && subpath.find('/', 1) == ports) {
+    std::string rest = subpath.substr(ports + 6);
+    if (rest.empty() || rest[0] == '/')
+      return serve_ports(method, subpath.substr(1, ports - 1), rest, request, response);
+  }
   if (method != "GET" && method != "HEAD")
     return answer(response, 405, {{"error", "method " + method + " not allowed here (GET)"}});
   if (subpath.empty() || subpath == "/") {
@@ -51,7 +98,8 @@ void serve(void*, const oryx_http_request* request, oryx_http_response* response
     return answer(response, 200, {{"entries", entries}, {"truncated", truncated}});
   }
   answer(response, 404, {{"error", "no such resource: /api/v1/bridge" + subpath +
-                                       " (known: /api/v1/bridge, /api/v1/bridge/fdb)"}});
+                                       " (known: /api/v1/bridge, /api/v1/bridge/fdb, "
+                                       "/api/v1/bridge/<service>/ports)"}});
 }
 
 class BridgeInstance {
@@ -62,7 +110,10 @@ class BridgeInstance {
   void start() {
     service_.start();
     g_services.add(&service_, [this] {
-      host_.route("bridge", "eBPF bridges: ports with counters; /fdb: the forwarding table (?limit=N)",
+      host_.route("bridge",
+                  "eBPF bridges: ports with counters; /fdb: the forwarding table (?limit=N); "
+                  "POST /<service>/ports {\"interface\"}, DELETE /<service>/ports/<interface>: "
+                  "ports added while it runs",
                   &serve, nullptr);
     });
   }
@@ -78,10 +129,11 @@ class BridgeInstance {
 
 constexpr oryx_param kParams[] = {
     oryx::sdk::param_string_list(
-        "interfaces", 1, 64, nullptr,
+        "interfaces", 0, 64, "[]",
         "The bridge's ports: network interfaces of oryxd's namespace (say the host ends of "
         "pods' veths). Each must exist at start; later, one that goes down or away stops "
-        "being bridged, and one that comes back under its name is attached again."),
+        "being bridged, and one that comes back under its name is attached again. More "
+        "are added while it runs through POST /api/v1/bridge/<service>/ports (64 in all)."),
     oryx::sdk::param_string(
         "attach", "\"auto\"",
         "Where the bridge runs on each port: \"xdp\" (the driver's receive path), \"tc\" (TC "

@@ -11,10 +11,12 @@
 #include "interfaces.hpp"
 
 #include <bpf/bpf.h>
+#include <net/if.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -131,7 +133,7 @@ void BridgeService::start() {
     if (tick % kAgeingEvery == 0) age_stations();
     refresh_counters();
   });
-  std::string list;
+  std::string list = ports_.empty() ? "no interface yet (ports come through the REST API)" : "";
   for (const auto& p : ports_)
     list += (list.empty() ? "" : ", ") + p.name + " (" + hook_name(p.hook) +
             (p.hook == Hook::tc && p.peer ? ", into the veth peer" : "") +
@@ -157,23 +159,47 @@ void BridgeService::check_kernel() const {
                 ORYX_ERR_UNSUPPORTED);
 }
 
+// The port's interface as it is now (ifindex 0 when there is none), and
+// the hook it gets.
+void BridgeService::resolve_port(Port& port) {
+  InterfaceFacts facts = inspect_interface(port.name);
+  port.ifindex = facts.ifindex;
+  port.driver = facts.driver;
+  port.up = facts.up;
+  port.peer = facts.peer_elsewhere;
+  if (attach_mode_ == "xdp")
+    port.hook = Hook::xdp;
+  else if (attach_mode_ == "tc")
+    port.hook = Hook::tc;
+  else
+    port.hook = facts.driver == "veth" ? kAutoHookForVeth : Hook::xdp;
+}
+
 void BridgeService::resolve_ports() {
   for (auto& port : ports_) {
-    InterfaceFacts facts = inspect_interface(port.name);
-    if (facts.ifindex == 0)
+    resolve_port(port);
+    if (port.ifindex == 0)
       throw Error("interfaces: no interface \"" + port.name + "\" in oryxd's network namespace",
                   ORYX_ERR_INVALID);
-    port.ifindex = facts.ifindex;
-    port.driver = facts.driver;
-    port.up = facts.up;
-    port.peer = facts.peer_elsewhere;
-    if (attach_mode_ == "xdp")
-      port.hook = Hook::xdp;
-    else if (attach_mode_ == "tc")
-      port.hook = Hook::tc;
-    else
-      port.hook = facts.driver == "veth" ? kAutoHookForVeth : Hook::xdp;
   }
+}
+
+// The lowest slot (row of the per-port counters and flood list) no port holds.
+uint32_t BridgeService::free_slot() const {
+  for (uint32_t slot = 0;; slot++) {
+    bool taken = false;
+    for (const auto& p : ports_) taken |= p.slot == slot;
+    if (!taken) return slot;
+  }
+}
+
+// A slot's counters start from zero for its new port (a removed port's
+// were added to retired_ first).
+void BridgeService::reset_slot_counters(uint32_t slot) {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return;
+  std::vector<oryx_br_port_stats> zeros(static_cast<size_t>(cpus));
+  bpf_map_update_elem(bpf_map__fd(skel_->maps.oryx_br_stats), &slot, zeros.data(), BPF_ANY);
 }
 
 // A killed oryxd leaves its programs attached (the bridge kept forwarding)
@@ -189,6 +215,21 @@ std::map<uint32_t, uint32_t> BridgeService::reconcile_leftovers() {
       oryx_br_port rec{};
       if (bpf_map_lookup_elem(ports_fd, &ifindex, &rec) == 0) old[ifindex] = rec.flags;
     }
+  }
+  // Ports a predecessor was given through the API are this bridge's too,
+  // while their interface lives (a pod's veth outlives an oryxd restart).
+  for (auto [ifindex, flags] : old) {
+    char name[IF_NAMESIZE] = {};
+    if (!(flags & ORYX_BR_PORT_ADDED) || !if_indextoname(ifindex, name)) continue;
+    bool known = false;
+    for (const auto& p : ports_) known |= p.name == name;
+    if (known || ports_.size() >= ORYX_BR_MAX_PORTS) continue;
+    Port port;
+    port.name = name;
+    port.added = true;
+    port.slot = free_slot();
+    resolve_port(port);
+    if (port.ifindex == ifindex) ports_.push_back(port);
   }
   size_t removed = 0;
   for (auto [ifindex, flags] : old) {
@@ -227,9 +268,9 @@ void BridgeService::load() {
   skel_ = bridge_datapath__open_opts(&opts);
   if (!skel_) throw Error(oryx::bpf::failure("cannot open the BPF object", errno), ORYX_ERR_IO);
   bpf_map__set_max_entries(skel_->maps.oryx_br_fdb, fdb_size_);
-  // Only the programs of the hooks in use (bpftool then shows what runs).
-  bool xdp = false, tc = false;
-  for (const auto& p : ports_) (p.hook == Hook::xdp ? xdp : tc) = true;
+  // Only the programs of the hooks this bridge may use (bpftool then shows
+  // what runs): "auto" loads both, as ports added later may need either.
+  bool xdp = attach_mode_ != "tc", tc = attach_mode_ != "xdp";
   bpf_program__set_autoload(skel_->progs.oryx_br_xdp, xdp);
   bpf_program__set_autoload(skel_->progs.oryx_br_xmit, xdp);
   bpf_program__set_autoload(skel_->progs.oryx_br_tc, tc);
@@ -273,7 +314,8 @@ void BridgeService::publish_port(const Port& port) {
   rec.flags |= (port.up ? ORYX_BR_PORT_UP : 0) | (port.peer ? ORYX_BR_PORT_PEER : 0) |
               (port.hook == Hook::tc ? ORYX_BR_PORT_TC : 0) |
               (port.created_qdisc ? ORYX_BR_PORT_QDISC : 0) |
-              (port.hook == Hook::xdp && generic_xdp_ ? ORYX_BR_PORT_GENERIC : 0);
+              (port.hook == Hook::xdp && generic_xdp_ ? ORYX_BR_PORT_GENERIC : 0) |
+              (port.added ? ORYX_BR_PORT_ADDED : 0);
   bpf_map__update_elem(skel_->maps.oryx_br_ports, &port.ifindex, sizeof(port.ifindex), &rec,
                        sizeof(rec), BPF_ANY);
   if (port.ifindex < ORYX_BR_INDEXED_IFINDEX)
@@ -392,7 +434,7 @@ void BridgeService::refresh_counters() {
   std::lock_guard lock(mutex_);
   if (!skel_) return;
   int fd = bpf_map__fd(skel_->maps.oryx_br_stats);
-  PortCounters total{};
+  PortCounters total = retired_;
   for (const auto& port : ports_) {
     PortCounters one = port_counters(fd, port.slot);
     for (size_t c = 0; c < total.size(); c++) total[c] += one[c];
@@ -439,31 +481,83 @@ void BridgeService::teardown() {
   pins_.remove();
 }
 
+nlohmann::ordered_json BridgeService::port_json(const Port& port, int stats_fd) const {
+  nlohmann::ordered_json counters = nlohmann::ordered_json::object();
+  PortCounters values = port_counters(stats_fd, port.slot);
+  uint64_t dropped = 0;
+  for (uint32_t c = 0; c < ORYX_BR_COUNTER_MAX; c++) {
+    counters[kCounterNames[c]] = values[c];
+    if (c >= ORYX_BR_DROP_MALFORMED && c <= ORYX_BR_DROP_XMIT) dropped += values[c];
+  }
+  counters["dropped"] = dropped;
+  return {{"name", port.name},
+          {"ifindex", port.ifindex},
+          {"present", port.ifindex != 0},
+          {"up", port.up},
+          {"driver", port.driver},
+          {"hook", hook_name(port.hook)},
+          {"xdp_mode", port.hook == Hook::xdp ? (generic_xdp_ ? "generic" : "native") : ""},
+          {"redirect", port.hook == Hook::tc ? (port.peer ? "peer" : "egress") : "devmap"},
+          {"added", port.added},
+          {"counters", counters}};
+}
+
+nlohmann::ordered_json BridgeService::add_port(const std::string& interface) {
+  if (interface.empty() || interface.size() >= IF_NAMESIZE ||
+      interface.find_first_of("/ \t") != std::string::npos)
+    throw ApiError(400, "\"" + interface + "\" is not an interface name");
+  std::lock_guard lock(mutex_);
+  if (!skel_) throw ApiError(409, "bridge " + name_ + " is not running");
+  for (const auto& p : ports_)
+    if (p.name == interface) throw ApiError(409, interface + " is already a port of bridge " + name_);
+  if (ports_.size() >= ORYX_BR_MAX_PORTS)
+    throw ApiError(409, "bridge " + name_ + " has " + std::to_string(ORYX_BR_MAX_PORTS) +
+                            " ports, its most");
+  Port port;
+  port.name = interface;
+  port.added = true;
+  port.slot = free_slot();
+  resolve_port(port);
+  if (port.ifindex == 0)
+    throw ApiError(404, "no interface \"" + interface + "\" in oryxd's network namespace");
+  reset_slot_counters(port.slot);
+  try {
+    attach_port(port, std::nullopt);
+  } catch (const Error& e) {
+    withdraw_port(port);
+    throw ApiError(500, std::string("cannot attach to ") + interface + ": " + e.what());
+  }
+  ports_.push_back(port);
+  port_events_++;
+  log_.info("port ", interface, " added through the API (ifindex ", port.ifindex, ", ",
+            hook_name(port.hook), port.hook == Hook::tc && port.peer ? ", into the veth peer" : "",
+            ")");
+  return port_json(port, bpf_map__fd(skel_->maps.oryx_br_stats));
+}
+
+void BridgeService::remove_port(const std::string& interface) {
+  std::lock_guard lock(mutex_);
+  auto it = std::find_if(ports_.begin(), ports_.end(),
+                         [&](const Port& p) { return p.name == interface; });
+  if (it == ports_.end()) throw ApiError(404, interface + " is not a port of bridge " + name_);
+  if (!it->added)
+    throw ApiError(409, interface + " is configured (interfaces of [service." + name_ +
+                            "]): remove it from the configuration instead");
+  if (!skel_) throw ApiError(409, "bridge " + name_ + " is not running");
+  PortCounters last = port_counters(bpf_map__fd(skel_->maps.oryx_br_stats), it->slot);
+  for (size_t c = 0; c < last.size(); c++) retired_[c] += last[c];
+  detach_port(*it);
+  size_t n = it->ifindex ? forget_stations(it->ifindex) : 0;
+  port_events_++;
+  log_.info("port ", interface, " removed through the API: ", n, " stations behind it forgotten");
+  ports_.erase(it);
+}
+
 nlohmann::ordered_json BridgeService::describe() const {
   std::lock_guard lock(mutex_);
   nlohmann::ordered_json ports = nlohmann::ordered_json::array();
   int fd = skel_ ? bpf_map__fd(skel_->maps.oryx_br_stats) : -1;
-  for (const auto& port : ports_) {
-    nlohmann::ordered_json counters = nlohmann::ordered_json::object();
-    PortCounters values = port_counters(fd, port.slot);
-    uint64_t dropped = 0;
-    for (uint32_t c = 0; c < ORYX_BR_COUNTER_MAX; c++) {
-      counters[kCounterNames[c]] = values[c];
-      if (c >= ORYX_BR_DROP_MALFORMED && c <= ORYX_BR_DROP_XMIT) dropped += values[c];
-    }
-    counters["dropped"] = dropped;
-    ports.push_back({{"name", port.name},
-                     {"ifindex", port.ifindex},
-                     {"present", port.ifindex != 0},
-                     {"up", port.up},
-                     {"driver", port.driver},
-                     {"hook", hook_name(port.hook)},
-                     {"xdp_mode", port.hook == Hook::xdp ? (generic_xdp_ ? "generic" : "native")
-                                                        : ""},
-                     {"redirect", port.hook == Hook::tc ? (port.peer ? "peer" : "egress")
-                                                       : "devmap"},
-                     {"counters", counters}});
-  }
+  for (const auto& port : ports_) ports.push_back(port_json(port, fd));
   return {{"name", name_},
           {"state", skel_ ? "forwarding" : "stopped"},
           {"ageing_s", ageing_ns_ / 1000000000ull},

@@ -13,10 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,19 @@ class BridgeService {
   nlohmann::ordered_json describe() const;
   // Forwarding-table entries (at most `limit`), for GET /api/v1/bridge/fdb.
   void list_fdb(nlohmann::ordered_json& entries, size_t limit, bool* truncated) const;
+  const std::string& name() const { return name_; }
+
+  // Ports added and removed while the bridge runs (POST and DELETE
+  // /api/v1/bridge/<service>/ports): a pod's veth, by its CNI plugin. An
+  // added port is remembered in the pinned ports map, so an oryxd that
+  // takes over after a crash or restart keeps bridging it. Both throw
+  // Error with an HTTP-like code in `status`.
+  struct ApiError : std::runtime_error {
+    ApiError(int s, const std::string& what) : std::runtime_error(what), status(s) {}
+    int status;
+  };
+  nlohmann::ordered_json add_port(const std::string& interface);
+  void remove_port(const std::string& interface);
 
  private:
   struct Port {
@@ -67,10 +82,15 @@ class BridgeService {
     bool up = false;
     bool created_qdisc = false;
     bool attached = false;  // by this instance: only then detached on stop
+    bool added = false;     // through the REST API, not the configuration
   };
 
   void check_kernel() const;
+  void resolve_port(Port& port);
   void resolve_ports();
+  uint32_t free_slot() const;
+  void reset_slot_counters(uint32_t slot);
+  nlohmann::ordered_json port_json(const Port& port, int stats_fd) const;
   std::map<uint32_t, uint32_t> reconcile_leftovers();
   void load();
   void attach_port(Port& port, std::optional<uint32_t> leftover_flags);
@@ -98,6 +118,8 @@ class BridgeService {
   bridge_datapath* skel_ = nullptr;
   bpf_link* xmit_trace_ = nullptr;
   uint64_t aged_ = 0, port_events_ = 0, fdb_entries_ = 0;
+  // Counters of ports removed through the API, so that totals never drop.
+  std::array<uint64_t, ORYX_BR_COUNTER_MAX> retired_{};
 
   std::unique_ptr<oryx::bpf::PeriodicTask> housekeeping_;
 };
