@@ -77,7 +77,7 @@ set(CPACK_RPM_PLUGINS_STACK_PACKAGE_NAME oryx-plugins-stack)
 set(CPACK_RPM_DEVEL_PACKAGE_NAME oryx-devel)
 set(CPACK_RPM_MAIN_COMPONENT runtime)
 set(CPACK_RPM_PACKAGE_AUTOREQ OFF)   # names below, not sonames
-set(CPACK_RPM_RUNTIME_PACKAGE_REQUIRES "dpdk >= 22.11, spdlog, fmt, civetweb, libbpf, libxdp, libpcap, liburing, openssl-libs, systemd")
+set(CPACK_RPM_RUNTIME_PACKAGE_REQUIRES "dpdk >= 22.11, spdlog, fmt, civetweb, libbpf, libxdp, libpcap, liburing, openssl-libs, libnl3, systemd")
 set(CPACK_RPM_PLUGINS_STACK_PACKAGE_REQUIRES "oryx = ${PROJECT_VERSION}")
 set(CPACK_RPM_DEVEL_PACKAGE_REQUIRES "oryx = ${PROJECT_VERSION}, dpdk-devel, cmake, pkgconf-pkg-config")
 set(CPACK_RPM_DEVEL_PACKAGE_SUGGESTS "catch2-devel")

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+// commands.cpp - see commands.hpp. An attachment is a veth pair (host end
+// named from the container ID and interface, the attachment recorded in
+// its alias), addresses from the delegated IPAM plugin, and the host end
+// as a port of oryxd's ebpf_bridge service, added through its REST API.
+#include "commands.hpp"
+
+#include "cni_errors.hpp"
+#include "cni_versions.hpp"
+#include "ipam.hpp"
+#include "netlink_ops.hpp"
+#include "oryxd_client.hpp"
+
+#include <cstdlib>
+#include <set>
+
+namespace oryx::cni {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string ports_path(const Request& r) { return "/api/v1/bridge/" + r.bridge + "/ports"; }
+
+// The bridge service's entry in GET /api/v1/bridge (null if none).
+json find_bridge(OryxdClient& oryxd, const Request& r) {
+  Answer a = oryxd.call("GET", "/api/v1/bridge");
+  if (a.status != 200 || !a.body.is_object())
+    throw CniError(kNotAvailable, "oryxd's bridge API answered HTTP " + std::to_string(a.status),
+                   "is the ebpf-bridge plugin loaded?");
+  for (const auto& b : a.body.value("bridges", json::array()))
+    if (b.value("name", "") == r.bridge) return b;
+  return nullptr;
+}
+
+void add_port(OryxdClient& oryxd, const Request& r, const std::string& host) {
+  Answer a = oryxd.call("POST", ports_path(r), json{{"interface", host}}.dump());
+  if (a.status != 201) {
+    std::string why = a.body.is_object() ? a.body.value("error", "") : "";
+    throw CniError(a.status == 404 && why.find("no bridge") != std::string::npos ? kNotAvailable
+                                                                                 : kOryxdRefused,
+                   "oryxd did not add " + host + " to bridge " + r.bridge + " (HTTP " +
+                       std::to_string(a.status) + "): " + why);
+  }
+}
+
+// Removes the port (not one: fine) and the veth; best effort, as DEL must
+// finish when parts are already gone. Returns what it could not do.
+std::string remove_attachment(OryxdClient* oryxd, const Request& r, const std::string& host) {
+  std::string problems;
+  if (oryxd) {
+    try {
+      Answer a = oryxd->call("DELETE", ports_path(r) + "/" + host);
+      if (a.status != 200 && a.status != 404)
+        problems += "oryxd answered HTTP " + std::to_string(a.status) + " to removing " + host + "; ";
+    } catch (const CniError&) {
+      // oryxd down: deleting the veth takes the program with it, and the
+      // next oryxd does not adopt a port whose interface is gone.
+    }
+  }
+  delete_link(host);
+  return problems;
+}
+
+// A result's addresses and routes, for the pod's interface.
+void read_ipam_result(const json& res, std::vector<Address>& addrs, std::vector<Route>& routes) {
+  for (const auto& ip : res.value("ips", json::array()))
+    addrs.push_back({ip.value("address", ""), ip.value("gateway", "")});
+  for (const auto& rt : res.value("routes", json::array()))
+    routes.push_back({rt.value("dst", ""), rt.value("gw", "")});
+  if (addrs.empty()) throw CniError(kInvalidConfig, "the IPAM plugin gave no address");
+}
+
+}  // namespace
+
+json cmd_version(const Request& r) {
+  json versions = json::array();
+  for (const char* v : kSupportedVersions) versions.push_back(v);
+  return {{"cniVersion", r.version.empty() || !supported(r.version) ? "1.1.0" : r.version},
+          {"supportedVersions", versions}};
+}
+
+json cmd_add(const Request& r) {
+  OryxdClient oryxd(r.oryxd, r.token_file);
+  json bridge = find_bridge(oryxd, r);  // before anything is made: a missing bridge is no pod
+  if (bridge.is_null())
+    throw CniError(kNotAvailable, "oryxd runs no bridge service \"" + r.bridge + "\"",
+                   "add [service." + r.bridge + "] type = \"ebpf_bridge\" to appliance.toml");
+  const std::string host = host_interface(r.container_id, r.ifname);
+  // A second ADD must fail before the IPAM plugin runs: undoing its ADD
+  // would release the first one's addresses.
+  if (link_exists(host))
+    throw CniError(kAlreadyExists, "container " + r.container_id + " has an attachment on " +
+                                       r.ifname + " already (host interface " + host + ")",
+                   "DEL it first");
+  json ipam = run_ipam("ADD", r.config, r.path);
+  auto undo_ipam = [&] {
+    try {
+      run_ipam("DEL", r.config, r.path);
+    } catch (const CniError&) {
+    }
+  };
+  std::vector<Address> addrs;
+  std::vector<Route> routes;
+  VethEnds ends;
+  try {
+    read_ipam_result(ipam, addrs, routes);
+    ends = create_veth(host, attachment_alias(r.container_id, r.ifname), r.ifname, r.netns, r.mtu);
+  } catch (...) {
+    undo_ipam();
+    throw;
+  }
+  try {
+    configure_pod(r.netns, r.ifname, addrs, routes);
+    add_port(oryxd, r, host);
+  } catch (...) {
+    remove_attachment(&oryxd, r, host);
+    undo_ipam();
+    throw;
+  }
+  const bool old = r.version.rfind("0.", 0) == 0;  // 0.3.x/0.4.0: ips carry "version"
+  json ips = json::array();
+  for (auto ip : ipam.value("ips", json::array())) {
+    ip["interface"] = 1;
+    if (old) ip["version"] = ip.value("address", "").find(':') == std::string::npos ? "4" : "6";
+    ips.push_back(ip);
+  }
+  json result = {{"cniVersion", r.version},
+                 {"interfaces", json::array({{{"name", host}, {"mac", ends.host_mac}},
+                                             {{"name", r.ifname},
+                                              {"mac", ends.pod_mac},
+                                              {"sandbox", r.netns}}})},
+                 {"ips", ips},
+                 {"routes", ipam.value("routes", json::array())},
+                 {"dns", ipam.value("dns", json::object())}};
+  return result;
+}
+
+json cmd_del(const Request& r) {
+  const std::string host = host_interface(r.container_id, r.ifname);
+  std::unique_ptr<OryxdClient> oryxd;
+  try {
+    oryxd = std::make_unique<OryxdClient>(r.oryxd, r.token_file);
+  } catch (const CniError&) {
+  }
+  std::string problems = remove_attachment(oryxd.get(), r, host);
+  if (r.config.contains("ipam") && r.config["ipam"].is_object()) run_ipam("DEL", r.config, r.path);
+  if (!problems.empty()) throw CniError(kOryxdRefused, problems);
+  return nullptr;
+}
+
+json cmd_check(const Request& r) {
+  const std::string host = host_interface(r.container_id, r.ifname);
+  if (!link_exists(host)) throw CniError(kCheckFailed, "the host interface " + host + " is gone");
+  if (!link_exists(r.ifname, r.netns))
+    throw CniError(kCheckFailed, "the pod's interface " + r.ifname + " is gone from " + r.netns);
+  std::vector<std::string> have = link_addresses(r.ifname, r.netns);
+  std::set<std::string> present(have.begin(), have.end());
+  for (const auto& ip : r.config["prevResult"].value("ips", json::array())) {
+    std::string want = ip.value("address", "");
+    if (!present.count(want))
+      throw CniError(kCheckFailed, r.ifname + " lacks its address " + want);
+  }
+  OryxdClient oryxd(r.oryxd, r.token_file);
+  json bridge = find_bridge(oryxd, r);
+  bool bridged = false;
+  if (bridge.is_object())
+    for (const auto& p : bridge.value("ports", json::array()))
+      bridged |= p.value("name", "") == host && p.value("present", false) && p.value("up", false);
+  if (!bridged)
+    throw CniError(kCheckFailed, host + " is not a forwarding port of bridge " + r.bridge);
+  run_ipam("CHECK", r.config, r.path);
+  return nullptr;
+}
+
+json cmd_status(const Request& r) {
+  try {
+    OryxdClient oryxd(r.oryxd, r.token_file);
+    json bridge = find_bridge(oryxd, r);
+    if (bridge.is_null())
+      throw CniError(kNotAvailable, "oryxd runs no bridge service \"" + r.bridge + "\"");
+    if (bridge.value("state", "") != "forwarding")
+      throw CniError(kNotAvailable, "bridge " + r.bridge + " is " + bridge.value("state", "?"));
+  } catch (const CniError& e) {
+    if (e.code == kNotAvailable) throw;
+    throw CniError(kNotAvailable, e.what(), e.details);
+  }
+  return nullptr;
+}
+
+json cmd_gc(const Request& r) {
+  std::set<std::string> valid;
+  for (const auto& a : r.config.value("cni.dev/valid-attachments", json::array()))
+    valid.insert(host_interface(a.value("containerID", ""), a.value("ifname", "")));
+  OryxdClient oryxd(r.oryxd, r.token_file);
+  json bridge = find_bridge(oryxd, r);
+  if (bridge.is_null()) return nullptr;
+  for (const auto& p : bridge.value("ports", json::array())) {
+    const std::string host = p.value("name", "");
+    const std::string alias = link_alias(host);
+    if (!p.value("added", false) || alias.rfind("oryx-cni ", 0) != 0 || valid.count(host)) continue;
+    // alias: "oryx-cni <container ID> <ifname>"
+    size_t sp = alias.find(' ', 9);
+    Request stale = r;
+    stale.container_id = alias.substr(9, sp - 9);
+    stale.ifname = sp == std::string::npos ? "" : alias.substr(sp + 1);
+    remove_attachment(&oryxd, stale, host);
+    if (r.config.contains("ipam") && r.config["ipam"].is_object()) {
+      setenv("CNI_CONTAINERID", stale.container_id.c_str(), 1);
+      setenv("CNI_IFNAME", stale.ifname.c_str(), 1);
+      json cfg = r.config;
+      cfg.erase("cni.dev/valid-attachments");
+      run_ipam("DEL", cfg, r.path);
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace oryx::cni

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+// request.hpp - one invocation of the plugin as the CNI specification
+// defines it: the CNI_* environment and the network configuration on
+// stdin, checked, with Oryx's own keys read out.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace oryx::cni {
+
+struct Request {
+  std::string command;       // CNI_COMMAND
+  std::string container_id;  // CNI_CONTAINERID
+  std::string netns;         // CNI_NETNS (a path)
+  std::string ifname;        // CNI_IFNAME
+  std::string path;          // CNI_PATH
+  nlohmann::json config;     // stdin
+  std::string version;       // config's cniVersion
+  // Oryx's keys.
+  std::string oryxd = "http://127.0.0.1:8080";
+  std::string token_file;
+  std::string bridge = "pods";
+  int mtu = 1500;
+};
+
+// Reads and checks what the runtime passed for `command` (the variables
+// it needs, the configuration's fields); throws CniError with the
+// specification's code for what is wrong.
+Request read_request(const std::string& stdin_text);
+
+// The host end's name for an attachment: "ox" and 12 hex digits of a hash
+// of the container ID and interface name (interface names hold 15
+// characters), and the alias that records the attachment on it.
+std::string host_interface(const std::string& container_id, const std::string& ifname);
+std::string attachment_alias(const std::string& container_id, const std::string& ifname);
+
+}  // namespace oryx::cni
