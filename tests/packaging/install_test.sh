@@ -44,7 +44,7 @@ for f in ./usr/bin/oryxd ./usr/bin/oryxctl ./usr/bin/oryx ./usr/lib/x86_64-linux
          ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/io.so ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/xconnect.so \
          ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/vlan.so ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/pdump.so \
          ./usr/share/oryx/webui/index.html ./usr/share/man/man8/oryxd.8.gz ./usr/share/man/man5/appliance.toml.5.gz \
-         ./usr/libexec/oryx/oryx-prepare ./usr/share/doc/oryx/copyright; do
+         ./usr/libexec/oryx/oryx-prepare ./usr/share/doc/oryx/copyright ./usr/lib/cni/oryx-cni; do
   contents "$DEB" | grep -x "$f" >/dev/null || fail "oryx .deb lacks $f"
 done
 contents "$DEB_STACK" | grep -x ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/stack.so >/dev/null || fail "stack plugin missing"
@@ -58,6 +58,7 @@ dpkg-deb -f "$DEB" Depends | grep "librte-net-af-xdp23" >/dev/null || fail "Depe
 dpkg-deb -f "$DEB_STACK" Depends | grep -i "lwip" >/dev/null && fail "stack Depends names lwIP, which is built in"
 dpkg-deb -I "$DEB" conffiles | grep -x /etc/oryx/appliance.toml >/dev/null || fail "appliance.toml is not a conffile"
 rpm -qpl "$RPM" 2>/dev/null | grep -x /usr/lib64/oryx/plugins-1/io.so >/dev/null || fail "rpm: plugins not in lib64"
+rpm -qpl "$RPM" 2>/dev/null | grep -x /usr/lib/cni/oryx-cni >/dev/null || fail "rpm: no /usr/lib/cni/oryx-cni"
 rpm -qpR "$RPM" 2>/dev/null | grep "^dpdk" >/dev/null || fail "rpm Requires lacks dpdk"
 rpm -qpR "$RPM_STACK" 2>/dev/null | grep -i "lwip" >/dev/null && fail "rpm stack Requires names lwIP, which is built in"
 rpm -qpc "$RPM" 2>/dev/null | grep -x /etc/oryx/appliance.toml >/dev/null || fail "rpm: appliance.toml not %config"
@@ -109,6 +110,9 @@ wait_api "$ORYXD_PID" "$WORK/oryxd.log"
 curl -sf -o "$WORK/index.html" http://127.0.0.1:8080/ || fail "dashboard request failed"
 grep -q "<title>Oryx appliance</title>" "$WORK/index.html" || fail "dashboard not served from the installed webui"
 /usr/bin/oryxctl status >"$WORK/status.out" || fail "oryxctl status failed"
+# The CNI plugin runs from where runtimes look for plugins.
+CNI_COMMAND=VERSION /usr/lib/cni/oryx-cni <<<'{"cniVersion": "1.1.0"}' | grep -q '"1.1.0"' ||
+  fail "/usr/lib/cni/oryx-cni VERSION"
 grep -q "^state *running" "$WORK/status.out" || fail "oryxctl status: $(cat "$WORK/status.out")"
 /usr/bin/oryxctl plugins >"$WORK/plugins.out" || fail "oryxctl plugins failed"
 grep -q "^stack " "$WORK/plugins.out" || fail "stack plugin not loaded from the installed plugin directory"
