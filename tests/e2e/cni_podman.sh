@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# cni_podman.sh - a real container runtime on Oryx's CNI plugin: podman
+# (Debian's, with its CNI network backend and runc) runs containers from a
+# local root filesystem (busybox; nothing is pulled) on a network whose
+# only plugin is oryx-cni. A server container and a client container get
+# addresses from host-local, reach each other through oryxd's eBPF
+# bridge (ping, and bytes echoed over TCP), their host ends are ports the
+# bridge added and its forwarding table learns them; when the containers
+# go, podman's DEL leaves no veth, no bridge port and no address lease.
+# podman keeps its state under the test's directory (--root, --runroot).
+source "$(dirname "$0")/lib.sh"
+
+for tool in podman runc busybox; do
+  command -v $tool >/dev/null || fail "$tool missing: run make deps"
+done
+NET=oryx$TAG
+TOKEN=test-token-$TAG
+echo "$TOKEN" >"$WORK/token"
+start_oryxd cnp "$(write_config cnp "
+[kernel]
+hugepages = false
+memory_mb = 64
+file_prefix = \"cnp$TAG\"
+[service.pods]
+type = \"ebpf_bridge\"
+")"
+URL=$cnp_URL
+
+ROOTFS=$WORK/rootfs
+mkdir -p "$ROOTFS/bin" "$WORK/net.d" "$WORK/ipam"
+cp "$(command -v busybox)" "$ROOTFS/bin/"
+for c in sh ping nc cat ip echo sleep; do ln -s busybox "$ROOTFS/bin/$c"; done
+cat >"$WORK/net.d/10-$NET.conflist" <<CONF
+{"cniVersion": "1.0.0", "name": "$NET",
+ "plugins": [{"type": "oryx-cni", "oryxd": "$URL", "token_file": "$WORK/token", "bridge": "pods",
+              "ipam": {"type": "host-local", "subnet": "198.18.33.0/24", "dataDir": "$WORK/ipam"}}]}
+CONF
+# This machine's cgroups are hybrid (v1 controllers, v2 beside them),
+# which crun refuses: runc. Its rlimits may not exceed this process's.
+cat >"$WORK/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["$ORYX_BUILD/cni", "/usr/lib/cni"]
+network_config_dir = "$WORK/net.d"
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+runtime = "runc"
+CONF
+export CONTAINERS_CONF=$WORK/containers.conf
+# The vfs storage driver mounts nothing (overlay would mount its home
+# under the test's directory).
+PM=(podman --root "$WORK/storage" --runroot "$WORK/run" --storage-driver vfs
+    --cni-config-dir "$WORK/net.d")
+podman_cleanup() {
+  "${PM[@]}" rm -f -t 0 --all >/dev/null 2>&1 || true
+  findmnt -R -n -o TARGET "$WORK" 2>/dev/null | sort -r | xargs -r -n1 umount 2>/dev/null || true
+}
+_CLEANUP_HOOKS+=(podman_cleanup)
+ports() { api "$URL" /api/v1/bridge | json "sorted(p['name'] for p in j['bridges'][0]['ports'])"; }
+port_count() { api "$URL" /api/v1/bridge | json "len(j['bridges'][0]['ports'])"; }
+
+"${PM[@]}" network ls --format '{{.Name}} {{.Driver}}' | grepq "^$NET oryx-cni$" ||
+  fail "podman does not see the network: $("${PM[@]}" network ls 2>&1)"
+
+log "a server container and a client container on the eBPF bridge"
+"${PM[@]}" run -d --name srv$TAG --network "$NET" --rootfs "$ROOTFS" \
+  /bin/sh -c "while true; do nc -l -p 7000 -e /bin/cat; done" >"$WORK/srv.id" ||
+  fail "podman run (server) failed"
+SRV_IP=$("${PM[@]}" inspect srv$TAG --format "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}")
+[ -n "$SRV_IP" ] || fail "the server container has no address"
+[ "$(port_count)" = 1 ] || fail "bridge ports: $(ports)"
+OUT=$(timeout 60 "${PM[@]}" run --rm --network "$NET" --rootfs "$ROOTFS" /bin/sh -c \
+  "ping -c 1 -W 2 $SRV_IP >/dev/null && echo reached; echo bytes-through-oryx | nc -w 2 $SRV_IP 7000") ||
+  fail "client container: $OUT"
+[ "$OUT" = "reached
+bytes-through-oryx" ] || fail "client container said: $OUT"
+log "  client reached $SRV_IP and got its bytes echoed"
+SRV_MAC=$("${PM[@]}" inspect srv$TAG --format "{{(index .NetworkSettings.Networks \"$NET\").MacAddress}}")
+api "$URL" /api/v1/bridge/fdb | json "[e['mac'] for e in j['entries']]" | grepq "$SRV_MAC" ||
+  fail "the bridge did not learn the server's MAC $SRV_MAC"
+[ "$(api "$URL" /api/v1/stats | json "j['stages']['pods']['counters']['forwarded']")" -gt 0 ] ||
+  fail "the bridge forwarded nothing"
+
+log "containers gone: no veth, port or lease left"
+# The client's DEL ran when it exited (--rm); the server's now.
+"${PM[@]}" rm -f -t 0 srv$TAG >/dev/null || fail "podman rm"
+[ "$(ports)" = "[]" ] || fail "bridge ports left: $(ports)"
+ip -o link show | grepq " ox[0-9a-f]\{12\}@" && fail "host ends left: $(ip -o link show | grep ' ox')"
+! ls "$WORK/ipam/$NET" | grepq "^198\." || fail "leases left: $(ls "$WORK/ipam/$NET")"
+stop_oryxd "$cnp_PID" || fail "oryxd exit status $?"
+log "PASS"
