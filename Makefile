@@ -59,10 +59,12 @@ side-builds: sanitize-build fuzz-build package
 test-fuzz-and-packages:
 	@$(MAKE) --no-print-directory test-fuzz
 	bash tests/packaging/install_test.sh $(BUILD)/packages
+	bash tests/packaging/kubernetes_test.sh $(BUILD) $(BUILD)/packages
 
 # Build both package formats, then install, run and remove them.
 test-packages: package
 	bash tests/packaging/install_test.sh $(BUILD)/packages
+	bash tests/packaging/kubernetes_test.sh $(BUILD) $(BUILD)/packages
 
 # Unit, loader and plugin conformance tests again under AddressSanitizer
 # and UBSan (leaks included): every plugin's init/fini must be clean. Then

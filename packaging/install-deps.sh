@@ -4,7 +4,7 @@
 # nodesource nodejs bundles npm, and conflicts with Debian's npm) is skipped.
 set -euo pipefail
 list=$(dirname "$0")/debian-deps.txt
-declare -A provides=([nodejs]=node [npm]=npm [chromium]=chromium)
+declare -A provides=([nodejs]=node [npm]=npm [chromium]=chromium [kubernetes-client]=kubectl)
 missing=()
 for pkg in $(sed -e 's/#.*//' "$list"); do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" && continue
