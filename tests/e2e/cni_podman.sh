@@ -54,8 +54,13 @@ export CONTAINERS_CONF=$WORK/containers.conf
 # under the test's directory).
 PM=(podman --root "$WORK/storage" --runroot "$WORK/run" --storage-driver vfs
     --cni-config-dir "$WORK/net.d")
+# podman makes the (empty) lease directory of its default network in
+# /var/lib/cni/networks however it is configured: removed if it made it.
+PODMAN_LEASES=/var/lib/cni/networks/podman
+[ -e "$PODMAN_LEASES" ] && PODMAN_LEASES=""
 podman_cleanup() {
   "${PM[@]}" rm -f -t 0 --all >/dev/null 2>&1 || true
+  [ -z "$PODMAN_LEASES" ] || rmdir "$PODMAN_LEASES" 2>/dev/null || true
   findmnt -R -n -o TARGET "$WORK" 2>/dev/null | sort -r | xargs -r -n1 umount 2>/dev/null || true
 }
 _CLEANUP_HOOKS+=(podman_cleanup)
