@@ -105,7 +105,10 @@ json cmd_add(const Request& r) {
   VethEnds ends;
   try {
     read_ipam_result(ipam, addrs, routes);
-    ends = create_veth(host, attachment_alias(r.container_id, r.ifname), r.ifname, r.netns, r.mtu);
+    ends = create_veth(host,
+                       attachment_alias({r.container_id, r.ifname, r.netns,
+                                         addrs.empty() ? "" : addrs[0].cidr, r.pod}),
+                       r.ifname, r.netns, r.mtu);
   } catch (...) {
     undo_ipam();
     throw;
@@ -197,13 +200,11 @@ json cmd_gc(const Request& r) {
   if (bridge.is_null()) return nullptr;
   for (const auto& p : bridge.value("ports", json::array())) {
     const std::string host = p.value("name", "");
-    const std::string alias = link_alias(host);
-    if (!p.value("added", false) || alias.rfind("oryx-cni ", 0) != 0 || valid.count(host)) continue;
-    // alias: "oryx-cni <container ID> <ifname>"
-    size_t sp = alias.find(' ', 9);
+    Attachment a;
+    if (!p.value("added", false) || !parse_alias(link_alias(host), &a) || valid.count(host)) continue;
     Request stale = r;
-    stale.container_id = alias.substr(9, sp - 9);
-    stale.ifname = sp == std::string::npos ? "" : alias.substr(sp + 1);
+    stale.container_id = a.container_id;
+    stale.ifname = a.ifname;
     remove_attachment(&oryxd, stale, host);
     if (r.config.contains("ipam") && r.config["ipam"].is_object()) {
       setenv("CNI_CONTAINERID", stale.container_id.c_str(), 1);

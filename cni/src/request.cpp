@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <set>
+#include <sstream>
 
 namespace oryx::cni {
 
@@ -92,6 +93,15 @@ Request read_request(const std::string& stdin_text) {
     require_env(r.path, "CNI_PATH", r.command);
     return r;
   }
+  // CNI_ARGS: "K1=V1;K2=V2"; Kubernetes runtimes pass the pod's name.
+  std::string ns, name;
+  std::istringstream args(env("CNI_ARGS"));
+  for (std::string kv; std::getline(args, kv, ';');) {
+    if (kv.rfind("K8S_POD_NAMESPACE=", 0) == 0) ns = kv.substr(18);
+    if (kv.rfind("K8S_POD_NAME=", 0) == 0) name = kv.substr(13);
+  }
+  if (!name.empty() && name.find(' ') == std::string::npos && ns.find(' ') == std::string::npos)
+    r.pod = (ns.empty() ? "" : ns + "/") + name;
   r.container_id = env("CNI_CONTAINERID");
   r.netns = env("CNI_NETNS");
   r.ifname = env("CNI_IFNAME");
@@ -123,8 +133,20 @@ std::string host_interface(const std::string& container_id, const std::string& i
   return name;
 }
 
-std::string attachment_alias(const std::string& container_id, const std::string& ifname) {
-  return "oryx-cni " + container_id + " " + ifname;
+std::string attachment_alias(const Attachment& a) {
+  auto field = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
+  return "oryx-cni " + field(a.container_id) + " " + field(a.ifname) + " " + field(a.netns) + " " +
+         field(a.address) + " " + field(a.pod);
+}
+
+bool parse_alias(const std::string& alias, Attachment* a) {
+  std::istringstream in(alias);
+  std::string tag;
+  in >> tag >> a->container_id >> a->ifname >> a->netns >> a->address >> a->pod;
+  if (tag != "oryx-cni" || a->container_id.empty() || a->ifname.empty()) return false;
+  for (std::string* s : {&a->netns, &a->address, &a->pod})
+    if (*s == "-") s->clear();
+  return true;
 }
 
 }  // namespace oryx::cni

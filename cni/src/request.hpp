@@ -16,6 +16,7 @@ struct Request {
   std::string netns;         // CNI_NETNS (a path)
   std::string ifname;        // CNI_IFNAME
   std::string path;          // CNI_PATH
+  std::string pod;           // "namespace/name" from CNI_ARGS (K8S_POD_*), or ""
   nlohmann::json config;     // stdin
   std::string version;       // config's cniVersion
   // Oryx's keys.
@@ -34,6 +35,15 @@ Request read_request(const std::string& stdin_text);
 // of the container ID and interface name (interface names hold 15
 // characters), and the alias that records the attachment on it.
 std::string host_interface(const std::string& container_id, const std::string& ifname);
-std::string attachment_alias(const std::string& container_id, const std::string& ifname);
+
+// The attachment, recorded in the host end's alias for GC and for the
+// dashboard's pods view: "oryx-cni CONTAINER IFNAME NETNS ADDRESS POD",
+// "-" for what is unknown.
+struct Attachment {
+  std::string container_id, ifname, netns, address, pod;
+};
+std::string attachment_alias(const Attachment& a);
+// false when `alias` is not one of this plugin's.
+bool parse_alias(const std::string& alias, Attachment* a);
 
 }  // namespace oryx::cni

@@ -34,11 +34,13 @@ net_config() {  # net_config [VERSION [EXTRA-JSON-FIELDS]]
     "subnet": "198.18.31.0/24", "dataDir": "%s"}%s}' \
     "${1:-1.1.0}" "$TAG" "$URL" "$WORK/token" "$WORK/ipam" "${2:+, $2}"
 }
-# cni COMMAND CONTAINER POD [CONFIG]: runs the plugin; stdout to
+# cni COMMAND CONTAINER POD [CONFIG]: runs the plugin (with the pod's
+# Kubernetes name in CNI_ARGS, as kubelet's runtime passes it); stdout to
 # $WORK/out.json, prints the exit status.
 cni() {
   local rc=0
   env CNI_COMMAND="$1" CNI_CONTAINERID="$2" CNI_NETNS="${3:+/var/run/netns/$3}" CNI_IFNAME=eth0 \
+    CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=${3%%-*}-pod" \
     CNI_PATH="$IPAM_DIR" "$CNI" <<<"${4:-$(net_config)}" >"$WORK/out.json" || rc=$?
   echo "$rc"
 }
@@ -68,6 +70,15 @@ _LINKS+=("$(host_of "$WORK/b.json")")
 ip netns exec "b-$TAG" ip -br addr show eth0 | grepq 198.18.31.3/24 || fail "pod b has no address"
 wait_until 5 'ip netns exec a-$TAG ping -c 1 -W 1 198.18.31.3 >/dev/null' ||
   fail "pod a does not reach pod b through the bridge"
+HA=$(host_of "$WORK/a.json")
+[ "$(cat "/sys/class/net/$HA/ifalias")" = "oryx-cni ca$TAG eth0 /var/run/netns/a-$TAG 198.18.31.2/24 shop/a-pod" ] ||
+  fail "alias of $HA: $(cat "/sys/class/net/$HA/ifalias")"
+log "the dashboard's pods table (chromium) shows both pods as the API does"
+[ -d "$ORYX_SOURCE/tests/webui/node_modules/playwright-core" ] || fail "playwright-core missing: run make deps"
+mkdir -p "$WORK/screens"
+(cd "$ORYX_SOURCE/tests/webui" && timeout 60 node pods.mjs "$URL" "$WORK/screens/dashboard-pods.png") ||
+  fail "the pods table differs from the API"
+[ -z "${ORYX_SCREENSHOT_DIR:-}" ] || cp "$WORK/screens/dashboard-pods.png" "$ORYX_SCREENSHOT_DIR/"
 PORTS=$(api "$URL" /api/v1/bridge | json "sorted(p['name'] for p in j['bridges'][0]['ports'] if p['added'])")
 [ "$PORTS" = "$(python3 -c "print(sorted(['$(host_of "$WORK/a.json")', '$(host_of "$WORK/b.json")']))")" ] ||
   fail "bridge ports: $PORTS"

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <fstream>
 #include <cstdio>
 #include <set>
 
@@ -61,6 +62,15 @@ bool map_matches(int fd, bpf_map_type type, uint32_t key, uint32_t value, uint32
 }
 
 using PortCounters = std::array<uint64_t, ORYX_BR_COUNTER_MAX>;
+
+// An interface's alias (IFLA_IFALIAS; a CNI plugin records the pod there),
+// "" if none.
+std::string interface_alias(const std::string& name) {
+  std::ifstream in("/sys/class/net/" + name + "/ifalias");
+  std::string alias;
+  std::getline(in, alias);
+  return alias;
+}
 
 // A port's counters summed over CPUs (a per-CPU array of structs).
 PortCounters port_counters(int stats_fd, uint32_t slot) {
@@ -499,6 +509,7 @@ nlohmann::ordered_json BridgeService::port_json(const Port& port, int stats_fd) 
           {"xdp_mode", port.hook == Hook::xdp ? (generic_xdp_ ? "generic" : "native") : ""},
           {"redirect", port.hook == Hook::tc ? (port.peer ? "peer" : "egress") : "devmap"},
           {"added", port.added},
+          {"alias", interface_alias(port.name)},
           {"counters", counters}};
 }
 
