@@ -9,22 +9,13 @@
 # go, podman's DEL leaves no veth, no bridge port and no address lease.
 # podman keeps its state under the test's directory (--root, --runroot).
 source "$(dirname "$0")/lib.sh"
+source "$ORYX_SOURCE/cni/tests/cni_lib.sh"
 
 for tool in podman runc busybox; do
   command -v $tool >/dev/null || fail "$tool missing: run make deps"
 done
 NET=oryx$TAG
-TOKEN=test-token-$TAG
-echo "$TOKEN" >"$WORK/token"
-start_oryxd cnp "$(write_config cnp "
-[kernel]
-hugepages = false
-memory_mb = 64
-file_prefix = \"cnp$TAG\"
-[service.pods]
-type = \"ebpf_bridge\"
-")"
-URL=$cnp_URL
+start_pods_oryxd cnp
 
 ROOTFS=$WORK/rootfs
 mkdir -p "$ROOTFS/bin" "$WORK/net.d" "$WORK/ipam"
@@ -86,7 +77,8 @@ log "  client reached $SRV_IP and got its bytes echoed"
 SRV_MAC=$("${PM[@]}" inspect srv$TAG --format "{{(index .NetworkSettings.Networks \"$NET\").MacAddress}}")
 api "$URL" /api/v1/bridge/fdb | json "[e['mac'] for e in j['entries']]" | grepq "$SRV_MAC" ||
   fail "the bridge did not learn the server's MAC $SRV_MAC"
-[ "$(api "$URL" /api/v1/stats | json "j['stages']['pods']['counters']['forwarded']")" -gt 0 ] ||
+# The service publishes its counters every 250 ms.
+wait_until 3 '[ "$(api "$URL" /api/v1/stats | json "j[\"stages\"][\"pods\"][\"counters\"][\"forwarded\"]")" -gt 0 ]' ||
   fail "the bridge forwarded nothing"
 
 log "containers gone: no veth, port or lease left"

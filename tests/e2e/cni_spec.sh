@@ -13,21 +13,12 @@
 #   cni.dev/valid-attachments; a 0.4.0 result; STATUS; and the error codes
 #   for bad input: 1, 2, 4, 6, 7, 50.
 source "$(dirname "$0")/lib.sh"
+source "$ORYX_SOURCE/cni/tests/cni_lib.sh"
 
 CNI=$ORYX_BUILD/cni/oryx-cni
 IPAM_DIR=/usr/lib/cni
 [ -x "$IPAM_DIR/host-local" ] || fail "host-local missing: run make deps (containernetworking-plugins)"
-TOKEN=test-token-$TAG
-echo "$TOKEN" >"$WORK/token"
-start_oryxd cni "$(write_config cni "
-[kernel]
-hugepages = false
-memory_mb = 64
-file_prefix = \"cni$TAG\"
-[service.pods]
-type = \"ebpf_bridge\"
-")"
-URL=$cni_URL
+start_pods_oryxd cni
 net_config() {  # net_config [VERSION [EXTRA-JSON-FIELDS]]
   printf '{"cniVersion": "%s", "name": "pods%s", "type": "oryx-cni", "oryxd": "%s",
     "token_file": "%s", "bridge": "pods", "ipam": {"type": "host-local",

@@ -5,7 +5,7 @@
 // `oryxctl --json applications` does at the same moment.
 // Usage: node applications.mjs URL ORYXCTL SCREENSHOT_PNG
 import { execFileSync } from "node:child_process";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./browser.mjs";
 
 const [url, oryxctl, screenshot] = process.argv.slice(2);
 if (!url || !oryxctl || !screenshot) {
@@ -19,11 +19,7 @@ const check = (ok, what) => {
 };
 const ctl = () => JSON.parse(execFileSync(oryxctl, ["-u", url, "--json", "applications"], { encoding: "utf8" }));
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
   const scriptErrors = [];

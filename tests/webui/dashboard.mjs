@@ -9,7 +9,7 @@
 //   UI_CONNECTIONS               connections the stack holds
 //   UI_BRIDGE_PORTS              the bridge's ports, space-separated
 import { execFileSync } from "node:child_process";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./browser.mjs";
 
 const env = process.env;
 const url = env.UI_URL, work = env.UI_WORK;
@@ -23,14 +23,11 @@ const ctl = (...args) => JSON.parse(execFileSync(env.UI_ORYXCTL,
   ["-u", url, "-t", env.UI_TOKEN, "--cacert", env.UI_CACERT, "--json", ...args], { encoding: "utf8", maxBuffer: 256 << 20 }));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         // Trust the test's self-signed certificate (by its key's hash), as an
-         // operator would after importing it.
-         `--ignore-certificate-errors-spki-list=${env.UI_SPKI}`],
-});
+const browser = await launchChromium([
+  "--disable-quic",
+  // Trust the test's self-signed certificate (by its key's hash), as an
+  // operator would after importing it.
+  `--ignore-certificate-errors-spki-list=${env.UI_SPKI}`]);
 // What the page did, printed if a step fails: its console and each request
 // with its answer and time, so that a timeout says what it waited on.
 const trace = [];

@@ -2,18 +2,14 @@
 // a while, as an operator watching it would (bench/dashboard.sh), and
 // prints how many times it polled the appliance.
 // Usage: node hold_open.mjs URL SECONDS
-import { chromium } from "playwright-core";
+import { launchChromium } from "./browser.mjs";
 
 const [url, seconds] = process.argv.slice(2);
 if (!url || !(Number(seconds) > 0)) {
   console.error("usage: node hold_open.mjs URL SECONDS");
   process.exit(2);
 }
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 let polls = 0;
 try {
   const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });

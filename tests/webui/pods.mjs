@@ -3,7 +3,7 @@
 // per port oryx-cni added, with the pod's name (or container), address
 // and veth exactly as GET /api/v1/bridge's aliases give them.
 // Usage: node pods.mjs URL SCREENSHOT_PNG
-import { chromium } from "playwright-core";
+import { launchChromium } from "./browser.mjs";
 
 const [url, screenshot] = process.argv.slice(2);
 if (!url || !screenshot) {
@@ -16,11 +16,7 @@ const check = (ok, what) => {
   if (!ok) failed = true;
 };
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
   const scriptErrors = [];
