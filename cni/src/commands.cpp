@@ -12,6 +12,8 @@
 #include "oryxd_client.hpp"
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 namespace oryx::cni {
@@ -21,6 +23,31 @@ namespace {
 using json = nlohmann::json;
 
 std::string ports_path(const Request& r) { return "/api/v1/bridge/" + r.bridge + "/ports"; }
+
+// Where an opted-in pod's `oryx run` configuration goes.
+std::string stack_config_path(const Request& r) {
+  return r.stack_config_dir + "/" + r.container_id + "-" + r.ifname + ".toml";
+}
+
+// The `oryx run` configuration of a pod on the user-space stack: an
+// AF_XDP port on its interface and a stack at its address.
+void write_stack_config(const Request& r, const Address& a) {
+  std::error_code ec;
+  std::filesystem::create_directories(r.stack_config_dir, ec);
+  const std::string path = stack_config_path(r);
+  std::ofstream out(path, std::ios::trunc);
+  out << "# `oryx run` configuration of " << (r.pod.empty() ? "container " + r.container_id : "pod " + r.pod)
+      << ", made by oryx-cni: run the pod's\n# application as `oryx run --config " << path
+      << " -- APP`.\n";
+  if (!r.stack_plugin_dir.empty()) out << "[plugins]\npath = [\"" << r.stack_plugin_dir << "\"]\n";
+  out << "[kernel]\nhugepages = false\nfile_prefix = \"pod-" << host_interface(r.container_id, r.ifname)
+      << "\"\n[http]\nenabled = false\n[stage.wire]\ntype = \"port\"\ndriver = \"af_xdp\"\niface = \""
+      << r.ifname << "\"\nnext = \"ip\"\n[stage.ip]\ntype = \"stack\"\naddress = \"" << a.cidr << "\"\n";
+  if (!a.gateway.empty()) out << "gateway = \"" << a.gateway << "\"\n";
+  out << "next = \"wire\"\n";
+  if (!out.flush())
+    throw CniError(kIoFailure, "cannot write " + path + " (stack_config_dir)");
+}
 
 // The bridge service's entry in GET /api/v1/bridge (null if none).
 json find_bridge(OryxdClient& oryxd, const Request& r) {
@@ -34,7 +61,10 @@ json find_bridge(OryxdClient& oryxd, const Request& r) {
 }
 
 void add_port(OryxdClient& oryxd, const Request& r, const std::string& host) {
-  Answer a = oryxd.call("POST", ports_path(r), json{{"interface", host}}.dump());
+  // A pod on its own stack takes frames by AF_XDP, at its interface's
+  // XDP hook: the bridge must send through the veth, not into the pod.
+  json body = {{"interface", host}, {"redirect", r.stack ? "egress" : "auto"}};
+  Answer a = oryxd.call("POST", ports_path(r), body.dump());
   if (a.status != 201) {
     std::string why = a.body.is_object() ? a.body.value("error", "") : "";
     throw CniError(a.status == 404 && why.find("no bridge") != std::string::npos ? kNotAvailable
@@ -59,6 +89,8 @@ std::string remove_attachment(OryxdClient* oryxd, const Request& r, const std::s
     }
   }
   delete_link(host);
+  std::error_code ec;
+  std::filesystem::remove(stack_config_path(r), ec);
   return problems;
 }
 
@@ -114,7 +146,14 @@ json cmd_add(const Request& r) {
     throw;
   }
   try {
-    configure_pod(r.netns, r.ifname, addrs, routes);
+    if (r.stack) {
+      // The pod's kernel keeps no address: its application's stack answers.
+      configure_pod(r.netns, r.ifname, {}, {});
+      write_stack_config(r, addrs[0]);
+    } else {
+      configure_pod(r.netns, r.ifname, addrs, routes);
+    }
+    if (!r.checksum_offload) disable_tx_checksum(r.netns, r.ifname);
     add_port(oryxd, r, host);
   } catch (...) {
     remove_attachment(&oryxd, r, host);
@@ -157,7 +196,12 @@ json cmd_check(const Request& r) {
   if (!link_exists(host)) throw CniError(kCheckFailed, "the host interface " + host + " is gone");
   if (!link_exists(r.ifname, r.netns))
     throw CniError(kCheckFailed, "the pod's interface " + r.ifname + " is gone from " + r.netns);
+  // A pod on its own stack holds its addresses there (its configuration
+  // file), not in its kernel.
   std::vector<std::string> have = link_addresses(r.ifname, r.netns);
+  std::ifstream stack_conf(stack_config_path(r));
+  for (std::string line; std::getline(stack_conf, line);)
+    if (line.rfind("address = \"", 0) == 0) have.push_back(line.substr(11, line.size() - 12));
   std::set<std::string> present(have.begin(), have.end());
   for (const auto& ip : r.config["prevResult"].value("ips", json::array())) {
     std::string want = ip.value("address", "");

@@ -5,8 +5,12 @@
 #include "cni_errors.hpp"
 
 #include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -169,6 +173,23 @@ void configure_pod(const std::string& netns_path, const std::string& ifname,
       check(rtnl_route_add(sk.get(), route.get(), NLM_F_CREATE),
             "cannot add the route to " + r.dst + " in the pod");
     }
+  });
+}
+
+void disable_tx_checksum(const std::string& netns_path, const std::string& ifname) {
+  in_netns(netns_path, [&] {
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw CniError(kIoFailure, "socket: " + std::string(std::strerror(errno)));
+    ethtool_value value{ETHTOOL_STXCSUM, 0};
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_data = reinterpret_cast<char*>(&value);
+    int rc = ioctl(fd, SIOCETHTOOL, &ifr);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0)
+      throw CniError(kIoFailure, "cannot turn transmit checksum offload off on " + ifname + ": " +
+                                     std::strerror(err));
   });
 }
 

@@ -33,6 +33,11 @@ VethEnds create_veth(const std::string& host, const std::string& alias, const st
 void configure_pod(const std::string& netns_path, const std::string& ifname,
                    const std::vector<Address>& addresses, const std::vector<Route>& routes);
 
+// Turns transmit checksum offload off on the pod's interface: its kernel
+// then sends full checksums, which a pod on the user-space stack (AF_XDP,
+// which sees frames as they are) needs from its peers.
+void disable_tx_checksum(const std::string& netns_path, const std::string& ifname);
+
 // Deletes the host end (the kernel deletes its peer); false if absent.
 bool delete_link(const std::string& name);
 

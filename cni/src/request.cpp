@@ -24,7 +24,8 @@ std::string env(const char* name) {
 const std::set<std::string> kKnownFields = {
     "cniVersion", "cniVersions", "name", "type", "ipam", "dns", "args", "runtimeConfig",
     "capabilities", "prevResult", "cni.dev/valid-attachments", "cni.dev/attachments",
-    "disableCheck", "disableGC", "oryxd", "token_file", "bridge", "mtu"};
+    "disableCheck", "disableGC", "oryxd", "token_file", "bridge", "mtu", "checksum_offload",
+    "stack_config_dir", "stack_plugin_dir"};
 
 void require_env(const std::string& value, const char* name, const std::string& command) {
   if (value.empty())
@@ -73,7 +74,8 @@ Request read_request(const std::string& stdin_text) {
   for (const auto& [key, value] : r.config.items())
     if (!kKnownFields.count(key))
       throw CniError(kUnsupportedField, "unknown field \"" + key + "\" in the network configuration",
-                     "Oryx's keys: oryxd, token_file, bridge, mtu");
+                     "Oryx's keys: oryxd, token_file, bridge, mtu, checksum_offload, "
+                     "stack_config_dir, stack_plugin_dir");
   auto string_key = [&](const char* key, std::string& out) {
     if (!r.config.contains(key)) return;
     if (!r.config[key].is_string()) throw CniError(kInvalidConfig, std::string(key) + ": expected a string");
@@ -82,6 +84,17 @@ Request read_request(const std::string& stdin_text) {
   string_key("oryxd", r.oryxd);
   string_key("token_file", r.token_file);
   string_key("bridge", r.bridge);
+  string_key("stack_config_dir", r.stack_config_dir);
+  string_key("stack_plugin_dir", r.stack_plugin_dir);
+  if (r.config.contains("checksum_offload")) {
+    if (!r.config["checksum_offload"].is_boolean())
+      throw CniError(kInvalidConfig, "checksum_offload: expected true or false");
+    r.checksum_offload = r.config["checksum_offload"].get<bool>();
+  }
+  // args.cni.oryx_stack (the conventions' per-attachment arguments).
+  if (r.config.contains("args") && r.config["args"].is_object() &&
+      r.config["args"].contains("cni") && r.config["args"]["cni"].is_object())
+    r.stack = r.config["args"]["cni"].value("oryx_stack", false);
   if (r.config.contains("mtu")) {
     if (!r.config["mtu"].is_number_integer() || r.config["mtu"].get<int>() < 68 ||
         r.config["mtu"].get<int>() > 9000)
@@ -99,6 +112,7 @@ Request read_request(const std::string& stdin_text) {
   for (std::string kv; std::getline(args, kv, ';');) {
     if (kv.rfind("K8S_POD_NAMESPACE=", 0) == 0) ns = kv.substr(18);
     if (kv.rfind("K8S_POD_NAME=", 0) == 0) name = kv.substr(13);
+    if (kv == "ORYX_STACK=true" || kv == "ORYX_STACK=1") r.stack = true;
   }
   if (!name.empty() && name.find(' ') == std::string::npos && ns.find(' ') == std::string::npos)
     r.pod = (ns.empty() ? "" : ns + "/") + name;

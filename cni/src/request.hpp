@@ -24,6 +24,14 @@ struct Request {
   std::string token_file;
   std::string bridge = "pods";
   int mtu = 1500;
+  bool checksum_offload = true;  // false: pods' kernels checksum what they send
+  // The pod opted into Oryx's user-space stack (CNI_ARGS ORYX_STACK=true,
+  // or args.cni.oryx_stack): its interface is left without addresses for
+  // an application under `oryx run` to take by AF_XDP, with the
+  // configuration written to stack_config_dir.
+  bool stack = false;
+  std::string stack_config_dir = "/run/oryx/pods";
+  std::string stack_plugin_dir;  // [plugins] path of that configuration; "" for the installed
 };
 
 // Reads and checks what the runtime passed for `command` (the variables

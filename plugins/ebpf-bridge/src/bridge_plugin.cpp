@@ -48,12 +48,13 @@ void serve_ports(const std::string& method, const std::string& service, const st
         auto in = nlohmann::json::parse(std::string(request->body, request->body_size),
                                         nullptr, false);
         if (in.is_discarded() || !in.is_object() || !in.contains("interface") ||
-            !in["interface"].is_string()) {
+            !in["interface"].is_string() || (in.contains("redirect") && !in["redirect"].is_string())) {
           status = 400;
-          body = {{"error", "expected a JSON object {\"interface\": \"<name>\"}"}};
+          body = {{"error", "expected a JSON object {\"interface\": \"<name>\"[, \"redirect\": "
+                            "\"auto\"|\"egress\"]}"}};
           return;
         }
-        body = s.add_port(in["interface"].get<std::string>());
+        body = s.add_port(in["interface"].get<std::string>(), in.value("redirect", "auto"));
         status = 201;
       } else if (method == "DELETE" && rest.size() > 1) {
         s.remove_port(rest.substr(1));

@@ -176,7 +176,7 @@ void BridgeService::resolve_port(Port& port) {
   port.ifindex = facts.ifindex;
   port.driver = facts.driver;
   port.up = facts.up;
-  port.peer = facts.peer_elsewhere;
+  port.peer = facts.peer_elsewhere && !port.egress_only;
   if (attach_mode_ == "xdp")
     port.hook = Hook::xdp;
   else if (attach_mode_ == "tc")
@@ -239,6 +239,10 @@ std::map<uint32_t, uint32_t> BridgeService::reconcile_leftovers() {
     port.added = true;
     port.slot = free_slot();
     resolve_port(port);
+    // Sent out of the interface by the predecessor though its peer is
+    // elsewhere: it was added with redirect "egress".
+    port.egress_only = (flags & ORYX_BR_PORT_TC) && !(flags & ORYX_BR_PORT_PEER) && port.peer;
+    if (port.egress_only) port.peer = false;
     if (port.ifindex == ifindex) ports_.push_back(port);
   }
   size_t removed = 0;
@@ -399,7 +403,7 @@ void BridgeService::follow_links() {
       port.ifindex = facts.ifindex;
       port.driver = facts.driver;
       port.up = facts.up;
-      port.peer = facts.peer_elsewhere;
+      port.peer = facts.peer_elsewhere && !port.egress_only;
       port.created_qdisc = port.attached = false;
       if (port.ifindex == 0) continue;
       try {
@@ -513,10 +517,13 @@ nlohmann::ordered_json BridgeService::port_json(const Port& port, int stats_fd) 
           {"counters", counters}};
 }
 
-nlohmann::ordered_json BridgeService::add_port(const std::string& interface) {
+nlohmann::ordered_json BridgeService::add_port(const std::string& interface,
+                                              const std::string& redirect) {
   if (interface.empty() || interface.size() >= IF_NAMESIZE ||
       interface.find_first_of("/ \t") != std::string::npos)
     throw ApiError(400, "\"" + interface + "\" is not an interface name");
+  if (redirect != "auto" && redirect != "egress")
+    throw ApiError(400, "redirect: expected \"auto\" or \"egress\", found \"" + redirect + "\"");
   std::lock_guard lock(mutex_);
   if (!skel_) throw ApiError(409, "bridge " + name_ + " is not running");
   for (const auto& p : ports_)
@@ -527,6 +534,7 @@ nlohmann::ordered_json BridgeService::add_port(const std::string& interface) {
   Port port;
   port.name = interface;
   port.added = true;
+  port.egress_only = redirect == "egress";
   port.slot = free_slot();
   resolve_port(port);
   if (port.ifindex == 0)

@@ -68,7 +68,9 @@ class BridgeService {
     ApiError(int s, const std::string& what) : std::runtime_error(what), status(s) {}
     int status;
   };
-  nlohmann::ordered_json add_port(const std::string& interface);
+  // `redirect`: "auto" (into a veth's peer when it is in another
+  // namespace) or "egress" (always out of the interface).
+  nlohmann::ordered_json add_port(const std::string& interface, const std::string& redirect = "auto");
   void remove_port(const std::string& interface);
 
  private:
@@ -83,6 +85,10 @@ class BridgeService {
     bool created_qdisc = false;
     bool attached = false;  // by this instance: only then detached on stop
     bool added = false;     // through the REST API, not the configuration
+    // TC: send out of the interface (through the veth's transmit, which
+    // an XDP program on its peer sees) even when its peer is in another
+    // namespace: a pod whose own stack takes its frames by AF_XDP.
+    bool egress_only = false;
   };
 
   void check_kernel() const;
