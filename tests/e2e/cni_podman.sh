@@ -5,17 +5,34 @@
 # only plugin is oryx-cni. A server container and a client container get
 # addresses from host-local, reach each other through oryxd's eBPF
 # bridge (ping, and bytes echoed over TCP), their host ends are ports the
-# bridge added and its forwarding table learns them; when the containers
-# go, podman's DEL leaves no veth, no bridge port and no address lease.
-# podman keeps its state under the test's directory (--root, --runroot).
+# bridge added and its forwarding table learns them, and their TCP goes
+# socket to socket through oryxd's sockmap service on the containers'
+# cgroup parent; when the containers go, podman's DEL leaves no veth, no
+# bridge port, no address lease and no tracked socket. podman keeps its
+# state under the test's directory (--root, --runroot, a cgroup parent of
+# the test's own).
 source "$(dirname "$0")/lib.sh"
 source "$ORYX_SOURCE/cni/tests/cni_lib.sh"
+source "$ORYX_SOURCE/plugins/sockmap/tests/sockmap_lib.sh"
 
 for tool in podman runc busybox; do
   command -v $tool >/dev/null || fail "$tool missing: run make deps"
 done
 NET=oryx$TAG
-start_pods_oryxd cnp
+# The containers' cgroup parent, the sockmap service's cgroup. runc also
+# makes it in each cgroup v1 hierarchy of this hybrid machine, and podman
+# a conmon cgroup under it: removed at exit, deepest first.
+make_cgroup PODS "oryx-e2e-podman-$TAG"
+v1_parents_cleanup() {
+  for d in /sys/fs/cgroup/*/"oryx-e2e-podman-$TAG"; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
+  return 0
+}
+_CLEANUP_HOOKS+=(v1_parents_cleanup)
+start_pods_oryxd cnp "[service.mesh]
+type = \"sockmap\"
+cgroups = [\"$PODS\"]"
 
 ROOTFS=$WORK/rootfs
 mkdir -p "$ROOTFS/bin" "$WORK/net.d" "$WORK/ipam"
@@ -62,13 +79,14 @@ port_count() { api "$URL" /api/v1/bridge | json "len(j['bridges'][0]['ports'])";
   fail "podman does not see the network: $("${PM[@]}" network ls 2>&1)"
 
 log "a server container and a client container on the eBPF bridge"
-"${PM[@]}" run -d --name srv$TAG --network "$NET" --rootfs "$ROOTFS" \
+RUN=(run --cgroup-parent "/oryx-e2e-podman-$TAG" --network "$NET")
+"${PM[@]}" "${RUN[@]}" -d --name srv$TAG --rootfs "$ROOTFS" \
   /bin/sh -c "while true; do nc -l -p 7000 -e /bin/cat; done" >"$WORK/srv.id" ||
   fail "podman run (server) failed"
 SRV_IP=$("${PM[@]}" inspect srv$TAG --format "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}")
 [ -n "$SRV_IP" ] || fail "the server container has no address"
 [ "$(port_count)" = 1 ] || fail "bridge ports: $(ports)"
-OUT=$(timeout 60 "${PM[@]}" run --rm --network "$NET" --rootfs "$ROOTFS" /bin/sh -c \
+OUT=$(timeout 60 "${PM[@]}" "${RUN[@]}" --rm --rootfs "$ROOTFS" /bin/sh -c \
   "ping -c 1 -W 2 $SRV_IP >/dev/null && echo reached; echo bytes-through-oryx | nc -w 2 $SRV_IP 7000") ||
   fail "client container: $OUT"
 [ "$OUT" = "reached
@@ -81,11 +99,17 @@ api "$URL" /api/v1/bridge/fdb | json "[e['mac'] for e in j['entries']]" | grepq 
 wait_until 3 '[ "$(api "$URL" /api/v1/stats | json "j[\"stages\"][\"pods\"][\"counters\"][\"forwarded\"]")" -gt 0 ]' ||
   fail "the bridge forwarded nothing"
 
-log "containers gone: no veth, port or lease left"
+wait_until 3 '[ "$(sm_counter "$URL" mesh bytes_redirected)" -gt 0 ]' ||
+  fail "sockmap redirected nothing between the containers"
+log "  sockmap redirected $(sm_counter "$URL" mesh bytes_redirected) bytes between them"
+
+log "containers gone: no veth, port, lease or tracked socket left"
 # The client's DEL ran when it exited (--rm); the server's now.
 "${PM[@]}" rm -f -t 0 srv$TAG >/dev/null || fail "podman rm"
 [ "$(ports)" = "[]" ] || fail "bridge ports left: $(ports)"
 ip -o link show | grepq " ox[0-9a-f]\{12\}@" && fail "host ends left: $(ip -o link show | grep ' ox')"
 ! ls "$WORK/ipam/$NET" | grepq "^198\." || fail "leases left: $(ls "$WORK/ipam/$NET")"
+wait_until 3 '[ "$(sm_counter "$URL" mesh sockets_tracked)" -eq 0 ]' ||
+  fail "$(sm_counter "$URL" mesh sockets_tracked) sockets still tracked"
 stop_oryxd "$cnp_PID" || fail "oryxd exit status $?"
 log "PASS"
