@@ -98,6 +98,6 @@ set(CPACK_RPM_RUNTIME_PRE_UNINSTALL_SCRIPT_FILE ${CMAKE_BINARY_DIR}/packaging/rp
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
     /usr/lib/systemd /usr/lib/systemd/system /usr/libexec /usr/share/man /usr/share/man/man1 /usr/share/man/man5
     /usr/share/man/man8 /usr/share/doc ${CMAKE_INSTALL_FULL_SYSCONFDIR} /usr/lib64/cmake
-    /usr/lib64/pkgconfig /usr/include /usr/lib64 /usr/lib/cni)
+    /usr/lib64/pkgconfig /usr/include /usr/lib64 /usr/lib/cni /opt /opt/cni /opt/cni/bin)
 
 include(CPack)

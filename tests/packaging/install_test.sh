@@ -44,7 +44,8 @@ for f in ./usr/bin/oryxd ./usr/bin/oryxctl ./usr/bin/oryx ./usr/lib/x86_64-linux
          ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/io.so ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/xconnect.so \
          ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/vlan.so ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/pdump.so \
          ./usr/share/oryx/webui/index.html ./usr/share/man/man8/oryxd.8.gz ./usr/share/man/man5/appliance.toml.5.gz \
-         ./usr/libexec/oryx/oryx-prepare ./usr/share/doc/oryx/copyright ./usr/lib/cni/oryx-cni; do
+         ./usr/libexec/oryx/oryx-prepare ./usr/share/doc/oryx/copyright ./usr/lib/cni/oryx-cni \
+         ./opt/cni/bin/oryx-cni; do
   contents "$DEB" | grep -x "$f" >/dev/null || fail "oryx .deb lacks $f"
 done
 contents "$DEB_STACK" | grep -x ./usr/lib/x86_64-linux-gnu/oryx/plugins-1/stack.so >/dev/null || fail "stack plugin missing"
@@ -111,8 +112,9 @@ curl -sf -o "$WORK/index.html" http://127.0.0.1:8080/ || fail "dashboard request
 grep -q "<title>Oryx appliance</title>" "$WORK/index.html" || fail "dashboard not served from the installed webui"
 /usr/bin/oryxctl status >"$WORK/status.out" || fail "oryxctl status failed"
 # The CNI plugin runs from where runtimes look for plugins.
-CNI_COMMAND=VERSION /usr/lib/cni/oryx-cni <<<'{"cniVersion": "1.1.0"}' | grep -q '"1.1.0"' ||
-  fail "/usr/lib/cni/oryx-cni VERSION"
+for cni in /usr/lib/cni/oryx-cni /opt/cni/bin/oryx-cni; do
+  CNI_COMMAND=VERSION "$cni" <<<'{"cniVersion": "1.1.0"}' | grep -q '"1.1.0"' || fail "$cni VERSION"
+done
 grep -q "^state *running" "$WORK/status.out" || fail "oryxctl status: $(cat "$WORK/status.out")"
 /usr/bin/oryxctl plugins >"$WORK/plugins.out" || fail "oryxctl plugins failed"
 grep -q "^stack " "$WORK/plugins.out" || fail "stack plugin not loaded from the installed plugin directory"
