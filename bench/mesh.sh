@@ -72,7 +72,7 @@ cni() {
   local out
   if [ "$1" = oryx ]; then
     out=$(CNI_COMMAND=ADD CNI_CONTAINERID="$3" CNI_NETNS="/var/run/netns/$2" CNI_IFNAME=eth0 \
-      CNI_PATH="$BUILD/cni:/usr/lib/cni" "$BUILD/cni/oryx-cni" <<<"$conf")
+      CNI_PATH="$BUILD/kernel/cni:/usr/lib/cni" "$BUILD/kernel/cni/oryx-cni" <<<"$conf")
   else
     out=$(CNI_COMMAND=ADD CNI_CONTAINERID="$3" CNI_NETNS="/var/run/netns/$2" CNI_IFNAME=eth0 \
       CNI_PATH="/usr/lib/cni" /usr/lib/cni/bridge <<<"$conf")

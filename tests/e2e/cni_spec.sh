@@ -13,9 +13,9 @@
 #   cni.dev/valid-attachments; a 0.4.0 result; STATUS; and the error codes
 #   for bad input: 1, 2, 4, 6, 7, 50.
 source "$(dirname "$0")/lib.sh"
-source "$ORYX_SOURCE/cni/tests/cni_lib.sh"
+source "$ORYX_SOURCE/kernel/cni/tests/cni_lib.sh"
 
-CNI=$ORYX_BUILD/cni/oryx-cni
+CNI=$ORYX_BUILD/kernel/cni/oryx-cni
 IPAM_DIR=/usr/lib/cni
 [ -x "$IPAM_DIR/host-local" ] || fail "host-local missing: run make deps (containernetworking-plugins)"
 start_pods_oryxd cni

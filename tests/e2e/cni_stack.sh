@@ -9,9 +9,9 @@
 # sends: checksum_offload false), values intact; CHECK finds the address
 # in the configuration; DEL removes the configuration with the rest.
 source "$(dirname "$0")/lib.sh"
-source "$ORYX_SOURCE/cni/tests/cni_lib.sh"
+source "$ORYX_SOURCE/kernel/cni/tests/cni_lib.sh"
 
-CNI=$ORYX_BUILD/cni/oryx-cni
+CNI=$ORYX_BUILD/kernel/cni/oryx-cni
 start_pods_oryxd cns
 CONF_DIR=$WORK/pods
 net_config() {

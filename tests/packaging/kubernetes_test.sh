@@ -75,7 +75,7 @@ log "the ConfigMap's appliance.toml is valid; its conflist is oryx-cni's"
   fail "appliance.toml of the ConfigMap: $(grep -v ' info ' "$WORK/check.out")"
 # No oryxd listens on the node's port here: STATUS must fail as
 # "not available" (50), not on the configuration (2, 7).
-out=$(CNI_COMMAND=STATUS CNI_PATH=/usr/lib/cni "$BUILD/cni/oryx-cni" <"$WORK/plugin.json" || true)
+out=$(CNI_COMMAND=STATUS CNI_PATH=/usr/lib/cni "$BUILD/kernel/cni/oryx-cni" <"$WORK/plugin.json" || true)
 echo "$out" | /usr/bin/python3 -c "import json,sys; c=json.load(sys.stdin).get('code'); sys.exit(c not in (50,))" ||
   fail "oryx-cni on the ConfigMap's conflist: $out"
 

@@ -22,7 +22,7 @@ try {
   const scriptErrors = [];
   page.on("pageerror", (e) => scriptErrors.push(e.message));
   await page.goto(url + "/#bridge", { waitUntil: "load" });
-  await page.waitForSelector("#bridge-pods-box:not([hidden])", { timeout: 10000 });
+  await page.waitForSelector("#bridge-pods-box:not([hidden])", { timeout: 20000 });
   await page.waitForTimeout(1200);  // one more poll, then compare with a fresh read
   const api = await (await fetch(url + "/api/v1/bridge")).json();
   const expected = api.bridges.flatMap((b) => b.ports)
