@@ -10,7 +10,8 @@
 #   and fails (101) once the pod's interface is deleted; DEL removes the
 #   veth, the bridge port and the address lease, and a second DEL and a DEL
 #   of something unknown succeed; GC removes what is not in
-#   cni.dev/valid-attachments; a 0.4.0 result; STATUS; and the error codes
+#   cni.dev/valid-attachments; chained after ptp (only the port is its);
+#   a 0.4.0 result; STATUS; and the error codes
 #   for bad input: 1, 2, 4, 6, 7, 50.
 source "$(dirname "$0")/lib.sh"
 source "$ORYX_SOURCE/kernel/cni/tests/cni_lib.sh"
@@ -106,6 +107,28 @@ ip link show "$(host_of "$WORK/c.json")" >/dev/null || fail "GC removed c, a val
 ! grep -rqs "ca$TAG" "$WORK/ipam" || fail "GC left a's lease"
 grep -rqs "cc$TAG" "$WORK/ipam" || fail "GC released c's lease"
 
+log "chained after Debian's ptp plugin: its host end joins the bridge, the result passes through"
+pod p
+PTP_CFG='{"cniVersion": "1.0.0", "name": "ptp'$TAG'", "type": "ptp", "ipam": {"type": "host-local", "subnet": "198.18.37.0/24", "dataDir": "'$WORK/ipam'"}}'
+env CNI_COMMAND=ADD CNI_CONTAINERID=cp$TAG CNI_NETNS=/var/run/netns/p-$TAG CNI_IFNAME=eth0 CNI_PATH="$IPAM_DIR" \
+  "$IPAM_DIR/ptp" <<<"$PTP_CFG" >"$WORK/ptp.json" || fail "ptp ADD: $(cat "$WORK/ptp.json")"
+PTP_HOST=$(json "[i['name'] for i in j['interfaces'] if 'sandbox' not in i][0]" <"$WORK/ptp.json")
+_LINKS+=("$PTP_HOST")
+CHAIN_CFG=$(python3 -c "import json,sys; c=json.loads(sys.argv[1]); c['prevResult']=json.load(open(sys.argv[2])); print(json.dumps(c))" \
+  "$(net_config 1.0.0 | python3 -c "import json,sys; c=json.load(sys.stdin); del c['ipam']; print(json.dumps(c))")" "$WORK/ptp.json")
+[ "$(cni ADD cp$TAG p-$TAG "$CHAIN_CFG")" = 0 ] || fail "chained ADD: $(cat "$WORK/out.json")"
+json "[i['name'] for i in j['interfaces']]" <"$WORK/out.json" | grepq "'$PTP_HOST'" ||
+  fail "chained ADD changed the result: $(cat "$WORK/out.json")"
+api "$URL" /api/v1/bridge | json "[p['name'] for p in j['bridges'][0]['ports']]" | grepq "'$PTP_HOST'" ||
+  fail "ptp's host end $PTP_HOST is not a bridge port"
+[ "$(cni CHECK cp$TAG p-$TAG "$CHAIN_CFG")" = 0 ] || fail "chained CHECK: $(cat "$WORK/out.json")"
+[ "$(cni DEL cp$TAG p-$TAG "$CHAIN_CFG")" = 0 ] || fail "chained DEL: $(cat "$WORK/out.json")"
+api "$URL" /api/v1/bridge | json "[p['name'] for p in j['bridges'][0]['ports']]" | grepq "'$PTP_HOST'" &&
+  fail "chained DEL left the port"
+ip link show "$PTP_HOST" >/dev/null || fail "chained DEL removed ptp's interface, which is ptp's"
+env CNI_COMMAND=DEL CNI_CONTAINERID=cp$TAG CNI_NETNS=/var/run/netns/p-$TAG CNI_IFNAME=eth0 CNI_PATH="$IPAM_DIR" \
+  "$IPAM_DIR/ptp" <<<"$PTP_CFG" >/dev/null || fail "ptp DEL"
+
 log "a 0.4.0 configuration gets a 0.4.0 result; STATUS"
 pod d
 [ "$(cni ADD cd$TAG d-$TAG "$(net_config 0.4.0)")" = 0 ] || fail "ADD 0.4.0: $(cat "$WORK/out.json")"
@@ -122,7 +145,7 @@ expect_error 6 "not JSON" "$(cni ADD ce$TAG a-$TAG 'not json')"
 expect_error 7 "no cniVersion" "$(cni ADD ce$TAG a-$TAG '{"name": "x", "type": "oryx-cni"}')"
 expect_error 1 "unknown version" "$(cni ADD ce$TAG a-$TAG "$(net_config 9.9.9)")"
 expect_error 2 "unknown field" "$(cni ADD ce$TAG a-$TAG "$(net_config 1.1.0 '"colour": "blue"')")"
-expect_error 7 "no ipam" "$(cni ADD ce$TAG a-$TAG "$(net_config | python3 -c "import json,sys; c=json.load(sys.stdin); del c['ipam']; print(json.dumps(c))")")"
+expect_error 7 "no ipam (and no prevResult to chain on)" "$(cni ADD ce$TAG a-$TAG "$(net_config | python3 -c "import json,sys; c=json.load(sys.stdin); del c['ipam']; print(json.dumps(c))")")"
 expect_error 4 "a netns that does not exist" "$(cni ADD ce$TAG nosuch-$TAG)"
 expect_error 4 "a bad container ID" "$(cni ADD '-x' a-$TAG)"
 expect_error 50 "an unknown bridge" "$(cni ADD ce$TAG a-$TAG "$(net_config | sed 's/"bridge": "pods"/"bridge": "nosuch"/')")"

@@ -103,6 +103,29 @@ void read_ipam_result(const json& res, std::vector<Address>& addrs, std::vector<
   if (addrs.empty()) throw CniError(kInvalidConfig, "the IPAM plugin gave no address");
 }
 
+// Chained: the host-side interface prevResult lists (no sandbox).
+std::string chained_host(const Request& r) {
+  for (const auto& i : r.config.value("prevResult", json::object()).value("interfaces", json::array()))
+    if (!i.contains("sandbox") && !i.value("name", "").empty()) return i.value("name", "");
+  return "";
+}
+
+// Chained ADD: the interface the previous plugin made on the host joins
+// the bridge; the result passes through.
+json chained_add(const Request& r) {
+  const std::string host = chained_host(r);
+  if (host.empty())
+    throw CniError(kInvalidConfig, "prevResult lists no host-side interface for oryx-cni to bridge",
+                   "chain oryx-cni after a plugin that makes a veth pair (ptp, for one)");
+  OryxdClient oryxd(r.oryxd, r.token_file);
+  if (find_bridge(oryxd, r).is_null())
+    throw CniError(kNotAvailable, "oryxd runs no bridge service \"" + r.bridge + "\"");
+  add_port(oryxd, r, host);
+  json result = r.config["prevResult"];
+  result["cniVersion"] = r.version;
+  return result;
+}
+
 }  // namespace
 
 json cmd_version(const Request& r) {
@@ -113,6 +136,7 @@ json cmd_version(const Request& r) {
 }
 
 json cmd_add(const Request& r) {
+  if (r.chained) return chained_add(r);
   OryxdClient oryxd(r.oryxd, r.token_file);
   json bridge = find_bridge(oryxd, r);  // before anything is made: a missing bridge is no pod
   if (bridge.is_null())
@@ -179,8 +203,23 @@ json cmd_add(const Request& r) {
 }
 
 json cmd_del(const Request& r) {
-  const std::string host = host_interface(r.container_id, r.ifname);
   std::unique_ptr<OryxdClient> oryxd;
+  if (r.chained) {
+    // Only the port is ours: the previous plugin removes its interface.
+    const std::string host = chained_host(r);
+    if (host.empty()) return nullptr;  // nothing was bridged (or no prevResult: nothing known)
+    try {
+      OryxdClient client(r.oryxd, r.token_file);
+      Answer a = client.call("DELETE", ports_path(r) + "/" + host);
+      if (a.status != 200 && a.status != 404)
+        throw CniError(kOryxdRefused, "oryxd answered HTTP " + std::to_string(a.status) +
+                                          " to removing " + host);
+    } catch (const CniError& e) {
+      if (e.code == kOryxdRefused) throw;  // oryxd down: the interface's deletion detaches it
+    }
+    return nullptr;
+  }
+  const std::string host = host_interface(r.container_id, r.ifname);
   try {
     oryxd = std::make_unique<OryxdClient>(r.oryxd, r.token_file);
   } catch (const CniError&) {
@@ -192,7 +231,7 @@ json cmd_del(const Request& r) {
 }
 
 json cmd_check(const Request& r) {
-  const std::string host = host_interface(r.container_id, r.ifname);
+  const std::string host = r.chained ? chained_host(r) : host_interface(r.container_id, r.ifname);
   if (!link_exists(host)) throw CniError(kCheckFailed, "the host interface " + host + " is gone");
   if (!link_exists(r.ifname, r.netns))
     throw CniError(kCheckFailed, "the pod's interface " + r.ifname + " is gone from " + r.netns);
@@ -216,7 +255,7 @@ json cmd_check(const Request& r) {
       bridged |= p.value("name", "") == host && p.value("present", false) && p.value("up", false);
   if (!bridged)
     throw CniError(kCheckFailed, host + " is not a forwarding port of bridge " + r.bridge);
-  run_ipam("CHECK", r.config, r.path);
+  if (!r.chained) run_ipam("CHECK", r.config, r.path);
   return nullptr;
 }
 

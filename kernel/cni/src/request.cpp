@@ -128,11 +128,13 @@ Request read_request(const std::string& stdin_text) {
                                             "\" is not a container ID (letters, digits, _ . -)");
   if (!valid_ifname(r.ifname))
     throw CniError(kInvalidEnvironment, "CNI_IFNAME: \"" + r.ifname + "\" is not an interface name");
-  if ((r.command == "ADD" || r.command == "CHECK") &&
-      (!r.config.contains("ipam") || !r.config["ipam"].is_object() ||
-       !r.config["ipam"].contains("type")))
+  r.chained = !r.config.contains("ipam");
+  if (r.chained && r.command == "ADD" && !r.config.contains("prevResult"))
     throw CniError(kInvalidConfig, "ipam: missing (an IPAM plugin gives the pod its addresses, "
-                                   "e.g. {\"type\": \"host-local\", \"subnet\": ...})");
+                                   "e.g. {\"type\": \"host-local\", \"subnet\": ...}; or chain "
+                                   "oryx-cni after a plugin that makes the interface)");
+  if (!r.chained && (!r.config["ipam"].is_object() || !r.config["ipam"].contains("type")))
+    throw CniError(kInvalidConfig, "ipam: expected an object with a type");
   if (r.command == "CHECK" && !r.config.contains("prevResult"))
     throw CniError(kInvalidConfig, "prevResult: missing (CHECK compares with ADD's result)");
   return r;

@@ -30,6 +30,10 @@ struct Request {
   // an application under `oryx run` to take by AF_XDP, with the
   // configuration written to stack_config_dir.
   bool stack = false;
+  // Chained after a plugin that made the pod's interface (the
+  // configuration has no ipam, ADD gets a prevResult): only the host-side
+  // interface that prevResult lists becomes a bridge port.
+  bool chained = false;
   std::string stack_config_dir = "/run/oryx/pods";
   std::string stack_plugin_dir;  // [plugins] path of that configuration; "" for the installed
 };
