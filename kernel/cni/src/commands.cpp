@@ -11,6 +11,7 @@
 #include "netlink_ops.hpp"
 #include "oryxd_client.hpp"
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -74,10 +75,43 @@ void add_port(OryxdClient& oryxd, const Request& r, const std::string& host) {
   }
 }
 
+// The pod's cgroup joins the sockmap service (its TCP then goes socket to
+// socket with the node's other tracked sockets).
+void add_cgroup(OryxdClient& oryxd, const Request& r) {
+  if (r.sockmap.empty() || r.cgroup.empty()) return;
+  Answer a = oryxd.call("POST", "/api/v1/sockmap/" + r.sockmap + "/cgroups",
+                        json{{"cgroup", r.cgroup}}.dump());
+  if (a.status != 201 && a.status != 409)  // 409: attached already (a parent's or a retry)
+    throw CniError(kOryxdRefused, "oryxd did not attach cgroup " + r.cgroup + " to sockmap " +
+                                      r.sockmap + " (HTTP " + std::to_string(a.status) + "): " +
+                                      (a.body.is_object() ? a.body.value("error", "") : ""));
+}
+
+std::string url_encoded(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') out += char(c);
+    else out += std::string("%") + hex[c >> 4] + hex[c & 15];
+  }
+  return out;
+}
+
 // Removes the port (not one: fine) and the veth; best effort, as DEL must
 // finish when parts are already gone. Returns what it could not do.
 std::string remove_attachment(OryxdClient* oryxd, const Request& r, const std::string& host) {
   std::string problems;
+  if (oryxd && !r.sockmap.empty() && !r.cgroup.empty()) {
+    try {
+      Answer a = oryxd->call("DELETE", "/api/v1/sockmap/" + r.sockmap + "/cgroups?cgroup=" +
+                                           url_encoded(r.cgroup));
+      if (a.status != 200 && a.status != 404)
+        problems += "oryxd answered HTTP " + std::to_string(a.status) + " to detaching cgroup " +
+                    r.cgroup + "; ";
+    } catch (const CniError&) {
+      // oryxd down: its bpf_links went with it
+    }
+  }
   if (oryxd) {
     try {
       Answer a = oryxd->call("DELETE", ports_path(r) + "/" + host);
@@ -179,6 +213,7 @@ json cmd_add(const Request& r) {
     }
     if (!r.checksum_offload) disable_tx_checksum(r.netns, r.ifname);
     add_port(oryxd, r, host);
+    add_cgroup(oryxd, r);
   } catch (...) {
     remove_attachment(&oryxd, r, host);
     undo_ipam();

@@ -25,7 +25,7 @@ const std::set<std::string> kKnownFields = {
     "cniVersion", "cniVersions", "name", "type", "ipam", "dns", "args", "runtimeConfig",
     "capabilities", "prevResult", "cni.dev/valid-attachments", "cni.dev/attachments",
     "disableCheck", "disableGC", "oryxd", "token_file", "bridge", "mtu", "checksum_offload",
-    "stack_config_dir", "stack_plugin_dir"};
+    "stack_config_dir", "stack_plugin_dir", "sockmap"};
 
 void require_env(const std::string& value, const char* name, const std::string& command) {
   if (value.empty())
@@ -75,7 +75,7 @@ Request read_request(const std::string& stdin_text) {
     if (!kKnownFields.count(key))
       throw CniError(kUnsupportedField, "unknown field \"" + key + "\" in the network configuration",
                      "Oryx's keys: oryxd, token_file, bridge, mtu, checksum_offload, "
-                     "stack_config_dir, stack_plugin_dir");
+                     "stack_config_dir, stack_plugin_dir, sockmap");
   auto string_key = [&](const char* key, std::string& out) {
     if (!r.config.contains(key)) return;
     if (!r.config[key].is_string()) throw CniError(kInvalidConfig, std::string(key) + ": expected a string");
@@ -86,6 +86,15 @@ Request read_request(const std::string& stdin_text) {
   string_key("bridge", r.bridge);
   string_key("stack_config_dir", r.stack_config_dir);
   string_key("stack_plugin_dir", r.stack_plugin_dir);
+  string_key("sockmap", r.sockmap);
+  if (r.config.contains("runtimeConfig") && r.config["runtimeConfig"].is_object() &&
+      r.config["runtimeConfig"].contains("cgroupPath") && r.config["runtimeConfig"]["cgroupPath"].is_string()) {
+    // Runtimes give it from the cgroup root ("/kubepods.slice/..."): made
+    // relative to the cgroup v2 mount, unless it names the mount itself.
+    r.cgroup = r.config["runtimeConfig"]["cgroupPath"].get<std::string>();
+    if (r.cgroup.rfind("/sys/fs/cgroup", 0) != 0)
+      while (!r.cgroup.empty() && r.cgroup[0] == '/') r.cgroup.erase(0, 1);
+  }
   if (r.config.contains("checksum_offload")) {
     if (!r.config["checksum_offload"].is_boolean())
       throw CniError(kInvalidConfig, "checksum_offload: expected true or false");

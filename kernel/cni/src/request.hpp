@@ -34,6 +34,10 @@ struct Request {
   // configuration has no ipam, ADD gets a prevResult): only the host-side
   // interface that prevResult lists becomes a bridge port.
   bool chained = false;
+  // The sockmap service the pod's cgroup joins (runtimeConfig.cgroupPath,
+  // with the cgroupPath capability); "" for none.
+  std::string sockmap;
+  std::string cgroup;  // runtimeConfig.cgroupPath, relative to the cgroup v2 mount
   std::string stack_config_dir = "/run/oryx/pods";
   std::string stack_plugin_dir;  // [plugins] path of that configuration; "" for the installed
 };

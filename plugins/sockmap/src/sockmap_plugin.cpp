@@ -7,6 +7,7 @@
 #include "sockmap_service.hpp"
 
 #include <oryx/json_text.hpp>
+#include <oryx/query.hpp>
 #include <oryx/sdk.hpp>
 
 #include <cstdlib>
@@ -17,7 +18,7 @@ namespace {
 
 oryx::bpf::LiveServices<SockmapService> g_services;  // for the REST listing
 
-char* list_sockets(void*);
+void serve(void*, const oryx_http_request* request, oryx_http_response* response);
 
 class SockmapInstance {
  public:
@@ -34,8 +35,11 @@ class SockmapInstance {
   void start() {
     service_.start();
     g_services.add(&service_, [this] {
-      host_.endpoint("sockmap", "Sockets tracked by the sockmap services, paired by connection",
-                     &list_sockets, nullptr);
+      host_.route("sockmap",
+                  "Sockets tracked by the sockmap services, paired by connection; POST "
+                  "/<service>/cgroups {\"cgroup\"}, DELETE /<service>/cgroups?cgroup=PATH: "
+                  "cgroups attached while it runs",
+                  &serve, nullptr);
     });
   }
   void stop() {
@@ -48,19 +52,73 @@ class SockmapInstance {
   SockmapService service_;
 };
 
-char* list_sockets(void*) {
-  nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  g_services.for_each([&](const SockmapService& s) { out.push_back(s.describe(20000)); });
-  return oryx::sdk::json_strdup(nlohmann::ordered_json{{"services", out}});
+void answer(oryx_http_response* response, int status, nlohmann::ordered_json body) {
+  if (status >= 400) body["status"] = status;
+  response->status = status;
+  response->body = oryx::sdk::json_strdup(body);
+}
+
+// GET: every service's sockets. POST /<service>/cgroups {"cgroup": PATH}
+// attaches a cgroup (a pod's); DELETE /<service>/cgroups?cgroup=PATH
+// detaches one attached so.
+void serve(void*, const oryx_http_request* request, oryx_http_response* response) {
+  const std::string method = request->method, subpath = request->subpath;
+  if (subpath.empty() || subpath == "/") {
+    if (method != "GET" && method != "HEAD")
+      return answer(response, 405, {{"error", "method " + method + " not allowed here (GET)"}});
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    g_services.for_each([&](const SockmapService& s) { out.push_back(s.describe(20000)); });
+    return answer(response, 200, {{"services", out}});
+  }
+  size_t slash = subpath.find('/', 1);
+  if (slash == std::string::npos || subpath.substr(slash) != "/cgroups")
+    return answer(response, 404, {{"error", "no such resource: /api/v1/sockmap" + subpath +
+                                               " (known: /api/v1/sockmap, /api/v1/sockmap/<service>/cgroups)"}});
+  const std::string service = subpath.substr(1, slash - 1);
+  int status = 404;
+  nlohmann::ordered_json body = {{"error", "no sockmap service \"" + service + "\""}};
+  g_services.change_each([&](SockmapService& s) {
+    if (s.name() != service) return;
+    try {
+      if (method == "POST") {
+        auto in = nlohmann::json::parse(std::string(request->body, request->body_size), nullptr, false);
+        if (in.is_discarded() || !in.is_object() || !in.contains("cgroup") || !in["cgroup"].is_string()) {
+          status = 400;
+          body = {{"error", "expected a JSON object {\"cgroup\": \"<path>\"}"}};
+          return;
+        }
+        body = {{"service", service}, {"cgroup", s.add_cgroup(in["cgroup"].get<std::string>())}};
+        status = 201;
+      } else if (method == "DELETE") {
+        auto path = oryx::sdk::query_param(request->query, "cgroup");
+        if (!path || path->empty()) {
+          status = 400;
+          body = {{"error", "expected ?cgroup=<path>"}};
+          return;
+        }
+        s.remove_cgroup(*path);
+        body = {{"service", service}, {"removed", *path}};
+        status = 200;
+      } else {
+        status = 405;
+        body = {{"error", "method " + method + " not allowed here (POST, DELETE)"}};
+      }
+    } catch (const SockmapService::ApiError& e) {
+      status = e.status;
+      body = {{"error", e.what()}};
+    }
+  });
+  answer(response, status, body);
 }
 
 constexpr oryx_param kParams[] = {
     oryx::sdk::param_string_list(
-        "cgroups", 1, 64, nullptr,
+        "cgroups", 0, 64, nullptr,
         "cgroup v2 directories whose TCP sockets are tracked (and their descendants'): an "
         "absolute path, or one relative to the cgroup v2 mount (/sys/fs/cgroup or "
         "/sys/fs/cgroup/unified). Prefer a narrow cgroup: every send of a tracked socket runs "
-        "the sk_msg program."),
+        "the sk_msg program. More are attached while it runs through POST "
+        "/api/v1/sockmap/<service>/cgroups (a pod's, by oryx-cni); [] for only those."),
     oryx::sdk::param_string_list(
         "ports", 0, 256, "[]",
         "Only connections with a local or remote port listed here are tracked: \"6379\" or "

@@ -181,6 +181,60 @@ void SockmapService::attach() {
     cgroup_links_.push_back(link);
     attached_cgroups_.push_back(path);
   }
+  configured_links_ = cgroup_links_.size();
+}
+
+std::string SockmapService::add_cgroup(const std::string& path) {
+  std::lock_guard lock(mutex_);
+  if (!skel_ || !(skel_->bss->flags & ORYX_SM_REDIRECT))
+    throw ApiError(409, "sockmap service " + name_ + " is not redirecting");
+  std::string resolved;
+  int cg;
+  try {
+    cg = oryx::bpf::open_cgroup2(path, &resolved);
+  } catch (const std::exception& e) {
+    throw ApiError(404, e.what());
+  }
+  for (const auto& c : attached_cgroups_)
+    if (c == resolved) {
+      ::close(cg);
+      throw ApiError(409, resolved + " is attached already");
+    }
+  bpf_link* link = bpf_program__attach_cgroup(skel_->progs.oryx_sockops, cg);
+  int err = errno;
+  ::close(cg);
+  if (!link) throw ApiError(500, oryx::bpf::failure("cannot attach sockops to " + resolved, -err));
+  cgroup_links_.push_back(link);
+  attached_cgroups_.push_back(resolved);
+  log_.info("cgroup ", resolved, " attached through the API");
+  return resolved;
+}
+
+void SockmapService::remove_cgroup(const std::string& path) {
+  std::lock_guard lock(mutex_);
+  std::string resolved = path;
+  try {
+    int cg = oryx::bpf::open_cgroup2(path, &resolved);
+    ::close(cg);
+  } catch (const std::exception&) {
+    // gone already (a pod's cgroup is removed with the pod): match by name
+  }
+  for (size_t i = 0; i < attached_cgroups_.size(); i++) {
+    const std::string& c = attached_cgroups_[i];
+    bool same = c == resolved || c == path ||
+                (c.size() > path.size() && c.compare(c.size() - path.size(), path.size(), path) == 0 &&
+                 c[c.size() - path.size() - 1] == '/');
+    if (!same) continue;
+    if (i < configured_links_)
+      throw ApiError(409, attached_cgroups_[i] + " is configured (cgroups of [service." + name_ +
+                              "]): remove it from the configuration instead");
+    bpf_link__destroy(cgroup_links_[i]);
+    cgroup_links_.erase(cgroup_links_.begin() + long(i));
+    log_.info("cgroup ", attached_cgroups_[i], " detached through the API");
+    attached_cgroups_.erase(attached_cgroups_.begin() + long(i));
+    return;
+  }
+  throw ApiError(404, path + " is not a cgroup of sockmap service " + name_);
 }
 
 void SockmapService::refresh_counters() {

@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,17 @@ class SockmapService {
   void stop();
   // Tracked sockets, paired by connection, for GET /api/v1/sockmap.
   nlohmann::ordered_json describe(size_t limit) const;
+  const std::string& name() const { return name_; }
+
+  // cgroups attached while it runs (POST and DELETE
+  // /api/v1/sockmap/<service>/cgroups): a pod's, by its CNI plugin. They
+  // go with the service (bpf_links die with oryxd). Both throw ApiError.
+  struct ApiError : std::runtime_error {
+    ApiError(int s, const std::string& what) : std::runtime_error(what), status(s) {}
+    int status;
+  };
+  std::string add_cgroup(const std::string& path);
+  void remove_cgroup(const std::string& path);
 
  private:
   void reconcile_leftovers();
@@ -68,7 +80,8 @@ class SockmapService {
   mutable std::mutex mutex_;  // skel_ against describe() on HTTP threads
   sockmap_redirect* skel_ = nullptr;
   std::vector<bpf_link*> cgroup_links_;
-  std::vector<std::string> attached_cgroups_;
+  std::vector<std::string> attached_cgroups_;  // resolved paths, aligned with cgroup_links_
+  size_t configured_links_ = 0;                // the first ones: the configuration's
   bool msg_attached_ = false, skb_attached_ = false;
 
   std::unique_ptr<oryx::bpf::PeriodicTask> stats_;
