@@ -30,11 +30,12 @@ cni() {  # cni COMMAND POD: stdout to $WORK/POD.json
 }
 cgroups() { api "$URL" /api/v1/sockmap | json "j['services'][0]['cgroups']"; }
 # in_pod POD CMD...: CMD in the pod's namespace and the pod's cgroup
-# (joined first: `ip netns exec` remounts /sys).
+# (joined first: `ip netns exec` remounts /sys), as this shell's process
+# (exec), so that the PID a background call leaves in $! is CMD's.
 in_pod() {
   local pod=$1
   shift
-  bash -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$POD_CG" "$pod-$TAG" "$@"
+  exec bash -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$POD_CG" "$pod-$TAG" "$@"
 }
 for p in e f; do ip netns add "$p-$TAG"; _NAMESPACES+=("$p-$TAG"); done
 
@@ -49,7 +50,8 @@ F_IP=$(json "j['ips'][0]['address'].split('/')[0]" <"$WORK/f.json")
 
 log "TCP between the pods goes socket to socket"
 in_pod f "$ORYX_BUILD/bench/loadgen" --server 7 >"$WORK/server.log" 2>&1 &
-_PIDS+=($!)
+SERVER=$!
+_PIDS+=("$SERVER")
 wait_until 5 'ip netns exec e-$TAG bash -c "exec 3<>/dev/tcp/$F_IP/7" 2>/dev/null' || fail "no server in pod f"
 OUT=$(in_pod e "$ORYX_BUILD/bench/loadgen" --connect "$F_IP:7" --connections 2 --size 64 --seconds 1 --json) ||
   fail "client: $OUT"
@@ -68,7 +70,8 @@ post() { curl -s -o "$WORK/answer.json" -w '%{http_code}' -X POST -H "$H" "$URL/
   fail "an unknown service"
 
 log "DEL detaches the cgroup"
-kill -TERM "${_PIDS[-1]}"
+kill -TERM "$SERVER"
+wait "$SERVER" 2>/dev/null || true
 cni DEL e || fail "DEL e: $(cat "$WORK/e.json")"
 [ "$(cgroups)" = "[]" ] || fail "cgroups after DEL: $(cgroups)"
 cni DEL f || fail "DEL f (the cgroup is detached already): $(cat "$WORK/f.json")"
