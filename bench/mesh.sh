@@ -22,23 +22,20 @@ ROUNDS=${ROUNDS:-3}
 SECS=${SECONDS_EACH:-5}
 OUT=${OUT:-$BUILD/bench-mesh.json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
-WORK=$(mktemp -d /tmp/oryx-bench-XXXXXX)
-_CLEANUP_HOOKS=() PIDS=() ORYXD_PID=""
+source "$(dirname "$0")/lib.sh"  # WORK, PIDS, progress, bench_cleanup
+_CLEANUP_HOOKS=()
 source "$ROOT/plugins/sockmap/tests/sockmap_lib.sh"
-progress() { echo "[$(date +%T)] $*" >&2; }
 NAMESPACES=()
-cleanup() {
-  for p in "${PIDS[@]}" $ORYXD_PID; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}" $ORYXD_PID; do wait "$p" 2>/dev/null || true; done
+mesh_cleanup() {
+  stop_pids
   for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   # A pod's namespace takes its veth pair with it; the Linux bridge stays.
   ip link del "obr$TAG" 2>/dev/null || true
   for hook in "${_CLEANUP_HOOKS[@]}"; do "$hook" || true; done
-  rm -rf "$WORK"
+  bench_cleanup
 }
-trap cleanup EXIT
+trap mesh_cleanup EXIT
 trap 'exit 130' INT TERM
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
 # oryxd: the pods' bridge, and sockmap on the Oryx pods' cgroup.
 sockmap_setup mesh
@@ -46,7 +43,7 @@ echo "tok$TAG" >"$WORK/token"
 printf '[plugins]\npath = ["%s"]\n[http]\nlisten = "127.0.0.1:0"\nport_file = "%s"\ntoken = "tok%s"\n%s\n[service.pods]\ntype = "ebpf_bridge"\n' \
   "$BUILD/plugins" "$WORK/oryx.port" "$TAG" "$SM_BODY" >"$WORK/oryx.toml"
 "$BUILD/kernel/oryxd" -c "$WORK/oryx.toml" >"$WORK/oryx.log" 2>&1 &
-ORYXD_PID=$!
+PIDS+=($!)
 for _ in $(seq 100); do
   [ -s "$WORK/oryx.port" ] && grep -q "sockmap redirect on" "$WORK/oryx.log" && break
   sleep 0.1

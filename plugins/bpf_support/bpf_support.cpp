@@ -132,8 +132,12 @@ std::string cgroup2_mount() {
               ORYX_ERR_UNSUPPORTED);
 }
 
+std::string cgroup2_path(const std::string& path) {
+  return (!path.empty() && path[0] == '/') ? path : cgroup2_mount() + "/" + path;
+}
+
 int open_cgroup2(const std::string& path, std::string* resolved) {
-  std::string full = (!path.empty() && path[0] == '/') ? path : cgroup2_mount() + "/" + path;
+  std::string full = cgroup2_path(path);
   int fd = ::open(full.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw Error("cgroup " + full + ": " + std::strerror(errno), ORYX_ERR_INVALID);
   struct statfs st{};

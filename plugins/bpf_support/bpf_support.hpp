@@ -47,6 +47,8 @@ class PinDir {
 // relative path is taken below the cgroup v2 mount. Throws unless it is
 // a cgroup v2 directory.
 int open_cgroup2(const std::string& path, std::string* resolved = nullptr);
+// The absolute path open_cgroup2 opens for `path` (it need not exist).
+std::string cgroup2_path(const std::string& path);
 // Where cgroup v2 is mounted (/sys/fs/cgroup or /sys/fs/cgroup/unified).
 std::string cgroup2_mount();
 

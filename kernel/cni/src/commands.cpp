@@ -11,7 +11,6 @@
 #include "netlink_ops.hpp"
 #include "oryxd_client.hpp"
 
-#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -87,16 +86,6 @@ void add_cgroup(OryxdClient& oryxd, const Request& r) {
                                       (a.body.is_object() ? a.body.value("error", "") : ""));
 }
 
-std::string url_encoded(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') out += char(c);
-    else out += std::string("%") + hex[c >> 4] + hex[c & 15];
-  }
-  return out;
-}
-
 // Removes the port (not one: fine) and the veth; best effort, as DEL must
 // finish when parts are already gone. Returns what it could not do.
 std::string remove_attachment(OryxdClient* oryxd, const Request& r, const std::string& host) {
@@ -104,7 +93,7 @@ std::string remove_attachment(OryxdClient* oryxd, const Request& r, const std::s
   if (oryxd && !r.sockmap.empty() && !r.cgroup.empty()) {
     try {
       Answer a = oryxd->call("DELETE", "/api/v1/sockmap/" + r.sockmap + "/cgroups?cgroup=" +
-                                           url_encoded(r.cgroup));
+                                           OryxdClient::url_encoded(r.cgroup));
       if (a.status != 200 && a.status != 404)
         problems += "oryxd answered HTTP " + std::to_string(a.status) + " to detaching cgroup " +
                     r.cgroup + "; ";

@@ -33,6 +33,13 @@ OryxdClient::OryxdClient(const std::string& url, const std::string& token_file) 
   }
 }
 
+std::string OryxdClient::url_encoded(const std::string& text) {
+  std::string encoded(3 * text.size() + 1, '\0');
+  int n = mg_url_encode(text.c_str(), encoded.data(), encoded.size());
+  encoded.resize(n > 0 ? size_t(n) : 0);
+  return encoded;
+}
+
 Answer OryxdClient::call(const std::string& method, const std::string& path,
                          const std::string& body) {
   char err[256] = "";

@@ -20,6 +20,8 @@ class OryxdClient {
   OryxdClient(const std::string& url, const std::string& token_file);
   // Throws CniError(kTryAgainLater) when oryxd cannot be reached.
   Answer call(const std::string& method, const std::string& path, const std::string& body = "");
+  // A query parameter's value, percent-encoded (CivetWeb's mg_url_encode).
+  static std::string url_encoded(const std::string& text);
 
  private:
   std::string host_, token_;

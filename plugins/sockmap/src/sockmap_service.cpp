@@ -212,19 +212,10 @@ std::string SockmapService::add_cgroup(const std::string& path) {
 
 void SockmapService::remove_cgroup(const std::string& path) {
   std::lock_guard lock(mutex_);
-  std::string resolved = path;
-  try {
-    int cg = oryx::bpf::open_cgroup2(path, &resolved);
-    ::close(cg);
-  } catch (const std::exception&) {
-    // gone already (a pod's cgroup is removed with the pod): match by name
-  }
+  // By name: a pod's cgroup may be gone already (removed with the pod).
+  const std::string resolved = oryx::bpf::cgroup2_path(path);
   for (size_t i = 0; i < attached_cgroups_.size(); i++) {
-    const std::string& c = attached_cgroups_[i];
-    bool same = c == resolved || c == path ||
-                (c.size() > path.size() && c.compare(c.size() - path.size(), path.size(), path) == 0 &&
-                 c[c.size() - path.size() - 1] == '/');
-    if (!same) continue;
+    if (attached_cgroups_[i] != resolved) continue;
     if (i < configured_links_)
       throw ApiError(409, attached_cgroups_[i] + " is configured (cgroups of [service." + name_ +
                               "]): remove it from the configuration instead");

@@ -344,7 +344,8 @@ void Interface::input(const Frame* frames, uint16_t count) {
     const Frame& f = frames[i];
     uint16_t segments = f.segments ? f.segments : 1;
     i = uint16_t(i + segments);
-    self->classify(f.data, f.len, segments > 1 ? f.total_len : f.len, true);
+    const uint32_t frame_len = segments > 1 ? f.total_len : f.len;
+    self->classify(f.data, f.len, frame_len, true);
     if (f.len < 14) {
       self->c[kDropTruncated]++;
       self->ops.free(f.mbuf);
@@ -364,7 +365,7 @@ void Interface::input(const Frame* frames, uint16_t count) {
       continue;
     }
     TcpSegment seg;
-    bool tcp = parse_tcp_segment(f.data, f.len, segments > 1 ? f.total_len : f.len, &seg);
+    bool tcp = parse_tcp_segment(f.data, f.len, frame_len, &seg);
     RxWatch watch;
     if (tcp) watch = watch_rx_before(seg, self->c);
     pbuf* p = wrap(f);
