@@ -64,6 +64,9 @@ post() { curl -s -o "$WORK/answer.json" -w '%{http_code}' -X POST -H "$H" "$URL/
 [ "$(post "{\"cgroup\": \"oryx-e2e-cnisock-$TAG\"}")" = 409 ] || fail "a cgroup twice: $(cat "$WORK/answer.json")"
 [ "$(post '{"cgroup": "nosuch-cgroup"}')" = 404 ] || fail "a missing cgroup: $(cat "$WORK/answer.json")"
 [ "$(post '{"path": 1}')" = 400 ] || fail "a bad body: $(cat "$WORK/answer.json")"
+del_cg() { curl -s -o "$WORK/answer.json" -w '%{http_code}' -X DELETE -H "$H" "$URL/api/v1/sockmap/mesh/cgroups$1"; }
+[ "$(del_cg "")" = 400 ] || fail "DELETE without ?cgroup: $(cat "$WORK/answer.json")"
+[ "$(del_cg "?cgroup=not-attached")" = 404 ] || fail "DELETE of a cgroup not attached: $(cat "$WORK/answer.json")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/api/v1/sockmap/mesh/cgroups" -d '{"cgroup": "x"}')" = 401 ] ||
   fail "POST without the token"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "$H" "$URL/api/v1/sockmap/nosuch/cgroups" -d '{"cgroup": "x"}')" = 404 ] ||

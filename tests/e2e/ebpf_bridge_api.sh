@@ -41,6 +41,8 @@ log "bad requests"
 [ "$(call POST /br/ports "{\"interface\": \"$H1\"}")" = 409 ] || fail "a duplicate was not refused"
 [ "$(call POST /br/ports '{"iface": 1}')" = 400 ] || fail "a body without interface was not refused"
 [ "$(call POST /br/ports 'not json')" = 400 ] || fail "bad JSON was not refused"
+[ "$(call POST /br/ports "{\"interface\": \"$H3\", \"redirect\": \"sideways\"}")" = 400 ] ||
+  fail "an unknown redirect was not refused"
 [ "$(call POST /br/ports '{"interface": "nosuch0"}')" = 404 ] || fail "an unknown interface was not refused"
 grepq "no interface \\\\\"nosuch0\\\\\"" "$WORK/answer.json" || fail "the answer does not name it: $(cat "$WORK/answer.json")"
 [ "$(call POST /nosuch/ports "{\"interface\": \"$H1\"}")" = 404 ] || fail "an unknown bridge was not refused"

@@ -114,6 +114,14 @@ if timeout 30 "$ORYXD" -c "$(afxdp_stack small)" >"$WORK/small.out" 2>&1; then
 fi
 grepq "do not fit the 2048 bytes of one mbuf" "$WORK/small.out" ||
   fail "no reason given: $(tail -3 "$WORK/small.out")"
+# A stack MTU above its (AF_XDP) port's: refused, naming both.
+BIGGER=$(afxdp_stack bigger 'mbuf_data_room = 3840')
+sed -i 's/^mtu = 3400$/mtu = 1500/; s/^address = /mtu = 3400\naddress = /' "$BIGGER"
+if timeout 30 "$ORYXD" -c "$BIGGER" >"$WORK/bigger.out" 2>&1; then
+  fail "oryxd started with a stack MTU above its port's"
+fi
+grepq "mtu 3400 is larger than port wire's MTU of 1500" "$WORK/bigger.out" ||
+  fail "no reason given: $(tail -3 "$WORK/bigger.out")"
 start_oryxd big "$(afxdp_stack big 'mbuf_data_room = 3840')"
 OUT=$(ip netns exec "$NS" timeout 120 $PY "$ORYX_SOURCE/tests/e2e/echo_check.py" \
   --host 198.18.104.2 --mib 16 --expect-mss 3360 2>&1) || fail "echo over AF_XDP: $OUT"
