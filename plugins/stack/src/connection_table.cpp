@@ -67,7 +67,8 @@ SortKey key_of(const ConnectionRow& r, const std::string& column) {
 nlohmann::ordered_json to_json(const ConnectionRow& r) {
   nlohmann::ordered_json j = {{"proto", r.proto},         {"local", r.local},
                       {"remote", r.remote},       {"state", r.state},
-                      {"send_queue", r.send_queue}, {"recv_queue", r.recv_queue}};
+                      {"send_queue", r.send_queue}, {"recv_queue", r.recv_queue},
+                      {"instance", r.instance}};
   if (r.tcp) {
     j["snd_wnd"] = r.snd_wnd;
     j["rcv_wnd"] = r.rcv_wnd;

@@ -90,9 +90,11 @@ struct SharedHooks {
 };
 
 // The process-wide socket layer (socket_layer.cpp). The first stack stage
-// attaches its ring, counter row and hooks; `running` says whether a worker
+// attaches its ring, counter row, hooks and lwIP instance (sockets live
+// in that instance); `running` says whether a worker
 // drains the ring (otherwise callers run their work themselves).
-void sockets_attach(const CommandRing& ring, uint64_t* counters, const SharedHooks& hooks);
+void sockets_attach(const CommandRing& ring, uint64_t* counters, const SharedHooks& hooks,
+                    struct Instance& lwip);
 void sockets_set_running(bool running);
 // Runs queued socket calls; on the stack's worker, without the core lock.
 void sockets_run_commands();
@@ -110,6 +112,9 @@ struct Services {
 
 struct InterfaceConfig {
   std::string name;
+  // The lwIP instance (instance.hpp): stages naming the same one share a
+  // connection table and a core lock.
+  std::string instance = "default";
   uint8_t mac[6];
   uint16_t mtu;
   std::string ipv4, ipv4_mask, ipv4_gateway;  // dotted quads, may be empty
@@ -128,6 +133,7 @@ struct InterfaceConfig {
 // One row of the connection table (see connection_table.hpp).
 struct ConnectionRow {
   std::string proto, local, remote, state;
+  std::string instance;  // the lwIP instance's name (instance.hpp)
   uint64_t send_queue = 0, recv_queue = 0;
   bool tcp = false;  // the fields below are set (windows, timers, like ss -ti)
   uint32_t snd_wnd = 0, rcv_wnd = 0, cwnd = 0, rto_ms = 0;
@@ -170,12 +176,18 @@ class Interface {
   void up();
   void down();
 
-  // Every live TCP and UDP endpoint of the process's lwIP (netstat-like);
-  // lwIP keeps one table for all interfaces. The core lock is held only
-  // while the PCB lists are copied, not while rows are formatted.
-  static std::vector<ConnectionRow> connections();
+  // Every live TCP and UDP endpoint of this interface's lwIP instance
+  // (netstat-like; one table for all the instance's interfaces). The core
+  // lock is held only while the PCB lists are copied, not while rows are
+  // formatted.
+  std::vector<ConnectionRow> connections() const;
+  // Those of every instance of the process.
+  static std::vector<ConnectionRow> all_connections();
+  // The lwIP instance (instance.hpp) the interface belongs to.
+  struct Instance& instance() const;
 
  private:
+  static std::vector<ConnectionRow> connections_of(struct Instance& inst);
   struct Impl;
   // lwIP's timer, once a second: the connection gauges and lwIP's own
   // statistics into the stage's counters.

@@ -7,7 +7,7 @@
 // lwIP from elsewhere (the worker's input, the REST thread's connection
 // table) holds the core lock, so the counters below, which are only
 // touched from lwIP context, need no atomics.
-#include "core_lock.hpp"
+#include "instance.hpp"
 #include "glue.hpp"
 #include "lwip_statistics.hpp"
 #include "services.hpp"
@@ -15,6 +15,7 @@
 
 extern "C" {
 #include <lwip/etharp.h>
+#include <lwip/priv/instance_state.h>
 #include <lwip/ethip6.h>
 #include <lwip/init.h>
 #include <lwip/ip_addr.h>
@@ -34,6 +35,7 @@ extern "C" {
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
@@ -48,14 +50,6 @@ struct RxPbuf {
   void* mbuf;
   void* owner;  // Interface::Impl
 };
-
-void start_lwip_once() {
-  static std::once_flag once;
-  // tcpip_init runs lwip_init and starts the thread that drives lwIP's
-  // timers (retransmission, delayed ACK, ARP and reassembly ageing), so they
-  // fire whether the workers busy-poll or sleep.
-  std::call_once(once, [] { tcpip_init(nullptr, nullptr); });
-}
 
 uint16_t be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
 
@@ -82,15 +76,16 @@ std::string endpoint(const ip_addr_t* ip, u16_t port) {
 // lwIP puts the newest first (patch 0004 counts them). Returns how many.
 size_t cap_time_wait(size_t max) {
   size_t n = 0;
-  for (; tcp_tw_count > max && tcp_tw_pcbs; n++) tcp_abort(tcp_tw_pcbs);  // freed, nothing sent
+  for (; LWIP_INST->tcp_tw_count > max && LWIP_INST->tcp_tw_pcbs; n++)
+    tcp_abort(LWIP_INST->tcp_tw_pcbs);  // freed, nothing sent
   return n;
 }
 
-// The connection gauges: lwIP's list lengths, process-wide (every stack
-// of the process shares lwIP).
+// The connection gauges: the lengths of the instance's lists (every stack
+// stage of an instance shares them).
 void refresh_tcp_gauges(uint64_t* c) {
-  c[kTcpActive] = tcp_active_count;
-  c[kTcpTimeWait] = tcp_tw_count;
+  c[kTcpActive] = LWIP_INST->tcp_active_count;
+  c[kTcpTimeWait] = LWIP_INST->tcp_tw_count;
 }
 
 // TIME_WAIT ends and timeouts happen in lwIP's timers, with no packet to
@@ -99,6 +94,7 @@ void refresh_tcp_gauges(uint64_t* c) {
 constexpr u32_t kGaugeRefreshMs = 1000;
 
 struct Interface::Impl {
+  Instance* inst = nullptr;
   netif nif{};
   MbufOps ops;
   void* pool;
@@ -106,7 +102,7 @@ struct Interface::Impl {
   uint64_t* c;
   size_t time_wait_max = 131072;
   bool tx_checksum_offload = false;
-  LwipStatistics stats;
+  std::optional<LwipStatistics> stats;  // from netif_add on, under the core lock
   Services services;
   std::unique_ptr<ServiceSet> listeners;
   bool added = false;
@@ -226,11 +222,13 @@ struct Interface::Impl {
 void Interface::refresh_tick(void* impl) {
   auto* self = static_cast<Interface::Impl*>(impl);
   refresh_tcp_gauges(self->c);
-  self->stats.publish(self->c);
+  self->stats->publish(self->c);
   sys_timeout(kGaugeRefreshMs, refresh_tick, impl);
 }
 
 size_t Interface::headroom_needed() { return sizeof(RxPbuf); }
+
+Instance& Interface::instance() const { return *impl_->inst; }
 
 Interface::Interface(const InterfaceConfig& cfg, const Services& services, const MbufOps& ops,
                      void* pool, void* tx_ring, uint64_t* counters)
@@ -242,7 +240,12 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
   impl_->time_wait_max = cfg.time_wait_max;
   impl_->tx_checksum_offload = cfg.tx_checksum_offload;
   impl_->services = services;
-  start_lwip_once();
+  try {
+    impl_->inst = &instance_named(cfg.instance);
+  } catch (...) {
+    delete impl_;
+    throw;
+  }
 
   ip4_addr_t addr{}, mask{}, gw{};
   if (!cfg.ipv4.empty() && !ip4addr_aton(cfg.ipv4.c_str(), &addr))
@@ -255,31 +258,36 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
   if (!cfg.ipv6.empty() && !ip6addr_aton(cfg.ipv6.c_str(), &addr6))
     throw std::runtime_error("bad IPv6 address " + cfg.ipv6);
 
-  CoreLock lock;
-  // lwIP is one instance per process: its receive window (lwip patch
-  // 0001) and its pools' ceilings (0013) are every stack's, so a later
-  // stack must ask for what the first one set.
-  auto agree = [&](const char* key, size_t wanted, auto& current) {
+  CoreLock lock(*impl_->inst);
+  // An instance's receive window (lwip patch 0001) is every stage's of
+  // that instance, and the pools' ceilings (0013) every instance's of the
+  // process: a later stack must ask for what the first one set.
+  auto agree = [&](const char* key, size_t wanted, auto& current, bool fixed, const char* whose) {
     if (wanted == current) return;
-    if (netif_list) {
+    if (fixed) {
       delete impl_;
       throw std::runtime_error(std::string(key) + " " + std::to_string(wanted) +
                                " differs from the " + std::to_string(current) +
-                               " of the stack already running in this process");
+                               " of the stack already running in this " + whose);
     }
     current = std::remove_reference_t<decltype(current)>(wanted);
   };
+  bool instance_used = LWIP_INST->netif_list != nullptr, process_used = any_interface();
   if (cfg.receive_window)  // 0 keeps lwIP's ceiling (TCP_WND)
-    agree("receive_window", cfg.receive_window, tcp_rcv_wnd_max);
-  agree("max_connections", cfg.max_connections, lwip_stats.memp[MEMP_TCP_PCB]->avail);
-  agree("max_udp_sockets", cfg.max_udp_sockets, lwip_stats.memp[MEMP_UDP_PCB]->avail);
+    agree("receive_window", cfg.receive_window, LWIP_INST->tcp_rcv_wnd_max, instance_used,
+          "lwIP instance");
+  agree("max_connections", cfg.max_connections, LWIP_INST->lwip_stats.memp[MEMP_TCP_PCB]->avail,
+        process_used, "process");
+  agree("max_udp_sockets", cfg.max_udp_sockets, LWIP_INST->lwip_stats.memp[MEMP_UDP_PCB]->avail,
+        process_used, "process");
   netif* n = &impl_->nif;
   if (!netif_add(n, &addr, &mask, &gw, impl_, Impl::netif_setup, ethernet_input)) {
     delete impl_;
     throw std::runtime_error("lwIP refused the interface");
   }
   impl_->added = true;
-  impl_->stats = LwipStatistics();  // this stage counts from now
+  impl_->inst->interfaces++;
+  impl_->stats.emplace();  // this stage counts from now
   std::memcpy(n->hwaddr, cfg.mac, 6);
   n->mtu = cfg.mtu;
   n->mtu6 = cfg.mtu;
@@ -288,7 +296,7 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
   if (cfg.tx_checksum_offload)
     NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_ENABLE_ALL &
                                    ~(NETIF_CHECKSUM_GEN_IP | NETIF_CHECKSUM_GEN_TCP));
-  if (!netif_default) netif_set_default(n);
+  if (!LWIP_INST->netif_default) netif_set_default(n);
   netif_create_ip6_linklocal_address(n, 1);
   if (!cfg.ipv6.empty()) {
     s8_t index = -1;
@@ -302,19 +310,20 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
 
 Interface::~Interface() {
   {
-    CoreLock lock;
+    CoreLock lock(*impl_->inst);
     sys_untimeout(refresh_tick, impl_);
     impl_->listeners.reset();
     if (impl_->added) {
       netif_set_down(&impl_->nif);
       netif_remove(&impl_->nif);
+      impl_->inst->interfaces--;
     }
   }
   delete impl_;
 }
 
 void Interface::up() {
-  CoreLock lock;
+  CoreLock lock(*impl_->inst);
   impl_->stopped = false;
   // Both up: lwIP announces the address with a gratuitous ARP and starts
   // IPv6 link-local duplicate detection.
@@ -323,14 +332,14 @@ void Interface::up() {
 }
 
 void Interface::down() {
-  CoreLock lock;
+  CoreLock lock(*impl_->inst);
   impl_->stopped = true;
   netif_set_link_down(&impl_->nif);
   netif_set_down(&impl_->nif);
 }
 
 void Interface::input(const Frame* frames, uint16_t count) {
-  CoreLock lock;
+  CoreLock lock(*impl_->inst);
   Impl* self = impl_;
   auto wrap = [self](const Frame& f) {
     auto* r = new (f.headroom) RxPbuf();
@@ -391,11 +400,23 @@ struct UnformattedRow {
 
 }  // namespace
 
-std::vector<ConnectionRow> Interface::connections() {
+std::vector<ConnectionRow> Interface::all_connections() {
+  std::vector<ConnectionRow> rows;
+  for (Instance* inst : all_instances()) {
+    std::vector<ConnectionRow> more = connections_of(*inst);
+    rows.insert(rows.end(), std::make_move_iterator(more.begin()),
+                std::make_move_iterator(more.end()));
+  }
+  return rows;
+}
+
+std::vector<ConnectionRow> Interface::connections() const { return connections_of(*impl_->inst); }
+
+std::vector<ConnectionRow> Interface::connections_of(Instance& inst) {
   std::vector<UnformattedRow> raw;
   {
-    CoreLock lock;
-    for (tcp_pcb_listen* l = reinterpret_cast<tcp_pcb_listen*>(tcp_listen_pcbs.listen_pcbs); l;
+    CoreLock lock(inst);
+    for (tcp_pcb_listen* l = LWIP_INST->tcp_listen_pcbs.listen_pcbs; l;
          l = l->next) {
       UnformattedRow& r = raw.emplace_back();
       r.row.proto = "tcp";
@@ -403,7 +424,7 @@ std::vector<ConnectionRow> Interface::connections() {
       r.local_port = l->local_port;
       r.state = LISTEN;
     }
-    for (tcp_pcb* list : {tcp_active_pcbs, tcp_tw_pcbs})
+    for (tcp_pcb* list : {LWIP_INST->tcp_active_pcbs, LWIP_INST->tcp_tw_pcbs})
       for (tcp_pcb* p = list; p; p = p->next) {
         UnformattedRow& r = raw.emplace_back();
         r.row.proto = "tcp";
@@ -427,7 +448,7 @@ std::vector<ConnectionRow> Interface::connections() {
         row.unacked = p->unacked != nullptr;
         row.unsent = p->unsent != nullptr;
       }
-    for (udp_pcb* u = udp_pcbs; u; u = u->next) {
+    for (udp_pcb* u = LWIP_INST->udp_pcbs; u; u = u->next) {
       UnformattedRow& r = raw.emplace_back();
       r.row.proto = "udp";
       r.local_ip = u->local_ip;
@@ -442,6 +463,7 @@ std::vector<ConnectionRow> Interface::connections() {
     r.row.local = endpoint(&r.local_ip, r.local_port);
     r.row.remote = r.remote_port ? endpoint(&r.remote_ip, r.remote_port) : "*";
     r.row.state = r.state >= 0 ? tcp_state_name(tcp_state(r.state)) : "";
+    r.row.instance = inst.name;
     rows.push_back(std::move(r.row));
   }
   return rows;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lwip_statistics.hpp"
 
+#include <lwip/priv/instance_state.h>
 #include <lwip/stats.h>
 
 namespace oryx::stack {
@@ -26,9 +27,9 @@ static_assert(sizeof(kMib2) / sizeof(*kMib2) == kLwipDrops - kIpInReceives,
               "one lwIP MIB-II field per SNMP counter in glue.hpp");
 
 // lwIP's per-protocol tallies, summed over the protocols.
-const stats_proto* const kProtocols[] = {&lwip_stats.link, &lwip_stats.etharp, &lwip_stats.ip,
-                                         &lwip_stats.icmp, &lwip_stats.udp,    &lwip_stats.tcp,
-                                         &lwip_stats.ip6,  &lwip_stats.icmp6,  &lwip_stats.nd6};
+stats_proto stats_::* const kProtocols[] = {&stats_::link, &stats_::etharp, &stats_::ip,
+                                            &stats_::icmp, &stats_::udp,    &stats_::tcp,
+                                            &stats_::ip6,  &stats_::icmp6,  &stats_::nd6};
 
 }  // namespace
 
@@ -37,11 +38,12 @@ LwipStatistics::LwipStatistics() : last_(read()) {}
 std::array<uint32_t, LwipStatistics::kCount> LwipStatistics::read() {
   std::array<uint32_t, kCount> now{};
   size_t i = 0;
-  for (auto field : kMib2) now[i++] = lwip_stats.mib2.*field;
+  const stats_& stats = LWIP_INST->lwip_stats;  // the current instance's
+  for (auto field : kMib2) now[i++] = stats.mib2.*field;
   uint32_t drops = 0, memory = 0;
-  for (const stats_proto* p : kProtocols) {
-    drops += p->drop;
-    memory += p->memerr;
+  for (auto protocol : kProtocols) {
+    drops += (stats.*protocol).drop;
+    memory += (stats.*protocol).memerr;
   }
   now[kLwipDrops - kIpInReceives] = drops;
   now[kLwipMemoryErrors - kIpInReceives] = memory;

@@ -2,8 +2,8 @@
 // lwip_statistics.hpp - lwIP's own statistics (LWIP_STATS, MIB2_STATS) as
 // the stack stage's counters: the SNMP counters Linux shows in
 // /proc/net/snmp (nstat's Ip*, Tcp*, Udp*, Icmp*), and what lwIP itself
-// dropped. They are process-wide (one lwIP per process); each stage shows
-// what happened since it was created.
+// dropped. They are per lwIP instance (instance.hpp), the current one's;
+// each stage shows what happened since it was created.
 #pragma once
 
 #include "glue.hpp"

@@ -7,6 +7,8 @@
 // memory.
 #include "services.hpp"
 
+#include "instance.hpp"
+
 extern "C" {
 #include <lwip/netif.h>
 #include <lwip/pbuf.h>
@@ -202,10 +204,12 @@ struct ServiceConn {
 };
 
 namespace {
-// Live service connections, for teardown; lwIP context only.
+// Live service connections of the current lwIP instance, for teardown;
+// lwIP context only.
 std::set<ServiceConn*>& live_connections() {
-  static auto* live = new std::set<ServiceConn*>();
-  return *live;
+  Instance& inst = current_instance();
+  if (!inst.services) inst.services = std::make_shared<std::set<ServiceConn*>>();
+  return *static_cast<std::set<ServiceConn*>*>(inst.services.get());
 }
 
 struct ListenArg {

@@ -5,6 +5,7 @@
 
 extern "C" {
 #include <lwip/netif.h>
+#include <lwip/priv/instance_state.h>
 #include <lwip/sys.h>
 }
 

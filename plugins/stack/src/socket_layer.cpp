@@ -4,7 +4,7 @@
 // SO_RCVTIMEO/SO_SNDTIMEO deadlines, MSG_WAITALL, partial sends).
 #include "socket_layer.hpp"
 
-#include "core_lock.hpp"
+#include "instance.hpp"
 #include "socket_ops.hpp"
 
 #include <oryx/socket_api.h>
@@ -57,9 +57,11 @@ SocketLayer& SocketLayer::instance() {
   return *layer;
 }
 
-void SocketLayer::attach(const CommandRing& ring, uint64_t* counters, const SharedHooks& hooks) {
-  CoreLock lock;
+void SocketLayer::attach(const CommandRing& ring, uint64_t* counters, const SharedHooks& hooks,
+                         Instance& lwip) {
+  CoreLock lock(lwip);
   if (ring_.ring) return;  // the first stack stage's ring serves the process
+  lwip_ = &lwip;
   ring_ = ring;
   counters_ = counters;
   hooks_ = hooks;
@@ -77,7 +79,7 @@ void SocketLayer::run_commands() {
   unsigned n = ring_.dequeue(ring_.ring, items, kCommandBurst);
   if (n == 0) return;
   {
-    CoreLock lock;
+    CoreLock lock(*lwip_);
     for (unsigned i = 0; i < n; i++) {
       auto* cmd = static_cast<Command*>(items[i]);
       cmd->invoke(cmd->fn);
@@ -101,12 +103,12 @@ void SocketLayer::submit(Command& cmd) {
   thread_local int spin_budget = kSpinRounds;
   thread_local unsigned calls = 0;
   if (spin_budget == kMinSpinRounds && ++calls % kProbeInterval != 0) {
-    CoreLock lock;
+    CoreLock lock(*lwip_);
     cmd.invoke(cmd.fn);
     return;
   }
   if (!ring_.enqueue(ring_.ring, &cmd)) {  // ring full: do it ourselves
-    CoreLock lock;
+    CoreLock lock(*lwip_);
     cmd.invoke(cmd.fn);
     return;
   }
@@ -142,7 +144,7 @@ auto SocketLayer::execute(F&& fn) -> decltype(fn()) {
   if (t_model == ORYX_SOCKET_SHARED && hooks_.hosted && running_.load(std::memory_order_acquire)) {
     decltype(fn()) result;
     {
-      CoreLock lock;
+      CoreLock lock(*lwip_);
       result = fn();
     }
     flush();
@@ -150,7 +152,7 @@ auto SocketLayer::execute(F&& fn) -> decltype(fn()) {
   }
   if (t_model != ORYX_SOCKET_SEPARATE_THREAD || !running_.load(std::memory_order_acquire) ||
       !ring_.ring) {
-    CoreLock lock;
+    CoreLock lock(*lwip_);
     return fn();
   }
   decltype(fn()) result{};
@@ -504,14 +506,15 @@ int SocketLayer::is_local_address(const sockaddr* addr, socklen_t len) {
   ip_addr_t ip;
   uint16_t port;
   if (ops::to_ip(probe, addr, len, ip, port) < 0) return 0;
-  CoreLock lock;
+  CoreLock lock(*lwip_);
   return ops::is_local(ip) ? 1 : 0;
 }
 
 // ---- the glue entry points ------------------------------------------------
 
-void sockets_attach(const CommandRing& ring, uint64_t* counters, const SharedHooks& hooks) {
-  SocketLayer::instance().attach(ring, counters, hooks);
+void sockets_attach(const CommandRing& ring, uint64_t* counters, const SharedHooks& hooks,
+                    Instance& lwip) {
+  SocketLayer::instance().attach(ring, counters, hooks, lwip);
 }
 void sockets_set_running(bool running) { SocketLayer::instance().set_running(running); }
 void sockets_run_commands() { SocketLayer::instance().run_commands(); }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "glue.hpp"
+#include "instance.hpp"
 #include "socket.hpp"
 
 #include <sys/socket.h>
@@ -32,7 +33,8 @@ class SocketLayer {
 
   // The first stack stage to start supplies the ring and the counter row
   // the layer counts in; `running` says whether a worker drains the ring.
-  void attach(const CommandRing& ring, uint64_t* counters, const SharedHooks& hooks);
+  void attach(const CommandRing& ring, uint64_t* counters, const SharedHooks& hooks,
+              Instance& lwip);
   void set_running(bool running);
   // Runs queued calls; on the stack's worker (poll), without the core lock.
   void run_commands();
@@ -83,6 +85,7 @@ class SocketLayer {
   CommandRing ring_;
   std::atomic<bool> running_{false};
   uint64_t* counters_ = nullptr;
+  Instance* lwip_ = nullptr;  // the instance sockets live in (the first stage's)
   SharedHooks hooks_;
 };
 

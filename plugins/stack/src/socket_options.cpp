@@ -11,6 +11,7 @@
 #undef TCP_MSS  // <netinet/tcp.h>'s constant; lwIP defines its own
 
 extern "C" {
+#include <lwip/priv/instance_state.h>
 #include <lwip/priv/tcp_priv.h>
 #include <lwip/tcp.h>
 #include <lwip/udp.h>
@@ -61,7 +62,7 @@ int get_timeout(const void* value, socklen_t len, int64_t& us) {
   return 0;
 }
 
-int default_rcvbuf(const Socket& s) { return s.is_stream() ? int(tcp_rcv_wnd_max) : kUdpBufferDefault; }
+int default_rcvbuf(const Socket& s) { return s.is_stream() ? int(LWIP_INST->tcp_rcv_wnd_max) : kUdpBufferDefault; }
 int default_sndbuf(const Socket& s) { return s.is_stream() ? int(TCP_SND_BUF) : kUdpBufferDefault; }
 
 void apply(Socket& s) {

@@ -309,13 +309,21 @@ constexpr oryx_param kParams[] = {
                          "Frames the stack may queue for the port before dropping (power of 2)."),
     oryx::sdk::param_int("time_wait_max", 16, 4194304, "131072",
                          "TCP connections kept in TIME_WAIT (one minute each); one that would "
-                         "exceed it is closed at once (Linux's tcp_max_tw_buckets). Every stack "
-                         "of a process shares the count."),
+                         "exceed it is closed at once (Linux's tcp_max_tw_buckets). The stacks "
+                         "of one lwIP instance share the count."),
     oryx::sdk::param_int("receive_window", 65535, 8388480, "65535",
                          "TCP receive window in bytes once window scaling is agreed (10 Gbit/s "
                          "over a 1 ms round trip needs 1310720). Data waiting for the "
-                         "application counts against it. One value per process: every stack "
-                         "stage must give the same."),
+                         "application counts against it. One value per lwIP instance: every "
+                         "stack stage of an instance must give the same."),
+    oryx::sdk::param_string("instance", "\"default\"",
+                            "The lwIP instance this stack runs in. Stages that name the same "
+                            "instance share one TCP/IP stack: one connection table, one core "
+                            "lock, one timer thread; the sockets of `oryx run` live in the "
+                            "first stack stage's instance and reach only its stages. Stages "
+                            "with different instances are independent stacks, which different "
+                            "workers drive at the same time.",
+                            ORYX_FORMAT_NAME),
     oryx::sdk::param_int("max_connections", 16, 4194304, "262144",
                          "TCP connections held at once, TIME_WAIT included (listening sockets "
                          "are not counted); at the ceiling the oldest TIME_WAIT one is "
@@ -448,6 +456,7 @@ class StackStage {
     mtu_ = uint16_t(cfg.get_int("mtu"));
     iface_.time_wait_max = size_t(cfg.get_int("time_wait_max"));
     iface_.receive_window = size_t(cfg.get_int("receive_window"));
+    iface_.instance = cfg.get_string("instance");
     iface_.max_connections = size_t(cfg.get_int("max_connections"));
     iface_.max_udp_sockets = size_t(cfg.get_int("max_udp_sockets"));
     services_.tcp_echo_port = int(cfg.get_int("tcp_echo_port"));
@@ -523,9 +532,10 @@ class StackStage {
       throw Error(e.what());
     }
     iface_impl_->up();
-    // One table and one socket layer for the whole process (lwIP is one
-    // instance): the first stack stage registers them, and a failure to do
-    // so stops start-up; later stack stages share them.
+    // One connections table (of every lwIP instance) and one socket layer
+    // (in the first stage's instance) for the whole process: the first
+    // stack stage registers them, and a failure to do so stops start-up;
+    // later stack stages share them.
     const bool first =
         host_.find<oryx_socket_api>(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION) == nullptr;
     if (first)
@@ -540,14 +550,14 @@ class StackStage {
     hooks.tx_ring = ring_;
     hooks.tx_queued = tx_queued;
     hooks.burst = host_.burst_size();
-    sockets_attach({commands_, command_enqueue, command_dequeue}, control_, hooks);
+    sockets_attach({commands_, command_enqueue, command_dequeue}, control_, hooks,
+                   iface_impl_->instance());
     if (first)
       host_.publish(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION,
                     static_cast<const oryx_socket_api*>(sockets_api()));
     if (!first)
-      log_.info("stack ", name_,
-                " shares the socket layer and the connections table of the first "
-                "stack stage (lwIP is one instance per process)");
+      log_.info("stack ", name_, " runs in lwIP instance ", iface_.instance,
+                "; the process's sockets are the first stack stage's");
     sockets_set_running(true);
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
     rte_ether_format_addr(mac, sizeof(mac), &mac_);
@@ -645,7 +655,7 @@ class StackStage {
       body = {{"error", std::string("no such resource: /api/v1/connections") + req->subpath}};
     } else {
       try {
-        body = select_connections(Interface::connections(), parse_connection_query(req->query));
+        body = select_connections(Interface::all_connections(), parse_connection_query(req->query));
         resp->status = 200;
       } catch (const std::invalid_argument& e) {
         resp->status = 400;

@@ -10,6 +10,7 @@
 #include "socket_ops.hpp"
 
 extern "C" {
+#include <lwip/priv/instance_state.h>
 #include <lwip/priv/tcp_priv.h>
 #include <lwip/tcp.h>
 }
@@ -242,7 +243,7 @@ err_t on_connected(void* arg, tcp_pcb*, err_t) {
 // Linux refuses a bind to an address:port someone listens on unless both
 // use SO_REUSEPORT; lwIP only checks pcbs that lack SO_REUSEADDR.
 bool clashes_with_listener(const Socket& s, const ip_addr_t& ip, uint16_t port) {
-  for (tcp_pcb_listen* l = tcp_listen_pcbs.listen_pcbs; l; l = l->next) {
+  for (tcp_pcb_listen* l = LWIP_INST->tcp_listen_pcbs.listen_pcbs; l; l = l->next) {
     if (l->local_port != port) continue;
     // An IPv4 and an IPV6_V6ONLY wildcard on one port coexist, as on Linux
     // (redis's default "* -::*"); a dual-stack wildcard covers both.

@@ -4,10 +4,13 @@
 // hash (lwip patch 0003).
 #include "tcp_watch.hpp"
 
+#include "instance.hpp"
+
 #include "glue.hpp"
 
 extern "C" {
 #include <lwip/netif.h>
+#include <lwip/priv/instance_state.h>
 #include <lwip/priv/tcp_priv.h>
 #include <lwip/tcp.h>
 #include <lwip/tcpip.h>
@@ -36,7 +39,7 @@ ip_addr_t address_of(const uint8_t* raw, bool ipv6) {
     IP_SET_TYPE_VAL(a, IPADDR_TYPE_V6);
     std::memcpy(ip_2_ip6(&a)->addr, raw, 16);
     // lwIP compares zones too: a link-local address belongs to the interface.
-    ip6_addr_assign_zone(ip_2_ip6(&a), IP6_UNICAST, netif_default);
+    ip6_addr_assign_zone(ip_2_ip6(&a), IP6_UNICAST, LWIP_INST->netif_default);
   } else {
     IP_SET_TYPE_VAL(a, IPADDR_TYPE_V4);
     std::memcpy(&ip_2_ip4(&a)->addr, raw, 4);
@@ -68,17 +71,7 @@ bool accepts_data(const tcp_pcb* p) {
 // The glue remembers, per connection in recovery, the highest sequence
 // sent when recovery began; an ACK below it retransmits the next hole at
 // once. Keyed by pcb; an entry whose pcb is gone is dropped when it is
-// next looked at or when the table is swept.
-std::unordered_map<const tcp_pcb*, uint32_t> recovery_point;
-
-void sweep_recovery_points() {
-  if (recovery_point.size() < 256) return;
-  for (auto it = recovery_point.begin(); it != recovery_point.end();) {
-    bool live = false;
-    for (tcp_pcb* p = tcp_active_pcbs; p && !live; p = p->next) live = p == it->first;
-    it = live ? std::next(it) : recovery_point.erase(it);
-  }
-}
+// next looked at or when the table is swept (WatchState, below).
 
 // Loss probes. A loss that nothing sent after it reveals waits for lwIP's
 // retransmission timer (200-300 ms): a tail loss (the last segments of a
@@ -110,12 +103,33 @@ struct Probe {
   ip_addr_t local, remote;  // to tell the pcb still exists (by hash)
   uint16_t local_port, remote_port;
 };
-std::array<std::vector<Probe>, kWheelSlots> wheel;
-uint32_t wheel_tick = 0;  // the last tick served (sys_now() / kProbeTickMs)
-size_t wheel_entries = 0;
-bool probe_timer_armed = false;   // a tick is due
-bool probe_timer_posted = false;  // lwIP's thread is asked to arm one
-uint64_t* probe_counters = nullptr;
+
+// What the watch keeps, per lwIP instance (instance.hpp).
+struct WatchState {
+  std::unordered_map<const tcp_pcb*, uint32_t> recovery_point;  // NewReno, above
+  std::array<std::vector<Probe>, kWheelSlots> wheel;
+  uint32_t wheel_tick = 0;  // the last tick served (sys_now() / kProbeTickMs)
+  size_t wheel_entries = 0;
+  bool probe_timer_armed = false;   // a tick is due
+  bool probe_timer_posted = false;  // lwIP's thread is asked to arm one
+  uint64_t* probe_counters = nullptr;
+};
+
+// The current instance's (core lock held, or its timer thread).
+WatchState& W() {
+  Instance& inst = current_instance();
+  if (!inst.watch) inst.watch = std::make_shared<WatchState>();
+  return *static_cast<WatchState*>(inst.watch.get());
+}
+
+void sweep_recovery_points() {
+  if (W().recovery_point.size() < 256) return;
+  for (auto it = W().recovery_point.begin(); it != W().recovery_point.end();) {
+    bool live = false;
+    for (tcp_pcb* p = LWIP_INST->tcp_active_pcbs; p && !live; p = p->next) live = p == it->first;
+    it = live ? std::next(it) : W().recovery_point.erase(it);
+  }
+}
 
 bool alive(const Probe& e) {
   return tcp_lookup(&e.local, e.local_port, &e.remote, e.remote_port) == e.pcb;
@@ -151,19 +165,19 @@ void probe_tick(void*);
 // Runs in lwIP's thread: a timeout added from another thread would wait
 // for that thread's current sleep to end.
 void arm_probe_timer(void* = nullptr) {
-  probe_timer_posted = false;
-  if (probe_timer_armed || wheel_entries == 0) return;
-  probe_timer_armed = true;
+  W().probe_timer_posted = false;
+  if (W().probe_timer_armed || W().wheel_entries == 0) return;
+  W().probe_timer_armed = true;
   sys_timeout(kProbeTickMs, probe_tick, nullptr);
 }
 
 void schedule_probe(tcp_pcb* p, uint32_t lastack, uint32_t wait_ms) {
   uint32_t now_tick = sys_now() / kProbeTickMs;
-  if (wheel_entries == 0) wheel_tick = now_tick;  // an empty wheel has nothing overdue
+  if (W().wheel_entries == 0) W().wheel_tick = now_tick;  // an empty wheel has nothing overdue
   uint32_t due = now_tick + (wait_ms + kProbeTickMs - 1) / kProbeTickMs;
-  wheel[due % kWheelSlots].push_back(
+  W().wheel[due % kWheelSlots].push_back(
       {p, lastack, wait_ms, p->local_ip, p->remote_ip, p->local_port, p->remote_port});
-  wheel_entries++;
+  W().wheel_entries++;
   p->loss_probe_armed = 1;
 }
 
@@ -183,7 +197,7 @@ void check_probe(const Probe& e) {
   }
   bool recovering = p->flags & TF_INFR;
   if (tcp_rexmit(p) == ERR_OK) {
-    if (probe_counters) probe_counters[recovering ? kTcpRecoveryProbes : kTcpTailLossProbes]++;
+    if (W().probe_counters) W().probe_counters[recovering ? kTcpRecoveryProbes : kTcpTailLossProbes]++;
     tcp_output(p);
   }
   // A tail-loss probe is sent once, as Linux's; a hole in recovery is
@@ -193,27 +207,27 @@ void check_probe(const Probe& e) {
 }
 
 void probe_tick(void*) {
-  probe_timer_armed = false;
+  W().probe_timer_armed = false;
   uint32_t now_tick = sys_now() / kProbeTickMs;
   // A late timer serves every slot it missed, each at most once.
-  for (uint32_t n = 0; wheel_tick != now_tick && n < kWheelSlots; n++) {
-    wheel_tick++;
+  for (uint32_t n = 0; W().wheel_tick != now_tick && n < kWheelSlots; n++) {
+    W().wheel_tick++;
     std::vector<Probe> due;
-    due.swap(wheel[wheel_tick % kWheelSlots]);
-    wheel_entries -= due.size();
+    due.swap(W().wheel[W().wheel_tick % kWheelSlots]);
+    W().wheel_entries -= due.size();
     for (const Probe& e : due) check_probe(e);
   }
-  wheel_tick = now_tick;
+  W().wheel_tick = now_tick;
   arm_probe_timer();
 }
 
 void watch_probe(tcp_pcb* p, uint64_t* c, bool sending = false) {
   if (p->loss_probe_armed || !wants_probe(p, sending)) return;
-  probe_counters = c;
+  W().probe_counters = c;
   p->loss_probe_since_ms = sys_now();  // a new flight, or the ACK that just moved it
   schedule_probe(p, p->lastack, probe_timeout_ms(p));
-  if (!probe_timer_armed && !probe_timer_posted)
-    probe_timer_posted = tcpip_try_callback(arm_probe_timer, nullptr) == ERR_OK;
+  if (!W().probe_timer_armed && !W().probe_timer_posted)
+    W().probe_timer_posted = tcpip_try_callback(arm_probe_timer, nullptr) == ERR_OK;
 }
 
 }  // namespace
@@ -282,7 +296,7 @@ bool parse_tcp_segment(const uint8_t* f, uint32_t head, uint32_t len, TcpSegment
 }
 
 RxWatch watch_rx_before(const TcpSegment& s, uint64_t* c) {
-  if (tcp_tw_pcbs) retire_time_wait_for_syn(s);
+  if (LWIP_INST->tcp_tw_pcbs) retire_time_wait_for_syn(s);
   RxWatch w;
   tcp_pcb* p = find_pcb(s, true, false);
   if (!p) return w;
@@ -306,7 +320,7 @@ void watch_rx_after(const TcpSegment& s, const RxWatch& before, uint64_t* c) {
   auto* old = static_cast<const tcp_pcb*>(before.pcb);
   tcp_pcb* p = find_pcb(s, true, false);
   if (p != old) {  // the connection ended while lwIP handled the segment
-    recovery_point.erase(old);
+    W().recovery_point.erase(old);
     return;
   }
   // lwIP's integer smoothing settles the RTT deviation at 3 slow-timer
@@ -326,14 +340,14 @@ void watch_rx_after(const TcpSegment& s, const RxWatch& before, uint64_t* c) {
   if (p->flags & TF_SACK) return;  // lwIP's SACK-based recovery (lwip patch 0002) repairs holes
   if (!before.in_recovery_before && (p->flags & TF_INFR)) {  // lwIP began fast recovery
     sweep_recovery_points();
-    recovery_point[p] = before.snd_nxt_before;
+    W().recovery_point[p] = before.snd_nxt_before;
     return;
   }
-  auto it = recovery_point.find(p);
-  if (it == recovery_point.end() || !TCP_SEQ_GT(p->lastack, before.lastack_before)) return;
+  auto it = W().recovery_point.find(p);
+  if (it == W().recovery_point.end() || !TCP_SEQ_GT(p->lastack, before.lastack_before)) return;
   uint32_t recover = it->second;
   if ((p->flags & TF_RTO) || !TCP_SEQ_LT(p->lastack, recover) || !p->unacked) {
-    recovery_point.erase(it);  // the timer took over, or every hole is repaired
+    W().recovery_point.erase(it);  // the timer took over, or every hole is repaired
     return;
   }
   // A partial ACK: the next hole is lost too. Retransmit it now and stay

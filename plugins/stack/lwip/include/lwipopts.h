@@ -95,7 +95,7 @@
  * which is bounded by the window in bytes and by a count of buffers
  * (each one an mbuf the port cannot reuse meanwhile). */
 #define TCP_QUEUE_OOSEQ 1
-#define TCP_OOSEQ_BYTES_LIMIT(pcb) (tcp_rcv_wnd_max)
+#define TCP_OOSEQ_BYTES_LIMIT(pcb) (LWIP_INST->tcp_rcv_wnd_max)
 #define TCP_OOSEQ_PBUFS_LIMIT(pcb) 512
 /* Selective acknowledgements (RFC 2018) both ways: the receiver reports
  * what arrived behind a loss, and the sender resends only what is missing

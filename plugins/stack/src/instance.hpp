@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+// instance.hpp - lwIP instances (lwip patch 0016) and what the glue keeps
+// beside each one (lwIP side only).
+//
+// Stack stages that name the same `instance` share one lwIP: one
+// connection table, one core lock, one timer thread. Stages with
+// different names run independent stacks, which different workers can
+// drive at the same time. An instance lives until the process ends (lwIP
+// cannot stop its timer thread); a later stage of the same name reuses it.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct lwip_instance;
+
+namespace oryx::stack {
+
+struct Instance {
+  std::string name;
+  lwip_instance* lwip = nullptr;
+  std::atomic<size_t> interfaces{0};  // live Interface objects on it
+  // Per-instance state of glue modules that keep some (their own types).
+  std::shared_ptr<void> watch;     // tcp_watch.cpp
+  std::shared_ptr<void> services;  // services.cpp
+};
+
+// The instance called `name`, created and started on first use.
+Instance& instance_named(const std::string& name);
+// The instance the calling thread works on: the one whose core lock it
+// holds, or whose timer thread it is.
+Instance& current_instance();
+// Whether any instance of the process has an interface (process-wide
+// settings, the pools' ceilings, are fixed from then on).
+bool any_interface();
+// Every instance, in the order of their names.
+std::vector<Instance*> all_instances();
+
+// lwIP's core lock of one instance, as a scope; makes the instance the
+// calling thread's current one meanwhile.
+class CoreLock {
+ public:
+  explicit CoreLock(Instance& inst);
+  ~CoreLock();
+  CoreLock(const CoreLock&) = delete;
+  CoreLock& operator=(const CoreLock&) = delete;
+
+ private:
+  lwip_instance* previous_;
+};
+
+}  // namespace oryx::stack
