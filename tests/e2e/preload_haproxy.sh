@@ -14,16 +14,21 @@ mkdir -p "$WORK/www"
 head -c $((1024 * 1024)) /dev/urandom >"$WORK/www/blob.bin"
 echo "small" >"$WORK/www/small.txt"
 WANT=$(sha256sum <"$WORK/www/blob.bin" | cut -d' ' -f1)
-BACKEND_PORT=$((20000 + RANDOM % 20000))
-
-log "kernel-stack backend on 127.0.0.1:$BACKEND_PORT"
+# The backend binds port 0 and writes the port it got: a port picked here
+# could be taken by then (an ephemeral port of another test's connection).
 (cd "$WORK/www" && exec $PY -c '
 import http.server, sys
 http.server.SimpleHTTPRequestHandler.protocol_version = "HTTP/1.1"  # keep-alive
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
-                                http.server.SimpleHTTPRequestHandler).serve_forever()
-' "$BACKEND_PORT") >"$WORK/backend.log" 2>&1 &
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+server.serve_forever()
+' "$WORK/backend.port") >"$WORK/backend.log" 2>&1 &
 _PIDS+=("$!")
+wait_until 10 "[ -s '$WORK/backend.port' ]" || fail "backend did not start"
+BACKEND_PORT=$(cat "$WORK/backend.port")
+log "kernel-stack backend on 127.0.0.1:$BACKEND_PORT"
 wait_until 10 'curl -sf -o /dev/null http://127.0.0.1:$BACKEND_PORT/blob.bin' || fail "backend"
 
 cat >"$WORK/haproxy.cfg" <<CONF
