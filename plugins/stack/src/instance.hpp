@@ -4,8 +4,8 @@
 //
 // Stack stages that name the same `instance` share one lwIP: one
 // connection table, one core lock, one timer thread. Stages with
-// different names run independent stacks, which different workers can
-// drive at the same time. An instance lives until the process ends (lwIP
+// different names run independent stacks, none waiting for another's
+// lock. An instance lives until the process ends (lwIP
 // cannot stop its timer thread); a later stage of the same name reuses it.
 #pragma once
 

@@ -321,8 +321,9 @@ constexpr oryx_param kParams[] = {
                             "instance share one TCP/IP stack: one connection table, one core "
                             "lock, one timer thread; the sockets of `oryx run` live in the "
                             "first stack stage's instance and reach only its stages. Stages "
-                            "with different instances are independent stacks, which different "
-                            "workers drive at the same time.",
+                            "with different instances are independent stacks (own tables, "
+                            "statistics, lock and timers) that may use the same address and "
+                            "ports.",
                             ORYX_FORMAT_NAME),
     oryx::sdk::param_int("max_connections", 16, 4194304, "262144",
                          "TCP connections held at once, TIME_WAIT included (listening sockets "
