@@ -3,7 +3,9 @@
 # native one. A scapy peer in the namespace checks that each stack answers
 # only its own VID with correctly tagged replies, that untagged and VID 0
 # frames reach the native stack, and that unknown VIDs and malformed tags
-# are counted and dropped. Then two Oryx instances (oryxd, and curl under
+# are counted and dropped. ip200 runs in an lwIP instance of its own: it
+# and ip100 both listen on port 7, and lwIP's own counts are per instance.
+# Then two Oryx instances (oryxd, and curl under
 # `oryx run`) talk TCP over VLAN 100 of a veth pair.
 # VLAN_PORT=af_xdp (default: tags added and removed in software) or
 # af_packet (DPDK's driver strips and inserts tags: the offload path).
@@ -38,8 +40,8 @@ next = \"demux\"
 type = \"vlan_demux\"
 native = \"native\"
 next = [\"v100\", \"v200\", \"native\"]
-$(vlan_stack ip100 100 0 trunk 198.18.70.2)
-$(vlan_stack ip200 200 5 trunk 198.18.71.2)
+$(vlan_stack ip100 100 0 trunk 198.18.70.2 'tcp_echo_port = 7')
+$(vlan_stack ip200 200 5 trunk 198.18.71.2 'instance = "vlan200"' 'tcp_echo_port = 7')
 [stage.native]
 type = \"stack\"
 address = \"198.18.72.2/24\"
@@ -77,6 +79,22 @@ else
   [ "$HW" = 0 ] && [ "$HWTX" = 0 ] || fail "the software path reports offloads ($HW, $HWTX)"
 fi
 [ "$(S demux untagged)" -ge 3 ] || fail "untagged = $(S demux untagged)"
+# ip200 runs in an lwIP instance of its own, ip100 and native share the
+# default one: lwIP's own ICMP count (published once a second) is ip200's
+# alone, and ip100's and native's together.
+ICMP_STATS="'%d %d %d %d %d' % tuple(j['stages'][s]['counters'][c] for s, c in
+  [('ip200', 'icmp_in_msgs'), ('ip200', 'rx_icmp'), ('ip100', 'icmp_in_msgs'),
+   ('ip100', 'rx_icmp'), ('native', 'rx_icmp')])"
+icmp_per_instance() {
+  api "$vl_URL" /api/v1/stats | json "$ICMP_STATS" |
+    awk '{exit !($2 > 0 && $1 == $2 && $4 > 0 && $5 > 0 && $3 == $4 + $5)}'
+}
+wait_until 5 icmp_per_instance ||
+  fail "lwIP ICMP in per instance (ip200 lwIP/port, default lwIP, ip100 port, native port): $(api "$vl_URL" /api/v1/stats | json "$ICMP_STATS")"
+# Both listen on port 7, which one instance would refuse.
+api "$vl_URL" /api/v1/connections |
+  json "sorted(r['instance'] for r in j['connections'] if r['state'] == 'LISTEN' and r['local'].endswith(':7'))" |
+  grepq -x "\['default', 'vlan200'\]" || fail "the connection table does not list port 7 in both instances"
 log "demux: tagged $TAGGED (port-stripped $HW), untagged $(S demux untagged), unknown 21, malformed $WANT_MALFORMED"
 api "$vl_URL" /api/v1/ports | json "[p['kind'] for p in j if p['name'] == 'v200'][0]" | grepq -x vlan ||
   fail "v200 is not listed as a vlan port"
