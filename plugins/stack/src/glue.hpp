@@ -30,6 +30,7 @@ enum Counter : size_t {
   kDropTcpOutOfWindow, kTcpRxCompacted, kTcpRecoveryProbes, kTcpTailLossProbes,
   kTcpConnectionLimitRefusals, kUdpSocketLimitRefusals, kTcpActive, kTcpTimeWait,
   kTxChecksumOffloaded,
+  kLoadConnectionsOpen, kLoadRequests, kLoadConnectFailures, kLoadConnectionsLost,
   // lwIP's own statistics (lwip_statistics.cpp): Linux's SNMP counters,
   // then what lwIP dropped.
   kIpInReceives, kIpInHdrErrors, kIpInAddrErrors, kIpInUnknownProtos, kIpInDiscards,
@@ -110,6 +111,14 @@ struct Services {
   size_t http_body_bytes = 0;
 };
 
+// The load generator (load_generator.hpp): off while `connections` is 0.
+struct LoadConfig {
+  std::vector<std::string> targets;  // "198.18.0.2:7" or "[fd00::2]:7"
+  size_t connections = 0;
+  size_t in_flight = 0;
+  size_t size = 64;  // request (and expected response) bytes
+};
+
 struct InterfaceConfig {
   std::string name;
   // The lwIP instance (instance.hpp): stages naming the same one share a
@@ -127,6 +136,7 @@ struct InterfaceConfig {
   // The port computes IPv4 header and TCP checksums (its tx_checksum
   // offload is on): lwIP leaves them out (MbufOps::offload_checksums).
   bool tx_checksum_offload = false;
+  LoadConfig load;
 };
 
 // One lwIP network interface bound to a port of the graph.

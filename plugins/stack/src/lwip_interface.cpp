@@ -9,6 +9,7 @@
 // touched from lwIP context, need no atomics.
 #include "instance.hpp"
 #include "glue.hpp"
+#include "load_generator.hpp"
 #include "lwip_statistics.hpp"
 #include "services.hpp"
 #include "tcp_watch.hpp"
@@ -105,6 +106,7 @@ struct Interface::Impl {
   std::optional<LwipStatistics> stats;  // from netif_add on, under the core lock
   Services services;
   std::unique_ptr<ServiceSet> listeners;
+  std::unique_ptr<LoadGenerator> load;
   bool added = false;
   // Set by down(): nothing is sent any more (lwIP's timers and the aborts
   // of a shutdown still try, while the port is stopping).
@@ -305,6 +307,17 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
     if (index >= 0) netif_ip6_addr_set_state(n, index, IP6_ADDR_PREFERRED);
   }
   impl_->listeners = std::make_unique<ServiceSet>(services, n, counters);
+  if (cfg.load.connections) {
+    try {
+      impl_->load = std::make_unique<LoadGenerator>(cfg.load, n, counters);
+    } catch (...) {
+      impl_->listeners.reset();
+      netif_remove(n);
+      impl_->inst->interfaces--;
+      delete impl_;
+      throw;
+    }
+  }
   sys_timeout(kGaugeRefreshMs, refresh_tick, impl_);
 }
 
@@ -312,6 +325,7 @@ Interface::~Interface() {
   {
     CoreLock lock(*impl_->inst);
     sys_untimeout(refresh_tick, impl_);
+    impl_->load.reset();
     impl_->listeners.reset();
     if (impl_->added) {
       netif_set_down(&impl_->nif);

@@ -173,7 +173,20 @@ constexpr auto kCounters = oryx::sdk::counter_table({
      oryx::sdk::counter("tx_checksum_offloaded", "frames",
                         "Frames whose IPv4 header or TCP checksum the port computes (its "
                         "tx_checksum offload is on), not lwIP.")},
-    // lwIP's own statistics, process-wide, since the stage started, read
+    {kLoadConnectionsOpen,
+     oryx::sdk::gauge("load_connections_open", "connections",
+                      "Load generator: its connections open now.")},
+    {kLoadRequests,
+     oryx::sdk::counter("load_requests", "requests",
+                        "Load generator: requests answered in full (load_size bytes back).")},
+    {kLoadConnectFailures,
+     oryx::sdk::counter("load_connect_failures", "connections",
+                        "Load generator: connections that could not be opened (refused, "
+                        "timed out, no port or pcb left).")},
+    {kLoadConnectionsLost,
+     oryx::sdk::counter("load_connections_lost", "connections",
+                        "Load generator: open connections the server closed or reset.")},
+    // lwIP's own statistics, of the stage's lwIP instance, since the stage started, read
     // once a second (lwip_statistics.cpp).
     {kIpInReceives, oryx::sdk::counter("ip_in_receives", "datagrams",
                           "IP datagrams lwIP received (Linux's Ip InReceives).")},
@@ -334,6 +347,20 @@ constexpr oryx_param kParams[] = {
                          "UDP sockets and services open at once; socket() answers ENOBUFS "
                          "beyond. One value per process."),
     oryx::sdk::param_int("tcp_echo_port", 0, 65535, "0", "TCP echo service port; 0 is off."),
+    oryx::sdk::param_int("load_connections", 0, 1048576, "0",
+                         "Load generator: TCP connections to open to load_targets (spread "
+                         "over them in turn, at most 64,512 per target); 0 is off. Once all are "
+                         "open, load_in_flight requests of load_size bytes are kept outstanding, "
+                         "each next one on the connection idle longest, and a request counts "
+                         "(load_requests) when load_size bytes came back, as from an echo "
+                         "service. No file descriptor per connection: a client for "
+                         "100,000 connections (bench/scale.sh)."),
+    oryx::sdk::param_string_list("load_targets", 0, 16, "[]",
+                                 "Load generator: servers, \"198.18.0.2:7\" or \"[fd00::2]:7\"."),
+    oryx::sdk::param_int("load_in_flight", 0, 1048576, "0",
+                         "Load generator: requests outstanding at once; 0 is one per "
+                         "connection."),
+    oryx::sdk::param_int("load_size", 1, 65535, "64", "Load generator: bytes per request."),
     oryx::sdk::param_int("udp_echo_port", 0, 65535, "0", "UDP echo service port; 0 is off."),
     oryx::sdk::param_int("tcp_discard_port", 0, 65535, "0", "TCP discard service port; 0 is off."),
     oryx::sdk::param_int("udp_discard_port", 0, 65535, "0", "UDP discard service port; 0 is off."),
@@ -458,6 +485,10 @@ class StackStage {
     iface_.time_wait_max = size_t(cfg.get_int("time_wait_max"));
     iface_.receive_window = size_t(cfg.get_int("receive_window"));
     iface_.instance = cfg.get_string("instance");
+    iface_.load.connections = size_t(cfg.get_int("load_connections"));
+    iface_.load.targets = cfg.get_string_list("load_targets");
+    iface_.load.in_flight = size_t(cfg.get_int("load_in_flight"));
+    iface_.load.size = size_t(cfg.get_int("load_size"));
     iface_.max_connections = size_t(cfg.get_int("max_connections"));
     iface_.max_udp_sockets = size_t(cfg.get_int("max_udp_sockets"));
     services_.tcp_echo_port = int(cfg.get_int("tcp_echo_port"));
