@@ -7,6 +7,8 @@ extern "C" {
 #include <lwip/tcpip.h>
 }
 
+#include <pthread.h>
+
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -18,6 +20,12 @@ std::mutex registry_lock;
 std::map<std::string, std::unique_ptr<Instance>>& registry() {
   static auto* instances = new std::map<std::string, std::unique_ptr<Instance>>();
   return *instances;
+}
+
+// Runs first in the instance's timer thread (tcpip_init's callback).
+void name_timer_thread(void* arg) {
+  std::unique_ptr<std::string> name(static_cast<std::string*>(arg));
+  pthread_setname_np(pthread_self(), ("lwip-" + *name).substr(0, 15).c_str());
 }
 }  // namespace
 
@@ -35,7 +43,7 @@ Instance& instance_named(const std::string& name) {
   // reassembly ageing) whether the workers busy-poll or sleep.
   lwip_instance* previous = lwip_current_instance;
   lwip_current_instance = inst->lwip;
-  tcpip_init(nullptr, nullptr);
+  tcpip_init(name_timer_thread, new std::string(name));
   lwip_current_instance = previous;
   slot = std::move(inst);
   return *slot;

@@ -28,7 +28,8 @@ struct Instance {
   std::shared_ptr<void> services;  // services.cpp
 };
 
-// The instance called `name`, created and started on first use.
+// The instance called `name`, created and started on first use; its
+// timer thread is named lwip-NAME (as top and ps show it).
 Instance& instance_named(const std::string& name);
 // The instance the calling thread works on: the one whose core lock it
 // holds, or whose timer thread it is.

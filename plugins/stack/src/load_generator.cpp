@@ -19,7 +19,9 @@ extern "C" {
 namespace oryx::stack {
 
 namespace {
-constexpr size_t kMaxConnecting = 512;  // SYNs without an answer at once
+// SYNs without an answer at once: below a listener's backlog (the echo
+// service's is 255), where a server drops further SYNs for a second.
+constexpr size_t kMaxConnecting = 128;
 constexpr u32_t kOpenTickMs = 1;
 constexpr u16_t kFirstLocalPort = 1024;
 }  // namespace

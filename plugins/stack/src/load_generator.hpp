@@ -28,7 +28,8 @@ class LoadGenerator {
   // cfg.in_flight requests of cfg.size bytes outstanding. Throws
   // std::invalid_argument on a bad target.
   LoadGenerator(const LoadConfig& cfg, netif* nif, uint64_t* counters);
-  // Resets every connection (as a client killed under load would).
+  // Aborts every connection: lwIP sends each a reset, which leaves if the
+  // port still runs (at shutdown the workers have stopped first).
   ~LoadGenerator();
   LoadGenerator(const LoadGenerator&) = delete;
   LoadGenerator& operator=(const LoadGenerator&) = delete;

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# scale_oryx.sh - the stack's echo rate at 100,000 concurrent connections
+# against its rate at 100, with the same requests in flight, measured with
+# a client that is not the kernel: a second oryxd whose stack runs the load
+# generator (keys load_*: no file descriptor per connection, so one process
+# holds all 100,000; bench/scale.sh's kernel client saturates its CPU with
+# the kernel's own per-socket work at 100,000 and caps the rate it sees).
+#
+# A veth pair in the root namespace, AF_XDP on both ends: the server
+# oryxd's echo service (worker on CPU 1, busy-polling, as in every
+# benchmark) and the client oryxd (worker on CPU 0). Connections go half to
+# the server's IPv4 address and half to its IPv6 address (one client
+# address has 64,512 ports toward one server address and port). Each set
+# runs on a fresh server and client (the client's resets cannot leave once
+# its workers stopped, so a server would keep the last set's connections;
+# opening 100,000 takes minutes: lwIP's bind looks at every connection for
+# a port conflict);
+# once all are open the client keeps
+# IN_FLIGHT 64-byte requests outstanding, each next one on the connection
+# idle longest, so every connection carries traffic. The rate is the
+# client's load_requests over SECONDS_EACH. Median of the rounds' ratios;
+# also the server's resident memory per connection. JSON as every
+# benchmark.
+#
+# Usage: bench/scale_oryx.sh [BUILD_DIR]
+#   env: ROUNDS=3 SECONDS_EACH=5 CONNECTIONS=100000 IN_FLIGHT=100
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+SECS=${SECONDS_EACH:-5}
+ROUNDS=${ROUNDS:-3}
+N=${CONNECTIONS:-100000}
+K=${IN_FLIGHT:-100}
+OUT=${OUT:-$BUILD/bench-scale-oryx.json}
+TAG=$(printf '%04x' $((RANDOM % 65536)))
+source "$(dirname "$0")/lib.sh"
+HOSTIF=osa$TAG  # lib.sh's cleanup deletes it, and with it its peer
+PEER=osb$TAG
+ip link add "$HOSTIF" type veth peer name "$PEER"
+for l in "$HOSTIF" "$PEER"; do
+  sysctl -qw "net.ipv6.conf.$l.disable_ipv6=1"
+  ethtool -K "$l" tx off rx off >/dev/null  # AF_XDP needs real checksums
+  ip link set "$l" up
+done
+
+# oryxd_config NAME IFACE WORKER_CPU MAIN_CPU ADDRESS IPV6 STACK-LINES...
+oryxd_config() {
+  local name=$1 iface=$2 worker=$3 main=$4 address=$5 ipv6=$6
+  shift 6
+  cat <<CONF
+[kernel]
+hugepages = false
+memory_mb = 512
+file_prefix = "$name-$$"
+main_lcore = $main
+worker_lcores = "$worker"
+idle = "busy-poll"
+[plugins]
+path = ["$BUILD/plugins"]
+[log]
+level = "warn"
+[http]
+listen = "127.0.0.1:0"
+port_file = "$WORK/$name.port"
+webui_dir = ""
+[stage.wire]
+type = "port"
+driver = "af_xdp"
+iface = "$iface"
+next = "ip"
+[stage.ip]
+type = "stack"
+address = "$address/24"
+ipv6 = "$ipv6"
+next = "wire"
+CONF
+  printf '%s\n' "$@"
+}
+# start NAME CONFIG: an oryxd; sets NAME_PID once its REST API answers.
+start() {
+  rm -f "$WORK/$1.port"
+  printf '%s\n' "$2" >"$WORK/$1.toml"
+  "$BUILD/kernel/oryxd" -c "$WORK/$1.toml" >"$WORK/$1.log" 2>&1 &
+  local pid=$!
+  PIDS+=($pid)
+  for _ in $(seq 100); do [ -s "$WORK/$1.port" ] && break; sleep 0.1; done
+  [ -s "$WORK/$1.port" ] || { cat "$WORK/$1.log" >&2; exit 1; }
+  printf -v "${1}_PID" '%s' "$pid"
+}
+stop() {  # stop PID
+  kill -TERM "$1"
+  wait "$1" || true
+}
+counter() {  # counter NAME COUNTER
+  curl -sf "http://$(cat "$WORK/$1.port")/api/v1/stats" |
+    python3 -c "import json,sys; print(json.load(sys.stdin)['stages']['ip']['counters']['$2'])"
+}
+wait_for() {  # wait_for SECONDS 'CONDITION'
+  for _ in $(seq $(($1 * 5))); do eval "$2" && return 0; sleep 0.2; done
+  return 1
+}
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_busy() {  # cpu_busy BEFORE AFTER: CPU 0's and CPU 1's busy share
+  python3 - "$1" "$2" <<'PY'
+import sys
+def cpu(path): return {l.split()[0]: [int(x) for x in l.split()[1:]] for l in open(path)}
+a, b = cpu(sys.argv[1]), cpu(sys.argv[2])
+out = []
+for c in ("cpu0", "cpu1"):
+    d = [y - x for x, y in zip(a[c], b[c])]
+    out.append(f'"{c}_busy":{round(1 - (d[3] + d[4]) / sum(d), 3)}')
+print(",".join(out))
+PY
+}
+
+# load CONNECTIONS: a fresh client opens them (half to each server
+# address), then the rate over SECS; prints one JSON object. Runs in this
+# shell (not in $(...)), so that the cleanup knows the client's PID.
+load() {
+  local n=$1 t0 t1 r0 r1 open_s
+  local started=$(date +%s.%N)
+  start client "$(oryxd_config client "$PEER" 0 1 198.18.78.1 fd00:78::1 \
+    "load_connections = $n" "load_targets = [\"198.18.78.2:7\", \"[fd00:78::2]:7\"]" \
+    "load_in_flight = $K" "load_size = 64")"
+  wait_for $((30 + n / 400)) '[ "$(counter client load_connections_open)" -eq "$n" ]' || {
+    echo "the client opened $(counter client load_connections_open) of $n connections" \
+      "($(counter client load_connect_failures) failures)" >&2
+    exit 1
+  }
+  open_s=$(python3 -c "import time; print(round(time.time() - $started, 1))")
+  rss_kib "$server_PID" >"$WORK/rss.open"
+  sleep 1  # the first requests are under way
+  grep -E "^cpu[01] " /proc/stat >"$WORK/cpu.before"
+  t0=$(date +%s.%N) r0=$(counter client load_requests)
+  sleep "$SECS"
+  t1=$(date +%s.%N) r1=$(counter client load_requests)
+  grep -E "^cpu[01] " /proc/stat >"$WORK/cpu.after"
+  local lost=$(counter client load_connections_lost) failed=$(counter client load_connect_failures)
+  local accepted=$(counter server tcp_accepted)
+  stop "$client_PID"
+  python3 -c "import json; print(json.dumps({'connections': $n, 'rate': round(($r1 - $r0) / ($t1 - $t0), 1),
+    'open_s': $open_s, 'lost': $lost, 'connect_failures': $failed, 'server_accepted': $accepted,
+    $(cpu_busy "$WORK/cpu.before" "$WORK/cpu.after")}))"
+}
+
+ROUND_JSON=()
+start_server() {
+  start server "$(oryxd_config server "$HOSTIF" 1 0 198.18.78.2 fd00:78::2 "tcp_echo_port = 7")"
+}
+for r in $(seq "$ROUNDS"); do
+  progress "round $r of $ROUNDS: $K connections"
+  start_server
+  load "$K" >"$WORK/small.json"
+  SMALL=$(cat "$WORK/small.json")
+  stop "$server_PID"
+  progress "  $SMALL"
+  progress "round $r: $N connections"
+  start_server
+  BEFORE=$(rss_kib "$server_PID")
+  load "$N" >"$WORK/large.json"
+  LARGE=$(cat "$WORK/large.json")
+  stop "$server_PID"
+  progress "  $LARGE (server RSS $BEFORE -> $(cat "$WORK/rss.open") KiB)"
+  ROUND_JSON+=("{\"small\":$SMALL,\"large\":$LARGE,\"rss_before_kib\":$BEFORE,\"rss_open_kib\":$(cat "$WORK/rss.open")}")
+done
+
+python3 - "$OUT" "$N" "$K" "${ROUND_JSON[@]}" <<'PY'
+import datetime, json, platform, statistics, sys
+out, n, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rounds = [json.loads(r) for r in sys.argv[4:]]
+ratios = [r["large"]["rate"] / r["small"]["rate"] for r in rounds]
+per_conn = [(r["rss_open_kib"] - r["rss_before_kib"]) * 1024 / n for r in rounds]
+print(f"\n{n:,} connections against {k}, {k} requests in flight (64 B echo), Oryx client and server, "
+      f"{len(rounds)} rounds")
+print(f"{'req/s, %d conns' % k:28}{statistics.median(r['small']['rate'] for r in rounds):>12,.0f}")
+print(f"{'req/s, %d conns' % n:28}{statistics.median(r['large']['rate'] for r in rounds):>12,.0f}")
+print(f"{'large/small (median)':28}{statistics.median(ratios):>12.2f}   rounds: "
+      + " ".join(f"{x:.2f}" for x in ratios))
+print(f"{'server RSS per connection':28}{statistics.median(per_conn):>10,.0f} B")
+for i, r in enumerate(rounds, 1):
+    print(f"  round {i}: CPU busy (client 0 / server 1) small {r['small']['cpu0_busy']:.0%} / "
+          f"{r['small']['cpu1_busy']:.0%}, large {r['large']['cpu0_busy']:.0%} / {r['large']['cpu1_busy']:.0%}; "
+          f"opened in {r['small']['open_s']} s and {r['large']['open_s']} s; lost "
+          f"{r['small']['lost'] + r['large']['lost']}, connect failures "
+          f"{r['small']['connect_failures'] + r['large']['connect_failures']}")
+json.dump({"benchmark": "scale-oryx", "date": datetime.datetime.now().isoformat(timespec="seconds"),
+           "host": platform.node(), "connections": n, "in_flight": k,
+           "large_over_small": statistics.median(ratios), "rounds_ratio": ratios,
+           "server_rss_bytes_per_connection": statistics.median(per_conn), "rounds": rounds},
+          open(out, "w"), indent=2)
+print(f"\nwritten to {out}")
+PY
