@@ -10,6 +10,13 @@ source "$(dirname "$0")/lib.sh"
 start_stack t 198.18.90 "tcp_echo_port = 7" "http_port = 80" "http_body_bytes = 10" \
   "time_wait_max = 16" "max_connections = 1040"
 
+# lwIP's timer thread runs on the CPU of the worker that drives the stack
+# (worker_lcores "1").
+TIMER_TID=$(grep -lx "lwip-default" /proc/$t_PID/task/*/comm | head -1 | cut -d/ -f5)
+[ -n "$TIMER_TID" ] || fail "no thread lwip-default in oryxd"
+[ "$(taskset -pc "$TIMER_TID" | awk '{print $NF}')" = 1 ] ||
+  fail "lwip-default runs on CPUs $(taskset -pc "$TIMER_TID" | awk '{print $NF}'), not the worker's 1"
+
 log "64 MiB each way through TCP echo, sha256 compared"
 ip netns exec "$NS" timeout 120 $PY "$ORYX_SOURCE/tests/e2e/echo_check.py" --host 198.18.90.2 \
   --mib 64 >/dev/null || fail "bulk echo"

@@ -124,6 +124,11 @@ struct InterfaceConfig {
   // The lwIP instance (instance.hpp): stages naming the same one share a
   // connection table and a core lock.
   std::string instance = "default";
+  // The CPU of the worker that drives the stack: the instance's timer
+  // thread runs there (-1: where it is created). Elsewhere it shares a CPU
+  // with other busy threads and can be preempted holding the core lock,
+  // long at 100,000 connections, where lwIP's slow timer visits each.
+  int timer_cpu = -1;
   uint8_t mac[6];
   uint16_t mtu;
   std::string ipv4, ipv4_mask, ipv4_gateway;  // dotted quads, may be empty

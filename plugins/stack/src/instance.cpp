@@ -22,14 +22,25 @@ std::map<std::string, std::unique_ptr<Instance>>& registry() {
   return *instances;
 }
 
+struct TimerThreadSetup {
+  std::string name;
+  int cpu;
+};
+
 // Runs first in the instance's timer thread (tcpip_init's callback).
-void name_timer_thread(void* arg) {
-  std::unique_ptr<std::string> name(static_cast<std::string*>(arg));
-  pthread_setname_np(pthread_self(), ("lwip-" + *name).substr(0, 15).c_str());
+void setup_timer_thread(void* arg) {
+  std::unique_ptr<TimerThreadSetup> setup(static_cast<TimerThreadSetup*>(arg));
+  pthread_setname_np(pthread_self(), ("lwip-" + setup->name).substr(0, 15).c_str());
+  if (setup->cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(setup->cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  }
 }
 }  // namespace
 
-Instance& instance_named(const std::string& name) {
+Instance& instance_named(const std::string& name, int timer_cpu) {
   std::lock_guard guard(registry_lock);
   auto& slot = registry()[name];
   if (slot) return *slot;
@@ -43,7 +54,7 @@ Instance& instance_named(const std::string& name) {
   // reassembly ageing) whether the workers busy-poll or sleep.
   lwip_instance* previous = lwip_current_instance;
   lwip_current_instance = inst->lwip;
-  tcpip_init(name_timer_thread, new std::string(name));
+  tcpip_init(setup_timer_thread, new TimerThreadSetup{name, timer_cpu});
   lwip_current_instance = previous;
   slot = std::move(inst);
   return *slot;

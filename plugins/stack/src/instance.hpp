@@ -29,8 +29,9 @@ struct Instance {
 };
 
 // The instance called `name`, created and started on first use; its
-// timer thread is named lwip-NAME (as top and ps show it).
-Instance& instance_named(const std::string& name);
+// timer thread is named lwip-NAME (as top and ps show it) and, with
+// timer_cpu >= 0, runs on that CPU.
+Instance& instance_named(const std::string& name, int timer_cpu = -1);
 // The instance the calling thread works on: the one whose core lock it
 // holds, or whose timer thread it is.
 Instance& current_instance();

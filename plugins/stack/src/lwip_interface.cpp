@@ -243,7 +243,7 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
   impl_->tx_checksum_offload = cfg.tx_checksum_offload;
   impl_->services = services;
   try {
-    impl_->inst = &instance_named(cfg.instance);
+    impl_->inst = &instance_named(cfg.instance, cfg.timer_cpu);
   } catch (...) {
     delete impl_;
     throw;

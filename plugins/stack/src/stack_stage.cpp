@@ -19,6 +19,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -485,6 +486,11 @@ class StackStage {
     iface_.time_wait_max = size_t(cfg.get_int("time_wait_max"));
     iface_.receive_window = size_t(cfg.get_int("receive_window"));
     iface_.instance = cfg.get_string("instance");
+    // Worker 0 drives the stack (it drains the transmit ring): lwIP's timer
+    // thread goes to its CPU. Under oryx run's shared model there is no
+    // worker lcore, and the thread stays where it is created.
+    unsigned worker0 = rte_get_next_lcore(-1, 1, 0);
+    if (worker0 < RTE_MAX_LCORE) iface_.timer_cpu = int(rte_lcore_to_cpu_id(int(worker0)));
     iface_.load.connections = size_t(cfg.get_int("load_connections"));
     iface_.load.targets = cfg.get_string_list("load_targets");
     iface_.load.in_flight = size_t(cfg.get_int("load_in_flight"));
