@@ -30,6 +30,12 @@ struct LoadGenerator::Target {
   ip_addr_t ip;
   u16_t port;
   u32_t next_local_port = kFirstLocalPort;  // each target has its own 64,512
+  // One connection was established: the peer's MAC is known. Before that
+  // a target gets one SYN at a time: lwIP queues few packets while it
+  // resolves an address, and drops the rest (each then waits for its
+  // SYN's retransmission timeout).
+  bool reached = false;
+  size_t connecting = 0;  // its SYNs without an answer
 };
 
 struct LoadGenerator::Conn {
@@ -43,8 +49,10 @@ struct LoadGenerator::Conn {
     auto* self = static_cast<Conn*>(arg);
     LoadGenerator* g = self->gen;
     g->connecting_--;
+    self->target->connecting--;
     if (err != ERR_OK) return ERR_OK;  // lwIP reports failures through on_err
     self->open = true;
+    self->target->reached = true;
     g->established_++;
     g->c_[kLoadConnectionsOpen]++;
     g->idle_.push_back(self);
@@ -82,6 +90,7 @@ struct LoadGenerator::Conn {
       self->lost();
     } else {
       self->gen->connecting_--;
+      self->target->connecting--;
       self->gen->c_[kLoadConnectFailures]++;
     }
   }
@@ -170,8 +179,10 @@ void LoadGenerator::open_tick(void* arg) {
 void LoadGenerator::open_more() {
   if (!netif_is_up(nif_) || !netif_is_link_up(nif_)) return;
   while (connecting_ < kMaxConnecting && opened_ < conns_.size()) {
-    Conn* conn = conns_[opened_++].get();
+    Conn* conn = conns_[opened_].get();
     Target* t = conn->target;
+    if (!t->reached && t->connecting) break;  // its first SYN is still out
+    opened_++;
     tcp_pcb* pcb = tcp_new_ip_type(IP_GET_TYPE(&t->ip));
     if (!pcb) {
       c_[kLoadConnectFailures]++;  // max_connections reached
@@ -198,6 +209,7 @@ void LoadGenerator::open_more() {
     }
     conn->pcb = pcb;
     connecting_++;
+    t->connecting++;
   }
 }
 
