@@ -21,6 +21,7 @@ extern "C" {
 #include <lwip/init.h>
 #include <lwip/ip_addr.h>
 #include <lwip/memp.h>
+#include <lwip/nd6.h>
 #include <lwip/netif.h>
 #include <lwip/pbuf.h>
 #include <lwip/priv/tcp_priv.h>
@@ -329,6 +330,12 @@ Interface::~Interface() {
     impl_->listeners.reset();
     if (impl_->added) {
       netif_set_down(&impl_->nif);
+      // The aborts above answer through the interface even when it is
+      // already down (a pcb bound to it routes there), which can leave an
+      // ARP or neighbour entry naming it; netif_remove only cleans a netif
+      // that is up, and the instance's timers would use the entry later.
+      etharp_cleanup_netif(&impl_->nif);
+      nd6_cleanup_netif(&impl_->nif);
       netif_remove(&impl_->nif);
       impl_->inst->interfaces--;
     }
