@@ -365,10 +365,13 @@ void watch_tx(const TcpSegment& s, uint64_t* c) {
   tcp_pcb* p = find_pcb(s, false, false);
   if (!p) return;
   // lwIP moves snd_nxt only after a segment is out, so a first
-  // transmission starts at snd_nxt. A timeout rewinds snd_nxt and sets
-  // TF_RTO until rto_end is acknowledged; a fast retransmission leaves
+  // transmission starts at snd_nxt; except a connect's SYN, which lwIP
+  // numbers one below it. A timeout rewinds snd_nxt and sets TF_RTO until
+  // rto_end is acknowledged (a SYN's too); a fast retransmission leaves
   // snd_nxt alone.
-  if (TCP_SEQ_LT(s.seq, p->snd_nxt) || ((p->flags & TF_RTO) && TCP_SEQ_LT(s.seq, p->rto_end)))
+  bool not_syn = !(s.flags & TCP_SYN);
+  if ((not_syn && TCP_SEQ_LT(s.seq, p->snd_nxt)) ||
+      ((p->flags & TF_RTO) && TCP_SEQ_LT(s.seq, p->rto_end)))
     c[kTcpRetransmits]++;
   else
     watch_probe(p, c, true);

@@ -81,6 +81,10 @@ load_size = 64)"));
   CHECK(h.counter("server", "tcp_accepted") == 1000);
   CHECK(h.counter("client", "load_connect_failures") == 0);
   CHECK(h.counter("client", "load_connections_lost") == 0);
+  // Nothing was lost between the two, so nothing was sent twice (a
+  // connect's SYN is not a retransmission).
+  CHECK(h.counter("client", "tcp_retransmits") == 0);
+  CHECK(h.counter("server", "tcp_retransmits") == 0);
 }
 
 TEST_CASE("a load generator without a usable target does not start", "[stack]") {
