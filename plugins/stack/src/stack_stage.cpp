@@ -355,7 +355,7 @@ constexpr oryx_param kParams[] = {
                          "each next one on the connection idle longest, and a request counts "
                          "(load_requests) when load_size bytes came back, as from an echo "
                          "service. No file descriptor per connection: a client for "
-                         "100,000 connections (bench/scale.sh)."),
+                         "100,000 connections (bench/scale_oryx.sh)."),
     oryx::sdk::param_string_list("load_targets", 0, 16, "[]",
                                  "Load generator: servers, \"198.18.0.2:7\" or \"[fd00::2]:7\"."),
     oryx::sdk::param_int("load_in_flight", 0, 1048576, "0",
