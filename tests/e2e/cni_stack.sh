@@ -62,7 +62,7 @@ CHECK_CFG=$(python3 -c "import json,sys; c=json.loads(sys.argv[1]); c['prevResul
 cni CHECK s "ORYX_STACK=true" "$CHECK_CFG" || fail "CHECK of the stack pod: $(cat "$WORK/s.json")"
 kill -TERM "$REDIS"
 wait "$REDIS" 2>/dev/null || true
-cni DEL s "ORYX_STACK=true" || fail "DEL s"
+cni DEL s "ORYX_STACK=true" || fail "DEL s: $(cat "$WORK/s.json")"
 [ ! -e "$STACK_CONF" ] || fail "DEL left $STACK_CONF"
 cni DEL k || fail "DEL k"
 stop_oryxd "$cns_PID" || fail "oryxd exit status $?"
