@@ -123,11 +123,12 @@ WatchState& W() {
 }
 
 void sweep_recovery_points() {
-  if (W().recovery_point.size() < 256) return;
-  for (auto it = W().recovery_point.begin(); it != W().recovery_point.end();) {
+  WatchState& w = W();
+  if (w.recovery_point.size() < 256) return;
+  for (auto it = w.recovery_point.begin(); it != w.recovery_point.end();) {
     bool live = false;
     for (tcp_pcb* p = LWIP_INST->tcp_active_pcbs; p && !live; p = p->next) live = p == it->first;
-    it = live ? std::next(it) : W().recovery_point.erase(it);
+    it = live ? std::next(it) : w.recovery_point.erase(it);
   }
 }
 
@@ -165,19 +166,21 @@ void probe_tick(void*);
 // Runs in lwIP's thread: a timeout added from another thread would wait
 // for that thread's current sleep to end.
 void arm_probe_timer(void* = nullptr) {
-  W().probe_timer_posted = false;
-  if (W().probe_timer_armed || W().wheel_entries == 0) return;
-  W().probe_timer_armed = true;
+  WatchState& w = W();
+  w.probe_timer_posted = false;
+  if (w.probe_timer_armed || w.wheel_entries == 0) return;
+  w.probe_timer_armed = true;
   sys_timeout(kProbeTickMs, probe_tick, nullptr);
 }
 
 void schedule_probe(tcp_pcb* p, uint32_t lastack, uint32_t wait_ms) {
+  WatchState& w = W();
   uint32_t now_tick = sys_now() / kProbeTickMs;
-  if (W().wheel_entries == 0) W().wheel_tick = now_tick;  // an empty wheel has nothing overdue
+  if (w.wheel_entries == 0) w.wheel_tick = now_tick;  // an empty wheel has nothing overdue
   uint32_t due = now_tick + (wait_ms + kProbeTickMs - 1) / kProbeTickMs;
-  W().wheel[due % kWheelSlots].push_back(
+  w.wheel[due % kWheelSlots].push_back(
       {p, lastack, wait_ms, p->local_ip, p->remote_ip, p->local_port, p->remote_port});
-  W().wheel_entries++;
+  w.wheel_entries++;
   p->loss_probe_armed = 1;
 }
 
@@ -197,7 +200,7 @@ void check_probe(const Probe& e) {
   }
   bool recovering = p->flags & TF_INFR;
   if (tcp_rexmit(p) == ERR_OK) {
-    if (W().probe_counters) W().probe_counters[recovering ? kTcpRecoveryProbes : kTcpTailLossProbes]++;
+    if (uint64_t* c = W().probe_counters) c[recovering ? kTcpRecoveryProbes : kTcpTailLossProbes]++;
     tcp_output(p);
   }
   // A tail-loss probe is sent once, as Linux's; a hole in recovery is
@@ -207,27 +210,29 @@ void check_probe(const Probe& e) {
 }
 
 void probe_tick(void*) {
-  W().probe_timer_armed = false;
+  WatchState& w = W();
+  w.probe_timer_armed = false;
   uint32_t now_tick = sys_now() / kProbeTickMs;
   // A late timer serves every slot it missed, each at most once.
-  for (uint32_t n = 0; W().wheel_tick != now_tick && n < kWheelSlots; n++) {
-    W().wheel_tick++;
+  for (uint32_t n = 0; w.wheel_tick != now_tick && n < kWheelSlots; n++) {
+    w.wheel_tick++;
     std::vector<Probe> due;
-    due.swap(W().wheel[W().wheel_tick % kWheelSlots]);
-    W().wheel_entries -= due.size();
+    due.swap(w.wheel[w.wheel_tick % kWheelSlots]);
+    w.wheel_entries -= due.size();
     for (const Probe& e : due) check_probe(e);
   }
-  W().wheel_tick = now_tick;
+  w.wheel_tick = now_tick;
   arm_probe_timer();
 }
 
 void watch_probe(tcp_pcb* p, uint64_t* c, bool sending = false) {
   if (p->loss_probe_armed || !wants_probe(p, sending)) return;
-  W().probe_counters = c;
+  WatchState& w = W();
+  w.probe_counters = c;
   p->loss_probe_since_ms = sys_now();  // a new flight, or the ACK that just moved it
   schedule_probe(p, p->lastack, probe_timeout_ms(p));
-  if (!W().probe_timer_armed && !W().probe_timer_posted)
-    W().probe_timer_posted = tcpip_try_callback(arm_probe_timer, nullptr) == ERR_OK;
+  if (!w.probe_timer_armed && !w.probe_timer_posted)
+    w.probe_timer_posted = tcpip_try_callback(arm_probe_timer, nullptr) == ERR_OK;
 }
 
 }  // namespace
@@ -338,16 +343,17 @@ void watch_rx_after(const TcpSegment& s, const RxWatch& before, uint64_t* c) {
     p->loss_probe_since_ms = sys_now();
   watch_probe(p, c);
   if (p->flags & TF_SACK) return;  // lwIP's SACK-based recovery (lwip patch 0002) repairs holes
+  WatchState& w = W();
   if (!before.in_recovery_before && (p->flags & TF_INFR)) {  // lwIP began fast recovery
     sweep_recovery_points();
-    W().recovery_point[p] = before.snd_nxt_before;
+    w.recovery_point[p] = before.snd_nxt_before;
     return;
   }
-  auto it = W().recovery_point.find(p);
-  if (it == W().recovery_point.end() || !TCP_SEQ_GT(p->lastack, before.lastack_before)) return;
+  auto it = w.recovery_point.find(p);
+  if (it == w.recovery_point.end() || !TCP_SEQ_GT(p->lastack, before.lastack_before)) return;
   uint32_t recover = it->second;
   if ((p->flags & TF_RTO) || !TCP_SEQ_LT(p->lastack, recover) || !p->unacked) {
-    W().recovery_point.erase(it);  // the timer took over, or every hole is repaired
+    w.recovery_point.erase(it);  // the timer took over, or every hole is repaired
     return;
   }
   // A partial ACK: the next hole is lost too. Retransmit it now and stay
