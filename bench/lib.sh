@@ -86,13 +86,22 @@ CONF
 oryxd_tables() {
   local name=$1 memory=$2 address=$3
   shift 3
+  oryxd_kernel_tables "$name" "$memory" 0 1 "$WORK/oryx.port"
+  port_and_stack_tables "$address"
+  printf '%s\n' "$@"
+}
+
+# oryxd_kernel_tables NAME MEMORY_MB MAIN_CPU WORKER_CPU PORT_FILE: an
+# oryxd's kernel, plugins, log and REST tables: its worker busy-polls on
+# WORKER_CPU, the REST API's port is written to PORT_FILE.
+oryxd_kernel_tables() {
   cat <<CONF
 [kernel]
 hugepages = false
-memory_mb = $memory
-file_prefix = "$name-$$"
-main_lcore = 0
-worker_lcores = "1"
+memory_mb = $2
+file_prefix = "$1-$$"
+main_lcore = $3
+worker_lcores = "$4"
 idle = "busy-poll"
 [plugins]
 path = ["$BUILD/plugins"]
@@ -100,11 +109,9 @@ path = ["$BUILD/plugins"]
 level = "warn"
 [http]
 listen = "127.0.0.1:0"
-port_file = "$WORK/oryx.port"
+port_file = "$5"
 webui_dir = ""
 CONF
-  port_and_stack_tables "$address"
-  printf '%s\n' "$@"
 }
 
 # write_nginx_conf FILE TOP-LEVEL-LINES...: nginx in the foreground, one

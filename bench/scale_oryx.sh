@@ -46,33 +46,9 @@ done
 oryxd_config() {
   local name=$1 iface=$2 worker=$3 main=$4 address=$5 ipv6=$6
   shift 6
-  cat <<CONF
-[kernel]
-hugepages = false
-memory_mb = 512
-file_prefix = "$name-$$"
-main_lcore = $main
-worker_lcores = "$worker"
-idle = "busy-poll"
-[plugins]
-path = ["$BUILD/plugins"]
-[log]
-level = "warn"
-[http]
-listen = "127.0.0.1:0"
-port_file = "$WORK/$name.port"
-webui_dir = ""
-[stage.wire]
-type = "port"
-driver = "af_xdp"
-iface = "$iface"
-next = "ip"
-[stage.ip]
-type = "stack"
-address = "$address/24"
-ipv6 = "$ipv6"
-next = "wire"
-CONF
+  oryxd_kernel_tables "$name" 512 "$main" "$worker" "$WORK/$name.port"
+  HOSTIF=$iface port_and_stack_tables "$address"
+  echo "ipv6 = \"$ipv6\""
   printf '%s\n' "$@"
 }
 # start NAME CONFIG: an oryxd; sets NAME_PID once its REST API answers.
