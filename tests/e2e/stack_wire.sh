@@ -95,6 +95,7 @@ assert kernel["initial_window_bytes"] == 10 * 1460, kernel
 assert kernel["handshake_options"] == {"mss": 1460, "sack_permitted": True, "window_scale": True,
                                        "timestamps": True}, kernel
 assert kernel["mss_clamping"] == {"largest_segment": 1000}, kernel
+assert all(kernel["initial_sequence_numbers"].values()), kernel
 for name in ("fast_retransmit", "newreno_partial_ack", "rto_backoff", "zero_window", "rst_in_window", "syn_on_established"):
     assert all(kernel[name].values()), (name, kernel[name])
 assert kernel["nagle"] == {"first_echoed": True, "second_held_until_acked": True, "second_sent": True}, kernel

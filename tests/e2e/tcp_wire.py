@@ -165,6 +165,22 @@ def builtin_scenarios(out):
                                 "window_scale": "WScale" in o, "timestamps": "Timestamp" in o}
     reset(sport, 7, 1001)
 
+    # Initial sequence numbers (RFC 6528): eight SYNs from eight ports in a
+    # row get eight ISNs no one could have guessed from the others: neither
+    # equal, nor a constant step apart, nor close together (a hash of the
+    # 4-tuple: two of eight in 4,096 of 2^32 by chance: about 1 in 100,000).
+    isns = []
+    for sport in range(base + 30, base + 38):
+        sa = srp1(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=7, flags="S", seq=1000),
+                  iface=iface, timeout=2)
+        isns.append(sa[TCP].seq if sa is not None else None)
+        reset(sport, 7, 1001)
+    steps = [(b - a) % 2**32 for a, b in zip(isns, isns[1:])] if None not in isns else []
+    out["initial_sequence_numbers"] = {
+        "answered": None not in isns, "distinct": len(set(isns)) == len(isns),
+        "not_a_progression": len(set(steps)) > 1,
+        "far_apart": all(4096 <= d <= 2**32 - 4096 for d in steps)}
+
     # MSS clamping: a peer announcing MSS 1,000 gets no segment larger.
     sport = base + 6
     seq, ack = handshake(sport, 80, mss=1000)

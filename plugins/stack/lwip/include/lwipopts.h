@@ -116,6 +116,10 @@ unsigned int oryx_now_us(void);
  * (lwIP's own is RFC 2581's 3; patches/0006 lets it be chosen here). */
 #define LWIP_TCP_CALC_INITIAL_CWND(mss) \
   ((tcpwnd_size_t)LWIP_MIN((10U * (mss)), LWIP_MAX((2U * (mss)), 14600U)))
+/* Initial sequence numbers per RFC 6528 (a keyed hash of the 4-tuple and
+ * a clock), not lwIP's counter: oryx_lwip_hooks.h. */
+#define LWIP_HOOK_FILENAME "oryx_lwip_hooks.h"
+#define LWIP_HOOK_TCP_ISN oryx_tcp_isn
 /* TIME_WAIT lasts 2*TCP_MSL = 60 s, as Linux's TCP_TIMEWAIT_LEN (lwIP's
  * default is 2 minutes); the stack's time_wait_max caps how many wait. */
 #define TCP_MSL 30000UL
