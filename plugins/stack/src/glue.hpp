@@ -24,7 +24,7 @@ enum Counter : size_t {
   kRxTcp, kTxTcp, kRxTcpBytes, kTxTcpBytes, kRxUdp, kTxUdp, kRxUdpBytes, kTxUdpBytes,
   kTcpAccepted, kTcpClosed, kTcpReset, kTcpTimeWaitRecycled,
   kDropNotForUs, kDropTruncated, kDropUnknownEthertype, kDropTxNoMbuf, kDropTxRingFull,
-  kDropTooBig, kTcpConnections, kMbufsHeld,
+  kDropTooBig, kTcpTimerTxWaits, kTcpConnections, kMbufsHeld,
   kTcpOpened, kTcpAcceptOverflow, kUdpRcvbufDrops, kSocketsOpen,
   kTcpRetransmits, kTcpPartialAckRetransmits, kTcpOutOfOrder, kTcpDuplicateSegments,
   kDropTcpOutOfWindow, kTcpRxCompacted, kTcpRecoveryProbes, kTcpTailLossProbes,
@@ -67,6 +67,8 @@ struct MbufOps {
   // Asks the port to fill in the checksums lwIP left out of a frame (the
   // IPv4 header's, TCP's); false when the frame has none to fill.
   bool (*offload_checksums)(void* mbuf);
+  // How full the transmit queue is, in percent of its capacity.
+  unsigned (*tx_fill_percent)(void* ring);
 };
 
 // The socket layer's command ring (an rte_ring, multi-producer) that the

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,9 +20,25 @@ struct lwip_instance;
 
 namespace oryx::stack {
 
+// A transmit ring at least this full stops lwIP's TCP timers until the
+// worker has drained it below (or 20 ms of a timer's walk passed).
+constexpr unsigned kTxBacklogPercent = 50;
+
+// A transmit ring of one of the instance's interfaces, and its count of
+// the timers' waits for it.
+struct TxBacklog {
+  void* ring = nullptr;
+  unsigned (*fill_percent)(void* ring) = nullptr;
+  uint64_t* waits = nullptr;
+};
+
 struct Instance {
   std::string name;
   lwip_instance* lwip = nullptr;
+  // A transmit ring found filling up (by link_output; read and cleared
+  // under the core lock): lwIP's TCP timers wait for the worker to drain
+  // it before they send more (lwip patch 0018, oryx_tcp_timer_pause_point).
+  std::atomic<const TxBacklog*> tx_backlog{nullptr};
   std::atomic<size_t> interfaces{0};  // live Interface objects on it
   // Per-instance state of glue modules that keep some (their own types).
   std::shared_ptr<void> watch;     // tcp_watch.cpp

@@ -102,6 +102,7 @@ struct Interface::Impl {
   void* pool;
   void* ring;
   uint64_t* c;
+  TxBacklog backlog;
   size_t time_wait_max = 131072;
   bool tx_checksum_offload = false;
   std::optional<LwipStatistics> stats;  // from netif_add on, under the core lock
@@ -194,7 +195,11 @@ struct Interface::Impl {
     TcpSegment seg;
     if (parse_tcp_segment(spans[0].data, spans[0].len, p->tot_len, &seg)) watch_tx(seg, self->c);
     if (self->tx_checksum_offload && self->ops.offload_checksums(m)) self->c[kTxChecksumOffloaded]++;
-    if (!self->ops.queue_tx(self->ring, m)) {
+    bool queued = self->ops.queue_tx(self->ring, m);
+    // Half full: lwIP's timers wait for the worker before they send more.
+    if (self->ops.tx_fill_percent && self->ops.tx_fill_percent(self->ring) >= kTxBacklogPercent)
+      self->inst->tx_backlog.store(&self->backlog, std::memory_order_relaxed);
+    if (!queued) {
       self->ops.free(m);
       self->c[kDropTxRingFull]++;
       return ERR_MEM;
@@ -240,6 +245,7 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
   impl_->pool = pool;
   impl_->ring = tx_ring;
   impl_->c = counters;
+  impl_->backlog = {tx_ring, ops.tx_fill_percent, &counters[kTcpTimerTxWaits]};
   impl_->time_wait_max = cfg.time_wait_max;
   impl_->tx_checksum_offload = cfg.tx_checksum_offload;
   impl_->services = services;
@@ -326,6 +332,8 @@ Interface::~Interface() {
   {
     CoreLock lock(*impl_->inst);
     sys_untimeout(refresh_tick, impl_);
+    const TxBacklog* mine = &impl_->backlog;
+    impl_->inst->tx_backlog.compare_exchange_strong(mine, nullptr);
     impl_->load.reset();
     impl_->listeners.reset();
     if (impl_->added) {

@@ -53,6 +53,11 @@ bool mbuf_queue_tx(void* ring, void* m) {
   return true;
 }
 
+unsigned mbuf_tx_fill_percent(void* ring) {
+  auto* r = static_cast<rte_ring*>(ring);
+  return rte_ring_count(r) * 100 / rte_ring_get_capacity(r);
+}
+
 // lwIP left the IPv4 header checksum and the TCP checksum at 0 (the netif's
 // checksum control, tx_checksum_offload): the port computes them from the
 // offload flags and header lengths, the TCP one from the pseudo header's
@@ -100,7 +105,9 @@ uint16_t frames_of(rte_mbuf* m, Interface::Frame* out) {
 
 MbufOps dpdk_mbuf_ops(void (*after_tx)()) {
   g_after_tx = after_tx;
-  return {mbuf_alloc, mbuf_free, mbuf_free_segment, mbuf_queue_tx, mbuf_offload_checksums};
+  return {mbuf_alloc,    mbuf_free,
+          mbuf_free_segment, mbuf_queue_tx,
+          mbuf_offload_checksums, mbuf_tx_fill_percent};
 }
 
 }  // namespace oryx::stack

@@ -110,6 +110,11 @@ constexpr auto kCounters = oryx::sdk::counter_table({
      oryx::sdk::counter("drop_tx_ring_full", "frames", "Frames not sent: transmit ring full.")},
     {kDropTooBig,
      oryx::sdk::counter("drop_too_big", "frames", "Frames not sent: larger than the MTU.")},
+    {kTcpTimerTxWaits,
+     oryx::sdk::counter("tcp_timer_tx_waits", "waits",
+                        "Times lwIP's TCP timers, which send in bursts (delayed ACKs, "
+                        "retransmissions), stopped with the transmit ring half full to let the "
+                        "worker drain it (lwIP patch 0018).")},
     {kTcpConnections, oryx::sdk::gauge("tcp_connections", "connections",
                                        "Live TCP connections (services and sockets).")},
     {kMbufsHeld, oryx::sdk::gauge("mbufs_held", "mbufs", "Received mbufs lwIP still holds.")},
@@ -320,7 +325,11 @@ constexpr oryx_param kParams[] = {
                          "TCP MSS follows it (MTU - 40, IPv6 - 60). On memif, whose driver "
                          "carries frames of any length, up to 9000 (jumbo frames)."),
     oryx::sdk::param_int("tx_ring", 64, 65536, "4096",
-                         "Frames the stack may queue for the port before dropping (power of 2)."),
+                         "Frames the stack may queue for the port before dropping (power of 2). "
+                         "lwIP's TCP timers send in bursts (the delayed ACKs of 50 ms: at "
+                         "100,000 request/response connections, thousands) and wait while it "
+                         "is half full; size it, and the kernel's mbufs, to about 50 ms of the "
+                         "packet rate (bench/scale_oryx.sh uses 32768 and 65535)."),
     oryx::sdk::param_int("time_wait_max", 16, 4194304, "131072",
                          "TCP connections kept in TIME_WAIT (one minute each); one that would "
                          "exceed it is closed at once (Linux's tcp_max_tw_buckets). The stacks "

@@ -146,7 +146,8 @@ void on_err(void* arg, err_t err) {
   publish(*s, true);
 }
 
-// Every slow timer tick (100 ms) per connection: TCP_USER_TIMEOUT, which lwIP lacks.
+// Every slow timer tick (100 ms) of a connection with TCP_USER_TIMEOUT set
+// (stream_apply_options), which lwIP lacks.
 err_t on_poll(void* arg, tcp_pcb* pcb) {
   auto* s = static_cast<Socket*>(arg);
   if (!s->user_timeout_ms) return ERR_OK;
@@ -174,7 +175,6 @@ void attach(Socket& s, tcp_pcb* pcb) {
   tcp_recv(pcb, on_recv);
   tcp_sent(pcb, on_sent);
   tcp_err(pcb, on_err);
-  tcp_poll(pcb, on_poll, 1);
 }
 
 Socket* pick_member(ListenGroup& g) {
@@ -304,8 +304,15 @@ void stream_apply_options(Socket& s) {
     tcp_clear_flags(pcb, TF_CORK);
     if (pcb->unsent) tcp_output(pcb);
   }
-  if (s.keepalive) ip_set_option(pcb, SOF_KEEPALIVE);
-  else ip_reset_option(pcb, SOF_KEEPALIVE);
+  // The slow timer visits only connections it has work for (lwIP patch
+  // 0017): keepalive, and TCP_USER_TIMEOUT's poll, make work for it.
+  if (s.keepalive) {
+    ip_set_option(pcb, SOF_KEEPALIVE);
+    tcp_slow_enlist(pcb);
+  } else {
+    ip_reset_option(pcb, SOF_KEEPALIVE);
+  }
+  tcp_poll(pcb, s.user_timeout_ms ? on_poll : nullptr, 1);
   pcb->keep_idle = s.keep_idle_s * 1000;
   pcb->keep_intvl = s.keep_intvl_s * 1000;
   pcb->keep_cnt = s.keep_cnt;

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
 
 using oryx::testing::Frame;
@@ -14,7 +15,7 @@ using oryx::testing::Harness;
 
 namespace {
 
-std::string config(const std::string& load_keys) {
+std::string config(const std::string& load_keys, const std::string& client_keys = "") {
   return R"(
 [stage.wire_c]
 type = "port"
@@ -27,7 +28,7 @@ instance = "client"
 address = "198.18.0.2/24"
 mac = "02:00:00:00:00:02"
 next = "wire_c"
-)" + load_keys + R"(
+)" + load_keys + "\n" + client_keys + R"(
 
 [stage.wire_s]
 type = "port"
@@ -44,12 +45,12 @@ next = "wire_s"
 )";
 }
 
-// Moves what each stage sent to the other (a copy of each frame); returns
-// how many frames moved.
-size_t shuttle(Harness& h) {
+// Moves what each stage sent to the other (a copy of each frame, at most
+// `burst` each way); returns how many frames moved.
+size_t shuttle(Harness& h, uint16_t burst = 256) {
   size_t moved = 0;
   for (auto [from, to] : {std::pair{"client", "server"}, std::pair{"server", "client"}}) {
-    auto out = h.poll(from, 256);
+    auto out = h.poll(from, burst);
     std::vector<Frame> frames;
     for (size_t i = 0; i < out.size(); i++) frames.emplace_back(out.bytes(i));
     moved += frames.size();
@@ -85,6 +86,35 @@ load_size = 64)"));
   // connect's SYN is not a retransmission).
   CHECK(h.counter("client", "tcp_retransmits") == 0);
   CHECK(h.counter("server", "tcp_retransmits") == 0);
+}
+
+TEST_CASE("lwIP's timers wait for a small transmit ring instead of overflowing it", "[stack]") {
+  // 100 requests in flight over 1,000 connections: every response's ACK is
+  // a delayed one, and the fast timer sends them in bursts of hundreds into
+  // a ring of 256 (lwIP patch 0018). The worker (this thread) adds a few
+  // dozen frames per burst of 32 and the opener 128 SYNs at most, so only
+  // the timer could overflow it.
+  Harness h({"stack", "io"}, config(R"(load_connections = 1000
+load_targets = ["198.18.0.1:7"]
+load_in_flight = 100
+load_size = 64)", "tx_ring = 256"));
+  h.start();
+  // A worker polls without pause (oryx::testing::eventually sleeps between
+  // tries, and a ring nobody drains makes the timers give up waiting).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool done = false;
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    for (int i = 0; i < 50; i++) shuttle(h, 32);
+    done = h.counter("client", "load_requests") >= 20000;
+  }
+  INFO("requests " << h.counter("client", "load_requests") << ", timer waits "
+                   << h.counter("client", "tcp_timer_tx_waits") << ", ring full "
+                   << h.counter("client", "drop_tx_ring_full"));
+  REQUIRE(done);
+  CHECK(h.counter("client", "tcp_timer_tx_waits") > 0);
+  CHECK(h.counter("client", "drop_tx_ring_full") == 0);
+  CHECK(h.counter("server", "drop_tx_ring_full") == 0);
+  CHECK(h.counter("client", "load_connections_lost") == 0);
 }
 
 TEST_CASE("a load generator without a usable target does not start", "[stack]") {

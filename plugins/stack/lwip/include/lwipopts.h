@@ -116,6 +116,11 @@ unsigned int oryx_now_us(void);
  * (lwIP's own is RFC 2581's 3; patches/0006 lets it be chosen here). */
 #define LWIP_TCP_CALC_INITIAL_CWND(mss) \
   ((tcpwnd_size_t)LWIP_MIN((10U * (mss)), LWIP_MAX((2U * (mss)), 14600U)))
+/* The TCP timers let the worker in between two connections: while the
+ * transmit ring is backlogged, and every few hundred microseconds
+ * (patches/0018; the stack's instance.cpp). */
+void oryx_tcp_timer_pause_point(void);
+#define LWIP_TCP_TIMER_PAUSE_POINT() oryx_tcp_timer_pause_point()
 /* Initial sequence numbers per RFC 6528 (a keyed hash of the 4-tuple and
  * a clock), not lwIP's counter: oryx_lwip_hooks.h. */
 #define LWIP_HOOK_FILENAME "oryx_lwip_hooks.h"
