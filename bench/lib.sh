@@ -91,9 +91,9 @@ oryxd_tables() {
   printf '%s\n' "$@"
 }
 
-# oryxd_kernel_tables NAME MEMORY_MB MAIN_CPU WORKER_CPU PORT_FILE: an
-# oryxd's kernel, plugins, log and REST tables: its worker busy-polls on
-# WORKER_CPU, the REST API's port is written to PORT_FILE.
+# oryxd_kernel_tables NAME MEMORY_MB MAIN_CPU WORKER_CPU PORT_FILE [KERNEL-LINES]:
+# an oryxd's kernel, plugins, log and REST tables: its worker busy-polls
+# on WORKER_CPU, the REST API's port is written to PORT_FILE.
 oryxd_kernel_tables() {
   cat <<CONF
 [kernel]
@@ -103,6 +103,7 @@ file_prefix = "$1-$$"
 main_lcore = $3
 worker_lcores = "$4"
 idle = "busy-poll"
+${6:-}
 [plugins]
 path = ["$BUILD/plugins"]
 [log]

@@ -22,14 +22,22 @@
 # also the server's resident memory per connection. JSON as every
 # benchmark.
 #
+# Both runs, and both oryxd, have MBUFS mbufs and a stack transmit ring of
+# TX_RING: at 100,000 connections every response's ACK is a delayed one
+# (the next request on a connection comes long after), and lwIP's fast
+# timer sends them as a burst every 50 ms (the stack's tx_ring key).
+#
 # Usage: bench/scale_oryx.sh [BUILD_DIR]
 #   env: ROUNDS=3 SECONDS_EACH=5 CONNECTIONS=100000 IN_FLIGHT=100
+#        MBUFS=65535 TX_RING=32768
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 SECS=${SECONDS_EACH:-5}
 ROUNDS=${ROUNDS:-3}
 N=${CONNECTIONS:-100000}
 K=${IN_FLIGHT:-100}
+MBUFS=${MBUFS:-65535}
+TX_RING=${TX_RING:-32768}
 OUT=${OUT:-$BUILD/bench-scale-oryx.json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
 source "$(dirname "$0")/lib.sh"
@@ -46,8 +54,9 @@ done
 oryxd_config() {
   local name=$1 iface=$2 worker=$3 main=$4 address=$5 ipv6=$6
   shift 6
-  oryxd_kernel_tables "$name" 512 "$main" "$worker" "$WORK/$name.port"
+  oryxd_kernel_tables "$name" 1024 "$main" "$worker" "$WORK/$name.port" "mbufs = $MBUFS"
   HOSTIF=$iface port_and_stack_tables "$address"
+  echo "tx_ring = $TX_RING"
   echo "ipv6 = \"$ipv6\""
   printf '%s\n' "$@"
 }
