@@ -219,7 +219,9 @@ wait_until 5 'ip netns exec "$P1" ping -c 1 -W 1 198.18.20.3 >/dev/null' || fail
 log "a port that goes away is dropped; a new interface of that name is attached"
 ip link del "$H3"
 wait_until 5 '[ "$(br_counter "$URL" ports_up)" = 2 ]' || fail "deleted port still counted"
-curl -sf "$URL/api/v1/bridge" | grepq '"present": false' || fail "deleted port not shown as absent"
+# ports_up and a port's presence come from separate netlink events
+wait_until 5 'curl -sf "$URL/api/v1/bridge" | grepq "\"present\": false"' ||
+  fail "deleted port not shown as absent: $(curl -sf "$URL/api/v1/bridge")"
 ip link add "$H3" type veth peer name eth0 netns "$P3"
 sysctl -qw "net.ipv6.conf.$H3.disable_ipv6=1"
 ip netns exec "$P3" ip addr add 198.18.20.3/24 dev eth0
