@@ -137,8 +137,9 @@ void parse_target(const std::string& text, ip_addr_t* ip, u16_t* port) {
 
 }  // namespace
 
-LoadGenerator::LoadGenerator(const LoadConfig& cfg, netif* nif, uint64_t* counters)
-    : cfg_(cfg), nif_(nif), c_(counters), request_(cfg.size, 'r') {
+LoadGenerator::LoadGenerator(const LoadConfig& cfg, netif* nif, uint64_t* counters,
+                             const TxBacklog* tx)
+    : cfg_(cfg), nif_(nif), c_(counters), tx_(tx), request_(cfg.size, 'r') {
   if (cfg_.targets.empty()) throw std::invalid_argument("load_connections needs load_targets");
   for (const std::string& t : cfg_.targets) {
     auto target = std::make_unique<Target>();
@@ -182,6 +183,8 @@ void LoadGenerator::open_more() {
     Conn* conn = conns_[opened_].get();
     Target* t = conn->target;
     if (!t->reached && t->connecting) break;  // its first SYN is still out
+    // The SYNs wait for the next tick rather than overflow the ring.
+    if (tx_ && tx_->fill_percent && tx_->fill_percent(tx_->ring) >= kTxBacklogPercent) break;
     opened_++;
     tcp_pcb* pcb = tcp_new_ip_type(IP_GET_TYPE(&t->ip));
     if (!pcb) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "glue.hpp"
+#include "instance.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -25,9 +26,10 @@ class LoadGenerator {
  public:
   // Starts opening cfg.connections connections from the interface's
   // addresses, spread over cfg.targets; once all are open, keeps
-  // cfg.in_flight requests of cfg.size bytes outstanding. Throws
+  // cfg.in_flight requests of cfg.size bytes outstanding; opens no more
+  // while `tx` (the interface's transmit ring) is half full. Throws
   // std::invalid_argument on a bad target.
-  LoadGenerator(const LoadConfig& cfg, netif* nif, uint64_t* counters);
+  LoadGenerator(const LoadConfig& cfg, netif* nif, uint64_t* counters, const TxBacklog* tx);
   // Aborts every connection: lwIP sends each a reset, which leaves if the
   // port still runs (at shutdown the workers have stopped first).
   ~LoadGenerator();
@@ -47,6 +49,7 @@ class LoadGenerator {
   LoadConfig cfg_;
   netif* nif_;
   uint64_t* c_;
+  const TxBacklog* tx_;
   std::vector<std::unique_ptr<Target>> targets_;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::deque<Conn*> idle_;  // open connections without a request, oldest first

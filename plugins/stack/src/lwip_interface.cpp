@@ -316,7 +316,7 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
   impl_->listeners = std::make_unique<ServiceSet>(services, n, counters);
   if (cfg.load.connections) {
     try {
-      impl_->load = std::make_unique<LoadGenerator>(cfg.load, n, counters);
+      impl_->load = std::make_unique<LoadGenerator>(cfg.load, n, counters, &impl_->backlog);
     } catch (...) {
       impl_->listeners.reset();
       netif_remove(n);
