@@ -108,7 +108,7 @@ namespace {
 // timer_cpu): a pause lets the worker run, and take the core lock.
 constexpr uint64_t kTimerSliceNs = 300'000;  // timer work between two pauses
 constexpr uint64_t kPauseNs = 30'000;
-constexpr uint64_t kBacklogWaitNs = 20'000'000;
+constexpr uint64_t kBacklogWaitNs = 50'000'000;
 constexpr unsigned kPointsPerClockRead = 32;
 
 uint64_t now_ns() {

@@ -21,7 +21,8 @@ struct lwip_instance;
 namespace oryx::stack {
 
 // A transmit ring at least this full stops lwIP's TCP timers until the
-// worker has drained it below (or 20 ms of a timer's walk passed).
+// worker has drained it below (or 50 ms, a fast-timer period, of a walk
+// passed).
 constexpr unsigned kTxBacklogPercent = 50;
 
 // A transmit ring of one of the instance's interfaces, and its count of
