@@ -125,7 +125,7 @@ void pause_unlocked() {
 }
 
 bool backlogged(const oryx::stack::TxBacklog* b) {
-  return b && b->fill_percent(b->ring) >= oryx::stack::kTxBacklogPercent;
+  return b && b->half_full();
 }
 
 }  // namespace

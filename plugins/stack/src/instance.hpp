@@ -31,6 +31,9 @@ struct TxBacklog {
   void* ring = nullptr;
   unsigned (*fill_percent)(void* ring) = nullptr;
   uint64_t* waits = nullptr;
+
+  // At least kTxBacklogPercent full (never, without a way to tell).
+  bool half_full() const { return fill_percent && fill_percent(ring) >= kTxBacklogPercent; }
 };
 
 struct Instance {

@@ -184,7 +184,7 @@ void LoadGenerator::open_more() {
     Target* t = conn->target;
     if (!t->reached && t->connecting) break;  // its first SYN is still out
     // The SYNs wait for the next tick rather than overflow the ring.
-    if (tx_ && tx_->fill_percent && tx_->fill_percent(tx_->ring) >= kTxBacklogPercent) break;
+    if (tx_ && tx_->half_full()) break;
     opened_++;
     tcp_pcb* pcb = tcp_new_ip_type(IP_GET_TYPE(&t->ip));
     if (!pcb) {

@@ -197,7 +197,7 @@ struct Interface::Impl {
     if (self->tx_checksum_offload && self->ops.offload_checksums(m)) self->c[kTxChecksumOffloaded]++;
     bool queued = self->ops.queue_tx(self->ring, m);
     // Half full: lwIP's timers wait for the worker before they send more.
-    if (self->ops.tx_fill_percent && self->ops.tx_fill_percent(self->ring) >= kTxBacklogPercent)
+    if (self->backlog.half_full())
       self->inst->tx_backlog.store(&self->backlog, std::memory_order_relaxed);
     if (!queued) {
       self->ops.free(m);
