@@ -28,7 +28,9 @@ constexpr oryx_param END{nullptr, 0, 0, 0, 0, nullptr, nullptr, nullptr};
 
 const oryx_param kKernel[] = {
     P("main_lcore", ORYX_PARAM_INT, 0, 1023, "0",
-      "CPU that runs the control thread (REST, statistics)."),
+      "CPU that runs the control thread (REST, statistics). It may be one of "
+      "worker_lcores (two workers on a two-CPU machine): the thread then shares that "
+      "worker's CPU."),
     P("worker_lcores", ORYX_PARAM_STRING, 0, 0, "\"1\"",
       "Comma-separated CPUs, one worker thread pinned to each; ranges like 2-5 allowed."),
     P("hugepages", ORYX_PARAM_BOOL, 0, 1, "true",
@@ -360,14 +362,6 @@ std::unique_ptr<ApplianceConfig> parse_config(const std::string& text, const std
     errors.push_back({file, unsigned(v.location().line()), "kernel.worker_lcores",
                       "expected a list of distinct CPUs like \"1\" or \"1,3-4\", found \"" +
                           cfg->kernel.get_string("worker_lcores") + "\""});
-  }
-  if (!cfg->worker_lcores.empty() && cfg->kernel.values.count("main_lcore")) {
-    unsigned main = unsigned(cfg->kernel.get_int("main_lcore"));
-    for (unsigned c : cfg->worker_lcores)
-      if (c == main)
-        errors.push_back({file, cfg->kernel.line, "kernel.worker_lcores",
-                          "expected CPUs other than main_lcore " + std::to_string(main) +
-                              " (the control thread runs there), found " + std::to_string(c)});
   }
   if (cfg->log.values.count("loggers")) {
     for (const auto& entry : cfg->log.get_list("loggers")) {

@@ -2,17 +2,33 @@
 // eal_args.cpp - EAL arguments from configuration.
 #include "eal_args.hpp"
 
+#include <rte_config.h>
+
+static_assert(oryx::kernel::kSharedMainLcore == RTE_MAX_LCORE - 1, "the EAL's last lcore");
+
 namespace oryx::kernel {
 
 std::vector<std::string> eal_arguments(const ApplianceConfig& cfg, const std::string& argv0) {
   const auto& k = cfg.kernel;
-  std::string lcores = std::to_string(k.get_int("main_lcore"));
-  if (!cfg.hosted_worker)  // a hosted worker has no lcore of its own
-    for (unsigned c : cfg.worker_lcores)
-      if (c != unsigned(k.get_int("main_lcore"))) lcores += "," + std::to_string(c);
+  const unsigned main = unsigned(k.get_int("main_lcore"));
+  bool main_on_worker_cpu = false;
+  if (!cfg.hosted_worker)
+    for (unsigned c : cfg.worker_lcores) main_on_worker_cpu |= c == main;
+  // Workers' lcores are their CPUs. A control thread on a worker's CPU (two
+  // workers on a two-CPU machine) needs an lcore of its own: the last one,
+  // pinned to that CPU.
+  std::string main_lcore = std::to_string(main);
+  std::string lcores = main_lcore;
+  if (main_on_worker_cpu) {
+    main_lcore = std::to_string(kSharedMainLcore);
+    lcores = main_lcore + "@" + std::to_string(main);
+    for (unsigned c : cfg.worker_lcores) lcores += "," + std::to_string(c) + "@" + std::to_string(c);
+  } else if (!cfg.hosted_worker) {  // a hosted worker has no lcore of its own
+    for (unsigned c : cfg.worker_lcores) lcores += "," + std::to_string(c);
+  }
   std::vector<std::string> args = {argv0,
-                                   "-l", lcores,
-                                   "--main-lcore", std::to_string(k.get_int("main_lcore")),
+                                   main_on_worker_cpu ? "--lcores" : "-l", lcores,
+                                   "--main-lcore", main_lcore,
                                    "--file-prefix", k.get_string("file_prefix"),
                                    // Counters are served by the REST API; DPDK's telemetry
                                    // socket would outlive rte_eal_cleanup until exit.

@@ -3,6 +3,7 @@
 // file, the line and the key, and says what was expected and found.
 #include "appliance.hpp"
 #include "appliance_config.hpp"
+#include "eal_args.hpp"
 #include "http_access.hpp"
 
 #include <catch2/catch.hpp>
@@ -53,8 +54,6 @@ const BadCase kBad[] = {
      "expected one of \"adaptive\", \"busy-poll\", found \"busypoll\" (did you mean \"busy-poll\"?)"},
     {"bad lcores", "[kernel]\nworker_lcores = \"1,x\"\n", 4, "kernel.worker_lcores",
      "expected a list of distinct CPUs"},
-    {"worker on the main lcore", "[kernel]\nmain_lcore = 1\nworker_lcores = \"1\"\n", 3,
-     "kernel.worker_lcores", "expected CPUs other than main_lcore 1"},
     {"bad log level", "[log]\nlevel = \"loud\"\n", 4, "log.level", "found \"loud\""},
     {"bad preload wildcard", "[preload]\nwildcard = \"both\"\n", 4, "preload.wildcard",
      "expected one of \"oryx\", \"kernel\", found \"both\""},
@@ -219,6 +218,18 @@ TEST_CASE("a valid config applies defaults and keeps what the user set", "[kerne
   CHECK(cfg->kernel.set_by_user.count("mbufs") == 0);
   CHECK(cfg->worker_lcores == std::vector<unsigned>{1, 3, 4});
   CHECK(cfg->http.get_string("listen") == "127.0.0.1:8080");
+}
+
+TEST_CASE("a control thread on a worker's CPU gets an lcore of its own", "[kernel][config]") {
+  using Args = std::vector<std::string>;
+  auto apart = parse_config("[kernel]\nmain_lcore = 0\nworker_lcores = \"1\"\n", "a.toml");
+  Args a = eal_arguments(*apart, "oryxd");
+  CHECK(Args(a.begin() + 1, a.begin() + 5) == Args{"-l", "0,1", "--main-lcore", "0"});
+  // Two workers on a two-CPU machine: lcores 0 and 1 are the workers' CPUs.
+  auto shared = parse_config("[kernel]\nmain_lcore = 0\nworker_lcores = \"0,1\"\n", "s.toml");
+  Args s = eal_arguments(*shared, "oryxd");
+  CHECK(Args(s.begin() + 1, s.begin() + 5) ==
+        Args{"--lcores", "127@0,0@0,1@1", "--main-lcore", "127"});
 }
 
 TEST_CASE("a missing file is a clear error", "[kernel][config]") {

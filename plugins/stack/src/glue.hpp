@@ -119,6 +119,9 @@ struct LoadConfig {
   size_t connections = 0;
   size_t in_flight = 0;
   size_t size = 64;  // request (and expected response) bytes
+  // A per-worker stack's instance `owner` of `owners` (flow_hash.hpp):
+  // local ports are those whose flows hash back to it.
+  unsigned owner = 0, owners = 1;
 };
 
 struct InterfaceConfig {

@@ -5,7 +5,10 @@
 // and the server's accept queue alike).
 #include "load_generator.hpp"
 
+#include "flow_hash.hpp"
+
 extern "C" {
+#include <lwip/ip6.h>
 #include <lwip/ip_addr.h>
 #include <lwip/netif.h>
 #include <lwip/pbuf.h>
@@ -195,8 +198,11 @@ void LoadGenerator::open_more() {
     // toward another target is another 4-tuple.
     ip_set_option(pcb, SOF_REUSEADDR);
     err_t e = ERR_USE;
-    while (e != ERR_OK && t->next_local_port <= 65535)
-      e = tcp_bind(pcb, IP_IS_V6(&t->ip) ? IP6_ADDR_ANY : IP4_ADDR_ANY, u16_t(t->next_local_port++));
+    while (e != ERR_OK && t->next_local_port <= 65535) {
+      u16_t port = u16_t(t->next_local_port++);
+      if (owns(*t, port))
+        e = tcp_bind(pcb, IP_IS_V6(&t->ip) ? IP6_ADDR_ANY : IP4_ADDR_ANY, port);
+    }
     if (e == ERR_OK) {
       tcp_arg(pcb, conn);
       tcp_err(pcb, Conn::on_err);
@@ -214,6 +220,28 @@ void LoadGenerator::open_more() {
     connecting_++;
     t->connecting++;
   }
+}
+
+bool LoadGenerator::owns(const Target& t, uint16_t local_port) const {
+  if (cfg_.owners <= 1) return true;
+  // The address this interface sends from to the target, as the target's
+  // answers will carry it.
+  const ip_addr_t* local = nullptr;
+  if (IP_IS_V6(&t.ip)) {
+#if LWIP_IPV6
+    local = ip6_select_source_address(nif_, ip_2_ip6(&t.ip));
+#endif
+  } else {
+    local = netif_ip_addr4(nif_);
+  }
+  if (!local) return true;  // no route: the connection fails either way
+  const bool v6 = IP_IS_V6(&t.ip);
+  const uint8_t* remote_bytes = v6 ? reinterpret_cast<const uint8_t*>(ip_2_ip6(&t.ip)->addr)
+                                   : reinterpret_cast<const uint8_t*>(&ip_2_ip4(&t.ip)->addr);
+  const uint8_t* local_bytes = v6 ? reinterpret_cast<const uint8_t*>(ip_2_ip6(local)->addr)
+                                  : reinterpret_cast<const uint8_t*>(&ip_2_ip4(local)->addr);
+  return flow_owner(remote_bytes, local_bytes, v6 ? 16 : 4, t.port, local_port, cfg_.owners) ==
+         cfg_.owner;
 }
 
 void LoadGenerator::start_sending() {

@@ -44,6 +44,9 @@ class LoadGenerator {
   void open_more();
   void start_sending();
   void send_next();
+  // Whether a connection to `t` from `local_port` comes back to this
+  // instance (always, unless the stack is per-worker).
+  bool owns(const Target& t, uint16_t local_port) const;
   friend struct Conn;
 
   LoadConfig cfg_;

@@ -6,6 +6,7 @@
 // from the worker's own input processing or from lwIP's timer thread — are
 // taken from a multi-producer ring and handed to edge 1, the port.
 #include "connection_table.hpp"
+#include "flow_steering.hpp"
 #include "glue.hpp"
 #include "ipv4_reassembly.hpp"
 #include "mbuf_ops.hpp"
@@ -51,6 +52,10 @@ enum LocalCounter : size_t {
   kDropReassTooBig,
   kDropReassTableFull,
   kReassemblyMbufs,
+  kFramesSteeredOut,
+  kFramesSteeredIn,
+  kDropSteerRingFull,
+  kDropSteerNoMbuf,
   kLocalEnd
 };
 constexpr auto kCounters = oryx::sdk::counter_table({
@@ -309,6 +314,21 @@ constexpr auto kCounters = oryx::sdk::counter_table({
                         "IPv4 fragments dropped: 64 datagrams already in reassembly.")},
     {kReassemblyMbufs, oryx::sdk::gauge("reassembly_mbufs", "mbufs",
                                         "Fragments waiting for the rest of their datagram.")},
+    {kFramesSteeredOut,
+     oryx::sdk::counter("frames_steered_out", "frames",
+                        "per_worker: frames a worker received for another worker's instance "
+                        "(the owner of their flow) and handed to it; copies of ARP replies and "
+                        "IPv6 neighbour and router advertisements, which every instance "
+                        "takes, count too.")},
+    {kFramesSteeredIn, oryx::sdk::counter("frames_steered_in", "frames",
+                                          "per_worker: frames an instance took from other workers.")},
+    {kDropSteerRingFull,
+     oryx::sdk::counter("drop_steer_ring_full", "frames",
+                        "per_worker: frames dropped because the owning instance's steering "
+                        "ring was full (its worker falls behind).")},
+    {kDropSteerNoMbuf, oryx::sdk::counter("drop_steer_no_mbuf", "frames",
+                                          "per_worker: copies for every instance not made: the "
+                                          "kernel's mbuf pool was empty.")},
 });
 static_assert(kCounters.size() == kLocalEnd);
 
@@ -348,6 +368,17 @@ constexpr oryx_param kParams[] = {
                             "statistics, lock and timers) that may use the same address and "
                             "ports.",
                             ORYX_FORMAT_NAME),
+    oryx::sdk::param_bool("per_worker", "false",
+                          "One independent lwIP instance per worker (named INSTANCE-wN), each "
+                          "with its own connections, timer thread (on its worker's CPU) and "
+                          "transmit ring, none waiting for another's lock. A worker hands each "
+                          "frame it receives to the instance owning its flow (a hash of the "
+                          "addresses and ports; counters frames_steered_*), whatever queue it "
+                          "came in on; services listen in every instance, the load generator "
+                          "opens its connections from every instance with local ports whose "
+                          "flows hash back to it. The sockets of `oryx run` do not use a "
+                          "per-worker stack yet (it has one worker, where this changes "
+                          "nothing). With one worker, the same as false."),
     oryx::sdk::param_int("max_connections", 16, 4194304, "262144",
                          "TCP connections held at once, TIME_WAIT included (listening sockets "
                          "are not counted); at the ceiling the oldest TIME_WAIT one is "
@@ -379,6 +410,14 @@ constexpr oryx_param kParams[] = {
                          "Size of the HTTP responder's fixed response body."),
     oryx::sdk::param_end(),
 };
+
+// Marks, in the kernel's service registry, that a stack stage of this
+// appliance registered the connections route.
+struct RouteMarker {
+  uint32_t struct_size;
+};
+constexpr const char* kRouteMarker = "stack.connections";
+constexpr RouteMarker kRouteMarkerValue{sizeof(RouteMarker)};
 
 // The kernel of the process (one, as lwIP is one instance).
 const oryx_host_api* g_host = nullptr;
@@ -515,31 +554,34 @@ class StackStage {
 
     unsigned ring_size = unsigned(cfg.get_int("tx_ring"));
     if (ring_size & (ring_size - 1)) throw Error("tx_ring must be a power of 2");
-    std::string ring_name = "oryx_stack_" + name_;
-    // Producers: the worker (replies while handling input) and lwIP's timer
-    // thread; the consumer is this stage's poll on one worker.
-    ring_ = rte_ring_create(ring_name.c_str(), ring_size, SOCKET_ID_ANY, RING_F_SC_DEQ);
-    if (!ring_) throw Error("cannot create ring " + ring_name + ": " + rte_strerror(rte_errno));
+    const uint32_t workers = std::max<uint32_t>(1, host_.worker_count());
+    lanes_.resize(cfg.get_bool("per_worker") ? workers : 1);
+    for (size_t w = 0; w < lanes_.size(); w++) {
+      Lane& lane = lanes_[w];
+      std::string suffix = lanes_.size() > 1 ? "_" + std::to_string(w) : "";
+      // Producers: the workers (replies while handling input) and lwIP's
+      // timer thread; the consumer is this stage's poll on one worker.
+      lane.tx = make_ring("oryx_stack_" + name_ + suffix, ring_size, RING_F_SC_DEQ);
+      if (lanes_.size() == 1) continue;
+      lane.inbound = make_ring("oryx_steer_" + name_ + suffix, kSteerRingSize, RING_F_SC_DEQ);
+      lane.counters.assign(kCounterCount, 0);
+      lane.published.assign(kCounterCount, 0);
+    }
     std::string commands_name = "oryx_sock_" + name_;
     commands_ = rte_ring_create(commands_name.c_str(), kCommandRingSize, SOCKET_ID_ANY,
                                 RING_F_MP_RTS_ENQ | RING_F_MC_RTS_DEQ);
     if (!commands_)
       throw Error("cannot create ring " + commands_name + ": " + rte_strerror(rte_errno));
     const uint64_t timeout = rte_get_tsc_hz() * 5;  // Linux waits 30 s; a stage needs its mbufs
-    for (uint32_t w = 0; w < std::max<uint32_t>(1, host_.worker_count()); w++)
+    for (uint32_t w = 0; w < workers; w++)
       reassembly_.push_back(std::make_unique<Ipv4Reassembly>(timeout));
     last_expiry_.assign(reassembly_.size(), 0);
   }
 
   ~StackStage() {
-    iface_impl_.reset();
+    for (Lane& lane : lanes_) lane.iface.reset();  // before any ring it sends on
     if (commands_) rte_ring_free(commands_);  // empty: stop() drained it
     reassembly_.clear();
-    if (ring_) {
-      void* m;
-      while (rte_ring_dequeue(ring_, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
-      rte_ring_free(ring_);
-    }
   }
 
   // Ports exist by now: take the MAC and MTU from ours, start lwIP.
@@ -573,39 +615,60 @@ class StackStage {
                   std::to_string(room) + " bytes of one mbuf, and port " + port_name_ +
                   " cannot send chained mbufs; raise [kernel] mbuf_data_room");
     MbufOps ops = dpdk_mbuf_ops(kick_worker);
-    try {
-      iface_impl_ = std::make_unique<Interface>(iface_, services_, ops, pool, ring_, control_);
-    } catch (const std::exception& e) {
-      throw Error(e.what());
+    const unsigned owners = unsigned(lanes_.size());
+    for (unsigned w = 0; w < owners; w++) {
+      InterfaceConfig cfg = iface_;
+      uint64_t* row = control_;
+      if (owners > 1) {
+        cfg.instance = iface_.instance + "-w" + std::to_string(w);
+        cfg.timer_cpu = worker_cpu(w);
+        cfg.load = share_of(iface_.load, w, owners);
+        cfg.load.owner = w;
+        cfg.load.owners = owners;
+        row = lanes_[w].counters.data();
+      }
+      try {
+        lanes_[w].iface = std::make_unique<Interface>(cfg, services_, ops, pool, lanes_[w].tx.get(), row);
+      } catch (const std::exception& e) {
+        throw Error(e.what());
+      }
+      lanes_[w].iface->up();
     }
-    iface_impl_->up();
     // One connections table (of every lwIP instance) and one socket layer
-    // (in the first stage's instance) for the whole process: the first
-    // stack stage registers them, and a failure to do so stops start-up;
-    // later stack stages share them.
-    const bool first =
-        host_.find<oryx_socket_api>(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION) == nullptr;
-    if (first)
+    // (in the first stage's instance that is not per-worker: its listeners
+    // would miss the flows other instances own) for the whole process: the
+    // first stack stage registers them, and a failure to do so stops
+    // start-up; later stack stages share them.
+    if (!host_.find<RouteMarker>(kRouteMarker, 1)) {
       host_.route("connections",
                   "Live TCP and UDP endpoints of the stack (netstat); "
                   "?proto=&state=&q=&sort=&order=&offset=&limit=",
                   &StackStage::connections, nullptr);
-    SharedHooks hooks;
-    hooks.worker_poll = host_->worker_poll;
-    hooks.wait = wait_polling;
-    hooks.hosted = host_->worker_hosted(0) == 1;
-    hooks.tx_ring = ring_;
-    hooks.tx_queued = tx_queued;
-    hooks.burst = host_.burst_size();
-    sockets_attach({commands_, command_enqueue, command_dequeue}, control_, hooks,
-                   iface_impl_->instance());
-    if (first)
+      host_.publish(kRouteMarker, 1, &kRouteMarkerValue);
+    }
+    const bool sockets_here =
+        owners == 1 && !host_.find<oryx_socket_api>(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION);
+    if (sockets_here) {
+      SharedHooks hooks;
+      hooks.worker_poll = host_->worker_poll;
+      hooks.wait = wait_polling;
+      hooks.hosted = host_->worker_hosted(0) == 1;
+      hooks.tx_ring = lanes_[0].tx.get();
+      hooks.tx_queued = tx_queued;
+      hooks.burst = host_.burst_size();
+      sockets_attach({commands_, command_enqueue, command_dequeue}, control_, hooks,
+                     lanes_[0].iface->instance());
       host_.publish(ORYX_SOCKET_SERVICE, ORYX_SOCKET_API_VERSION,
                     static_cast<const oryx_socket_api*>(sockets_api()));
-    if (!first)
+      sockets_attached_ = true;
+    } else if (owners > 1) {
+      log_.info("stack ", name_, " runs ", owners, " lwIP instances, ", iface_.instance,
+                "-w0 to -w", owners - 1, ", one per worker; the process's sockets are not theirs");
+    } else {
       log_.info("stack ", name_, " runs in lwIP instance ", iface_.instance,
                 "; the process's sockets are the first stack stage's");
-    sockets_set_running(true);
+    }
+    if (sockets_attached_) sockets_set_running(true);
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
     rte_ether_format_addr(mac, sizeof(mac), &mac_);
     log_.info("stack ", name_, " up on ", port_name_, ": ", iface_.ipv4, "/", iface_.ipv4_mask,
@@ -614,19 +677,22 @@ class StackStage {
   }
 
   void stop() {
-    sockets_set_running(false);
-    if (iface_impl_) iface_impl_->down();
+    if (sockets_attached_) sockets_set_running(false);
+    for (Lane& lane : lanes_)
+      if (lane.iface) lane.iface->down();
   }
 
   void process(oryx_burst& b) {
     // Room for a burst of single-segment frames or reassembled chains.
     std::array<Interface::Frame, 512> frames;
     size_t n = 0;
+    const unsigned owners = unsigned(lanes_.size());
+    Lane& here = lanes_[owners > 1 ? b.worker : 0];
     Ipv4Reassembly& reass = *reassembly_[b.worker];
     for (uint16_t i = 0; i < b.count; i++) {
       rte_mbuf* m = b.pkts[i];
       b.next[i] = ORYX_EDGE_CONSUMED;
-      if (!iface_impl_ || !segments_have_headroom(m, Interface::headroom_needed())) {
+      if (!here.iface || !segments_have_headroom(m, Interface::headroom_needed())) {
         b.counters[kDropMultiSegment]++;
         rte_pktmbuf_free(m);
         continue;
@@ -641,8 +707,9 @@ class StackStage {
         m = reass.add(m, rte_rdtsc());
         if (!m) continue;
       }
+      if (owners > 1 && !keep_here(b, m, v)) continue;
       if (n + m->nb_segs > frames.size()) {  // only with many huge datagrams in one burst
-        iface_impl_->input(frames.data(), uint16_t(n));
+        here.iface->input(frames.data(), uint16_t(n));
         n = 0;
       }
       uint16_t added = frames_of(m, &frames[n]);
@@ -651,7 +718,7 @@ class StackStage {
       frames[n].checksum_verified = v == FrameVerdict::kVerified;
       n += added;
     }
-    if (n) iface_impl_->input(frames.data(), uint16_t(n));
+    if (n) here.iface->input(frames.data(), uint16_t(n));
     publish_reassembly(b);
   }
 
@@ -662,17 +729,149 @@ class StackStage {
   uint16_t poll(oryx_burst& b) {
     uint64_t now = rte_rdtsc();
     expire_reassembly(b, now);
-    // The transmit ring has one consumer: worker 0 sends for the stack, and
-    // runs queued socket calls first so that what they send leaves now.
-    if (b.worker != 0) return 0;
-    sockets_run_commands();
-    unsigned got = rte_ring_sc_dequeue_burst(ring_, reinterpret_cast<void**>(b.pkts), b.capacity,
-                                             nullptr);
+    Lane* lane = nullptr;
+    if (lanes_.size() > 1) {
+      // Every worker drives its own instance.
+      lane = &lanes_[b.worker];
+      take_steered(b, *lane);
+      publish_lane_counters(b, *lane, now);
+    } else if (b.worker == 0) {
+      // The transmit ring has one consumer: worker 0 sends for the stack,
+      // and runs queued socket calls first so that what they send leaves now.
+      lane = &lanes_[0];
+      sockets_run_commands();
+    } else {
+      return 0;
+    }
+    unsigned got = rte_ring_sc_dequeue_burst(lane->tx.get(), reinterpret_cast<void**>(b.pkts),
+                                             b.capacity, nullptr);
     for (unsigned i = 0; i < got; i++) b.next[i] = 1;
     return uint16_t(got);
   }
 
  private:
+  // One lwIP instance of the stage and what it sends on: the only one, or
+  // (per_worker) worker w's. Members are destroyed bottom up: the
+  // interface before the rows and rings it uses.
+  struct RingFree {
+    void operator()(rte_ring* r) const {
+      void* m;
+      while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+      rte_ring_free(r);
+    }
+  };
+  using RingPtr = std::unique_ptr<rte_ring, RingFree>;
+  struct Lane {
+    RingPtr tx;       // frames the instance sends, drained by its worker
+    RingPtr inbound;  // per_worker: frames other workers steered to it
+    // per_worker: the lwIP half's counters, added to the worker's own row
+    // by poll() (another instance's timer thread writes another row);
+    // otherwise the lwIP half writes the control row.
+    std::vector<uint64_t> counters;
+    std::vector<uint64_t> published;  // what poll() already added
+    uint64_t last_publish = 0;
+    std::unique_ptr<Interface> iface;
+  };
+  static constexpr unsigned kSteerRingSize = 8192;
+
+  static RingPtr make_ring(const std::string& name, unsigned size, unsigned flags) {
+    rte_ring* r = rte_ring_create(name.c_str(), size, SOCKET_ID_ANY, flags);
+    if (!r) throw Error("cannot create ring " + name + ": " + rte_strerror(rte_errno));
+    return RingPtr(r);
+  }
+
+  // The CPU of worker w: workers take the EAL's worker lcores in order.
+  static int worker_cpu(unsigned w) {
+    unsigned lcore = -1;
+    for (unsigned i = 0; i <= w; i++) lcore = rte_get_next_lcore(lcore, 1, 0);
+    return lcore < RTE_MAX_LCORE ? int(rte_lcore_to_cpu_id(int(lcore))) : -1;
+  }
+
+  // Instance w's part of the load generator: its share of the connections
+  // and of the requests in flight (at least one while it has connections).
+  static LoadConfig share_of(const LoadConfig& all, unsigned w, unsigned owners) {
+    LoadConfig part = all;
+    part.connections = all.connections / owners + (w < all.connections % owners ? 1 : 0);
+    if (all.in_flight) {
+      part.in_flight = all.in_flight / owners + (w < all.in_flight % owners ? 1 : 0);
+      if (part.connections && !part.in_flight) part.in_flight = 1;
+    }
+    return part;
+  }
+
+  // per_worker: whether a validated frame is for this worker's instance;
+  // otherwise it goes to its owner's steering ring (counted), and ARP
+  // replies and neighbour advertisements are copied to every other
+  // instance as well. The checksum verdict rides in the mbuf's flags.
+  bool keep_here(oryx_burst& b, rte_mbuf* m, FrameVerdict v) {
+    int owner = steer_frame(m, unsigned(lanes_.size()));
+    if (owner == kSteerHere || owner == int(b.worker)) return true;
+    m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    m->ol_flags |= v == FrameVerdict::kVerified ? RTE_MBUF_F_RX_L4_CKSUM_GOOD : RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
+    if (owner != kSteerEveryone) {
+      steer_to(b, lanes_[unsigned(owner)], m);
+      return false;
+    }
+    rte_mempool* pool = host_.mbuf_pool(SOCKET_ID_ANY);
+    for (size_t w = 0; w < lanes_.size(); w++) {
+      if (w == b.worker) continue;
+      rte_mbuf* copy = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
+      if (!copy) {
+        b.counters[kDropSteerNoMbuf]++;
+        continue;
+      }
+      copy->ol_flags = m->ol_flags;
+      steer_to(b, lanes_[w], copy);
+    }
+    return true;
+  }
+
+  void steer_to(oryx_burst& b, Lane& owner, rte_mbuf* m) {
+    if (rte_ring_mp_enqueue(owner.inbound.get(), m) != 0) {
+      b.counters[kDropSteerRingFull]++;
+      rte_pktmbuf_free(m);
+      return;
+    }
+    b.counters[kFramesSteeredOut]++;
+  }
+
+  // per_worker: what other workers steered to this worker's instance.
+  void take_steered(oryx_burst& b, Lane& lane) {
+    std::array<rte_mbuf*, 64> got;
+    std::array<Interface::Frame, 512> frames;
+    unsigned count = rte_ring_sc_dequeue_burst(lane.inbound.get(),
+                                               reinterpret_cast<void**>(got.data()), got.size(),
+                                               nullptr);
+    if (count == 0) return;
+    size_t n = 0;
+    for (unsigned i = 0; i < count; i++) {
+      rte_mbuf* m = got[i];
+      if (n + m->nb_segs > frames.size()) {
+        lane.iface->input(frames.data(), uint16_t(n));
+        n = 0;
+      }
+      uint16_t added = frames_of(m, &frames[n]);
+      frames[n].checksum_verified =
+          (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+      n += added;
+    }
+    lane.iface->input(frames.data(), uint16_t(n));
+    b.counters[kFramesSteeredIn] += count;
+  }
+
+  // per_worker: the lwIP half's counters of this worker's instance, added
+  // to the worker's row once a millisecond (its timer thread writes them
+  // too, so they are read with atomic loads).
+  void publish_lane_counters(oryx_burst& b, Lane& lane, uint64_t now) {
+    if (now - lane.last_publish < rte_get_tsc_hz() / 1000) return;
+    lane.last_publish = now;
+    for (size_t k = 0; k < kCounterCount; k++) {
+      uint64_t v = __atomic_load_n(&lane.counters[k], __ATOMIC_RELAXED);
+      b.counters[k] += v - lane.published[k];
+      lane.published[k] = v;
+    }
+  }
+
   // Ages this worker's incomplete datagrams, every 10 ms at most.
   void expire_reassembly(oryx_burst& b, uint64_t now) {
     if (now - last_expiry_[b.worker] < rte_get_tsc_hz() / 100) return;
@@ -723,11 +922,11 @@ class StackStage {
   rte_ether_addr mac_{};
   uint16_t mtu_ = 0;
   static constexpr unsigned kCommandRingSize = 4096;
-  rte_ring* ring_ = nullptr;
   rte_ring* commands_ = nullptr;  // socket calls handed to this stage's worker 0
+  bool sockets_attached_ = false;  // this stage serves the process's sockets
   std::vector<std::unique_ptr<Ipv4Reassembly>> reassembly_;  // one per worker
   std::vector<uint64_t> last_expiry_;
-  std::unique_ptr<Interface> iface_impl_;
+  std::vector<Lane> lanes_;
 };
 
 constexpr oryx_stage_desc kStackStage = oryx::sdk::make_stage<StackStage>(
