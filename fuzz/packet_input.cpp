@@ -8,6 +8,7 @@
 // under a reason, or held; no mbuf is lost or freed twice: after each input
 // every mbuf is back in the pool or counted as held by lwIP (mbufs_held),
 // and reassembly holds nothing once its timeout passed.
+#include "flow_steering.hpp"
 #include "fuzz_eal.hpp"
 #include "glue.hpp"
 #include "ipv4_reassembly.hpp"
@@ -123,6 +124,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         continue;
       }
       if (is_ipv4_fragment(m)) m = reassembly.add(m, now);
+      // A per-worker stack's steering reads the headers of what was
+      // validated (and reassembled): an owner in range, or a marker.
+      if (m) {
+        int owner = steer_frame(m, 3);
+        if (owner < kSteerEveryone || owner >= 3) std::abort();
+      }
       if (m) to_lwip(m);
       reassembly.expire(now);
       // After every frame: each mbuf is free, held by lwIP, or held by
