@@ -11,13 +11,22 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace oryx::stack {
 
 unsigned flow_owner(const uint8_t* src, const uint8_t* dst, unsigned address_len,
                     uint16_t src_port, uint16_t dst_port, unsigned owners) {
   if (owners <= 1) return 0;
-  uint32_t h = rte_hash_crc(src, address_len, 0x5f0e1d2c);
-  h = rte_hash_crc(dst, address_len, h);
+  // Word by word from aligned copies: addresses sit at any offset of a
+  // frame, and rte_hash_crc() loads them as 32-bit words.
+  uint32_t h = 0x5f0e1d2c;
+  for (const uint8_t* address : {src, dst}) {
+    uint32_t words[4] = {};
+    std::memcpy(words, address, std::min<unsigned>(address_len, sizeof(words)));
+    for (unsigned i = 0; i < (address_len + 3) / 4 && i < 4; i++) h = rte_hash_crc_4byte(words[i], h);
+  }
   h = rte_hash_crc_4byte(uint32_t(src_port) << 16 | dst_port, h);
   // The high bits: CRC's low bits vary least over nearby ports.
   return unsigned((uint64_t(h) * owners) >> 32);
