@@ -111,12 +111,15 @@ wait_until 40 '[ -s "$WORK/held" ]' || fail "the echo client did not finish"
 api "$pw_URL" "/api/v1/connections?proto=tcp&state=ESTABLISHED&q=:7&limit=1000" >"$WORK/conns.json"
 $PY - "$WORK/conns.json" <<'PY' || fail "connection table"
 import collections, json, sys
-rows = json.load(open(sys.argv[1]))["connections"]
-echo = [r for r in rows if r["local"].endswith(":7") and not r["remote"].endswith(":7007")]
+table = json.load(open(sys.argv[1]))
+echo = [r for r in table["connections"] if r["local"].endswith(":7")]
 per = collections.Counter(r["instance"] for r in echo)
 print("echo connections per instance:", dict(per))
 assert sum(per.values()) == 200, per
 assert set(per) == {"default-w0", "default-w1"} and min(per.values()) >= 40, per
+# The endpoint's summary per instance (the dashboard's table) agrees.
+established = {name: n["established"] for name, n in table["by_instance"].items()}
+assert established == dict(per), (established, per)
 PY
 touch "$WORK/release"
 wait "$CLIENT" || fail "echo client"

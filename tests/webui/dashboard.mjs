@@ -143,6 +143,10 @@ try {
   check(total === table.total, `connection count ${total} = oryxctl ${table.total}`);
   check(Number(await value("stack.state.ESTABLISHED")) === table.by_state.ESTABLISHED,
         `ESTABLISHED ${await value("stack.state.ESTABLISHED")} = oryxctl ${table.by_state.ESTABLISHED}`);
+  for (const [name, n] of Object.entries(table.by_instance)) {
+    const shown = Number(await value(`stack.instance.${name}.established`));
+    check(shown === n.established, `instance ${name}: ${shown} established = oryxctl ${n.established}`);
+  }
   const rows = await page.$$eval("#connections tbody tr", (r) => r.length);
   check(rows === 100, `one page of ${rows} rows`);
   await page.click("#conn-next");

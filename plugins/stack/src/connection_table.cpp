@@ -108,10 +108,18 @@ ConnectionQuery parse_connection_query(const std::string& query) {
 
 nlohmann::ordered_json select_connections(std::vector<ConnectionRow> rows, const ConnectionQuery& q) {
   std::map<std::string, size_t> by_state, by_proto;
+  // Per lwIP instance (a per-worker stack has one per worker): how the
+  // endpoints spread over them.
+  std::map<std::string, std::map<std::string, size_t>> by_instance;
   for (const auto& r : rows) {
     by_proto[r.proto]++;
     if (!r.state.empty()) by_state[r.state]++;
+    auto& instance = by_instance[r.instance];
+    instance[r.proto]++;
+    if (r.state == "ESTABLISHED") instance["established"]++;
   }
+  for (auto& [name, counts] : by_instance)
+    for (const char* key : {"tcp", "udp", "established"}) counts.try_emplace(key, 0);
   size_t total = rows.size();
   std::erase_if(rows, [&q](const ConnectionRow& r) {
     return (!q.proto.empty() && r.proto != q.proto) || (!q.state.empty() && r.state != q.state) ||
@@ -135,7 +143,7 @@ nlohmann::ordered_json select_connections(std::vector<ConnectionRow> rows, const
   for (size_t i = begin; i < end; i++) page.push_back(to_json(rows[order[i].second]));
   return {{"total", total},       {"matched", rows.size()}, {"offset", q.offset},
           {"limit", q.limit},     {"by_state", by_state},   {"by_proto", by_proto},
-          {"connections", page}};
+          {"by_instance", by_instance}, {"connections", page}};
 }
 
 }  // namespace oryx::stack

@@ -28,7 +28,8 @@ struct ConnectionQuery {
 ConnectionQuery parse_connection_query(const std::string& query);
 
 // {"total", "matched", "offset", "limit", "by_state": {state: n},
-//  "by_proto": {proto: n}, "connections": [rows of the page]}.
+//  "by_proto": {proto: n}, "by_instance": {lwIP instance: {"tcp": n,
+//  "udp": n, "established": n}}, "connections": [rows of the page]}.
 nlohmann::ordered_json select_connections(std::vector<ConnectionRow> rows, const ConnectionQuery& q);
 
 }  // namespace oryx::stack

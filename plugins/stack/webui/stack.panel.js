@@ -1,6 +1,7 @@
 // stack.panel.js - the stack plugin's dashboard panel (served next to the
 // plugin, loaded by the dashboard; see the plugin guide): connections by
-// state, retransmissions, drops by reason, mbufs held, and the live
+// state and per lwIP instance (a per-worker stack has one per worker),
+// retransmissions, drops by reason, mbufs held, and the live
 // connection table, filtered, sorted and paged by the server (10,000 rows
 // move one page at a time).
 "use strict";
@@ -36,6 +37,10 @@ function summary(section, shared, table) {
                              num(r.rate(`stage.${name}.${key}`, v))] });
   }
   fillTable($("#stack-counters", section), rows, "no stack stage");
+  const instances = Object.entries(table.by_instance || {}).map(([name, n]) =>
+    [name, num(n.tcp, `stack.instance.${name}.tcp`), num(n.established, `stack.instance.${name}.established`),
+     num(n.udp, `stack.instance.${name}.udp`)]);
+  fillTable($("#stack-instances", section), instances, "no endpoint");
   drops.sort((a, b) => Number(b.cells[2].value) - Number(a.cells[2].value));
   fillTable($("#stack-drops", section), drops, "no stack stage");
 }
@@ -63,6 +68,8 @@ const HTML = `
     <div><h3>Drops by reason</h3>
       <table id="stack-drops" class="compact"><thead><tr><th>stage</th><th>reason</th><th>packets</th><th>per second</th></tr></thead><tbody></tbody></table></div>
   </div>
+  <h3>lwIP instances</h3>
+  <table id="stack-instances" class="compact"><thead><tr><th>instance</th><th>TCP endpoints</th><th>established</th><th>UDP endpoints</th></tr></thead><tbody></tbody></table>
   <h3>Connections</h3>
   <div class="toolbar">
     <input id="conn-filter" type="search" placeholder="filter by address or port" aria-label="filter connections">
