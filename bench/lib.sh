@@ -21,7 +21,7 @@ bench_cleanup() {
   ip netns del "$CLI" 2>/dev/null || true
   ip netns del "$KRN" 2>/dev/null || true
   rmdir /sys/fs/bpf/xdp 2>/dev/null || true
-  rm -rf "$WORK"
+  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap bench_cleanup EXIT
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
