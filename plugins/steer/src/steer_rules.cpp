@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+// steer_rules.cpp - see steer_rules.hpp.
+#include "steer_rules.hpp"
+
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+
+namespace oryx::steer {
+
+namespace {
+
+uint16_t parse_port(const std::string& text, const std::string& rule) {
+  char* end = nullptr;
+  unsigned long v = std::strtoul(text.c_str(), &end, 10);
+  if (text.empty() || *end || v == 0 || v > 65535)
+    throw std::invalid_argument("rule \"" + rule + "\": \"" + text + "\" is not a port (1-65535)");
+  return uint16_t(v);
+}
+
+}  // namespace
+
+Rule parse_rule(const std::string& text) {
+  std::istringstream in(text);
+  std::string proto, ports, edge, extra;
+  if (!(in >> proto >> ports >> edge) || (in >> extra))
+    throw std::invalid_argument("rule \"" + text + "\": expected \"tcp|udp|any PORT[-PORT] EDGE\"");
+  Rule r;
+  if (proto == "tcp" || proto == "any") r.tcp = true;
+  if (proto == "udp" || proto == "any") r.udp = true;
+  if (!r.tcp && !r.udp)
+    throw std::invalid_argument("rule \"" + text + "\": protocol \"" + proto + "\" is not tcp, udp or any");
+  size_t dash = ports.find('-');
+  r.first = parse_port(ports.substr(0, dash), text);
+  r.last = dash == std::string::npos ? r.first : parse_port(ports.substr(dash + 1), text);
+  if (r.last < r.first)
+    throw std::invalid_argument("rule \"" + text + "\": the range " + ports + " ends before it starts");
+  r.edge = edge;
+  return r;
+}
+
+RuleTable::RuleTable(const std::vector<Rule>& rules, uint16_t (*edge_of)(const std::string&, void*),
+                     void* ctx)
+    : tcp_(65536, 0), udp_(65536, 0) {
+  for (const Rule& r : rules) {
+    uint16_t edge = edge_of(r.edge, ctx);
+    auto claim = [&](std::vector<uint16_t>& table, const char* name) {
+      for (uint32_t p = r.first; p <= r.last; p++) {
+        if (table[p] && table[p] != edge)
+          throw std::invalid_argument(std::string(name) + " port " + std::to_string(p) +
+                                      " has rules for two edges");
+        table[p] = edge;
+      }
+    };
+    if (r.tcp) claim(tcp_, "tcp");
+    if (r.udp) claim(udp_, "udp");
+  }
+}
+
+}  // namespace oryx::steer

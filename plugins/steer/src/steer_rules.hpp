@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+// steer_rules.hpp - the steer stage's rules: which edge a TCP or UDP
+// destination port goes to. A rule is "PROTO PORT[-PORT] EDGE", PROTO one
+// of tcp, udp or any.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace oryx::steer {
+
+struct Rule {
+  bool tcp = false, udp = false;
+  uint16_t first = 0, last = 0;
+  std::string edge;
+};
+
+// One rule from its text; throws std::invalid_argument saying what is
+// wrong with it.
+Rule parse_rule(const std::string& text);
+
+// Edge numbers by protocol and destination port (0: no rule).
+class RuleTable {
+ public:
+  // `edge_of` maps a rule's edge name to its edge number. Throws
+  // std::invalid_argument when two rules claim the same port.
+  RuleTable(const std::vector<Rule>& rules, uint16_t (*edge_of)(const std::string&, void*), void* ctx);
+  uint16_t tcp(uint16_t port) const { return tcp_[port]; }
+  uint16_t udp(uint16_t port) const { return udp_[port]; }
+
+ private:
+  std::vector<uint16_t> tcp_, udp_;
+};
+
+}  // namespace oryx::steer

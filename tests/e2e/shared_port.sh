@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Two different applications on one address through one port: oryxd owns
+# the AF_XDP port and steers by destination port (the steer plugin) over
+# two memif links, one to redis and one to nginx, each under `oryx run`
+# with its own stack on the same address and MAC. A client in a namespace
+# stores and reads 200 redis values while it fetches a 1 MiB file from
+# nginx, both byte-exact; ping is answered once (redis's stack is the
+# default); each stack resolved the client itself (ARP replies are copied
+# to both); the steering counters match and nothing is dropped.
+source "$(dirname "$0")/lib.sh"
+
+NS=osp$TAG
+NET=198.18.114
+make_ns "$NS" "$NS" $NET.1/24
+ORYX=$ORYX_BUILD/kernel/preload/oryx
+MAC=$(cat "/sys/class/net/$NS/address")  # every stack answers with the uplink's MAC
+ROOT=$WORK/www
+mkdir -p "$ROOT"
+head -c $((1024 * 1024)) /dev/urandom >"$ROOT/blob.bin"
+WANT=$(sha256sum <"$ROOT/blob.bin" | cut -d' ' -f1)
+
+start_oryxd owner "$(write_config owner "
+[kernel]
+hugepages = false
+file_prefix = \"spo$TAG\"
+[stage.nic]
+type = \"port\"
+driver = \"af_xdp\"
+iface = \"$NS\"
+next = \"share\"
+[stage.redis]
+type = \"port\"
+driver = \"memif\"
+role = \"server\"
+socket = \"oryx-e2e-redis-$TAG.sock\"
+next = \"share\"
+[stage.nginx]
+type = \"port\"
+driver = \"memif\"
+role = \"server\"
+socket = \"oryx-e2e-nginx-$TAG.sock\"
+next = \"share\"
+[stage.share]
+type = \"steer\"
+uplink = \"nic\"
+next = [\"nic\", \"redis\", \"nginx\"]
+rules = [\"tcp 6379 redis\", \"tcp 80 nginx\"]
+default = \"redis\"
+")"
+S() { api "$owner_URL" /api/v1/stats | json "j['stages']['share']['counters']['$1']"; }
+
+# app_config NAME: the application's own kernel: a memif client port to
+# oryxd's NAME port and a stack on the shared address and MAC.
+app_config() {
+  cat >"$WORK/$1.toml" <<CONF
+[plugins]
+path = ["$PLUGINS"]
+[log]
+file = "$WORK/$1.oryx.log"
+[kernel]
+hugepages = false
+file_prefix = "sp$1$TAG"
+[http]
+enabled = false
+[stage.wire]
+type = "port"
+driver = "memif"
+role = "client"
+socket = "oryx-e2e-$1-$TAG.sock"
+next = "ip"
+[stage.ip]
+type = "stack"
+address = "$NET.2/24"
+mac = "$MAC"
+next = "wire"
+CONF
+  echo "$WORK/$1.toml"
+}
+cat >"$WORK/nginx.conf" <<CONF
+daemon off; master_process off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx.error.log info;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/body; proxy_temp_path $WORK/proxy;
+  fastcgi_temp_path $WORK/fastcgi; uwsgi_temp_path $WORK/uwsgi; scgi_temp_path $WORK/scgi;
+  server { listen $NET.2:80; root $ROOT; }
+}
+CONF
+
+log "redis and nginx under oryx run, each attached to oryxd's port over memif"
+"$ORYX" run --config "$(app_config redis)" -- redis-server --bind $NET.2 --port 6379 --save "" \
+  --appendonly no --protected-mode no --logfile "" --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+REDIS=$!
+_PIDS+=("$REDIS")
+"$ORYX" run --config "$(app_config nginx)" -- nginx -c "$WORK/nginx.conf" >"$WORK/nginx.log" 2>&1 &
+NGINX=$!
+_PIDS+=("$NGINX")
+in_ns() { ip netns exec "$NS" "$@"; }
+wait_until 20 '[ "$(in_ns timeout 2 redis-cli -h $NET.2 ping 2>/dev/null)" = PONG ]' || fail "redis does not answer"
+wait_until 20 'in_ns curl -sf -m 2 -o /dev/null http://$NET.2/blob.bin' || fail "nginx does not answer"
+
+log "at the same time: 200 redis values and ten 1 MiB files from nginx, byte-exact"
+in_ns timeout 60 $PY - >"$WORK/redis.out" 2>&1 <<PY &
+import os, random, socket
+random.seed(7)
+values = {f"k{i}": os.urandom(random.randint(1, 20000)).hex() for i in range(200)}
+def command(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a.encode()
+        out += b"\$%d\r\n%s\r\n" % (len(a), a)
+    return out
+s = socket.create_connection(("$NET.2", 6379), timeout=30)
+f = s.makefile("rb")
+for k, v in values.items():
+    s.sendall(command("SET", k, v))
+    assert f.readline() == b"+OK\r\n"
+for k, v in values.items():
+    s.sendall(command("GET", k))
+    n = int(f.readline()[1:])
+    assert f.read(n + 2)[:-2].decode() == v, k
+print("ok")
+PY
+VALUES=$!
+for i in $(seq 10); do
+  got=$(in_ns curl -sf -m 20 http://$NET.2/blob.bin | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$WANT" ] || fail "nginx: blob.bin $i differs"
+done
+wait "$VALUES" || fail "redis values: $(cat "$WORK/redis.out")"
+
+log "ping is answered once, by the default's stack"
+out=$(in_ns ping -c 3 -i 0.2 -W 2 $NET.2) || fail "ping: $out"
+echo "$out" | grepq "DUP!" && fail "ping answered twice: $out"
+
+log "counters: steered by rule, ARP replies copied, nothing dropped"
+[ "$(S by_rule)" -gt 200 ] || fail "only $(S by_rule) frames steered by rule"
+[ "$(S copies)" -ge 1 ] || fail "no ARP reply was copied to the second application"
+[ "$(S to_uplink)" -gt 200 ] || fail "only $(S to_uplink) frames from the applications"
+for c in drop_no_rule drop_copy_no_mbuf drop_copy_backlog; do
+  [ "$(S $c)" -eq 0 ] || fail "$c = $(S $c)"
+done
+kill -TERM "$NGINX" "$REDIS"
+wait "$NGINX" 2>/dev/null || true
+wait "$REDIS" 2>/dev/null || true
+stop_oryxd "$owner_PID" || fail "oryxd exit status"
+log "PASS"
