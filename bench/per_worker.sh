@@ -111,7 +111,9 @@ counter() {  # counter NAME COUNTER
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
 
-# run STACKS: a fresh server and client; prints one JSON object.
+# run STACKS: a fresh server and client; writes one JSON object to
+# $WORK/run.json. Runs in this shell (not in $(...)), so that the cleanup
+# knows both oryxd's PIDs if it fails.
 run() {
   start server "$(server_config "$1")"
   start client "$(client_config)"
@@ -134,7 +136,8 @@ run() {
   steered=$(counter server frames_steered_out) lost=$(counter client load_connections_lost)
   for p in "$client_PID" "$server_PID"; do kill -TERM "$p"; wait "$p" || true; done
   PIDS=()
-  python3 - "$1" "$t0" "$t1" "$r0" "$r1" "$s0" "$s1" "$c0" "$c1" "$steered" "$lost" "$(getconf CLK_TCK)" <<'PY'
+  python3 - "$1" "$t0" "$t1" "$r0" "$r1" "$s0" "$s1" "$c0" "$c1" "$steered" "$lost" "$(getconf CLK_TCK)" \
+    >"$WORK/run.json" <<'PY'
 import json, sys
 stacks, t0, t1, r0, r1, s0, s1, c0, c1, steered, lost, hz = sys.argv[1:]
 secs = float(t1) - float(t0)
@@ -153,10 +156,12 @@ PY
 ROUND_JSON=()
 for r in $(seq "$ROUNDS"); do
   progress "round $r of $ROUNDS: one stack"
-  ONE=$(run 1)
+  run 1
+  ONE=$(cat "$WORK/run.json")
   progress "  $ONE"
   progress "round $r: two stacks (per_worker)"
-  TWO=$(run 2)
+  run 2
+  TWO=$(cat "$WORK/run.json")
   progress "  $TWO"
   ROUND_JSON+=("{\"one\":$ONE,\"two\":$TWO}")
 done
