@@ -6,7 +6,10 @@
 # stores and reads 200 redis values while it fetches a 1 MiB file from
 # nginx, both byte-exact; ping is answered once (redis's stack is the
 # default); each stack resolved the client itself (ARP replies are copied
-# to both); the steering counters match and nothing is dropped.
+# to both); the steering counters match and nothing is dropped. Then redis
+# is killed with SIGKILL under load 20 times in a row: each time oryxd
+# sees its link go within a second (counted, logged), nginx keeps
+# serving, and redis restarts and answers.
 source "$(dirname "$0")/lib.sh"
 
 NS=osp$TAG
@@ -102,7 +105,7 @@ wait_until 20 '[ "$(in_ns timeout 2 redis-cli -h $NET.2 ping 2>/dev/null)" = PON
 wait_until 20 'in_ns curl -sf -m 2 -o /dev/null http://$NET.2/blob.bin' || fail "nginx does not answer"
 
 log "at the same time: 200 redis values and ten 1 MiB files from nginx, byte-exact"
-in_ns timeout 60 $PY - >"$WORK/redis.out" 2>&1 <<PY &
+ip netns exec "$NS" timeout 60 $PY - >"$WORK/redis.out" 2>&1 <<PY &
 import os, random, socket
 random.seed(7)
 values = {f"k{i}": os.urandom(random.randint(1, 20000)).hex() for i in range(200)}
@@ -141,6 +144,49 @@ log "counters: steered by rule, ARP replies copied, nothing dropped"
 for c in drop_no_rule drop_copy_no_mbuf drop_copy_backlog; do
   [ "$(S $c)" -eq 0 ] || fail "$c = $(S $c)"
 done
+log "redis killed with SIGKILL under load 20 times: oryxd lets its link go within a second, nginx is unaffected, redis comes back"
+# A client that keeps storing values, reconnecting after each loss (run
+# directly, not through a shell function, so that $! is its own PID).
+ip netns exec "$NS" timeout 300 $PY - "$WORK/load.count" "$NET.2" <<'PY' &
+import socket, sys, time
+done = lost = 0
+while True:
+    try:
+        s = socket.create_connection((sys.argv[2], 6379), timeout=2)
+        f = s.makefile("rb")
+        while True:
+            s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\n" + b"v" * 100 + b"\r\n")
+            if f.readline() != b"+OK\r\n":
+                raise OSError("unexpected reply")
+            done += 1
+            if done % 100 == 0:
+                open(sys.argv[1], "w").write(f"{done} {lost}")
+    except OSError:
+        lost += 1
+        time.sleep(0.05)
+PY
+_PIDS+=($!)
+P() { api "$owner_URL" /api/v1/stats | json "j['stages']['redis']['counters']['$1']"; }
+served() { [ -s "$WORK/load.count" ] && cut -d' ' -f1 "$WORK/load.count"; }
+for round in $(seq 20); do
+  before=$(served || echo 0)
+  wait_until 10 '[ "$(served || echo 0)" -gt "$((before + 200))" ]' || fail "round $round: no load on redis"
+  kill -KILL "$REDIS"
+  wait "$REDIS" 2>/dev/null || true
+  wait_until 1 '[ "$(P link_down_events)" -eq "$round" ]' ||
+    fail "round $round: oryxd saw no link down within 1 s ($(P link_down_events))"
+  kill -0 "$owner_PID" || fail "round $round: oryxd died"
+  in_ns curl -sf -m 5 -o /dev/null http://$NET.2/blob.bin || fail "round $round: nginx did not serve"
+  "$ORYX" run --config "$WORK/redis.toml" -- redis-server --bind $NET.2 --port 6379 --save "" \
+    --appendonly no --protected-mode no --logfile "" --dir "$WORK" >>"$WORK/redis.log" 2>&1 &
+  REDIS=$!
+  _PIDS+=("$REDIS")
+  wait_until 20 '[ "$(in_ns timeout 2 redis-cli -h $NET.2 ping 2>/dev/null)" = PONG ]' ||
+    fail "round $round: redis did not come back"
+done
+[ "$(P link_up_events)" -eq 21 ] || fail "link up $(P link_up_events) times, expected 21"
+[ "$(grep -c "port redis: link down" "$WORK/owner.log")" -eq 20 ] || fail "oryxd did not log each departure"
+log "  20 kills: $(cat "$WORK/load.count" | cut -d' ' -f1) values stored across them"
 kill -TERM "$NGINX" "$REDIS"
 wait "$NGINX" 2>/dev/null || true
 wait "$REDIS" 2>/dev/null || true

@@ -34,7 +34,8 @@ using oryx::io::kPortCounterCount;
 // leaves out of its statistics (a frame the kernel could not put in a full
 // receive ring is otherwise lost without a trace).
 enum XdpCounter : size_t {
-  kXdpRxRingFull = kPortCounterCount, kXdpRxDropped, kXdpRxInvalid, kXdpTxInvalid, kCounterCount
+  kXdpRxRingFull = kPortCounterCount, kXdpRxDropped, kXdpRxInvalid, kXdpTxInvalid,
+  kLinkDown, kLinkUp, kCounterCount
 };
 
 constexpr auto kCounters = oryx::sdk::counter_table(
@@ -49,12 +50,20 @@ constexpr auto kCounters = oryx::sdk::counter_table(
      {kXdpRxInvalid, oryx::sdk::counter("xdp_rx_invalid", "descriptors",
                                         "af_xdp: receive descriptors the kernel refused.")},
      {kXdpTxInvalid, oryx::sdk::counter("xdp_tx_invalid", "descriptors",
-                                        "af_xdp: transmit descriptors the kernel refused.")}});
+                                        "af_xdp: transmit descriptors the kernel refused.")},
+     {kLinkDown, oryx::sdk::counter("link_down_events", "events",
+                                    "memif: the peer went away (it closed the link, exited or "
+                                    "was killed) and its shared memory was released; seen "
+                                    "within 50 ms.")},
+     {kLinkUp, oryx::sdk::counter("link_up_events", "events",
+                                  "memif: a peer connected (again).")}});
 static_assert(kCounters.size() == kCounterCount);
 
 // How often a worker reads its af_xdp sockets' statistics (a system call
 // per queue).
 constexpr uint64_t kXdpStatisticsPeriodMs = 100;
+// How often worker 0 looks at a memif port's link (its peer's presence).
+constexpr uint64_t kLinkWatchMs = 50;
 
 constexpr oryx_param kParams[] = {
     oryx::sdk::param_string("driver", nullptr, "Device kind.", oryx::io::kDrivers),
@@ -174,14 +183,36 @@ class PortStage {
 
   uint16_t poll(oryx_burst& b) {
     if (!next_xdp_read_.empty()) read_xdp_statistics(b);
+    if (driver_ == "memif" && b.worker == 0) watch_link(b);
     return data_path_->poll(b);
   }
   void process(oryx_burst& b) { data_path_->process(b); }
 
  private:
+  // A memif peer (an application attached to this oryxd) comes and goes;
+  // DPDK 22.11's memif driver reports no link events, so worker 0 looks
+  // at the link every kLinkWatchMs, and counts and logs each change.
+  void watch_link(oryx_burst& b) {
+    uint64_t now = rte_get_timer_cycles();
+    if (now < next_link_watch_) return;
+    next_link_watch_ = now + rte_get_timer_hz() * kLinkWatchMs / 1000;
+    rte_eth_link link{};
+    if (rte_eth_link_get_nowait(port_id_, &link) != 0) return;
+    const bool up = link.link_status == RTE_ETH_LINK_UP;
+    if (up == link_up_) return;
+    link_up_ = up;
+    b.counters[up ? kLinkUp : kLinkDown]++;
+    if (up)
+      log_.info("port ", name_, ": link up, a peer connected");
+    else
+      log_.info("port ", name_, ": link down, the peer went away (its shared memory is released)");
+  }
+
   std::string name_;
   oryx::sdk::Host host_;
   oryx::sdk::Logger log_;
+  bool link_up_ = false;           // memif: as worker 0 last saw it
+  uint64_t next_link_watch_ = 0;  // memif: in timer cycles
   std::string driver_;
   std::unique_ptr<oryx::io::EthdevDevice> device_;
   uint16_t port_id_ = 0;
