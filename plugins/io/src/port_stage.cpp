@@ -16,7 +16,15 @@
 #include <rte_ethdev.h>
 #include <rte_pci.h>
 #include <rte_mbuf.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <memory>
@@ -82,6 +90,12 @@ constexpr oryx_param kParams[] = {
                           "creates a file at `socket`, as VPP and libmemif peers expect."),
     oryx::sdk::param_string("role", "\"client\"", "memif: role of this end.", "server|client"),
     oryx::sdk::param_int("memif_id", 0, 65535, "0", "memif: interface id within the socket."),
+    oryx::sdk::param_int("memif_ids", 1, 256, "1",
+                         "memif client: ids to choose from, memif_id to memif_id + memif_ids - 1; "
+                         "the process takes the first one no other process holds (a lock file "
+                         "in /run/lock, released when the process ends, however it ends), so "
+                         "the worker processes of one server, started from one configuration, "
+                         "each get a link of their own."),
     oryx::sdk::param_int("memif_buffer_size", 128, 65535, "2048",
                          "memif: bytes per shared-memory buffer; the client's value is used by "
                          "both ends. A frame longer than one buffer spans several, which DPDK "
@@ -139,6 +153,8 @@ class PortStage {
     spec.memif_socket_abstract = cfg.get_bool("socket_abstract");
     spec.memif_role = cfg.get_string("role");
     spec.memif_id = int(cfg.get_int("memif_id"));
+    if (driver_ == "memif" && cfg.get_int("memif_ids") > 1)
+      spec.memif_id = memif_lock_.claim(spec.memif_socket, spec.memif_id, int(cfg.get_int("memif_ids")));
     spec.memif_buffer_size = int(cfg.get_int("memif_buffer_size"));
     spec.ring = cfg.get_string("ring");
     spec.packet_size = int(cfg.get_int("packet_size"));
@@ -189,6 +205,39 @@ class PortStage {
   void process(oryx_burst& b) { data_path_->process(b); }
 
  private:
+  // The memif id this process took among several (memif_ids): an flock on
+  // a file per socket and id, held while the port lives and dropped by
+  // the kernel when the process ends, however it ends.
+  class MemifIdLock {
+   public:
+    ~MemifIdLock() {
+      if (fd_ >= 0) close(fd_);
+    }
+    int claim(const std::string& socket, int first, int count) {
+      for (int id = first; id < first + count; id++) {
+        std::string path = "/run/lock/oryx-memif-" + sanitized(socket) + "-" + std::to_string(id) + ".lock";
+        int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) throw Error("memif_ids: cannot open " + path + ": " + std::strerror(errno));
+        fchmod(fd, 0666);  // the worker processes may run as another user
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+          fd_ = fd;
+          return id;
+        }
+        close(fd);
+      }
+      throw Error("memif_ids: ids " + std::to_string(first) + " to " + std::to_string(first + count - 1) +
+                  " of socket " + socket + " are all held by other processes");
+    }
+
+   private:
+    static std::string sanitized(std::string s) {
+      for (char& c : s)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+      return s;
+    }
+    int fd_ = -1;
+  };
+
   // A memif peer (an application attached to this oryxd) comes and goes;
   // DPDK 22.11's memif driver reports no link events, so worker 0 looks
   // at the link every kLinkWatchMs, and counts and logs each change.
@@ -214,6 +263,7 @@ class PortStage {
   bool link_up_ = false;           // memif: as worker 0 last saw it
   uint64_t next_link_watch_ = 0;  // memif: in timer cycles
   std::string driver_;
+  MemifIdLock memif_lock_;  // released after the device is gone
   std::unique_ptr<oryx::io::EthdevDevice> device_;
   uint16_t port_id_ = 0;
   uint32_t workers_ = 1;

@@ -24,7 +24,7 @@ Rule parse_rule(const std::string& text) {
   std::istringstream in(text);
   std::string proto, ports, edge, extra;
   if (!(in >> proto >> ports >> edge) || (in >> extra))
-    throw std::invalid_argument("rule \"" + text + "\": expected \"tcp|udp|any PORT[-PORT] EDGE\"");
+    throw std::invalid_argument("rule \"" + text + "\": expected \"tcp|udp|any PORT[-PORT] EDGE[|EDGE...]\"");
   Rule r;
   if (proto == "tcp" || proto == "any") r.tcp = true;
   if (proto == "udp" || proto == "any") r.udp = true;
@@ -35,7 +35,14 @@ Rule parse_rule(const std::string& text) {
   r.last = dash == std::string::npos ? r.first : parse_port(ports.substr(dash + 1), text);
   if (r.last < r.first)
     throw std::invalid_argument("rule \"" + text + "\": the range " + ports + " ends before it starts");
-  r.edge = edge;
+  for (size_t start = 0;;) {
+    size_t bar = edge.find('|', start);
+    std::string one = edge.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+    if (one.empty()) throw std::invalid_argument("rule \"" + text + "\": an empty edge name");
+    r.edges.push_back(one);
+    if (bar == std::string::npos) break;
+    start = bar + 1;
+  }
   return r;
 }
 
@@ -43,13 +50,16 @@ RuleTable::RuleTable(const std::vector<Rule>& rules, uint16_t (*edge_of)(const s
                      void* ctx)
     : tcp_(65536, 0), udp_(65536, 0) {
   for (const Rule& r : rules) {
-    uint16_t edge = edge_of(r.edge, ctx);
+    std::vector<uint16_t> edges;
+    for (const std::string& name : r.edges) edges.push_back(edge_of(name, ctx));
+    groups_.push_back(edges);
+    const uint16_t group = uint16_t(groups_.size());
     auto claim = [&](std::vector<uint16_t>& table, const char* name) {
       for (uint32_t p = r.first; p <= r.last; p++) {
-        if (table[p] && table[p] != edge)
+        if (table[p] && groups_[table[p] - 1] != edges)
           throw std::invalid_argument(std::string(name) + " port " + std::to_string(p) +
                                       " has rules for two edges");
-        table[p] = edge;
+        if (!table[p]) table[p] = group;
       }
     };
     if (r.tcp) claim(tcp_, "tcp");

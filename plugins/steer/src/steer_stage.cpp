@@ -14,12 +14,14 @@
 
 #include <rte_arp.h>
 #include <rte_ether.h>
+#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -60,10 +62,12 @@ constexpr oryx_param kParams[] = {
                             "The port that owns the address (one of next): what it receives is "
                             "steered, what the other ports receive leaves by it."),
     oryx::sdk::param_string_list("rules", 0, 1024, "[]",
-                                 "\"tcp|udp|any PORT[-PORT] EDGE\": packets from the uplink to "
-                                 "that destination port (range) go to EDGE, one of next; give "
-                                 "each application its listening ports and the range it "
-                                 "connects from."),
+                                 "\"tcp|udp|any PORT[-PORT] EDGE[|EDGE...]\": packets from the "
+                                 "uplink to that destination port (range) go to EDGE, one of "
+                                 "next; give each application its listening ports and the range "
+                                 "it connects from. Several edges (the processes of one server, "
+                                 "each with its own link) share the port's flows, each flow "
+                                 "staying on one, by a hash of its addresses and ports."),
     oryx::sdk::param_string("default", "\"\"",
                             "The edge (one of next) for what no rule names: ARP requests, ICMP, "
                             "neighbour solicitations, unknown ports (its stack answers them once "
@@ -89,9 +93,10 @@ class SteerStage {
       } catch (const std::invalid_argument& e) {
         throw Error(std::string("rules: ") + e.what());
       }
-      if (!has(rules.back().edge) || rules.back().edge == uplink)
-        throw Error("rules: \"" + text + "\" names \"" + rules.back().edge +
-                    "\", which is not an application port of next");
+      for (const std::string& edge : rules.back().edges)
+        if (!has(edge) || edge == uplink)
+          throw Error("rules: \"" + text + "\" names \"" + edge +
+                      "\", which is not an application port of next");
     }
     try {
       std::vector<std::string> names(edges.begin(), edges.end());
@@ -207,9 +212,23 @@ class SteerStage {
     }
     if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || l4 + 4 > end) return rest;
     uint16_t port = uint16_t(l4[2] << 8 | l4[3]);
-    uint16_t edge = proto == IPPROTO_TCP ? table_->tcp(port) : table_->udp(port);
-    if (!edge) return rest;
-    return Where{edge, true};
+    uint16_t group = proto == IPPROTO_TCP ? table_->tcp(port) : table_->udp(port);
+    if (!group) return rest;
+    const std::vector<uint16_t>& edges = table_->group(group);
+    if (edges.size() == 1) return Where{edges[0], true};
+    // Several links share the port: a flow stays on one, chosen by a hash
+    // of its addresses and ports (the 4-tuple sits before l4's first 4
+    // bytes and after the IP header's fixed part).
+    const bool v6 = type == RTE_ETHER_TYPE_IPV6;
+    const uint8_t* addresses = l3 + (v6 ? 8 : 12);
+    uint32_t words[8] = {};
+    std::memcpy(words, addresses, v6 ? 32 : 8);
+    uint32_t h = 0;
+    for (unsigned i = 0; i < (v6 ? 8u : 2u); i++) h = rte_hash_crc_4byte(words[i], h);
+    uint32_t ports;
+    std::memcpy(&ports, l4, 4);
+    h = rte_hash_crc_4byte(ports, h);
+    return Where{edges[(uint64_t(h) * edges.size()) >> 32], true};
   }
 
   // Every application edge but `except` gets a copy (left by poll()).

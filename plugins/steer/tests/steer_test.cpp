@@ -104,6 +104,26 @@ TEST_CASE("steer without a default drops and counts what no rule names", "[steer
   CHECK(h.counter("s", "drop_no_rule") == 1);
 }
 
+TEST_CASE("steer spreads a port's flows over several links, each flow on one", "[steer]") {
+  std::string toml = kShared;
+  toml.replace(toml.find("\"tcp 80 nginx\""), std::string("\"tcp 80 nginx\"").size(),
+               "\"tcp 80 redis|nginx\"");
+  Harness h({"io", "steer"}, toml);
+  uint16_t up = 0;
+  REQUIRE(h.has_port("up", &up));
+  auto from = [](uint16_t sport) {
+    return Frame().ether().ipv4("198.18.0.1", "198.18.0.2", 6).tcp(sport, 80, 0x10);
+  };
+  std::vector<Frame> flows, again;
+  for (uint16_t sport = 30000; sport < 30200; sport++) flows.push_back(from(sport));
+  auto first = h.process("s", flows, up);
+  auto second = h.process("s", flows, up);
+  CHECK(first.count("redis") >= 60);
+  CHECK(first.count("nginx") >= 60);
+  CHECK(first.count("redis") + first.count("nginx") == 200);
+  for (size_t i = 0; i < flows.size(); i++) CHECK(first.edge(i) == second.edge(i));
+}
+
 TEST_CASE("steer tables start-up refuses", "[steer]") {
   auto refused = [](const std::string& stage) {
     const std::string ports =
@@ -114,7 +134,7 @@ TEST_CASE("steer tables start-up refuses", "[steer]") {
   CHECK_THAT(refused("next = [\"up\", \"a\"]\n"), Catch::Contains("uplink: name the port"));
   CHECK_THAT(refused("uplink = \"up\"\nnext = [\"up\"]\n"), Catch::Contains("at least one application"));
   CHECK_THAT(refused("uplink = \"up\"\nnext = [\"up\", \"a\"]\nrules = [\"tcp 80\"]\n"),
-             Catch::Contains("expected \"tcp|udp|any PORT[-PORT] EDGE\""));
+             Catch::Contains("expected \"tcp|udp|any PORT[-PORT] EDGE[|EDGE...]\""));
   CHECK_THAT(refused("uplink = \"up\"\nnext = [\"up\", \"a\"]\nrules = [\"sctp 80 a\"]\n"),
              Catch::Contains("protocol \"sctp\""));
   CHECK_THAT(refused("uplink = \"up\"\nnext = [\"up\", \"a\"]\nrules = [\"tcp 90-80 a\"]\n"),
@@ -123,6 +143,10 @@ TEST_CASE("steer tables start-up refuses", "[steer]") {
              Catch::Contains("not an application port"));
   CHECK_THAT(refused("uplink = \"up\"\nnext = [\"up\", \"a\", \"b\"]\nrules = [\"tcp 80 a\", \"any 70-90 b\"]\n"),
              Catch::Contains("tcp port 80 has rules for two edges"));
+  CHECK_THAT(refused("uplink = \"up\"\nnext = [\"up\", \"a\"]\nrules = [\"tcp 80 a||b\"]\n"),
+             Catch::Contains("an empty edge name"));
+  CHECK_THAT(refused("uplink = \"up\"\nnext = [\"up\", \"a\"]\nrules = [\"tcp 80 a|up\"]\n"),
+             Catch::Contains("names \"up\", which is not an application port"));
   CHECK_THAT(refused("uplink = \"up\"\nnext = [\"up\", \"a\"]\ndefault = \"up\"\n"),
              Catch::Contains("default: expected an application port"));
 }
