@@ -14,6 +14,9 @@ make_ns "$NS" "$NS" $NET.1/24
 ORYX=$ORYX_BUILD/kernel/preload/oryx
 MAC=$(cat "/sys/class/net/$NS/address")
 SOCK=oryx-e2e-workers-$TAG.sock
+# The memif id locks the application's kernels took (memif_ids).
+remove_id_locks() { rm -f /run/lock/oryx-memif-"$SOCK"-*.lock; }
+_CLEANUP_HOOKS+=(remove_id_locks)
 ROOT=$WORK/www
 mkdir -p "$ROOT"
 head -c $((1024 * 1024)) /dev/urandom >"$ROOT/blob.bin"
