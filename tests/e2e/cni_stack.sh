@@ -22,9 +22,17 @@ net_config() {
     "$TAG" "$URL" "$WORK/token" "$CONF_DIR" "$PLUGINS" "$WORK/ipam" "${1:+, $1}"
 }
 # cni COMMAND POD [CNI_ARGS] [CONFIG]: stdout to $WORK/POD.json.
+# cni COMMAND POD [ARGS [CONFIG]]: the plugin's answer in WORK/POD.json; on
+# failure its exit status and standard error are there too (a CHECK once
+# failed with neither an answer nor a message, and did not again).
 cni() {
+  local rc=0
   env CNI_COMMAND="$1" CNI_CONTAINERID="c$2$TAG" CNI_NETNS="/var/run/netns/$2-$TAG" CNI_IFNAME=eth0 \
-    CNI_PATH=/usr/lib/cni CNI_ARGS="IgnoreUnknown=1${3:+;$3}" "$CNI" <<<"${4:-$(net_config)}" >"$WORK/$2.json"
+    CNI_PATH=/usr/lib/cni CNI_ARGS="IgnoreUnknown=1${3:+;$3}" "$CNI" <<<"${4:-$(net_config)}" \
+    >"$WORK/$2.json" 2>"$WORK/$2.err" || rc=$?
+  [ "$rc" -eq 0 ] && return 0
+  printf '\n(exit status %s; stderr: %s)\n' "$rc" "$(cat "$WORK/$2.err")" >>"$WORK/$2.json"
+  return "$rc"
 }
 for p in k s; do ip netns add "$p-$TAG"; _NAMESPACES+=("$p-$TAG"); done
 
