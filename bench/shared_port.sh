@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# shared_port.sh - redis under `oryx run` attached to an oryxd that owns
+# the port (AF_XDP), over a memif link and a steer stage, against the same
+# redis owning the port itself; same client, same run, same CPU budget.
+#
+#   owning:   redis under oryx run, AF_XDP on the veth (the default
+#             configuration: the shared-thread model);
+#   attached: oryxd owns the AF_XDP port (steer: tcp 6379 -> memif), redis
+#             under oryx run has a memif client port.
+# The server side has CPU 1 only in both runs: redis and every thread Oryx
+# runs for it, and in the attached run oryxd too (its worker idles
+# adaptively, so the two share the CPU by need; its control thread is on
+# CPU 0). redis-benchmark runs in a client namespace on CPU 0: SET and GET,
+# 50 connections, 64-byte values. ROUNDS rounds, each owning then
+# attached; the table shows the median of the per-round ratios, the JSON
+# every round.
+#
+# Usage: bench/shared_port.sh [BUILD_DIR]   (env: ROUNDS=3, REQUESTS=200000)
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+REQS=${REQUESTS:-200000}
+ROUNDS=${ROUNDS:-3}
+OUT=${OUT:-$BUILD/bench-shared-port.json}
+TAG=$(printf '%04x' $((RANDOM % 65536)))
+source "$(dirname "$0")/lib.sh"
+bench_topology osc$TAG osk$TAG oso$TAG 198.18.116 198.18.117
+IP=198.18.116.2
+SOCK=oryx-bench-shared-$TAG.sock
+MAC=$(cat "/sys/class/net/$HOSTIF/address")
+
+{
+  echo "[kernel]"
+  echo "hugepages = false"
+  echo "memory_mb = 256"
+  echo "file_prefix = \"bench-own-$$\""
+  oryx_app_tables "$IP"
+} >"$WORK/owning.toml"
+cat >"$WORK/attached.toml" <<CONF
+[kernel]
+hugepages = false
+memory_mb = 256
+file_prefix = "bench-att-$$"
+[plugins]
+path = ["$BUILD/plugins"]
+[log]
+level = "warn"
+file = "$WORK/oryx.log"
+[http]
+enabled = false
+[stage.wire]
+type = "port"
+driver = "memif"
+role = "client"
+socket = "$SOCK"
+next = "ip"
+[stage.ip]
+type = "stack"
+address = "$IP/24"
+mac = "$MAC"
+next = "wire"
+CONF
+cat >"$WORK/oryxd.toml" <<CONF
+[kernel]
+hugepages = false
+memory_mb = 256
+file_prefix = "bench-oryxd-$$"
+main_lcore = 0
+worker_lcores = "1"
+idle = "adaptive"
+[plugins]
+path = ["$BUILD/plugins"]
+[log]
+level = "warn"
+[http]
+listen = "127.0.0.1:0"
+port_file = "$WORK/oryxd.port"
+webui_dir = ""
+[stage.nic]
+type = "port"
+driver = "af_xdp"
+iface = "$HOSTIF"
+next = "share"
+[stage.redis]
+type = "port"
+driver = "memif"
+role = "server"
+socket = "$SOCK"
+next = "share"
+[stage.share]
+type = "steer"
+uplink = "nic"
+next = ["nic", "redis"]
+rules = ["tcp 6379 redis"]
+default = "redis"
+CONF
+
+in_cli() { ip netns exec "$CLI" taskset -c 0 "$@"; }
+redis_up() { [ "$(in_cli timeout 2 redis-cli -h $IP ping 2>/dev/null)" = PONG ]; }
+wait_redis() {
+  for _ in $(seq 100); do redis_up && return 0; sleep 0.2; done
+  echo "redis did not answer" >&2
+  exit 1
+}
+# measure: SET and GET requests per second into WORK/rates.
+measure() {
+  in_cli redis-benchmark -h $IP -t set,get -n "$REQS" -c 50 -r 100000 -d 64 --csv >"$WORK/r.csv"
+  python3 - "$WORK/r.csv" >"$WORK/rates" <<'PY'
+import csv, sys
+rows = {r[0].strip('"'): float(r[1].strip('"')) for r in csv.reader(open(sys.argv[1])) if r and r[0] != "test"}
+print(rows["SET"], rows["GET"])
+PY
+}
+start_redis() {  # start_redis CONFIG
+  taskset -c 1 "$BUILD/kernel/preload/oryx" run --config "$1" -- redis-server --bind $IP --port 6379 \
+    --save "" --appendonly no --protected-mode no --logfile "" >>"$WORK/redis.log" 2>&1 &
+  PIDS+=($!)
+  wait_redis
+}
+
+ROUND_JSON=()
+for r in $(seq "$ROUNDS"); do
+  progress "round $r of $ROUNDS: redis owning the port"
+  start_redis "$WORK/owning.toml"
+  measure
+  read -r OWN_SET OWN_GET <"$WORK/rates"
+  stop_pids
+  progress "  SET $OWN_SET GET $OWN_GET"
+  progress "round $r: redis attached to oryxd over memif"
+  rm -f "$WORK/oryxd.port"
+  "$BUILD/kernel/oryxd" -c "$WORK/oryxd.toml" >"$WORK/oryxd.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do [ -s "$WORK/oryxd.port" ] && break; sleep 0.1; done
+  [ -s "$WORK/oryxd.port" ] || { cat "$WORK/oryxd.log" >&2; exit 1; }
+  start_redis "$WORK/attached.toml"
+  measure
+  read -r ATT_SET ATT_GET <"$WORK/rates"
+  stop_pids
+  progress "  SET $ATT_SET GET $ATT_GET"
+  ROUND_JSON+=("{\"owning\":{\"set\":$OWN_SET,\"get\":$OWN_GET},\"attached\":{\"set\":$ATT_SET,\"get\":$ATT_GET}}")
+done
+
+python3 - "$OUT" "${ROUND_JSON[@]}" <<'PY'
+import datetime, json, platform, statistics, sys
+out = sys.argv[1]
+rounds = [json.loads(r) for r in sys.argv[2:]]
+print(f"\nredis-benchmark, 50 connections, 64 B values, {len(rounds)} rounds")
+result = {}
+for op in ("set", "get"):
+    ratios = [r["attached"][op] / r["owning"][op] for r in rounds]
+    result[op] = statistics.median(ratios)
+    print(f"{op.upper():4} owning {statistics.median(r['owning'][op] for r in rounds):>10,.0f}  attached "
+          f"{statistics.median(r['attached'][op] for r in rounds):>10,.0f}  attached/owning "
+          f"{result[op]:.2f}   rounds: " + " ".join(f"{x:.2f}" for x in ratios))
+json.dump({"benchmark": "shared-port", "date": datetime.datetime.now().isoformat(timespec="seconds"),
+           "host": platform.node(), "attached_over_owning": result, "rounds": rounds},
+          open(out, "w"), indent=2)
+print(f"\nwritten to {out}")
+PY
