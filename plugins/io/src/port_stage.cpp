@@ -16,6 +16,7 @@
 #include <rte_ethdev.h>
 #include <rte_pci.h>
 #include <rte_mbuf.h>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -132,6 +133,9 @@ class PortStage {
     // The socket becomes one of the driver's "key=value,..." arguments.
     if (driver == "memif" && cfg.get_string("socket").find_first_of(",=") != std::string::npos)
       throw Error("socket: a memif socket name cannot hold ',' or '='");
+    // A server offers one id; the client processes choose among several.
+    if (cfg.get_int("memif_ids") > 1 && (driver != "memif" || cfg.get_string("role") != "client"))
+      throw Error("memif_ids: only a memif client chooses among several ids");
   }
 
   explicit PortStage(const oryx::sdk::InstanceContext& ctx)

@@ -119,6 +119,8 @@ TEST_CASE("port tables start-up refuses, by line and key", "[io]") {
         "\"03:00\"");
   CHECK(refused("driver = \"memif\"\nsocket = \"/run/a,b\"\n") ==
         "test.toml:4: stage.p.socket: a memif socket name cannot hold ',' or '='");
+  CHECK(refused("driver = \"memif\"\nrole = \"server\"\nmemif_ids = 4\n") ==
+        "test.toml:5: stage.p.memif_ids: only a memif client chooses among several ids");
   CHECK(refused("driver = \"carrier-pigeon\"\n") ==
         "test.toml:3: stage.p.driver: expected one of \"af_xdp\", \"af_packet\", \"tap\", "
         "\"memif\", \"ring\", \"null\", \"pci\", found \"carrier-pigeon\"");
