@@ -708,15 +708,9 @@ class StackStage {
         if (!m) continue;
       }
       if (owners > 1 && !keep_here(b, m, v)) continue;
-      if (n + m->nb_segs > frames.size()) {  // only with many huge datagrams in one burst
-        here.iface->input(frames.data(), uint16_t(n));
-        n = 0;
-      }
-      uint16_t added = frames_of(m, &frames[n]);
       // lwIP skips the checksum of what was verified here (lwIP patch
       // 0015); a datagram reassembled from fragments is lwIP's to check.
-      frames[n].checksum_verified = v == FrameVerdict::kVerified;
-      n += added;
+      add_frame(*here.iface, frames, n, m, v == FrameVerdict::kVerified);
     }
     if (n) here.iface->input(frames.data(), uint16_t(n));
     publish_reassembly(b);
@@ -835,6 +829,20 @@ class StackStage {
     b.counters[kFramesSteeredOut]++;
   }
 
+  // Appends a packet's segments to `frames` (n of them used), handing
+  // the batch to lwIP first when it has no room left (only with many
+  // huge datagrams in one burst).
+  static void add_frame(Interface& iface, std::array<Interface::Frame, 512>& frames, size_t& n,
+                        rte_mbuf* m, bool checksum_verified) {
+    if (n + m->nb_segs > frames.size()) {
+      iface.input(frames.data(), uint16_t(n));
+      n = 0;
+    }
+    uint16_t added = frames_of(m, &frames[n]);
+    frames[n].checksum_verified = checksum_verified;
+    n += added;
+  }
+
   // per_worker: what other workers steered to this worker's instance.
   void take_steered(oryx_burst& b, Lane& lane) {
     std::array<rte_mbuf*, 64> got;
@@ -844,17 +852,9 @@ class StackStage {
                                                nullptr);
     if (count == 0) return;
     size_t n = 0;
-    for (unsigned i = 0; i < count; i++) {
-      rte_mbuf* m = got[i];
-      if (n + m->nb_segs > frames.size()) {
-        lane.iface->input(frames.data(), uint16_t(n));
-        n = 0;
-      }
-      uint16_t added = frames_of(m, &frames[n]);
-      frames[n].checksum_verified =
-          (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
-      n += added;
-    }
+    for (unsigned i = 0; i < count; i++)
+      add_frame(*lane.iface, frames, n, got[i],
+                (got[i]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD);
     lane.iface->input(frames.data(), uint16_t(n));
     b.counters[kFramesSteeredIn] += count;
   }
