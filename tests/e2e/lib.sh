@@ -211,6 +211,59 @@ threading = \"${PRELOAD_THREADING:-shared}\"
 file = \"$WORK/$name.oryx.log\"" "$@"
 }
 
+# memif_app_config NAME SOCKET ADDRESS MAC [PORT-LINES]: the kernel of an
+# application under oryx run attached to an oryxd over memif: a client port
+# on SOCKET (with PORT-LINES) and a stack at ADDRESS/24 answering with MAC
+# (the oryxd's uplink's); written to $WORK/NAME.toml, its log to
+# $WORK/NAME.oryx.log; prints the file's path.
+memif_app_config() {
+  local name=$1 socket=$2 address=$3 mac=$4
+  cat >"$WORK/$name.toml" <<CONF
+[plugins]
+path = ["$PLUGINS"]
+[log]
+file = "$WORK/$name.oryx.log"
+[kernel]
+hugepages = false
+file_prefix = "m$name$TAG"
+[http]
+enabled = false
+[stage.wire]
+type = "port"
+driver = "memif"
+role = "client"
+socket = "$socket"
+${5:-}
+next = "ip"
+[stage.ip]
+type = "stack"
+address = "$address/24"
+mac = "$mac"
+next = "wire"
+CONF
+  echo "$WORK/$name.toml"
+}
+
+# static_nginx_conf PROCESS-MODEL LISTEN ROOT: nginx in the foreground
+# serving ROOT on LISTEN, its state files in $WORK; PROCESS-MODEL is the
+# top-level directives ("master_process off;", "worker_processes 4; ...").
+# Prints the file's path.
+static_nginx_conf() {
+  cat >"$WORK/nginx.conf" <<CONF
+daemon off; $1
+pid $WORK/nginx.pid;
+error_log $WORK/nginx.error.log info;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/body; proxy_temp_path $WORK/proxy;
+  fastcgi_temp_path $WORK/fastcgi; uwsgi_temp_path $WORK/uwsgi; scgi_temp_path $WORK/scgi;
+  server { listen $2; root $3; }
+}
+CONF
+  echo "$WORK/nginx.conf"
+}
+
 # expect_kernel_stopped NAME IFACE: the kernel inside an application run
 # with preload_config NAME stopped (its log says so) and let go of IFACE
 # (no XDP program left on it).

@@ -54,50 +54,21 @@ S() { api "$owner_URL" /api/v1/stats | json "j['stages']['share']['counters']['$
 
 # app_config NAME: the application's own kernel: a memif client port to
 # oryxd's NAME port and a stack on the shared address and MAC.
-app_config() {
-  cat >"$WORK/$1.toml" <<CONF
-[plugins]
-path = ["$PLUGINS"]
-[log]
-file = "$WORK/$1.oryx.log"
-[kernel]
-hugepages = false
-file_prefix = "sp$1$TAG"
-[http]
-enabled = false
-[stage.wire]
-type = "port"
-driver = "memif"
-role = "client"
-socket = "oryx-e2e-$1-$TAG.sock"
-next = "ip"
-[stage.ip]
-type = "stack"
-address = "$NET.2/24"
-mac = "$MAC"
-next = "wire"
-CONF
-  echo "$WORK/$1.toml"
+app_config() { memif_app_config "$1" "oryx-e2e-$1-$TAG.sock" $NET.2 "$MAC"; }
+NGINX_CONF=$(static_nginx_conf "master_process off;" $NET.2:80 "$ROOT")
+
+REDIS_CONF=$(app_config redis)
+# start_redis: redis under oryx run on its link; sets REDIS (its PID).
+start_redis() {
+  "$ORYX" run --config "$REDIS_CONF" -- redis-server --bind $NET.2 --port 6379 --save "" \
+    --appendonly no --protected-mode no --logfile "" --dir "$WORK" >>"$WORK/redis.log" 2>&1 &
+  REDIS=$!
+  _PIDS+=("$REDIS")
 }
-cat >"$WORK/nginx.conf" <<CONF
-daemon off; master_process off;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx.error.log info;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/body; proxy_temp_path $WORK/proxy;
-  fastcgi_temp_path $WORK/fastcgi; uwsgi_temp_path $WORK/uwsgi; scgi_temp_path $WORK/scgi;
-  server { listen $NET.2:80; root $ROOT; }
-}
-CONF
 
 log "redis and nginx under oryx run, each attached to oryxd's port over memif"
-"$ORYX" run --config "$(app_config redis)" -- redis-server --bind $NET.2 --port 6379 --save "" \
-  --appendonly no --protected-mode no --logfile "" --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-REDIS=$!
-_PIDS+=("$REDIS")
-"$ORYX" run --config "$(app_config nginx)" -- nginx -c "$WORK/nginx.conf" >"$WORK/nginx.log" 2>&1 &
+start_redis
+"$ORYX" run --config "$(app_config nginx)" -- nginx -c "$NGINX_CONF" >"$WORK/nginx.log" 2>&1 &
 NGINX=$!
 _PIDS+=("$NGINX")
 in_ns() { ip netns exec "$NS" "$@"; }
@@ -177,10 +148,7 @@ for round in $(seq 20); do
     fail "round $round: oryxd saw no link down within 1 s ($(P link_down_events))"
   kill -0 "$owner_PID" || fail "round $round: oryxd died"
   in_ns curl -sf -m 5 -o /dev/null http://$NET.2/blob.bin || fail "round $round: nginx did not serve"
-  "$ORYX" run --config "$WORK/redis.toml" -- redis-server --bind $NET.2 --port 6379 --save "" \
-    --appendonly no --protected-mode no --logfile "" --dir "$WORK" >>"$WORK/redis.log" 2>&1 &
-  REDIS=$!
-  _PIDS+=("$REDIS")
+  start_redis
   wait_until 20 '[ "$(in_ns timeout 2 redis-cli -h $NET.2 ping 2>/dev/null)" = PONG ]' ||
     fail "round $round: redis did not come back"
 done

@@ -52,45 +52,12 @@ default = \"w0\"
 ")"
 P() { api "$owner_URL" /api/v1/stats | json "j['stages']['$1']['counters']['$2']"; }
 
-cat >"$WORK/app.toml" <<CONF
-[plugins]
-path = ["$PLUGINS"]
-[log]
-file = "$WORK/nginx.oryx.log"
-[kernel]
-hugepages = false
-file_prefix = "sww$TAG"
-[http]
-enabled = false
-[stage.wire]
-type = "port"
-driver = "memif"
-role = "client"
-socket = "$SOCK"
-memif_id = 0
-memif_ids = 4
-next = "ip"
-[stage.ip]
-type = "stack"
-address = "$NET.2/24"
-mac = "$MAC"
-next = "wire"
-CONF
-cat >"$WORK/nginx.conf" <<CONF
-daemon off; master_process on; worker_processes 4; user root;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx.error.log info;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/body; proxy_temp_path $WORK/proxy;
-  fastcgi_temp_path $WORK/fastcgi; uwsgi_temp_path $WORK/uwsgi; scgi_temp_path $WORK/scgi;
-  server { listen $NET.2:80; root $ROOT; }
-}
-CONF
+APP=$(memif_app_config nginx "$SOCK" $NET.2 "$MAC" "memif_id = 0
+memif_ids = 4")
+NGINX_CONF=$(static_nginx_conf "master_process on; worker_processes 4; user root;" $NET.2:80 "$ROOT")
 
 log "nginx, 4 worker processes, under oryx run: one kernel and memif link each"
-"$ORYX" run --config "$WORK/app.toml" -- nginx -c "$WORK/nginx.conf" >"$WORK/nginx.log" 2>&1 &
+"$ORYX" run --config "$APP" -- nginx -c "$NGINX_CONF" >"$WORK/nginx.log" 2>&1 &
 NGINX=$!
 _PIDS+=("$NGINX")
 in_ns() { ip netns exec "$NS" "$@"; }
