@@ -93,7 +93,8 @@ oryxd_tables() {
 
 # oryxd_kernel_tables NAME MEMORY_MB MAIN_CPU WORKER_CPU PORT_FILE [KERNEL-LINES]:
 # an oryxd's kernel, plugins, log and REST tables: its worker busy-polls
-# on WORKER_CPU, the REST API's port is written to PORT_FILE.
+# on WORKER_CPU (WORKER_CPU may list several; ORYXD_IDLE=adaptive lets the
+# workers sleep when idle), the REST API's port is written to PORT_FILE.
 oryxd_kernel_tables() {
   cat <<CONF
 [kernel]
@@ -102,7 +103,7 @@ memory_mb = $2
 file_prefix = "$1-$$"
 main_lcore = $3
 worker_lcores = "$4"
-idle = "busy-poll"
+idle = "${ORYXD_IDLE:-busy-poll}"
 ${6:-}
 [plugins]
 path = ["$BUILD/plugins"]
@@ -148,4 +149,25 @@ CONF
 wrk_rate() {
   ip netns exec "$CLI" taskset -c 0 wrk -t1 -c50 -d"${SECS}s" "${@:2}" "http://$1/" |
     awk '/Requests\/sec/ {print $2}'
+}
+
+# oryxd_start NAME CONFIG: an oryxd on CONFIG (text; its REST port file
+# must be $WORK/NAME.port); sets NAME_PID once the API answers. Call it in
+# the benchmark's own shell (not in $(...)), so that the cleanup knows it.
+oryxd_start() {
+  rm -f "$WORK/$1.port"
+  printf '%s\n' "$2" >"$WORK/$1.toml"
+  "$BUILD/kernel/oryxd" -c "$WORK/$1.toml" >"$WORK/$1.log" 2>&1 &
+  local pid=$!
+  PIDS+=($pid)
+  for _ in $(seq 100); do [ -s "$WORK/$1.port" ] && break; sleep 0.1; done
+  [ -s "$WORK/$1.port" ] || { cat "$WORK/$1.log" >&2; exit 1; }
+  printf -v "${1}_PID" '%s' "$pid"
+}
+
+# stack_counter NAME COUNTER: a counter of the stack stage "ip" of the
+# oryxd NAME started by oryxd_start.
+stack_counter() {
+  curl -sf "http://$(cat "$WORK/$1.port")/api/v1/stats" |
+    python3 -c "import json,sys; print(json.load(sys.stdin)['stages']['ip']['counters']['$2'])"
 }

@@ -39,25 +39,8 @@ for l in "$HOSTIF" "$PEER"; do
   ip link set "$l" up
 done
 
-kernel_tables() {  # kernel_tables NAME MAIN WORKERS
-  cat <<CONF
-[kernel]
-hugepages = false
-memory_mb = 512
-file_prefix = "$1-$$"
-main_lcore = $2
-worker_lcores = "$3"
-idle = "adaptive"
-[plugins]
-path = ["$BUILD/plugins"]
-[log]
-level = "warn"
-[http]
-listen = "127.0.0.1:0"
-port_file = "$WORK/$1.port"
-webui_dir = ""
-CONF
-}
+# kernel_tables NAME MAIN WORKERS: lib.sh's, with workers that sleep when idle.
+kernel_tables() { ORYXD_IDLE=adaptive oryxd_kernel_tables "$1" 512 "$2" "$3" "$WORK/$1.port"; }
 server_config() {  # server_config STACKS
   local workers=1 queues=1 per_worker=false
   if [ "$1" = 2 ]; then workers=0,1 queues=2 per_worker=true; fi
@@ -95,45 +78,31 @@ load_size = 64
 next = "wire"
 CONF
 }
-start() {  # start NAME CONFIG: an oryxd; sets NAME_PID once its REST API answers
-  rm -f "$WORK/$1.port"
-  printf '%s\n' "$2" >"$WORK/$1.toml"
-  "$BUILD/kernel/oryxd" -c "$WORK/$1.toml" >"$WORK/$1.log" 2>&1 &
-  local pid=$!
-  PIDS+=($pid)
-  for _ in $(seq 100); do [ -s "$WORK/$1.port" ] && break; sleep 0.1; done
-  [ -s "$WORK/$1.port" ] || { cat "$WORK/$1.log" >&2; exit 1; }
-  printf -v "${1}_PID" '%s' "$pid"
-}
-counter() {  # counter NAME COUNTER
-  curl -sf "http://$(cat "$WORK/$1.port")/api/v1/stats" |
-    python3 -c "import json,sys; print(json.load(sys.stdin)['stages']['ip']['counters']['$2'])"
-}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
 
 # run STACKS: a fresh server and client; writes one JSON object to
 # $WORK/run.json. Runs in this shell (not in $(...)), so that the cleanup
 # knows both oryxd's PIDs if it fails.
 run() {
-  start server "$(server_config "$1")"
-  start client "$(client_config)"
+  oryxd_start server "$(server_config "$1")"
+  oryxd_start client "$(client_config)"
   for _ in $(seq 150); do
-    [ "$(counter client load_connections_open)" -eq "$N" ] && break
+    [ "$(stack_counter client load_connections_open)" -eq "$N" ] && break
     sleep 0.2
   done
-  [ "$(counter client load_connections_open)" -eq "$N" ] || {
-    echo "the client opened $(counter client load_connections_open) of $N connections" >&2
+  [ "$(stack_counter client load_connections_open)" -eq "$N" ] || {
+    echo "the client opened $(stack_counter client load_connections_open) of $N connections" >&2
     exit 1
   }
   sleep 1  # the first requests are under way
   local t0 t1 r0 r1 s0 s1 c0 c1
-  t0=$(date +%s.%N) r0=$(counter client load_requests)
+  t0=$(date +%s.%N) r0=$(stack_counter client load_requests)
   s0=$(cpu_ticks "$server_PID") c0=$(cpu_ticks "$client_PID")
   sleep "$SECS"
-  t1=$(date +%s.%N) r1=$(counter client load_requests)
+  t1=$(date +%s.%N) r1=$(stack_counter client load_requests)
   s1=$(cpu_ticks "$server_PID") c1=$(cpu_ticks "$client_PID")
   local steered lost
-  steered=$(counter server frames_steered_out) lost=$(counter client load_connections_lost)
+  steered=$(stack_counter server frames_steered_out) lost=$(stack_counter client load_connections_lost)
   for p in "$client_PID" "$server_PID"; do kill -TERM "$p"; wait "$p" || true; done
   PIDS=()
   python3 - "$1" "$t0" "$t1" "$r0" "$r1" "$s0" "$s1" "$c0" "$c1" "$steered" "$lost" "$(getconf CLK_TCK)" \

@@ -58,24 +58,9 @@ oryxd_config() {
   echo "ipv6 = \"$ipv6\""
   printf '%s\n' "$@"
 }
-# start NAME CONFIG: an oryxd; sets NAME_PID once its REST API answers.
-start() {
-  rm -f "$WORK/$1.port"
-  printf '%s\n' "$2" >"$WORK/$1.toml"
-  "$BUILD/kernel/oryxd" -c "$WORK/$1.toml" >"$WORK/$1.log" 2>&1 &
-  local pid=$!
-  PIDS+=($pid)
-  for _ in $(seq 100); do [ -s "$WORK/$1.port" ] && break; sleep 0.1; done
-  [ -s "$WORK/$1.port" ] || { cat "$WORK/$1.log" >&2; exit 1; }
-  printf -v "${1}_PID" '%s' "$pid"
-}
 stop() {  # stop PID
   kill -TERM "$1"
   wait "$1" || true
-}
-counter() {  # counter NAME COUNTER
-  curl -sf "http://$(cat "$WORK/$1.port")/api/v1/stats" |
-    python3 -c "import json,sys; print(json.load(sys.stdin)['stages']['ip']['counters']['$2'])"
 }
 wait_for() {  # wait_for SECONDS 'CONDITION'
   for _ in $(seq $(($1 * 5))); do eval "$2" && return 0; sleep 0.2; done
@@ -101,24 +86,24 @@ PY
 load() {
   local n=$1 t0 t1 r0 r1 open_s
   local started=$(date +%s.%N)
-  start client "$(oryxd_config client "$PEER" 0 1 198.18.78.1 fd00:78::1 \
+  oryxd_start client "$(oryxd_config client "$PEER" 0 1 198.18.78.1 fd00:78::1 \
     "load_connections = $n" "load_targets = [\"198.18.78.2:7\", \"[fd00:78::2]:7\"]" \
     "load_in_flight = $K" "load_size = 64")"
-  wait_for $((30 + n / 400)) '[ "$(counter client load_connections_open)" -eq "$n" ]' || {
-    echo "the client opened $(counter client load_connections_open) of $n connections" \
-      "($(counter client load_connect_failures) failures)" >&2
+  wait_for $((30 + n / 400)) '[ "$(stack_counter client load_connections_open)" -eq "$n" ]' || {
+    echo "the client opened $(stack_counter client load_connections_open) of $n connections" \
+      "($(stack_counter client load_connect_failures) failures)" >&2
     exit 1
   }
   open_s=$(python3 -c "import time; print(round(time.time() - $started, 1))")
   rss_kib "$server_PID" >"$WORK/rss.open"
   sleep 1  # the first requests are under way
   grep -E "^cpu[01] " /proc/stat >"$WORK/cpu.before"
-  t0=$(date +%s.%N) r0=$(counter client load_requests)
+  t0=$(date +%s.%N) r0=$(stack_counter client load_requests)
   sleep "$SECS"
-  t1=$(date +%s.%N) r1=$(counter client load_requests)
+  t1=$(date +%s.%N) r1=$(stack_counter client load_requests)
   grep -E "^cpu[01] " /proc/stat >"$WORK/cpu.after"
-  local lost=$(counter client load_connections_lost) failed=$(counter client load_connect_failures)
-  local accepted=$(counter server tcp_accepted)
+  local lost=$(stack_counter client load_connections_lost) failed=$(stack_counter client load_connect_failures)
+  local accepted=$(stack_counter server tcp_accepted)
   stop "$client_PID"
   python3 -c "import json; print(json.dumps({'connections': $n, 'rate': round(($r1 - $r0) / ($t1 - $t0), 1),
     'open_s': $open_s, 'lost': $lost, 'connect_failures': $failed, 'server_accepted': $accepted,
@@ -127,7 +112,7 @@ load() {
 
 ROUND_JSON=()
 start_server() {
-  start server "$(oryxd_config server "$HOSTIF" 1 0 198.18.78.2 fd00:78::2 "tcp_echo_port = 7")"
+  oryxd_start server "$(oryxd_config server "$HOSTIF" 1 0 198.18.78.2 fd00:78::2 "tcp_echo_port = 7")"
 }
 for r in $(seq "$ROUNDS"); do
   progress "round $r of $ROUNDS: $K connections"

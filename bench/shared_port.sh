@@ -59,40 +59,26 @@ address = "$IP/24"
 mac = "$MAC"
 next = "wire"
 CONF
-cat >"$WORK/oryxd.toml" <<CONF
-[kernel]
-hugepages = false
-memory_mb = 256
-file_prefix = "bench-oryxd-$$"
-main_lcore = 0
-worker_lcores = "1"
-idle = "adaptive"
-[plugins]
-path = ["$BUILD/plugins"]
-[log]
-level = "warn"
-[http]
-listen = "127.0.0.1:0"
-port_file = "$WORK/oryxd.port"
-webui_dir = ""
+# The oryxd of the attached run: the AF_XDP port, steered to redis's link.
+ORYXD_CONF="$(ORYXD_IDLE=adaptive oryxd_kernel_tables oryxd 256 0 1 "$WORK/oryxd.port")
 [stage.nic]
-type = "port"
-driver = "af_xdp"
-iface = "$HOSTIF"
-next = "share"
+type = \"port\"
+driver = \"af_xdp\"
+iface = \"$HOSTIF\"
+next = \"share\"
 [stage.redis]
-type = "port"
-driver = "memif"
-role = "server"
-socket = "$SOCK"
-next = "share"
+type = \"port\"
+driver = \"memif\"
+role = \"server\"
+socket = \"$SOCK\"
+next = \"share\"
 [stage.share]
-type = "steer"
-uplink = "nic"
-next = ["nic", "redis"]
-rules = ["tcp 6379 redis"]
-default = "redis"
-CONF
+type = \"steer\"
+uplink = \"nic\"
+next = [\"nic\", \"redis\"]
+rules = [\"tcp 6379 redis\"]
+default = \"redis\"
+"
 
 in_cli() { ip netns exec "$CLI" taskset -c 0 "$@"; }
 redis_up() { [ "$(in_cli timeout 2 redis-cli -h $IP ping 2>/dev/null)" = PONG ]; }
@@ -126,11 +112,7 @@ for r in $(seq "$ROUNDS"); do
   stop_pids
   progress "  SET $OWN_SET GET $OWN_GET"
   progress "round $r: redis attached to oryxd over memif"
-  rm -f "$WORK/oryxd.port"
-  "$BUILD/kernel/oryxd" -c "$WORK/oryxd.toml" >"$WORK/oryxd.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 100); do [ -s "$WORK/oryxd.port" ] && break; sleep 0.1; done
-  [ -s "$WORK/oryxd.port" ] || { cat "$WORK/oryxd.log" >&2; exit 1; }
+  oryxd_start oryxd "$ORYXD_CONF"
   start_redis "$WORK/attached.toml"
   measure
   read -r ATT_SET ATT_GET <"$WORK/rates"
