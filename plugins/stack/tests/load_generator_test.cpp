@@ -85,10 +85,13 @@ load_size = 64)"));
   CHECK(h.counter("server", "tcp_accepted") == 1000);
   CHECK(h.counter("client", "load_connect_failures") == 0);
   CHECK(h.counter("client", "load_connections_lost") == 0);
-  // Nothing was lost between the two, so nothing was sent twice (a
-  // connect's SYN is not a retransmission).
-  CHECK(h.counter("client", "tcp_retransmits") == 0);
-  CHECK(h.counter("server", "tcp_retransmits") == 0);
+  // Nothing was lost between the two: whatever either side sent twice
+  // reached the other as a duplicate. (A retransmission timeout may fire
+  // without a loss when this thread, which carries the frames, is held up
+  // for longer than one: it happened under ASan beside the fuzz build.)
+  for (int i = 0; i < 20; i++) shuttle(h);  // what is on its way arrives
+  CHECK(h.counter("client", "tcp_retransmits") == h.counter("server", "tcp_duplicate_segments"));
+  CHECK(h.counter("server", "tcp_retransmits") == h.counter("client", "tcp_duplicate_segments"));
 }
 
 TEST_CASE("lwIP's timers wait for a small transmit ring instead of overflowing it", "[stack]") {
