@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # shared_port.sh - redis under `oryx run` attached to an oryxd that owns
-# the port (AF_XDP), over a memif link and a steer stage, against the same
-# redis owning the port itself; same client, same run, same CPU budget.
+# the port, against the same redis owning the port itself; same client,
+# same run, same CPU budget. Two ways of attaching:
 #
 #   owning:   redis under oryx run, AF_XDP on the veth (the default
 #             configuration: the shared-thread model);
-#   attached: oryxd owns the AF_XDP port (steer: tcp 6379 -> memif), redis
+#   share:    oryxd's port_share service owns the veth (TC steering in the
+#             kernel: tcp 6379 -> redis's veth pair), redis under oryx run
+#             attaches and opens its end by AF_XDP;
+#   memif:    oryxd owns the AF_XDP port (steer: tcp 6379 -> memif), redis
 #             under oryx run has a memif client port.
-# The server side has CPU 1 only in both runs: redis and every thread Oryx
-# runs for it, and in the attached run oryxd too (its worker idles
+# The server side has CPU 1 only in every run: redis and every thread Oryx
+# runs for it, and in the memif run oryxd too (its worker idles
 # adaptively, so the two share the CPU by need; its control thread is on
-# CPU 0). redis-benchmark runs in a client namespace on CPU 0: SET and GET,
-# 50 connections, 64-byte values. ROUNDS rounds, each owning then
-# attached; the table shows the median of the per-round ratios, the JSON
-# every round.
+# CPU 0; the port share has no data-path thread). redis-benchmark runs in a
+# client namespace on CPU 0: SET and GET, 50 connections, 64-byte values.
+# ROUNDS rounds, each owning, share, memif; the table shows the median of
+# the per-round ratios to owning, the JSON every round.
 #
 # Usage: bench/shared_port.sh [BUILD_DIR]   (env: ROUNDS=3, REQUESTS=200000)
 set -euo pipefail
@@ -59,7 +62,21 @@ address = "$IP/24"
 mac = "$MAC"
 next = "wire"
 CONF
-# The oryxd of the attached run: the AF_XDP port, steered to redis's link.
+SHARE_SOCK=$WORK/share.sock
+{
+  echo "[kernel]"
+  echo "hugepages = false"
+  echo "memory_mb = 256"
+  echo "file_prefix = \"bench-share-$$\""
+  oryx_app_tables "$IP" | sed "s|^iface = .*|attach = \"$SHARE_SOCK\"\nattach_rules = [\"tcp 6379\"]\nattach_default = true|"
+} >"$WORK/share.toml"
+SHARE_CONF="$(oryxd_kernel_tables share 256 0 1 "$WORK/share.port")
+[service.share]
+type = \"port_share\"
+uplink = \"$HOSTIF\"
+socket = \"$SHARE_SOCK\"
+"
+# The oryxd of the memif run: the AF_XDP port, steered to redis's link.
 ORYXD_CONF="$(ORYXD_IDLE=adaptive oryxd_kernel_tables oryxd 256 0 1 "$WORK/oryxd.port")
 [stage.nic]
 type = \"port\"
@@ -111,6 +128,13 @@ for r in $(seq "$ROUNDS"); do
   read -r OWN_SET OWN_GET <"$WORK/rates"
   stop_pids
   progress "  SET $OWN_SET GET $OWN_GET"
+  progress "round $r: redis attached to oryxd's port share (kernel steering)"
+  oryxd_start share "$SHARE_CONF"
+  start_redis "$WORK/share.toml"
+  measure
+  read -r SH_SET SH_GET <"$WORK/rates"
+  stop_pids
+  progress "  SET $SH_SET GET $SH_GET"
   progress "round $r: redis attached to oryxd over memif"
   oryxd_start oryxd "$ORYXD_CONF"
   start_redis "$WORK/attached.toml"
@@ -118,7 +142,7 @@ for r in $(seq "$ROUNDS"); do
   read -r ATT_SET ATT_GET <"$WORK/rates"
   stop_pids
   progress "  SET $ATT_SET GET $ATT_GET"
-  ROUND_JSON+=("{\"owning\":{\"set\":$OWN_SET,\"get\":$OWN_GET},\"attached\":{\"set\":$ATT_SET,\"get\":$ATT_GET}}")
+  ROUND_JSON+=("{\"owning\":{\"set\":$OWN_SET,\"get\":$OWN_GET},\"share\":{\"set\":$SH_SET,\"get\":$SH_GET},\"memif\":{\"set\":$ATT_SET,\"get\":$ATT_GET}}")
 done
 
 python3 - "$OUT" "${ROUND_JSON[@]}" <<'PY'
@@ -127,12 +151,13 @@ out = sys.argv[1]
 rounds = [json.loads(r) for r in sys.argv[2:]]
 print(f"\nredis-benchmark, 50 connections, 64 B values, {len(rounds)} rounds")
 result = {}
-for op in ("set", "get"):
-    ratios = [r["attached"][op] / r["owning"][op] for r in rounds]
-    result[op] = statistics.median(ratios)
-    print(f"{op.upper():4} owning {statistics.median(r['owning'][op] for r in rounds):>10,.0f}  attached "
-          f"{statistics.median(r['attached'][op] for r in rounds):>10,.0f}  attached/owning "
-          f"{result[op]:.2f}   rounds: " + " ".join(f"{x:.2f}" for x in ratios))
+for path in ("share", "memif"):
+    for op in ("set", "get"):
+        ratios = [r[path][op] / r["owning"][op] for r in rounds]
+        result[f"{path}_{op}"] = statistics.median(ratios)
+        print(f"{op.upper():4} owning {statistics.median(r['owning'][op] for r in rounds):>10,.0f}  "
+              f"{path:6}{statistics.median(r[path][op] for r in rounds):>10,.0f}  {path}/owning "
+              f"{result[f'{path}_{op}']:.2f}   rounds: " + " ".join(f"{x:.2f}" for x in ratios))
 json.dump({"benchmark": "shared-port", "date": datetime.datetime.now().isoformat(timespec="seconds"),
            "host": platform.node(), "attached_over_owning": result, "rounds": rounds},
           open(out, "w"), indent=2)

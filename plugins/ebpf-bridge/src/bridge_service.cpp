@@ -24,6 +24,9 @@
 #include <set>
 
 namespace oryx::bridge {
+using oryx::bpf::inspect_interface;
+using oryx::bpf::interface_state;
+using oryx::bpf::InterfaceFacts;
 using oryx::sdk::Error;
 
 namespace {

@@ -8,6 +8,7 @@
 // worker's own tx queue, so workers never share a queue.
 #include "ethdev_device.hpp"
 #include "port_data_path.hpp"
+#include "share_attach.hpp"
 
 #include <oryx/sdk.hpp>
 
@@ -109,6 +110,25 @@ constexpr oryx_param kParams[] = {
     oryx::sdk::param_int("packet_size", 64, 9000, "64",
                          "null: size of the packets the null device produces."),
     oryx::sdk::param_string("address", "\"\"", "pci: device address, e.g. 0000:03:00.0."),
+    oryx::sdk::param_string(
+        "attach", "\"\"",
+        "af_xdp: attach to oryxd's port share at this Unix socket (its port_share service's "
+        "`socket`) instead of naming an interface: oryxd gives this process a link of its "
+        "own with the shared port's MAC, sends it the frames for the ports in attach_rules "
+        "and for the connections it opens, and reclaims everything when the process ends."),
+    oryx::sdk::param_string_list(
+        "attach_rules", 0, 64, "[]",
+        "attach: the destination ports this process takes, \"tcp|udp|any PORT[-PORT]\" (the "
+        "ports its servers listen on); a port another attached process holds is refused."),
+    oryx::sdk::param_string(
+        "attach_group", "\"\"",
+        "attach: processes attaching with the same group name take attach_rules' ports "
+        "together (the worker processes of one server: nginx's workers, each with its own "
+        "kernel); each new connection goes to one of them by a hash of its addresses and "
+        "ports and stays there. Empty: the ports are this process's alone."),
+    oryx::sdk::param_bool("attach_default", "false",
+                          "attach: this process also takes what no rule claims: ARP requests, "
+                          "ICMP, fragments, other ports (one process per share)."),
     oryx::sdk::param_end(),
 };
 
@@ -121,8 +141,19 @@ class PortStage {
       throw Error("a port has one next edge (where received packets go), found " +
                   std::to_string(edges.size()));
     std::string driver = cfg.get_string("driver");
-    if ((driver == "af_xdp" || driver == "af_packet") && cfg.get_string("iface").empty())
-      throw Error("iface: driver " + driver + " needs the kernel interface to use");
+    const bool attaching = !cfg.get_string("attach").empty();
+    if (attaching && driver != "af_xdp")
+      throw Error("attach: only an af_xdp port attaches to a port share");
+    if (attaching && !cfg.get_string("iface").empty())
+      throw Error("iface: a port that attaches to a port share gets its interface from oryxd");
+    if (!attaching && (!cfg.get_string_list("attach_rules").empty() || cfg.get_bool("attach_default") ||
+                       !cfg.get_string("attach_group").empty()))
+      throw Error(std::string(cfg.get_bool("attach_default")            ? "attach_default"
+                              : cfg.get_string("attach_group").empty() ? "attach_rules"
+                                                                         : "attach_group") +
+                  ": only with attach");
+    if ((driver == "af_xdp" || driver == "af_packet") && cfg.get_string("iface").empty() && !attaching)
+      throw Error("iface: driver " + driver + " needs the kernel interface to use (or attach)");
     if (driver == "pci") {
       std::string address = cfg.get_string("address");
       rte_pci_addr parsed;
@@ -151,6 +182,14 @@ class PortStage {
     oryx::io::DeviceSpec spec;
     spec.driver = driver_;
     spec.iface = cfg.get_string("iface");
+    if (std::string socket = cfg.get_string("attach"); !socket.empty()) {
+      oryx::io::ShareGrant grant = share_.attach(
+          {socket, program_invocation_short_name, cfg.get_string_list("attach_rules"),
+           cfg.get_string("attach_group"), cfg.get_bool("attach_default")});
+      spec.iface = grant.interface;
+      log_.info("port ", name_, ": attached to port share ", grant.service, " at ", socket,
+                " as slot ", grant.slot, ", interface ", grant.interface, " (", grant.mac, ")");
+    }
     spec.queue_start = int(cfg.get_int("queue_start"));
     spec.queue_pairs = std::max<uint16_t>(rx_queues_, tx_queues_);
     spec.memif_socket = cfg.get_string("socket");
@@ -267,7 +306,8 @@ class PortStage {
   bool link_up_ = false;           // memif: as worker 0 last saw it
   uint64_t next_link_watch_ = 0;  // memif: in timer cycles
   std::string driver_;
-  MemifIdLock memif_lock_;  // released after the device is gone
+  MemifIdLock memif_lock_;
+  oryx::io::ShareAttachment share_;  // declared before device_: detached after the device is gone
   std::unique_ptr<oryx::io::EthdevDevice> device_;
   uint16_t port_id_ = 0;
   uint32_t workers_ = 1;

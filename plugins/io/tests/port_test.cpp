@@ -113,7 +113,16 @@ TEST_CASE("port tables start-up refuses, by line and key", "[io]") {
     return oryx::testing::setup_error({"io"}, "[stage.p]\ntype = \"port\"\n" + table);
   };
   CHECK(refused("driver = \"af_xdp\"\n") ==
-        "test.toml:1: stage.p.iface: driver af_xdp needs the kernel interface to use");
+        "test.toml:1: stage.p.iface: driver af_xdp needs the kernel interface to use (or attach)");
+  CHECK(refused("driver = \"memif\"\nattach = \"/run/oryx/share-s.sock\"\n") ==
+        "test.toml:4: stage.p.attach: only an af_xdp port attaches to a port share");
+  CHECK(refused("driver = \"af_xdp\"\niface = \"eth9\"\nattach = \"/run/oryx/share-s.sock\"\n") ==
+        "test.toml:4: stage.p.iface: a port that attaches to a port share gets its interface from oryxd");
+  CHECK(refused("driver = \"af_xdp\"\niface = \"eth9\"\nattach_rules = [\"tcp 80\"]\n") ==
+        "test.toml:5: stage.p.attach_rules: only with attach");
+  // Attaching to a share nobody serves: the error says where and why.
+  CHECK_THAT(refused("driver = \"af_xdp\"\nattach = \"/nonexistent/share.sock\"\n"),
+             Catch::Contains("attach: port share at /nonexistent/share.sock: No such file or directory"));
   CHECK(refused("driver = \"pci\"\naddress = \"03:00\"\n") ==
         "test.toml:4: stage.p.address: expected a PCI address like 0000:03:00.0, found "
         "\"03:00\"");

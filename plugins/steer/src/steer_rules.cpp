@@ -18,14 +18,8 @@ uint16_t parse_port(const std::string& text, const std::string& rule) {
   return uint16_t(v);
 }
 
-}  // namespace
-
-Rule parse_rule(const std::string& text) {
-  std::istringstream in(text);
-  std::string proto, ports, edge, extra;
-  if (!(in >> proto >> ports >> edge) || (in >> extra))
-    throw std::invalid_argument("rule \"" + text + "\": expected \"tcp|udp|any PORT[-PORT] EDGE[|EDGE...]\"");
-  Rule r;
+// "PROTO PORT[-PORT]" of `text` into `r`.
+void parse_ports(const std::string& text, const std::string& proto, const std::string& ports, Rule& r) {
   if (proto == "tcp" || proto == "any") r.tcp = true;
   if (proto == "udp" || proto == "any") r.udp = true;
   if (!r.tcp && !r.udp)
@@ -35,6 +29,27 @@ Rule parse_rule(const std::string& text) {
   r.last = dash == std::string::npos ? r.first : parse_port(ports.substr(dash + 1), text);
   if (r.last < r.first)
     throw std::invalid_argument("rule \"" + text + "\": the range " + ports + " ends before it starts");
+}
+
+}  // namespace
+
+Rule parse_match(const std::string& text) {
+  std::istringstream in(text);
+  std::string proto, ports, extra;
+  if (!(in >> proto >> ports) || (in >> extra))
+    throw std::invalid_argument("rule \"" + text + "\": expected \"tcp|udp|any PORT[-PORT]\"");
+  Rule r;
+  parse_ports(text, proto, ports, r);
+  return r;
+}
+
+Rule parse_rule(const std::string& text) {
+  std::istringstream in(text);
+  std::string proto, ports, edge, extra;
+  if (!(in >> proto >> ports >> edge) || (in >> extra))
+    throw std::invalid_argument("rule \"" + text + "\": expected \"tcp|udp|any PORT[-PORT] EDGE[|EDGE...]\"");
+  Rule r;
+  parse_ports(text, proto, ports, r);
   for (size_t start = 0;;) {
     size_t bar = edge.find('|', start);
     std::string one = edge.substr(start, bar == std::string::npos ? std::string::npos : bar - start);

@@ -20,6 +20,9 @@ struct Rule {
 // One rule from its text; throws std::invalid_argument saying what is
 // wrong with it.
 Rule parse_rule(const std::string& text);
+// A rule without edges, "PROTO PORT[-PORT]" (what an application
+// attaching to a port_share service claims); throws as parse_rule.
+Rule parse_match(const std::string& text);
 
 // The edges of each protocol and destination port: a port maps to a
 // group (0: no rule), a group to one or more edge numbers.

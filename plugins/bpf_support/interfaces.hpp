@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// interfaces.hpp - what the bridge needs to know about a network
+// interfaces.hpp - what the BPF services need to know about a network
 // interface of this namespace, read from sysfs and ethtool.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-namespace oryx::bridge {
+namespace oryx::bpf {
 
 struct InterfaceFacts {
   uint32_t ifindex = 0;  // 0: no interface of that name
@@ -22,4 +22,4 @@ InterfaceFacts inspect_interface(const std::string& name);
 // Only ifindex and up (cheap: what the link-state poll needs).
 InterfaceFacts interface_state(const std::string& name);
 
-}  // namespace oryx::bridge
+}  // namespace oryx::bpf

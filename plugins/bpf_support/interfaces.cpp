@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace oryx::bridge {
+namespace oryx::bpf {
 namespace {
 
 std::string read_line(const std::string& path) {
@@ -76,4 +76,4 @@ InterfaceFacts inspect_interface(const std::string& name) {
   return facts;
 }
 
-}  // namespace oryx::bridge
+}  // namespace oryx::bpf
