@@ -69,7 +69,7 @@ SHARE_SOCK=$WORK/share.sock
   echo "memory_mb = 256"
   echo "file_prefix = \"bench-share-$$\""
   oryx_app_tables "$IP" | sed "s|^iface = .*|attach = \"$SHARE_SOCK\"\nattach_rules = [\"tcp 6379\"]\nattach_default = true|"
-} >"$WORK/share.toml"
+} >"$WORK/share-app.toml"
 SHARE_CONF="$(oryxd_kernel_tables share 256 0 1 "$WORK/share.port")
 [service.share]
 type = \"port_share\"
@@ -130,7 +130,7 @@ for r in $(seq "$ROUNDS"); do
   progress "  SET $OWN_SET GET $OWN_GET"
   progress "round $r: redis attached to oryxd's port share (kernel steering)"
   oryxd_start share "$SHARE_CONF"
-  start_redis "$WORK/share.toml"
+  start_redis "$WORK/share-app.toml"
   measure
   read -r SH_SET SH_GET <"$WORK/rates"
   stop_pids
