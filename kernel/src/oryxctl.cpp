@@ -51,6 +51,7 @@ void usage(FILE* out) {
                "                         /api/v1/ROUTE/PATH?KEY=VALUE&...); e.g. show bridge/fdb\n"
                "  sockmap                = show sockmap (sockets the sockmap services redirect)\n"
                "  bridge [fdb]           = show bridge, show bridge/fdb (eBPF bridge ports, FDB)\n"
+               "  share                  = show share (shared ports: attached processes, reclaimed)\n"
                "  log                    loggers and their levels, recent warnings\n"
                "  log LOGGER LEVEL       set a logger's level (\"*\" for all); needs the token\n"
                "  capture points         where packets can be captured (pdump plugin)\n"
@@ -544,6 +545,8 @@ int main(int argc, char** argv) {
       show(request(ep, "GET", "/api/v1/bridge"), print_tables);
     else if (cmd == "bridge" && args.size() == 1 && args[0] == "fdb")
       show(request(ep, "GET", "/api/v1/bridge/fdb"), print_tables);
+    else if (cmd == "share" && args.empty())
+      show(request(ep, "GET", "/api/v1/share"), print_tables);
     else if (cmd == "show")
       show(request(ep, "GET", show_path(args)), print_tables);
     else if (cmd == "config" && args.empty()) std::printf("%s\n", request(ep, "GET", "/api/v1/config").dump(2).c_str());

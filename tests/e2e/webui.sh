@@ -34,6 +34,9 @@ make_ns "$NS" "$NS" 198.18.64.1/24
 make_pod oxp1$TAG oxq1$TAG 198.18.66.1/24
 make_pod oxp2$TAG oxq2$TAG 198.18.66.2/24
 make_cgroup MESH "oryx-$PREFIX"
+ip link add oxs$TAG type veth peer name oxt$TAG  # the shared port's uplink
+_LINKS+=(oxs$TAG)
+ip link set oxs$TAG up
 
 CFG=$(write_config ui "
 [kernel]
@@ -58,6 +61,10 @@ cgroups = [\"$MESH\"]
 [service.br]
 type = \"ebpf_bridge\"
 interfaces = [\"oxq1$TAG\", \"oxq2$TAG\"]
+[service.share]
+type = \"port_share\"
+uplink = \"oxs$TAG\"
+socket = \"$WORK/share.sock\"
 ")
 sed -i "s|^listen = .*|listen = \"198.18.65.1:0\"\ntls_certificate = \"$WORK/server.pem\"|; s|^token = .*|token = \"$TOKEN\"|" "$CFG"
 ORYXD_CACERT=$WORK/cert.pem ORYXD_TOKEN=$TOKEN start_oryxd ui "$CFG"
@@ -119,6 +126,23 @@ wait_until 60 "[ \"\$(\"\${CTL[@]}\" --json connections --state ESTABLISHED --li
 wait_until 10 "[ \"\$(\"\${CTL[@]}\" --json sockmap | json \"len(j['services'][0]['pairs'])\")\" -ge 1 ]" ||
   fail "sockmap tracks no pair"
 wait_until 10 "[ \"\$(\"\${CTL[@]}\" --json bridge fdb | json \"len(j['entries'])\")\" -ge 2 ]" || fail "the bridge learned no stations"
+# Two processes attach to the shared port (its protocol, spoken by
+# Python; run directly so that $! is the attached process): one leaves at
+# once and is reclaimed, one stays.
+cat >"$WORK/attach.py" <<'PY'
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.send(json.dumps({"name": sys.argv[2], "rules": [sys.argv[3]]}).encode())
+assert "interface" in json.loads(s.recv(4096)), "refused"
+time.sleep(float(sys.argv[4]))
+PY
+python3 "$WORK/attach.py" "$WORK/share.sock" ui-gone "udp 6000" 0 || fail "the short-lived process could not attach"
+python3 "$WORK/attach.py" "$WORK/share.sock" ui-app "tcp 7000" 240 &
+SHARE_APP=$!
+_PIDS+=("$SHARE_APP")
+wait_until 10 "[ \"\$(\"\${CTL[@]}\" --json share | json \"len(j['shares'][0]['applications'])\")\" -eq 1 ]" ||
+  fail "the shared port lists no attached process"
 
 log "the dashboard in chromium"
 mkdir -p "$WORK/screens"
@@ -126,7 +150,7 @@ cd "$ORYX_SOURCE/tests/webui"
 SPKI=$(openssl x509 -in "$WORK/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
        openssl dgst -sha256 -binary | base64)
 UI_URL=$URL UI_TOKEN=$TOKEN UI_CACERT=$WORK/cert.pem UI_SPKI=$SPKI UI_ORYXCTL=$ORYXCTL UI_WORK=$WORK \
-  UI_CONNECTIONS=$CONNECTIONS UI_BRIDGE_PORTS="oxq1$TAG oxq2$TAG" \
+  UI_CONNECTIONS=$CONNECTIONS UI_BRIDGE_PORTS="oxq1$TAG oxq2$TAG" UI_SHARE_PID=$SHARE_APP \
   node dashboard.mjs || fail "dashboard checks failed"
 
 log "the capture downloaded from the page is a pcapng tshark reads"

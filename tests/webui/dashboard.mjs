@@ -207,6 +207,19 @@ try {
     check(rx > 0, `bridge port ${p}: ${rx} frames received`);
   }
   await shot("bridge");
+  await tab("share");
+  await page.waitForSelector("#share-body:not([hidden])");
+  await settle();
+  const sh = ctl("share").shares[0];
+  const app = sh.applications[0], k = `share.share.${env.UI_SHARE_PID}`;
+  check(app.pid === Number(env.UI_SHARE_PID), `oryxctl lists the attached process ${app.pid}`);
+  check((await value(`${k}.name`)) === "ui-app" && (await value(`${k}.rules`)) === "tcp 7000" &&
+        (await value(`${k}.interface`)) === app.interface,
+        `the attached process: ${await value(`${k}.name`)}, ${await value(`${k}.rules`)}, ${await value(`${k}.interface`)}`);
+  const gone = sh.reclaimed[0];
+  check(gone.name === "ui-gone" && (await value(`share.share.reclaimed.${gone.pid}.name`)) === "ui-gone",
+        `the process that left is listed as reclaimed (pid ${gone.pid}, ${gone.took_ms} ms)`);
+  await shot("share");
 
   // ---- captures: start, watch, stop, download; API errors shown
   await tab("captures");
