@@ -100,27 +100,7 @@ share | json "[a for a in j['shares'][0]['applications'] if a['pid'] == $REDIS][
   fail "redis (pid $REDIS) is not listed with tcp 6379"
 
 log "at the same time: 200 redis values and ten 1 MiB files from nginx, byte-exact, then wrk"
-ip netns exec "$NS" timeout 60 $PY - >"$WORK/redis.out" 2>&1 <<PY &
-import os, random, socket
-random.seed(7)
-values = {f"k{i}": os.urandom(random.randint(1, 20000)).hex() for i in range(200)}
-def command(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a.encode()
-        out += b"\$%d\r\n%s\r\n" % (len(a), a)
-    return out
-s = socket.create_connection(("$NET.2", 6379), timeout=30)
-f = s.makefile("rb")
-for k, v in values.items():
-    s.sendall(command("SET", k, v))
-    assert f.readline() == b"+OK\r\n"
-for k, v in values.items():
-    s.sendall(command("GET", k))
-    n = int(f.readline()[1:])
-    assert f.read(n + 2)[:-2].decode() == v, k
-print("ok")
-PY
+ip netns exec "$NS" timeout 60 $PY "$ORYX_SOURCE/tests/e2e/redis_values.py" $NET.2 >"$WORK/redis.out" 2>&1 &
 VALUES=$!
 for i in $(seq 10); do
   got=$(in_ns curl -sf -m 20 http://$NET.2/blob.bin | sha256sum | cut -d' ' -f1)
@@ -161,24 +141,7 @@ echo "$out" | grepq "tcp port 6379 is claimed by redis-server (pid $REDIS)" ||
 wait_until 1 '[ "$(S refused)" -eq 1 ]' || fail "refused = $(S refused)"
 
 log "redis killed with SIGKILL under load 20 times: oryxd reclaims it within a second, nginx is unaffected, redis comes back"
-ip netns exec "$NS" timeout 300 $PY - "$WORK/load.count" "$NET.2" <<'PY' &
-import socket, sys, time
-done = lost = 0
-while True:
-    try:
-        s = socket.create_connection((sys.argv[2], 6379), timeout=2)
-        f = s.makefile("rb")
-        while True:
-            s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\n" + b"v" * 100 + b"\r\n")
-            if f.readline() != b"+OK\r\n":
-                raise OSError("unexpected reply")
-            done += 1
-            if done % 100 == 0:
-                open(sys.argv[1], "w").write(f"{done} {lost}")
-    except OSError:
-        lost += 1
-        time.sleep(0.05)
-PY
+ip netns exec "$NS" timeout 300 $PY "$ORYX_SOURCE/tests/e2e/redis_load.py" "$WORK/load.count" $NET.2 &
 _PIDS+=($!)
 served() { [ -s "$WORK/load.count" ] && cut -d' ' -f1 "$WORK/load.count"; }
 reclaims0=$(S reclaims)

@@ -56,28 +56,7 @@ as_nobody() {
 }
 # roundtrip: 200 values of up to 20 KB SET and read back from the namespace.
 roundtrip() {
-  ip netns exec "$NS" timeout 60 $PY - <<'PY'
-import os, random, socket
-random.seed(11)
-values = {f"k{i}": os.urandom(random.randint(1, 20000)).hex() for i in range(200)}
-def command(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a.encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
-s = socket.create_connection(("198.18.107.2", 6379), timeout=30)
-f = s.makefile("rb")
-for k, v in values.items():
-    s.sendall(command("SET", k, v))
-    assert f.readline() == b"+OK\r\n"
-for k, v in values.items():
-    s.sendall(command("GET", k))
-    n = int(f.readline()[1:])
-    got = f.read(n + 2)[:-2].decode()
-    assert got == v, f"{k}: {len(got)} bytes back of {len(v)}"
-print("ok")
-PY
+  ip netns exec "$NS" timeout 60 $PY "$ORYX_SOURCE/tests/e2e/redis_values.py" 198.18.107.2 11
 }
 ping_redis() { [ "$(ip netns exec "$NS" timeout 2 redis-cli -h 198.18.107.2 ping 2>/dev/null)" = PONG ]; }
 # effective capabilities and real uid of a process, from /proc

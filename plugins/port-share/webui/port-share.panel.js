@@ -35,7 +35,7 @@ function render(section, shared, j) {
   fillTable($("#share-apps", section), j.shares.flatMap((s) => s.applications.map((a) => {
     const k = `share.${s.service}.${a.pid}`;
     return [s.service, { text: a.name + (a.default ? " (default)" : ""), id: `${k}.name`, value: a.name },
-      num(a.pid, `${k}.pid`), a.uid === 0 ? "root" : String(a.uid), a.group || "–",
+      { text: String(a.pid), id: `${k}.pid`, value: a.pid, cls: "num" }, a.uid === 0 ? "root" : String(a.uid), a.group || "–",
       { text: a.rules.join(", ") || "–", id: `${k}.rules`, value: a.rules.join(",") },
       { text: a.interface, id: `${k}.interface`, value: a.interface }, fmtDuration(a.attached_s),
       num(r.rate(`${k}.to`, a.frames_to_app)), num(r.rate(`${k}.from`, a.frames_from_app)),
@@ -43,7 +43,7 @@ function render(section, shared, j) {
   })), "no process attached");
   fillTable($("#share-reclaimed", section), j.shares.flatMap((s) => s.reclaimed.map((c) => {
     const k = `share.${s.service}.reclaimed.${c.pid}`;
-    return [s.service, { text: c.name, id: `${k}.name`, value: c.name }, num(c.pid),
+    return [s.service, { text: c.name, id: `${k}.name`, value: c.name }, { text: String(c.pid), cls: "num" },
       c.interface, num(c.port_rules), num(c.flows, `${k}.flows`),
       { text: `${c.took_ms.toFixed(1)} ms`, id: `${k}.took_ms`, value: c.took_ms }, fmtDuration(c.ago_s) + " ago"];
   })), "none yet");
