@@ -46,6 +46,12 @@ class PortDataPath {
       if (got == b.capacity) break;
       got += rte_eth_rx_burst(port_id_, q, b.pkts + got, uint16_t(b.capacity - got));
     }
+    return deliver(b, got);
+  }
+
+  // The first `got` packets of b.pkts, received from this port by other
+  // means (software queues), go to the next edge and are counted.
+  uint16_t deliver(oryx_burst& b, uint16_t got) const {
     if (!got) return 0;
     uint64_t bytes = 0;
     uint16_t edge = has_route_ ? 1 : ORYX_EDGE_DROP;

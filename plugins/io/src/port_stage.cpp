@@ -9,6 +9,7 @@
 #include "ethdev_device.hpp"
 #include "port_data_path.hpp"
 #include "share_attach.hpp"
+#include "soft_rss.hpp"
 
 #include <oryx/sdk.hpp>
 
@@ -45,7 +46,7 @@ using oryx::io::kPortCounterCount;
 // receive ring is otherwise lost without a trace).
 enum XdpCounter : size_t {
   kXdpRxRingFull = kPortCounterCount, kXdpRxDropped, kXdpRxInvalid, kXdpTxInvalid,
-  kLinkDown, kLinkUp, kCounterCount
+  kLinkDown, kLinkUp, kSoftRssSpread, kSoftRssRingFull, kCounterCount
 };
 
 constexpr auto kCounters = oryx::sdk::counter_table(
@@ -66,7 +67,13 @@ constexpr auto kCounters = oryx::sdk::counter_table(
                                     "was killed) and its shared memory was released; seen "
                                     "within 50 ms.")},
      {kLinkUp, oryx::sdk::counter("link_up_events", "events",
-                                  "memif: a peer connected (again).")}});
+                                  "memif: a peer connected (again).")},
+     {kSoftRssSpread, oryx::sdk::counter("soft_rss_spread", "packets",
+                                         "soft_rss_queues: frames handed to a software queue by "
+                                         "their RSS hash.")},
+     {kSoftRssRingFull, oryx::sdk::counter("soft_rss_ring_full", "packets",
+                                           "soft_rss_queues: frames dropped because their "
+                                           "software queue was full.")}});
 static_assert(kCounters.size() == kCounterCount);
 
 // How often a worker reads its af_xdp sockets' statistics (a system call
@@ -110,6 +117,13 @@ constexpr oryx_param kParams[] = {
     oryx::sdk::param_int("packet_size", 64, 9000, "64",
                          "null: size of the packets the null device produces."),
     oryx::sdk::param_string("address", "\"\"", "pci: device address, e.g. 0000:03:00.0."),
+    oryx::sdk::param_int(
+        "soft_rss_queues", 0, 64, "0",
+        "Make a one-queue device look like a NIC with receive-side scaling and this many "
+        "queues (0: off): worker 0 reads the device and hands each frame to software queue "
+        "(Toeplitz hash of its addresses and ports, the default key, a 128-entry redirection "
+        "table) mod this count, as a NIC would; queue q is polled by worker q modulo the "
+        "worker count. For testing RSS and per-worker stacks without such a NIC."),
     oryx::sdk::param_string(
         "attach", "\"\"",
         "af_xdp: attach to oryxd's port share at this Unix socket (its port_share service's "
@@ -167,6 +181,10 @@ class PortStage {
     // A server offers one id; the client processes choose among several.
     if (cfg.get_int("memif_ids") > 1 && (driver != "memif" || cfg.get_string("role") != "client"))
       throw Error("memif_ids: only a memif client chooses among several ids");
+    if (cfg.get_int("soft_rss_queues") == 1)
+      throw Error("soft_rss_queues: one queue needs no spreading (0 turns it off)");
+    if (cfg.get_int("soft_rss_queues") > 1 && cfg.get_int("rx_queues") != 1)
+      throw Error("soft_rss_queues: the device is read through one queue (rx_queues = 1)");
   }
 
   explicit PortStage(const oryx::sdk::InstanceContext& ctx)
@@ -175,6 +193,9 @@ class PortStage {
     driver_ = cfg.get_string("driver");
     workers_ = std::max<uint32_t>(1, host_.worker_count());
     oryx::io::QueueSetup setup = oryx::io::queue_setup(cfg, workers_);
+    // Software RSS: the device has one queue each way, the workers share it
+    // through software queues (soft_rss.hpp).
+    if (cfg.get_int("soft_rss_queues") > 1) setup.tx_queues = 1;
     rx_queues_ = setup.rx_queues;
     tx_queues_ = setup.tx_queues;
     check(cfg, ctx.edges);
@@ -209,6 +230,9 @@ class PortStage {
     oryx::io::configure_ethdev(port_id_, setup, host_.mbuf_pool(rte_eth_dev_socket_id(port_id_)),
                                &rx_wake_fds_);
     if (driver_ == "af_xdp") next_xdp_read_.assign(workers_, 0);
+    if (int64_t n = cfg.get_int("soft_rss_queues"); n > 1)
+      soft_rss_ = std::make_unique<oryx::io::SoftRss>(name_, unsigned(n), setup.rx_desc * 2u,
+                                                      rte_eth_dev_socket_id(port_id_));
     promiscuous_ = cfg.get_bool("promiscuous");
     host_.register_port(name_, port_id_, driver_);
     data_path_ = std::make_unique<oryx::io::PortDataPath>(port_id_, rx_queues_, workers_,
@@ -231,6 +255,7 @@ class PortStage {
   // The descriptors of the receive queues `worker` polls; -1 (polled on a
   // timer by a hosted worker) when the driver has none for one of them.
   int wake_fds(uint32_t worker, int* fds, uint32_t max) {
+    if (soft_rss_) return -1;  // software queues: polled on a timer
     uint32_t n = 0;
     for (uint16_t q = 0; q < rx_queues_; q++) {
       if (q % workers_ != worker) continue;
@@ -243,11 +268,31 @@ class PortStage {
   uint16_t poll(oryx_burst& b) {
     if (!next_xdp_read_.empty()) read_xdp_statistics(b);
     if (driver_ == "memif" && b.worker == 0) watch_link(b);
+    if (soft_rss_) {
+      if (b.worker == 0) {
+        soft_rss_->spread(port_id_, &b.counters[kSoftRssSpread], &b.counters[kSoftRssRingFull]);
+        soft_rss_->drain_tx(port_id_, &b.counters[oryx::io::kTxPackets],
+                            &b.counters[oryx::io::kTxBytes], &b.counters[oryx::io::kTxFull]);
+      }
+      return data_path_->deliver(b, soft_rss_->collect(b.worker, workers_, b.pkts, b.capacity));
+    }
     return data_path_->poll(b);
   }
-  void process(oryx_burst& b) { data_path_->process(b); }
+  void process(oryx_burst& b) {
+    if (soft_rss_ && b.worker != 0) return queue_for_worker_0(b);
+    data_path_->process(b);
+  }
 
  private:
+  // Software RSS, a worker but 0: its frames wait in the software transmit
+  // queue for worker 0 (counted as sent when the device takes them).
+  void queue_for_worker_0(oryx_burst& b) {
+    uint16_t took = soft_rss_->queue_tx(b.pkts, b.count);
+    for (uint16_t i = 0; i < took; i++) b.next[i] = ORYX_EDGE_CONSUMED;
+    for (uint16_t i = took; i < b.count; i++) b.next[i] = ORYX_EDGE_DROP;
+    b.counters[oryx::io::kTxFull] += b.count - took;
+  }
+
   // The memif id this process took among several (memif_ids): an flock on
   // a file per socket and id, held while the port lives and dropped by
   // the kernel when the process ends, however it ends.
@@ -309,6 +354,7 @@ class PortStage {
   MemifIdLock memif_lock_;
   oryx::io::ShareAttachment share_;  // declared before device_: detached after the device is gone
   std::unique_ptr<oryx::io::EthdevDevice> device_;
+  std::unique_ptr<oryx::io::SoftRss> soft_rss_;  // soft_rss_queues
   uint16_t port_id_ = 0;
   uint32_t workers_ = 1;
   uint16_t rx_queues_ = 1;

@@ -3,9 +3,10 @@
 #include "flow_hash.hpp"
 #include "flow_steering.hpp"
 
+#include <oryx/rss.hpp>
+
 #include <rte_arp.h>
 #include <rte_ether.h>
-#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
@@ -19,17 +20,10 @@ namespace oryx::stack {
 unsigned flow_owner(const uint8_t* src, const uint8_t* dst, unsigned address_len,
                     uint16_t src_port, uint16_t dst_port, unsigned owners) {
   if (owners <= 1) return 0;
-  // Word by word from aligned copies: addresses sit at any offset of a
-  // frame, and rte_hash_crc() loads them as 32-bit words.
-  uint32_t h = 0x5f0e1d2c;
-  for (const uint8_t* address : {src, dst}) {
-    uint32_t words[4] = {};
-    std::memcpy(words, address, std::min<unsigned>(address_len, sizeof(words)));
-    for (unsigned i = 0; i < (address_len + 3) / 4 && i < 4; i++) h = rte_hash_crc_4byte(words[i], h);
-  }
-  h = rte_hash_crc_4byte(uint32_t(src_port) << 16 | dst_port, h);
-  // The high bits: CRC's low bits vary least over nearby ports.
-  return unsigned((uint64_t(h) * owners) >> 32);
+  // As a port with receive-side scaling spreads flows over its queues
+  // (oryx/rss.hpp): with queue q polled by worker q, every frame then
+  // arrives at its owner and nothing needs steering.
+  return oryx::rss::queue_of(oryx::rss::flow_hash(src, dst, address_len, src_port, dst_port), owners);
 }
 
 namespace {
