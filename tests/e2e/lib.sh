@@ -248,6 +248,14 @@ CONF
 # serving ROOT on LISTEN, its state files in $WORK; PROCESS-MODEL is the
 # top-level directives ("master_process off;", "worker_processes 4; ...").
 # Prints the file's path.
+# web_root: a document root for the test's web servers, ROOT=$WORK/www,
+# holding blob.bin (1 MiB of random bytes); WANT is its sha256.
+web_root() {
+  ROOT=$WORK/www
+  mkdir -p "$ROOT"
+  head -c $((1024 * 1024)) /dev/urandom >"$ROOT/blob.bin"
+  WANT=$(sha256sum <"$ROOT/blob.bin" | cut -d' ' -f1)
+}
 static_nginx_conf() {
   cat >"$WORK/nginx.conf" <<CONF
 daemon off; $1

@@ -12,10 +12,7 @@ NS=oxn$TAG
 NET=198.18.94
 make_ns "$NS" "$NS" $NET.1/24
 ORYX=$ORYX_BUILD/kernel/preload/oryx
-ROOT=$WORK/www
-mkdir -p "$ROOT"
-head -c $((1024 * 1024)) /dev/urandom >"$ROOT/blob.bin"
-WANT=$(sha256sum <"$ROOT/blob.bin" | cut -d' ' -f1)
+web_root  # ROOT with a 1 MiB blob.bin, WANT its sha256
 echo "hello from nginx on oryx" >"$ROOT/index.html"
 
 # nginx_conf MODE: a configuration for one process model.

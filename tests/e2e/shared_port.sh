@@ -18,10 +18,7 @@ NET=198.18.114
 make_ns "$NS" "$NS" $NET.1/24
 ORYX=$ORYX_BUILD/kernel/preload/oryx
 MAC=$(cat "/sys/class/net/$NS/address")  # every stack answers with the uplink's MAC
-ROOT=$WORK/www
-mkdir -p "$ROOT"
-head -c $((1024 * 1024)) /dev/urandom >"$ROOT/blob.bin"
-WANT=$(sha256sum <"$ROOT/blob.bin" | cut -d' ' -f1)
+web_root  # ROOT with a 1 MiB blob.bin, WANT its sha256
 
 start_oryxd owner "$(write_config owner "
 [kernel]

@@ -17,10 +17,7 @@ SOCK=oryx-e2e-workers-$TAG.sock
 # The memif id locks the application's kernels took (memif_ids).
 remove_id_locks() { rm -f /run/lock/oryx-memif-"$SOCK"-*.lock; }
 _CLEANUP_HOOKS+=(remove_id_locks)
-ROOT=$WORK/www
-mkdir -p "$ROOT"
-head -c $((1024 * 1024)) /dev/urandom >"$ROOT/blob.bin"
-WANT=$(sha256sum <"$ROOT/blob.bin" | cut -d' ' -f1)
+web_root  # ROOT with a 1 MiB blob.bin, WANT its sha256
 
 links=""
 for w in 0 1 2 3; do
