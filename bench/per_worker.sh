@@ -5,11 +5,16 @@
 # requests outstanding over CONNECTIONS connections (bench/scale_oryx.sh's
 # client).
 #
-# A veth pair in the root namespace. The server's port is AF_PACKET with
-# one or two queues (DPDK 22.11's AF_XDP driver opens one queue of a veth
-# only; AF_PACKET's fanout spreads flows over its sockets by the kernel's
-# hash, and the stack steers what arrives at the worker that does not own
-# it). The client's port is AF_XDP, on the veth's one queue. This machine has
+# A veth pair in the root namespace. The server's port (SERVER_PORT):
+#   softrss    AF_XDP on the veth's one queue; with two stacks
+#              soft_rss_queues = 2 spreads flows over the workers as a NIC's
+#              RSS would, by the hash the stack owns flows by: nothing is
+#              steered between the stacks (the default);
+#   af_packet  AF_PACKET with one or two queues (DPDK 22.11's AF_XDP driver
+#              opens one queue of a veth only; AF_PACKET's fanout spreads
+#              flows over its sockets by the kernel's hash, and the stack
+#              steers what arrives at the worker that does not own it).
+# The client's port is AF_XDP, on the veth's one queue. This machine has
 # two CPUs, so the client shares them:
 #   one stack:  server worker on CPU 1, client worker on CPU 0;
 #   two stacks: server workers on CPUs 0 and 1, client worker on CPU 0.
@@ -20,7 +25,7 @@
 # Median of the rounds' ratios; JSON as every benchmark.
 #
 # Usage: bench/per_worker.sh [BUILD_DIR]
-#   env: ROUNDS=3 SECONDS_EACH=5 CONNECTIONS=1000 IN_FLIGHT=200
+#   env: ROUNDS=3 SECONDS_EACH=5 CONNECTIONS=1000 IN_FLIGHT=200 SERVER_PORT=softrss
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 SECS=${SECONDS_EACH:-5}
@@ -44,13 +49,19 @@ kernel_tables() { ORYXD_IDLE=adaptive oryxd_kernel_tables "$1" 512 "$2" "$3" "$W
 server_config() {  # server_config STACKS
   local workers=1 queues=1 per_worker=false
   if [ "$1" = 2 ]; then workers=0,1 queues=2 per_worker=true; fi
+  local port="driver = \"af_packet\"
+rx_queues = $queues"
+  if [ "${SERVER_PORT:-softrss}" = softrss ]; then
+    port="driver = \"af_xdp\""
+    [ "$queues" = 1 ] || port+="
+soft_rss_queues = $queues"
+  fi
   kernel_tables server 0 "$workers"
   cat <<CONF
 [stage.wire]
 type = "port"
-driver = "af_packet"
+$port
 iface = "$HOSTIF"
-rx_queues = $queues
 next = "ip"
 [stage.ip]
 type = "stack"
