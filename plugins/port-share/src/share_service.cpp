@@ -248,9 +248,10 @@ nlohmann::json ShareService::attach(const Peer& peer, const nlohmann::json& requ
   }
   uint32_t slot_plus_one = slot + 1;
   oryx_sh_app rec{app.host_ifindex, 0};
-  oryx_sh_app_stats zeros[256]{};  // per CPU
-  bpf_map__update_elem(skel_->maps.oryx_sh_app_stats, &slot, sizeof(slot), zeros,
-                       sizeof(oryx_sh_app_stats) * size_t(libbpf_num_possible_cpus()), BPF_ANY);
+  // The slot's counters start from zero (one record per possible CPU).
+  std::vector<oryx_sh_app_stats> zeros(size_t(std::max(1, libbpf_num_possible_cpus())));
+  bpf_map__update_elem(skel_->maps.oryx_sh_app_stats, &slot, sizeof(slot), zeros.data(),
+                       sizeof(oryx_sh_app_stats) * zeros.size(), BPF_ANY);
   bpf_map__update_elem(skel_->maps.oryx_sh_slot_of, &app.host_ifindex, sizeof(uint32_t),
                        &slot_plus_one, sizeof(uint32_t), BPF_ANY);
   app.group = int(owner_value - 1);
@@ -349,11 +350,11 @@ void ShareService::refresh_counters() {
 
 nlohmann::ordered_json ShareService::app_json(uint32_t slot, const App& app) const {
   int fd = bpf_map__fd(skel_->maps.oryx_sh_app_stats);
-  oryx_sh_app_stats per_cpu[256]{};
   uint64_t to_app = 0, from_app = 0;
   int cpus = libbpf_num_possible_cpus();
-  if (cpus > 0 && cpus <= 256 && bpf_map_lookup_elem(fd, &slot, per_cpu) == 0)
-    for (int c = 0; c < cpus; c++) {
+  std::vector<oryx_sh_app_stats> per_cpu(size_t(std::max(1, cpus)));
+  if (cpus > 0 && bpf_map_lookup_elem(fd, &slot, per_cpu.data()) == 0)
+    for (size_t c = 0; c < per_cpu.size(); c++) {
       to_app += per_cpu[c].to_app;
       from_app += per_cpu[c].from_app;
     }
