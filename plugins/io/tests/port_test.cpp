@@ -2,12 +2,16 @@
 // port_test.cpp - the io plugin's port stage in-process (test kit), on
 // DPDK's ring and null devices: what it sends comes back intact and
 // counted, a full transmit queue is counted, a port without a next edge
-// counts what it must drop, and the tables start-up refuses.
+// counts what it must drop, software RSS hashes and delivers every frame,
+// and the tables start-up refuses.
 #include <oryx/testing.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <oryx/rss.hpp>
 #include <rte_mbuf.h>
+
+#include <set>
 
 using oryx::testing::Frame;
 using oryx::testing::Harness;
@@ -118,6 +122,10 @@ TEST_CASE("port tables start-up refuses, by line and key", "[io]") {
         "test.toml:4: stage.p.attach: only an af_xdp port attaches to a port share");
   CHECK(refused("driver = \"af_xdp\"\niface = \"eth9\"\nattach = \"/run/oryx/share-s.sock\"\n") ==
         "test.toml:4: stage.p.iface: a port that attaches to a port share gets its interface from oryxd");
+  CHECK(refused("driver = \"ring\"\nsoft_rss_queues = 1\n") ==
+        "test.toml:4: stage.p.soft_rss_queues: one queue needs no spreading (0 turns it off)");
+  CHECK(refused("driver = \"ring\"\nrx_queues = 2\nsoft_rss_queues = 2\n") ==
+        "test.toml:5: stage.p.soft_rss_queues: the device is read through one queue (rx_queues = 1)");
   CHECK(refused("driver = \"af_xdp\"\niface = \"eth9\"\nattach_rules = [\"tcp 80\"]\n") ==
         "test.toml:5: stage.p.attach_rules: only with attach");
   // Attaching to a share nobody serves: the error says where and why.
@@ -133,4 +141,48 @@ TEST_CASE("port tables start-up refuses, by line and key", "[io]") {
   CHECK(refused("driver = \"carrier-pigeon\"\n") ==
         "test.toml:3: stage.p.driver: expected one of \"af_xdp\", \"af_packet\", \"tap\", "
         "\"memif\", \"ring\", \"null\", \"pci\", found \"carrier-pigeon\"");
+}
+
+TEST_CASE("software RSS hashes each frame as a NIC would and delivers every one", "[io]") {
+  Harness h({"io"}, R"(
+[stage.loop]
+type = "port"
+driver = "ring"
+soft_rss_queues = 3
+next = "sink"
+
+[stage.sink]
+type = "port"
+driver = "null"
+)");
+  std::vector<Frame> frames;
+  for (int i = 0; i < 60; i++) frames.push_back(numbered(i));
+  frames.push_back(Frame().ether("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:01", 0x0806)
+                       .arp_request("02:00:00:00:00:01", "198.18.0.1", "198.18.0.2"));
+  CHECK(h.process("loop", frames).count("consumed") == 61);
+  auto got = h.poll_until("loop", 61);
+  REQUIRE(got.size() == 61);
+  const uint8_t src[4] = {198, 18, 0, 1}, dst[4] = {198, 18, 0, 2};
+  std::multiset<std::vector<uint8_t>> want, seen;
+  size_t hashed = 0;
+  for (size_t i = 0; i < got.size(); i++) {
+    seen.insert(got.bytes(i));
+    want.insert(frames[i].bytes());
+    CHECK(got.edge(i) == "sink");
+    const rte_mbuf* m = got.packet(i);
+    const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
+    if (f[12] != 0x08 || f[13] != 0x00) {  // not IP (the ARP request): queue 0, no hash
+      CHECK(!(m->ol_flags & RTE_MBUF_F_RX_RSS_HASH));
+    } else {  // IPv4/UDP: the flow's Toeplitz hash, flagged as a NIC flags it
+      REQUIRE(m->ol_flags & RTE_MBUF_F_RX_RSS_HASH);
+      uint16_t sport = uint16_t(f[34] << 8 | f[35]), dport = uint16_t(f[36] << 8 | f[37]);
+      CHECK(m->hash.rss == oryx::rss::flow_hash(src, dst, 4, sport, dport));
+      hashed++;
+    }
+  }
+  CHECK(hashed == 60);
+  CHECK(seen == want);  // every frame, intact (in queue order, not send order)
+  CHECK(h.counter("loop", "soft_rss_spread") == 61);
+  CHECK(h.counter("loop", "soft_rss_ring_full") == 0);
+  CHECK(h.counter("loop", "rx_packets") == 61);
 }
