@@ -231,7 +231,7 @@ class PortStage {
                                &rx_wake_fds_);
     if (driver_ == "af_xdp") next_xdp_read_.assign(workers_, 0);
     if (int64_t n = cfg.get_int("soft_rss_queues"); n > 1)
-      soft_rss_ = std::make_unique<oryx::io::SoftRss>(name_, unsigned(n), setup.rx_desc * 2u,
+      soft_rss_ = std::make_unique<oryx::io::SoftRss>(name_, unsigned(n), rte_align32pow2(setup.rx_desc * 2u),
                                                       rte_eth_dev_socket_id(port_id_));
     promiscuous_ = cfg.get_bool("promiscuous");
     host_.register_port(name_, port_id_, driver_);
