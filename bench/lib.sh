@@ -26,6 +26,18 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
+# veth_pair HOST PEER: a veth pair in the root namespace, both ends up,
+# without IPv6 and with full checksums (AF_XDP needs them); sets HOSTIF
+# (which the cleanup deletes, and with it its peer) and PEER.
+veth_pair() {
+  HOSTIF=$1 PEER=$2
+  ip link add "$HOSTIF" type veth peer name "$PEER"
+  for l in "$HOSTIF" "$PEER"; do
+    sysctl -qw "net.ipv6.conf.$l.disable_ipv6=1"
+    ethtool -K "$l" tx off rx off >/dev/null
+    ip link set "$l" up
+  done
+}
 # bench_topology CLI KRN HOSTIF ORYX_NET KERNEL_NET: the client has
 # ORYX_NET.1 toward Oryx (which answers at ORYX_NET.2) and KERNEL_NET.1
 # toward the kernel namespace at KERNEL_NET.2. Sets CLI, KRN and HOSTIF.

@@ -35,14 +35,7 @@ K=${IN_FLIGHT:-200}
 OUT=${OUT:-$BUILD/bench-per-worker.json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
 source "$(dirname "$0")/lib.sh"
-HOSTIF=opa$TAG  # lib.sh's cleanup deletes it, and with it its peer
-PEER=opb$TAG
-ip link add "$HOSTIF" type veth peer name "$PEER"
-for l in "$HOSTIF" "$PEER"; do
-  sysctl -qw "net.ipv6.conf.$l.disable_ipv6=1"
-  ethtool -K "$l" tx off rx off >/dev/null  # AF_XDP needs real checksums
-  ip link set "$l" up
-done
+veth_pair opa$TAG opb$TAG  # HOSTIF and PEER; lib.sh's cleanup deletes them
 
 # kernel_tables NAME MAIN WORKERS: lib.sh's, with workers that sleep when idle.
 kernel_tables() { ORYXD_IDLE=adaptive oryxd_kernel_tables "$1" 512 "$2" "$3" "$WORK/$1.port"; }

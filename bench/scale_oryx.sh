@@ -39,14 +39,7 @@ TX_RING=${TX_RING:-32768}
 OUT=${OUT:-$BUILD/bench-scale-oryx.json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
 source "$(dirname "$0")/lib.sh"
-HOSTIF=osa$TAG  # lib.sh's cleanup deletes it, and with it its peer
-PEER=osb$TAG
-ip link add "$HOSTIF" type veth peer name "$PEER"
-for l in "$HOSTIF" "$PEER"; do
-  sysctl -qw "net.ipv6.conf.$l.disable_ipv6=1"
-  ethtool -K "$l" tx off rx off >/dev/null  # AF_XDP needs real checksums
-  ip link set "$l" up
-done
+veth_pair osa$TAG osb$TAG  # HOSTIF and PEER; lib.sh's cleanup deletes them
 
 # oryxd_config NAME IFACE WORKER_CPU MAIN_CPU ADDRESS IPV6 STACK-LINES...
 oryxd_config() {

@@ -256,6 +256,36 @@ web_root() {
   head -c $((1024 * 1024)) /dev/urandom >"$ROOT/blob.bin"
   WANT=$(sha256sum <"$ROOT/blob.bin" | cut -d' ' -f1)
 }
+# redis_kill_rounds N BEFORE AFTER: redis under `oryx run` (PID in REDIS,
+# restarted by the test's start_redis) serving $NET.2 is killed with
+# SIGKILL under load N times in a row. A client in $NS keeps storing
+# values (redis_load.py; the count in $WORK/load.count). Each round waits
+# for 200 more values, runs `BEFORE ROUND`, kills redis, runs `AFTER ROUND`
+# (the test's check of what oryxd must notice within a second), checks that
+# oryxd ($owner_PID) lives and nginx serves blob.bin, restarts redis and
+# waits for its PONG.
+redis_kill_rounds() {
+  local rounds=$1 before_kill=$2 after_kill=$3 round before
+  ip netns exec "$NS" timeout 300 $PY "$ORYX_SOURCE/tests/e2e/redis_load.py" "$WORK/load.count" $NET.2 &
+  _PIDS+=($!)
+  for round in $(seq "$rounds"); do
+    before=$(redis_values_stored)
+    wait_until 10 '[ "$(redis_values_stored)" -gt "$((before + 200))" ]' || fail "round $round: no load on redis"
+    "$before_kill" "$round"
+    kill -KILL "$REDIS"
+    wait "$REDIS" 2>/dev/null || true
+    "$after_kill" "$round"
+    kill -0 "$owner_PID" || fail "round $round: oryxd died"
+    ip netns exec "$NS" curl -sf -m 5 -o /dev/null http://$NET.2/blob.bin || fail "round $round: nginx did not serve"
+    start_redis
+    wait_until 20 '[ "$(ip netns exec "$NS" timeout 2 redis-cli -h $NET.2 ping 2>/dev/null)" = PONG ]' ||
+      fail "round $round: redis did not come back"
+  done
+}
+# What redis_load.py stored so far (0 before its first report).
+redis_values_stored() {
+  if [ -s "$WORK/load.count" ]; then cut -d' ' -f1 "$WORK/load.count"; else echo 0; fi
+}
 static_nginx_conf() {
   cat >"$WORK/nginx.conf" <<CONF
 daemon off; $1

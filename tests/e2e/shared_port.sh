@@ -94,28 +94,17 @@ for c in drop_no_rule drop_copy_no_mbuf drop_copy_backlog; do
   [ "$(S $c)" -eq 0 ] || fail "$c = $(S $c)"
 done
 log "redis killed with SIGKILL under load 5 times: oryxd lets its link go within a second, nginx is unaffected, redis comes back"
-# A client that keeps storing values, reconnecting after each loss (run
-# directly, not through a shell function, so that $! is its own PID).
-ip netns exec "$NS" timeout 300 $PY "$ORYX_SOURCE/tests/e2e/redis_load.py" "$WORK/load.count" $NET.2 &
-_PIDS+=($!)
 P() { api "$owner_URL" /api/v1/stats | json "j['stages']['redis']['counters']['$1']"; }
-served() { [ -s "$WORK/load.count" ] && cut -d' ' -f1 "$WORK/load.count"; }
-for round in $(seq 5); do
-  before=$(served || echo 0)
-  wait_until 10 '[ "$(served || echo 0)" -gt "$((before + 200))" ]' || fail "round $round: no load on redis"
-  kill -KILL "$REDIS"
-  wait "$REDIS" 2>/dev/null || true
+nothing() { :; }
+link_went_down() {
+  local round=$1
   wait_until 1 '[ "$(P link_down_events)" -eq "$round" ]' ||
     fail "round $round: oryxd saw no link down within 1 s ($(P link_down_events))"
-  kill -0 "$owner_PID" || fail "round $round: oryxd died"
-  in_ns curl -sf -m 5 -o /dev/null http://$NET.2/blob.bin || fail "round $round: nginx did not serve"
-  start_redis
-  wait_until 20 '[ "$(in_ns timeout 2 redis-cli -h $NET.2 ping 2>/dev/null)" = PONG ]' ||
-    fail "round $round: redis did not come back"
-done
+}
+redis_kill_rounds 5 nothing link_went_down
 [ "$(P link_up_events)" -eq 6 ] || fail "link up $(P link_up_events) times, expected 6"
 [ "$(grep -c "port redis: link down" "$WORK/owner.log")" -eq 5 ] || fail "oryxd did not log each departure"
-log "  5 kills: $(cat "$WORK/load.count" | cut -d' ' -f1) values stored across them"
+log "  5 kills: $(redis_values_stored) values stored across them"
 kill -TERM "$NGINX" "$REDIS"
 wait "$NGINX" 2>/dev/null || true
 wait "$REDIS" 2>/dev/null || true
