@@ -108,9 +108,7 @@ void AttachServer::serve(Peer& peer, bool attached) {
   if (attached) return;  // one request per connection; more is ignored
   message.resize(size_t(n));
   nlohmann::json request = nlohmann::json::parse(message, nullptr, false);
-  nlohmann::json reply = request.is_object()
-                             ? handle_(peer, request)
-                             : nlohmann::json{{"error", "the request is not a JSON object"}};
+  nlohmann::json reply = handle_(peer, request);
   std::string text = reply.dump();
   (void)!::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
   if (reply.contains("error")) {

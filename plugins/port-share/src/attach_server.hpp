@@ -27,7 +27,8 @@ struct Peer {
 
 class AttachServer {
  public:
-  // handle(peer, request) answers a request: an object with "error" refuses
+  // handle(peer, request) answers a request (whatever JSON it parsed to;
+  // discarded when it was none): an object with "error" refuses
   // it (the connection is then closed), anything else attaches the peer.
   // gone(peer) runs when an attached peer's connection closes. Both run on
   // the server's thread.

@@ -80,7 +80,7 @@ constexpr auto kCounters = oryx::sdk::counter_table({
                                    "whose link, port rules and flows were reclaimed")},
     {kRefused, oryx::sdk::counter("refused", "requests",
                                   "Attach requests refused: a port claimed twice, a second "
-                                  "default application, a malformed rule, no free slot")},
+                                  "default application, a malformed rule or request, no free slot")},
     {kUplinkFrames, oryx::sdk::counter("uplink_frames", "frames", "Frames received on the uplink")},
     {kByRule, oryx::sdk::counter("by_rule", "frames",
                                  "Frames sent to the application that claimed their destination port")},

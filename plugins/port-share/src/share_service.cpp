@@ -179,6 +179,7 @@ nlohmann::json ShareService::attach(const Peer& peer, const nlohmann::json& requ
     return nlohmann::json{{"error", why}};
   };
   if (!skel_) return refuse("the port share " + name_ + " is stopping");
+  if (!request.is_object()) return refuse("the request is not a JSON object");
   App app;
   app.pid = peer.pid;
   app.uid = peer.uid;

@@ -195,6 +195,12 @@ TEST_CASE("port_share steers by port, by flow and to the default, and reclaims",
   Attachment e(sock, {{"name", "epsilon"}, {"default", true}});
   CHECK_THAT(e.answer.value("error", ""), Catch::Contains("the default application is alpha"));
   CHECK(within_ms(1000, [&] { return h.counter("s", "refused") == 3; }));
+  // Requests that are not what the protocol says.
+  Attachment g(sock, json::array({"tcp 80"}));
+  CHECK(g.answer.value("error", "") == "the request is not a JSON object");
+  Attachment k(sock, {{"name", "kappa"}, {"rules", "tcp 80"}});
+  CHECK_THAT(k.answer.value("error", ""), Catch::StartsWith("rules: expected a list"));
+  CHECK(within_ms(1000, [&] { return h.counter("s", "refused") == 5; }));
 
   // The per-process view.
   json shares = json::parse(h.request("GET", "/api/v1/share").body)["shares"];
