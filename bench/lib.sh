@@ -76,13 +76,15 @@ CONF
 }
 
 # port_and_stack_tables ADDRESS: an AF_XDP port on $HOSTIF feeding the
-# stack at ADDRESS/24, the tables every benchmark's Oryx side shares.
+# stack at ADDRESS/24, the tables every benchmark's Oryx side shares;
+# $PORT_LINES (optional) go into the port's table.
 port_and_stack_tables() {
   cat <<CONF
 [stage.wire]
 type = "port"
 driver = "af_xdp"
 iface = "$HOSTIF"
+${PORT_LINES:-}
 next = "ip"
 [stage.ip]
 type = "stack"

@@ -20,14 +20,18 @@
 # also the server's resident memory per connection. JSON as every
 # benchmark.
 #
-# Both runs, and both oryxd, have MBUFS mbufs and a stack transmit ring of
-# TX_RING: at 100,000 connections every response's ACK is a delayed one
-# (the next request on a connection comes long after), and lwIP's fast
-# timer sends them as a burst every 50 ms (the stack's tx_ring key).
+# Both runs, and both oryxd, have MBUFS mbufs, a stack transmit ring of
+# TX_RING and AF_XDP receive rings of RX_DESC descriptors: at 100,000
+# connections every response is acknowledged by a delayed ACK of its own
+# (the next request on a connection comes long after), so the server
+# receives two frames per request where at 100 it receives one, and a
+# receive ring must hold what arrives while its worker is preempted
+# (2,048; with 4,096, DPDK 22.11's AF_XDP driver left the kernel without
+# fill-ring buffers under bursts: xdp_rx_dropped).
 #
 # Usage: bench/scale_oryx.sh [BUILD_DIR]
 #   env: ROUNDS=3 SECONDS_EACH=5 CONNECTIONS=100000 IN_FLIGHT=100
-#        MBUFS=65535 TX_RING=32768
+#        MBUFS=65535 TX_RING=32768 RX_DESC=2048
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 SECS=${SECONDS_EACH:-5}
@@ -36,6 +40,7 @@ N=${CONNECTIONS:-100000}
 K=${IN_FLIGHT:-100}
 MBUFS=${MBUFS:-65535}
 TX_RING=${TX_RING:-32768}
+RX_DESC=${RX_DESC:-2048}
 OUT=${OUT:-$BUILD/bench-scale-oryx.json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
 source "$(dirname "$0")/lib.sh"
@@ -46,7 +51,7 @@ oryxd_config() {
   local name=$1 iface=$2 worker=$3 main=$4 address=$5 ipv6=$6
   shift 6
   oryxd_kernel_tables "$name" 1024 "$main" "$worker" "$WORK/$name.port" "mbufs = $MBUFS"
-  HOSTIF=$iface port_and_stack_tables "$address"
+  HOSTIF=$iface PORT_LINES="rx_desc = $RX_DESC" port_and_stack_tables "$address"
   echo "tx_ring = $TX_RING"
   echo "ipv6 = \"$ipv6\""
   printf '%s\n' "$@"

@@ -94,6 +94,7 @@ void refresh_tcp_gauges(uint64_t* c) {
 // refresh the gauges: refresh them once a second too, and lwIP's own
 // statistics with them (tcpip thread, core lock held).
 constexpr u32_t kGaugeRefreshMs = 1000;
+constexpr u32_t kDelayedAcksPerBurst = 64;  // lwIP patch 0022: what one burst sends at most
 
 struct Interface::Impl {
   Instance* inst = nullptr;
@@ -289,6 +290,12 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
         process_used, "process");
   agree("max_udp_sockets", cfg.max_udp_sockets, LWIP_INST->lwip_stats.memp[MEMP_UDP_PCB]->avail,
         process_used, "process");
+  // A bucket per connection (lwip patch 0021): lookups walk about one pcb.
+  if (cfg.max_connections && tcp_hash_size(u32_t(cfg.max_connections)) != ERR_OK) {
+    delete impl_;
+    throw std::runtime_error("no memory for a connection table of " +
+                             std::to_string(cfg.max_connections) + " connections (max_connections)");
+  }
   netif* n = &impl_->nif;
   if (!netif_add(n, &addr, &mask, &gw, impl_, Impl::netif_setup, ethernet_input)) {
     delete impl_;
@@ -412,6 +419,9 @@ void Interface::input(const Frame* frames, uint16_t count) {
     if (self->nif.input(p, &self->nif) != ERR_OK) pbuf_free(p);
     if (tcp) watch_rx_after(seg, watch, self->c);
   }
+  // Delayed ACKs due by now leave with this burst's answers (lwIP patch
+  // 0022), a bounded number per burst; lwIP's fast timer sends the rest.
+  tcp_delack_send_due(kDelayedAcksPerBurst);
   self->c[kTcpTimeWaitRecycled] += cap_time_wait(self->time_wait_max);
   refresh_tcp_gauges(self->c);
 }

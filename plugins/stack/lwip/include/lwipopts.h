@@ -108,6 +108,10 @@
  * nothing else reveals costs a fifth. They run only while connections
  * exist. */
 #define TCP_TMR_INTERVAL 50
+/* A delayed ACK leaves 40 ms after the data it acknowledges (Linux's
+ * minimum), each on its own deadline (patches/0022), not in a burst at
+ * the fast timer's tick. */
+#define TCP_DELACK_DELAY 40
 /* Round-trip times in microseconds beside lwIP's ticks (patches/0012), for
  * the loss probe's timeout and TCP_INFO; the glue's monotonic clock. */
 unsigned int oryx_now_us(void);
