@@ -383,7 +383,9 @@ constexpr oryx_param kParams[] = {
                          "TCP connections held at once, TIME_WAIT included (listening sockets "
                          "are not counted); at the ceiling the oldest TIME_WAIT one is "
                          "recycled, else a new connection is refused (its SYN dropped, "
-                         "socket() ENOBUFS). About 550 bytes each. One value per process."),
+                         "socket() ENOBUFS). About 550 bytes each, and 8 bytes of the "
+                         "connection table (a bucket per connection, rounded up to a power of "
+                         "two). One value per process."),
     oryx::sdk::param_int("max_udp_sockets", 16, 1048576, "65536",
                          "UDP sockets and services open at once; socket() answers ENOBUFS "
                          "beyond. One value per process."),
