@@ -141,6 +141,7 @@ struct InterfaceConfig {
   bool gratuitous_arp;
   size_t time_wait_max = 131072;  // TIME_WAIT connections kept, as Linux's tcp_max_tw_buckets
   size_t receive_window = 0;   // bytes; 0 keeps lwIP's ceiling (TCP_WND)
+  uint32_t delayed_ack_ms = 0;  // 0 keeps lwIP's (TCP_DELACK_DELAY, lwip patch 0022)
   size_t max_connections = 0;  // TCP connections (lwIP's pcbs, TIME_WAIT too); 0: no ceiling
   size_t max_udp_sockets = 0;  // UDP sockets and services; 0: no ceiling
   // The port computes IPv4 header and TCP checksums (its tx_checksum

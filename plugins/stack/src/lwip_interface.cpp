@@ -286,6 +286,9 @@ Interface::Interface(const InterfaceConfig& cfg, const Services& services, const
   if (cfg.receive_window)  // 0 keeps lwIP's ceiling (TCP_WND)
     agree("receive_window", cfg.receive_window, LWIP_INST->tcp_rcv_wnd_max, instance_used,
           "lwIP instance");
+  if (cfg.delayed_ack_ms)  // 0 keeps lwIP's (TCP_DELACK_DELAY)
+    agree("delayed_ack_ms", cfg.delayed_ack_ms, LWIP_INST->tcp_delack_delay, instance_used,
+          "lwIP instance");
   agree("max_connections", cfg.max_connections, LWIP_INST->lwip_stats.memp[MEMP_TCP_PCB]->avail,
         process_used, "process");
   agree("max_udp_sockets", cfg.max_udp_sockets, LWIP_INST->lwip_stats.memp[MEMP_UDP_PCB]->avail,

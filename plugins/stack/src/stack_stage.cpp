@@ -359,6 +359,14 @@ constexpr oryx_param kParams[] = {
                          "over a 1 ms round trip needs 1310720). Data waiting for the "
                          "application counts against it. One value per lwIP instance: every "
                          "stack stage of an instance must give the same."),
+    oryx::sdk::param_int("delayed_ack_ms", 1, 500, "40",
+                         "How long an ACK that no data carries waits for data to ride on, from "
+                         "the segment it acknowledges (every second full segment is "
+                         "acknowledged at once). 40 is Linux's minimum; less costs an ACK frame "
+                         "wherever an answer takes longer, and acknowledges while the "
+                         "connection is still in the CPU's cache (bench/scale_oryx.sh). One "
+                         "value per lwIP instance: every stack stage of an instance must give "
+                         "the same."),
     oryx::sdk::param_string("instance", "\"default\"",
                             "The lwIP instance this stack runs in. Stages that name the same "
                             "instance share one TCP/IP stack: one connection table, one core "
@@ -535,6 +543,7 @@ class StackStage {
     mtu_ = uint16_t(cfg.get_int("mtu"));
     iface_.time_wait_max = size_t(cfg.get_int("time_wait_max"));
     iface_.receive_window = size_t(cfg.get_int("receive_window"));
+    iface_.delayed_ack_ms = uint32_t(cfg.get_int("delayed_ack_ms"));
     iface_.instance = cfg.get_string("instance");
     // Worker 0 drives the stack (it drains the transmit ring): lwIP's timer
     // thread goes to its CPU. Under oryx run's shared model there is no
