@@ -17,7 +17,8 @@
 # keeps IN_FLIGHT 64-byte requests outstanding, each next one on the connection
 # idle longest, so every connection carries traffic. The rate is the
 # client's load_requests over SECONDS_EACH. Median of the rounds' ratios;
-# also the server's resident memory per connection. JSON as every
+# also the server's resident memory per connection, and what each side
+# lost (timeouts, frames dropped by its receive ring). JSON as every
 # benchmark.
 #
 # Both runs, and both oryxd, have MBUFS mbufs, a stack transmit ring of
@@ -65,17 +66,17 @@ wait_for() {  # wait_for SECONDS 'CONDITION'
   return 1
 }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-cpu_busy() {  # cpu_busy BEFORE AFTER: CPU 0's and CPU 1's busy share
-  python3 - "$1" "$2" <<'PY'
-import sys
-def cpu(path): return {l.split()[0]: [int(x) for x in l.split()[1:]] for l in open(path)}
-a, b = cpu(sys.argv[1]), cpu(sys.argv[2])
-out = []
-for c in ("cpu0", "cpu1"):
-    d = [y - x for x, y in zip(a[c], b[c])]
-    out.append(f'"{c}_busy":{round(1 - (d[3] + d[4]) / sum(d), 3)}')
-print(",".join(out))
-PY
+# losses NAME: what the instance lost so far, as JSON: its TCP
+# retransmission timeouts and retransmitted segments, and the frames its
+# AF_XDP receive ring dropped (full, or no fill-ring buffer). Both workers
+# busy-poll, so CPU time says nothing of load; losses say why a rate fell.
+losses() {
+  curl -sf "http://$(cat "$WORK/$1.port")/api/v1/stats" | python3 -c "
+import json, sys
+s = json.load(sys.stdin)['stages']
+ip, wire = s['ip']['counters'], s['wire']['counters']
+print(json.dumps({'tcp_timeouts': ip['tcp_timeouts'], 'tcp_retransmits': ip['tcp_retransmits'],
+                  'rx_ring_drops': wire.get('xdp_rx_ring_full', 0) + wire.get('xdp_rx_dropped', 0)}))"
 }
 
 # load CONNECTIONS: a fresh client opens them (half to each server
@@ -95,17 +96,16 @@ load() {
   open_s=$(python3 -c "import time; print(round(time.time() - $started, 1))")
   rss_kib "$server_PID" >"$WORK/rss.open"
   sleep 1  # the first requests are under way
-  grep -E "^cpu[01] " /proc/stat >"$WORK/cpu.before"
   t0=$(date +%s.%N) r0=$(stack_counter client load_requests)
   sleep "$SECS"
   t1=$(date +%s.%N) r1=$(stack_counter client load_requests)
-  grep -E "^cpu[01] " /proc/stat >"$WORK/cpu.after"
+  local server_losses=$(losses server) client_losses=$(losses client)
   local lost=$(stack_counter client load_connections_lost) failed=$(stack_counter client load_connect_failures)
   local accepted=$(stack_counter server tcp_accepted)
   stop "$client_PID"
   python3 -c "import json; print(json.dumps({'connections': $n, 'rate': round(($r1 - $r0) / ($t1 - $t0), 1),
     'open_s': $open_s, 'lost': $lost, 'connect_failures': $failed, 'server_accepted': $accepted,
-    $(cpu_busy "$WORK/cpu.before" "$WORK/cpu.after")}))"
+    'server_losses': $server_losses, 'client_losses': $client_losses}))"
 }
 
 ROUND_JSON=()
@@ -143,8 +143,10 @@ print(f"{'large/small (median)':28}{statistics.median(ratios):>12.2f}   rounds: 
       + " ".join(f"{x:.2f}" for x in ratios))
 print(f"{'server RSS per connection':28}{statistics.median(per_conn):>10,.0f} B")
 for i, r in enumerate(rounds, 1):
-    print(f"  round {i}: CPU busy (client 0 / server 1) small {r['small']['cpu0_busy']:.0%} / "
-          f"{r['small']['cpu1_busy']:.0%}, large {r['large']['cpu0_busy']:.0%} / {r['large']['cpu1_busy']:.0%}; "
+    big = r['large']
+    print(f"  round {i}: at {n:,}, timeouts server {big['server_losses']['tcp_timeouts']} / client "
+          f"{big['client_losses']['tcp_timeouts']}, receive-ring drops server "
+          f"{big['server_losses']['rx_ring_drops']} / client {big['client_losses']['rx_ring_drops']}; "
           f"opened in {r['small']['open_s']} s and {r['large']['open_s']} s; lost "
           f"{r['small']['lost'] + r['large']['lost']}, connect failures "
           f"{r['small']['connect_failures'] + r['large']['connect_failures']}")
