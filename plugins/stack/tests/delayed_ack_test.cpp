@@ -5,6 +5,8 @@
 // such ACK left at the next 50 ms tick of lwIP's fast timer, all at once.
 #include <oryx/testing.hpp>
 
+#include "peer.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <rte_ether.h>
@@ -19,10 +21,7 @@ using oryx::testing::Harness;
 
 namespace {
 
-constexpr const char* kStackMac = "02:00:00:00:00:01";
-constexpr const char* kPeerMac = "02:00:00:00:00:02";
-constexpr const char* kStackIp = "198.18.0.1";
-constexpr const char* kPeerIp = "198.18.0.2";
+using namespace stack_test;
 constexpr uint16_t kDiscard = 9;
 using Clock = std::chrono::steady_clock;
 
@@ -70,8 +69,7 @@ tcp_discard_port = 9
 next = "wire"
 )" + stack_keys);
   h.start();
-  h.process("ip", {Frame().ether("ff:ff:ff:ff:ff:ff", kPeerMac, RTE_ETHER_TYPE_ARP)
-                       .arp_request(kPeerMac, kPeerIp, kStackIp)});
+  h.process("ip", {arp_from_peer()});
   for (int i = 0; i < 100 && h.poll("ip").size() > 0; i++) {
   }
 
@@ -95,8 +93,7 @@ next = "wire"
                                server_seq[next] + 1).payload("0123456789")});
       sent[next++] = Clock::now();
     }
-    h.process("ip", {Frame().ether("ff:ff:ff:ff:ff:ff", kPeerMac, RTE_ETHER_TYPE_ARP)
-                         .arp_request(kPeerMac, kPeerIp, kStackIp)});
+    h.process("ip", {arp_from_peer()});
     auto out = h.poll("ip", 64);
     for (size_t k = 0; k < out.size(); k++) {
       auto [port, ack] = pure_ack(out.bytes(k));

@@ -7,6 +7,8 @@
 // Every test checks that no mbuf is left behind.
 #include <oryx/testing.hpp>
 
+#include "peer.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <rte_arp.h>
@@ -20,10 +22,7 @@ using oryx::testing::Harness;
 
 namespace {
 
-constexpr const char* kStackMac = "02:00:00:00:00:01";
-constexpr const char* kPeerMac = "02:00:00:00:00:02";
-constexpr const char* kStackIp = "198.18.0.1";
-constexpr const char* kPeerIp = "198.18.0.2";
+using namespace stack_test;
 
 constexpr const char* kConfig = R"(
 [stage.wire]
@@ -54,8 +53,7 @@ void drain(Harness& h) {
 // The stack learns the peer's MAC from the peer's ARP request (and answers).
 void introduce_peer(Harness& h) {
   drain(h);
-  auto in = h.process("ip", {Frame().ether("ff:ff:ff:ff:ff:ff", kPeerMac, RTE_ETHER_TYPE_ARP)
-                                 .arp_request(kPeerMac, kPeerIp, kStackIp)});
+  auto in = h.process("ip", {arp_from_peer()});
   CHECK(in.edge(0) == "consumed");
   auto reply = h.poll_until("ip", 1);
   REQUIRE(reply.size() == 1);

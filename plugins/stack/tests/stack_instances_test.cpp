@@ -7,6 +7,8 @@
 // instance share one table, as before.
 #include <oryx/testing.hpp>
 
+#include "peer.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -24,10 +26,7 @@ using oryx::testing::Harness;
 
 namespace {
 
-constexpr const char* kStackMac = "02:00:00:00:00:01";
-constexpr const char* kPeerMac = "02:00:00:00:00:02";
-constexpr const char* kStackIp = "198.18.0.1";
-constexpr const char* kPeerIp = "198.18.0.2";
+using namespace stack_test;
 
 // Two ports, a stack on each with the same address and echo port; the
 // instances named `a` and `b`.
@@ -98,8 +97,7 @@ std::string udp_payload(const std::vector<uint8_t>& b) {
 // The stack learns the peer's MAC from its ARP request; everything the
 // stage sent so far (its gratuitous ARP, the reply) is dropped.
 void introduce_peer(Harness& h, const char* stage) {
-  h.process(stage, {Frame().ether("ff:ff:ff:ff:ff:ff", kPeerMac, RTE_ETHER_TYPE_ARP)
-                        .arp_request(kPeerMac, kPeerIp, kStackIp)});
+  h.process(stage, {arp_from_peer()});
   for (int i = 0; i < 100 && h.poll(stage).size() > 0; i++) {
   }
 }
