@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // delayed_ack_test.cpp - lwip patch 0022: a segment that nothing answers
-// at once is acknowledged 40 ms after it arrived (TCP_DELACK_DELAY, Linux's
-// minimum), each connection on its own deadline; before the patch every
-// such ACK left at the next 50 ms tick of lwIP's fast timer, all at once.
+// at once is acknowledged delayed_ack_ms after it arrived (default 40,
+// Linux's minimum), each connection on its own deadline; before the patch
+// every such ACK left at the next 50 ms tick of lwIP's fast timer, all at
+// once. The key is one value per lwIP instance.
 #include <oryx/testing.hpp>
 
 #include "peer.hpp"
