@@ -34,6 +34,11 @@ bond_config() {
 }
 # 40 s of transfer at 100 KB/s: long enough for convergence, the spread
 # check (up to 30 s) and the unplug/replug to all happen while it flows.
+# The client's stack keeps a 64 KiB window: curl's --limit-rate reads what
+# has arrived at once and then pauses until its average is back at the
+# limit, so with the default window (1.25 MiB) it paused about 12 s per
+# window, which its low-speed limit below (-Y/-y) took for a stall and
+# restarted the transfer (curl fetched 108-225 MB for 64).
 BODY=4000000
 SRV=$(write_config la "
 [kernel]
@@ -49,7 +54,7 @@ file_prefix = \"lb$TAG\"
 worker_lcores = \"1\"
 [log]
 file = \"$WORK/lb.oryx.log\"
-$(bond_config "$B1" "$B2" 198.18.76.1)
+$(bond_config "$B1" "$B2" 198.18.76.1 'receive_window = 65535')
 ")
 unreachable_route 198.18.76.0/24
 BOND_URL=$la_URL

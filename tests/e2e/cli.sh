@@ -121,7 +121,7 @@ $(null_stack "" 198.18.95.2/24)
 $(null_stack 2 198.18.96.2/24 "receive_window = 100000")
 EOF
 refused_start "$TWO" "two stacks have different receive windows" \
-  "receive_window 100000 differs from the 65535 of the stack already running"
+  "receive_window 100000 differs from the 1310720 of the stack already running"
 # ... nor different ceilings for lwIP's connection pool.
 sed -i -e 's/^receive_window = 100000$/max_connections = 1000/' "$TWO"
 sed -i -e 's/file_prefix = "twostacks/file_prefix = "twoceilings/' "$TWO"

@@ -354,11 +354,13 @@ constexpr oryx_param kParams[] = {
                          "TCP connections kept in TIME_WAIT (one minute each); one that would "
                          "exceed it is closed at once (Linux's tcp_max_tw_buckets). The stacks "
                          "of one lwIP instance share the count."),
-    oryx::sdk::param_int("receive_window", 65535, 8388480, "65535",
+    oryx::sdk::param_int("receive_window", 65535, 8388480, "1310720",
                          "TCP receive window in bytes once window scaling is agreed (10 Gbit/s "
-                         "over a 1 ms round trip needs 1310720). Data waiting for the "
-                         "application counts against it. One value per lwIP instance: every "
-                         "stack stage of an instance must give the same."),
+                         "over a 1 ms round trip needs 1310720, the default). Data waiting for "
+                         "the application counts against it, so it is also what a connection "
+                         "may hold unread: with many connections and slow readers, less bounds "
+                         "that memory. One value per lwIP instance: every stack stage of an "
+                         "instance must give the same."),
     oryx::sdk::param_int("delayed_ack_ms", 1, 500, "40",
                          "How long an ACK that no data carries waits for data to ride on, from "
                          "the segment it acknowledges (every second full segment is "
