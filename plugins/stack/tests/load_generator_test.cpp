@@ -124,7 +124,8 @@ load_size = 64)", "tx_ring = 256"));
   // the delayed ACKs of the last 40 ms (32 a round: hundreds, even in a
   // sanitizer's slower rounds) fall due with no burst
   // arriving to carry them, so lwIP's fast timer sends them at once into
-  // the ring of 256, and must wait for the worker, which keeps draining it
+  // the ring of 256, and must wait for the worker, which drains it every
+  // 20 ms meanwhile, so that the ring fills however fast the timer sends
   // (lwIP patch 0018).
   std::vector<Frame> held;
   auto hold_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(150);
@@ -135,7 +136,7 @@ load_size = 64)", "tx_ring = 256"));
     if (!frames.empty()) h.process("server", frames);
     auto answers = h.poll("server", 256);
     for (size_t i = 0; i < answers.size(); i++) held.emplace_back(answers.bytes(i));
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (!held.empty()) h.process("client", held);
   for (int i = 0; i < 20; i++) shuttle(h);
