@@ -17,9 +17,11 @@
 # keeps IN_FLIGHT 64-byte requests outstanding, each next one on the connection
 # idle longest, so every connection carries traffic. The rate is the
 # client's load_requests over SECONDS_EACH. Median of the rounds' ratios;
-# also the server's resident memory per connection, and what each side
-# lost (timeouts, frames dropped by its receive ring). JSON as every
-# benchmark.
+# also the server's resident memory per connection, what each side lost
+# (timeouts, frames dropped by its receive ring), and the CPU cycles each
+# side's worker spent per request in walks that received packets (both
+# workers busy-poll, so their CPU time says nothing; these show which
+# side's cost grew, and by how much). JSON as every benchmark.
 #
 # Both runs, and both oryxd, have MBUFS mbufs, a stack transmit ring of
 # TX_RING and AF_XDP receive rings of RX_DESC descriptors: at 100,000
@@ -79,6 +81,15 @@ print(json.dumps({'tcp_timeouts': ip['tcp_timeouts'], 'tcp_retransmits': ip['tcp
                   'rx_ring_drops': wire.get('xdp_rx_ring_full', 0) + wire.get('xdp_rx_dropped', 0)}))"
 }
 
+# busy_cycles NAME: the TSC cycles oryxd NAME's worker spent in walks of
+# its graph that received packets (the kernel's busy_cycles; walks that
+# only ran timers count as idle). Per request, it is what a side's CPU
+# paid for the rate, whichever side limited it.
+busy_cycles() {
+  curl -sf "http://$(cat "$WORK/$1.port")/api/v1/status" |
+    python3 -c "import json,sys; print(json.load(sys.stdin)['workers'][0]['busy_cycles'])"
+}
+
 # load CONNECTIONS: a fresh client opens them (half to each server
 # address), then the rate over SECS; prints one JSON object. Runs in this
 # shell (not in $(...)), so that the cleanup knows the client's PID.
@@ -96,14 +107,18 @@ load() {
   open_s=$(python3 -c "import time; print(round(time.time() - $started, 1))")
   rss_kib "$server_PID" >"$WORK/rss.open"
   sleep 1  # the first requests are under way
+  local s0=$(busy_cycles server) c0=$(busy_cycles client)
   t0=$(date +%s.%N) r0=$(stack_counter client load_requests)
   sleep "$SECS"
   t1=$(date +%s.%N) r1=$(stack_counter client load_requests)
+  local s1=$(busy_cycles server) c1=$(busy_cycles client)
   local server_losses=$(losses server) client_losses=$(losses client)
   local lost=$(stack_counter client load_connections_lost) failed=$(stack_counter client load_connect_failures)
   local accepted=$(stack_counter server tcp_accepted)
   stop "$client_PID"
   python3 -c "import json; print(json.dumps({'connections': $n, 'rate': round(($r1 - $r0) / ($t1 - $t0), 1),
+    'server_cycles_per_request': round(($s1 - $s0) / ($r1 - $r0)),
+    'client_cycles_per_request': round(($c1 - $c0) / ($r1 - $r0)),
     'open_s': $open_s, 'lost': $lost, 'connect_failures': $failed, 'server_accepted': $accepted,
     'server_losses': $server_losses, 'client_losses': $client_losses}))"
 }
@@ -141,6 +156,12 @@ print(f"{'req/s, %d conns' % k:28}{statistics.median(r['small']['rate'] for r in
 print(f"{'req/s, %d conns' % n:28}{statistics.median(r['large']['rate'] for r in rounds):>12,.0f}")
 print(f"{'large/small (median)':28}{statistics.median(ratios):>12.2f}   rounds: "
       + " ".join(f"{x:.2f}" for x in ratios))
+for side in ("server", "client"):
+    key = side + "_cycles_per_request"
+    small = statistics.median(r["small"][key] for r in rounds)
+    large = statistics.median(r["large"][key] for r in rounds)
+    print(f"{side + ' cycles per request':28}{small:>12,.0f} at {k}, {large:,.0f} at {n:,}: "
+          f"{small / large:.2f} as many requests per cycle")
 print(f"{'server RSS per connection':28}{statistics.median(per_conn):>10,.0f} B")
 for i, r in enumerate(rounds, 1):
     big = r['large']

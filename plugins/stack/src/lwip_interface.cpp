@@ -7,6 +7,7 @@
 // lwIP from elsewhere (the worker's input, the REST thread's connection
 // table) holds the core lock, so the counters below, which are only
 // touched from lwIP context, need no atomics.
+#include "connection_prefetch.hpp"
 #include "instance.hpp"
 #include "glue.hpp"
 #include "load_generator.hpp"
@@ -388,6 +389,7 @@ void Interface::input(const Frame* frames, uint16_t count) {
     self->c[kMbufsHeld]++;
     return pbuf_alloced_custom(PBUF_RAW, f.len, PBUF_REF, &r->pc, f.data, f.len);
   };
+  prefetch_connections(frames, count);
   for (uint16_t i = 0; i < count;) {
     const Frame& f = frames[i];
     uint16_t segments = f.segments ? f.segments : 1;

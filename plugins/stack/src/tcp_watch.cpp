@@ -57,6 +57,16 @@ tcp_pcb* find_pcb(const TcpSegment& s, bool rx, bool time_wait) {
   return p && (p->state == TIME_WAIT) == time_wait ? p : nullptr;
 }
 
+}  // namespace
+
+tcp_pcb** connection_slot(const TcpSegment& s) {
+  ip_addr_t local = address_of(s.dst, s.ipv6);
+  ip_addr_t remote = address_of(s.src, s.ipv6);
+  return tcp_hash_slot(&local, s.dport, &remote, s.sport);
+}
+
+namespace {
+
 uint32_t sequence_length(const TcpSegment& s) {
   return s.payload + ((s.flags & TCP_SYN) ? 1 : 0) + ((s.flags & TCP_FIN) ? 1 : 0);
 }

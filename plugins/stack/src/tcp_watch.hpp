@@ -9,6 +9,8 @@
 
 #include <cstdint>
 
+struct tcp_pcb;
+
 namespace oryx::stack {
 
 // The fields of a TCP segment the glue looks at, copied out of a frame
@@ -27,6 +29,10 @@ struct TcpSegment {
 // IPv6 (no extension headers) TCP segment, whose headers are in its first
 // `head` bytes; false for anything else or if short.
 bool parse_tcp_segment(const uint8_t* frame, uint32_t head, uint32_t len, TcpSegment* seg);
+
+// The bucket of lwIP's connection hash a received segment's connection is
+// in (lwip patch 0023), for connection_prefetch.cpp.
+tcp_pcb** connection_slot(const TcpSegment& seg);
 
 // Per received segment: call before lwIP sees it and, with the returned
 // token, after. Counts into the stage's counter row.

@@ -61,6 +61,18 @@ struct Connections {
       n += tcp_lookup(&local, 80, &remote, u16_t(1024 + i)) == pcbs[i];
     return n;
   }
+  // How many connections are on the chain of the slot tcp_hash_slot()
+  // gives for them (lwIP patch 0023: the glue prefetches that slot).
+  size_t in_their_slot() {
+    size_t n = 0;
+    for (size_t i = 0; i < pcbs.size(); i++)
+      for (tcp_pcb* p = *tcp_hash_slot(&local, 80, &remote, u16_t(1024 + i)); p; p = p->hash_next)
+        if (p == pcbs[i]) {
+          n++;
+          break;
+        }
+    return n;
+  }
 };
 
 struct Instance {
@@ -82,12 +94,14 @@ TEST_CASE("the connection hash follows the connections it must hold", "[tcp][has
   CHECK(tcp_hash_size(262144) == ERR_OK);  // the stack's default max_connections
   CHECK(LWIP_INST->tcp_hash_bits == 18);
   CHECK(conns.found() == 3000);  // moved to the new table
+  CHECK(conns.in_their_slot() == 3000);
 
   CHECK(tcp_hash_size(100000) == ERR_OK);  // rounded up to a power of two
   CHECK(LWIP_INST->tcp_hash_bits == 17);
   CHECK(tcp_hash_size(16) == ERR_OK);  // never below 2^10 buckets
   CHECK(LWIP_INST->tcp_hash_bits == TCP_HASH_BITS_MIN);
   CHECK(conns.found() == 3000);  // three per bucket now, still all found
+  CHECK(conns.in_their_slot() == 3000);
   CHECK(tcp_hash_size(u32_t(1) << 30) == ERR_OK);  // never above 2^22
   CHECK(LWIP_INST->tcp_hash_bits == TCP_HASH_BITS_MAX);
   CHECK(conns.found() == 3000);
