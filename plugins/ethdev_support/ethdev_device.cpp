@@ -68,7 +68,11 @@ std::string vdev_arguments(const std::string& owner, const DeviceSpec& s) {
   }
   if (s.driver == "af_packet") {
     need_iface();
-    return "iface=" + s.iface + ",qpairs=" + std::to_string(s.queue_pairs);
+    // The driver ignores the queues' descriptor counts: its rings are as
+    // long as `framecnt` says, an even number (two 2 KiB frames a block).
+    std::string args = "iface=" + s.iface + ",qpairs=" + std::to_string(s.queue_pairs);
+    if (s.ring_frames) args += ",framecnt=" + std::to_string((s.ring_frames + 1u) & ~1u);
+    return args;
   }
   if (s.driver == "tap") return "iface=" + (s.iface.empty() ? owner : s.iface);
   if (s.driver == "memif")

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The af_packet and tap drivers come up and count exactly the frames a
-# namespace sent; MTU is applied; an offload the device lacks stops start-up
-# with a message naming the offload and the driver.
+# namespace sent; MTU is applied; an af_packet port's rings are as long as
+# its rx_desc (the driver ignores descriptor counts; Oryx passes framecnt);
+# an offload the device lacks stops start-up with a message naming the
+# offload and the driver.
 source "$(dirname "$0")/lib.sh"
 
 NS=oxp$TAG
@@ -15,6 +17,7 @@ file_prefix = \"drv$TAG\"
 type = \"port\"
 driver = \"af_packet\"
 iface = \"$NS\"
+rx_desc = 2048
 [stage.tap]
 type = \"port\"
 driver = \"tap\"
@@ -53,12 +56,17 @@ wait_until 5 '[ $(($(rx pkt) - PKT0)) -ge 300 ] && [ $(($(rx tap) - TAP0)) -ge 2
 sleep 0.5
 [ $(($(rx pkt) - PKT0)) -eq 300 ] || fail "af_packet counted $(($(rx pkt) - PKT0)), sent 300"
 [ $(($(rx tap) - TAP0)) -eq 200 ] || fail "tap counted $(($(rx tap) - TAP0)), sent 200"
+# The kernel's view of oryxd's packet socket: both PACKET_MMAP rings hold
+# 2,048 frames (the driver's own default is 512).
+RINGS=$(ss -0 -e -p | grep -A3 "users:((\"oryxd\",pid=$drv_PID," | grep -o "ring_[rt]x([^)]*frm_nr:[0-9]*" |
+  sed 's/(.*frm_nr:/ /')
+[ "$(echo $RINGS)" = "ring_rx 2048 ring_tx 2048" ] || fail "af_packet rings: '$RINGS', want 2048 frames each"
 PORTS=$(api "$drv_URL" /api/v1/ports)
 [ "$(echo "$PORTS" | json "[p['driver'] for p in j]")" = "['net_af_packet', 'net_tap']" ] || fail "drivers"
 [ "$(echo "$PORTS" | json "[p['mtu'] for p in j if p['name']=='tap'][0]")" = 1400 ] || fail "tap MTU not 1400"
 [ "$(ip netns exec "$TAPNS" cat /sys/class/net/$TAP/mtu)" = 1400 ] || fail "kernel sees another MTU on $TAP"
 stop_oryxd "$drv_PID" || fail "exit status $?"
-log "af_packet 300/300, tap 200/200 frames, tap MTU 1400"
+log "af_packet 300/300 (rings of 2,048 frames), tap 200/200 frames, tap MTU 1400"
 
 BAD=$(write_config off "
 [kernel]

@@ -143,6 +143,7 @@ class BondStage {
     oryx::io::DeviceSpec spec;
     spec.driver = cfg.get_string("member_driver");
     spec.queue_pairs = std::max(setup.rx_queues, setup.tx_queues);
+    spec.ring_frames = std::max(setup.rx_desc, setup.tx_desc);
     for (const auto& member : names) {
       if (spec.driver == "pci") spec.pci_address = member;
       else if (spec.driver == "null") {}  // nothing to name

@@ -213,6 +213,7 @@ class PortStage {
     }
     spec.queue_start = int(cfg.get_int("queue_start"));
     spec.queue_pairs = std::max<uint16_t>(rx_queues_, tx_queues_);
+    spec.ring_frames = std::max(setup.rx_desc, setup.tx_desc);
     spec.memif_socket = cfg.get_string("socket");
     spec.memif_socket_abstract = cfg.get_bool("socket_abstract");
     spec.memif_role = cfg.get_string("role");
