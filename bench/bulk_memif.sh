@@ -14,8 +14,8 @@
 # Both links carry jumbo frames (MTU, default 9000: the memif ports and the
 # kernel pair's veth alike). Each Oryx side's mbufs hold a whole frame
 # (`mbuf_data_room`), as the kernel's buffers do: chained over 2 KiB mbufs,
-# a 9,000-byte frame costs five mbufs and a five-pbuf chain, and the rate
-# was 0.75 of what it is with one.
+# a 9,000-byte frame costs five mbufs and a five-pbuf chain (about a tenth
+# of the rate, docs/benchmarks.md).
 #
 # Usage: bench/bulk_memif.sh [BUILD_DIR]   (env: ROUNDS=3, SECONDS_EACH=5, MTU=9000)
 set -euo pipefail
