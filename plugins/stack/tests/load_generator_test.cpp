@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -131,10 +132,15 @@ load_size = 64)", "tx_ring = 256"));
   // the ring of 256, and must wait for the worker, which drains 32 frames
   // a millisecond meanwhile: slower than the timer sends in any build, and
   // fast enough that the waits stay within the 50 ms a walk may wait
-  // (lwIP patch 0018).
+  // (lwIP patch 0018) unless this thread is held up for most of them.
   std::vector<Frame> held;
   auto hold_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(150);
+  auto last_drain = std::chrono::steady_clock::now();
+  auto longest_gap = std::chrono::steady_clock::duration::zero();
   while (std::chrono::steady_clock::now() < hold_until) {
+    auto now = std::chrono::steady_clock::now();
+    longest_gap = std::max(longest_gap, now - last_drain);
+    last_drain = now;
     auto out = h.poll("client", 32);
     std::vector<Frame> frames;
     for (size_t i = 0; i < out.size(); i++) frames.emplace_back(out.bytes(i));
@@ -144,9 +150,26 @@ load_size = 64)", "tx_ring = 256"));
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   if (!held.empty()) h.process("client", held);
-  for (int i = 0; i < 20; i++) shuttle(h);
+  // Then everything flows again for 100 ms (two fast-timer periods), a
+  // shuttle a millisecond, while the timer's backlog drains.
+  const auto settled = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+  for (auto now = std::chrono::steady_clock::now(); now < settled; now = std::chrono::steady_clock::now()) {
+    longest_gap = std::max(longest_gap, now - last_drain);
+    last_drain = now;
+    shuttle(h);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   CHECK(h.counter("client", "tcp_timer_tx_waits") > 0);
-  CHECK(h.counter("client", "drop_tx_ring_full") == 0);
+  // A worker that stops draining for 50 ms makes the timer send on (and
+  // the ring drop, counted): that is the design, so the no-drop check
+  // needs this thread to have drained at least every 25 ms. It was held
+  // up longer only with a build and other tests on both CPUs.
+  const auto gap_ms = std::chrono::duration_cast<std::chrono::milliseconds>(longest_gap).count();
+  INFO("the longest time between two drains: " << gap_ms << " ms");
+  if (gap_ms < 25)
+    CHECK(h.counter("client", "drop_tx_ring_full") == 0);
+  else
+    WARN("not checked: this thread was held up for " << gap_ms << " ms");
   CHECK(h.counter("server", "drop_tx_ring_full") == 0);
   CHECK(h.counter("client", "load_connections_lost") == 0);
 }
