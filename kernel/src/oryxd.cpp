@@ -3,6 +3,7 @@
 #include "appliance.hpp"
 #include "config_reference.hpp"
 #include "logging.hpp"
+#include "malloc_tuning.hpp"
 #include "oryx/install_paths.h"
 #include "rest_api.hpp"
 
@@ -38,6 +39,11 @@ void usage(FILE* out) {
                "                           the kernel and the plugins in -p DIRs, and exit\n"
                "  -h, --help               show this help and exit\n"
                "  -V, --version            show version and plugin ABI and exit\n"
+               "\n"
+               "Environment: oryxd adds glibc.malloc.tcache_count=16384 to GLIBC_TUNABLES\n"
+               "and starts itself again (same PID) unless GLIBC_TUNABLES sets that tunable\n"
+               "already or ORYX_MALLOC_TUNING=0: lwIP's segments are freed long after they\n"
+               "were allocated, and glibc's default cache of 7 per size is too short.\n"
                "\n"
                "Signals: SIGINT and SIGTERM stop workers, close ports and release DPDK\n"
                "memory before exit.\n"
@@ -100,6 +106,8 @@ int main(int argc, char** argv) {
     std::fputs(config_reference(loader).c_str(), stdout);
     return 0;
   }
+
+  if (!check_only) tune_malloc_or_reexec(argv);
 
   std::unique_ptr<ApplianceConfig> cfg;
   try {

@@ -2,6 +2,8 @@
 # REST API: every endpoint answers JSON; malformed or unauthorised requests
 # get 4xx with a JSON error and never crash oryxd; the effective config
 # round-trips with the token redacted; log levels change at runtime.
+# Also: oryxd restarted itself with glibc's larger per-thread cache
+# (malloc_tuning.hpp), keeping the PID it was started with.
 source "$(dirname "$0")/lib.sh"
 
 CFG=$(write_config api "
@@ -24,6 +26,10 @@ next = [\"gen\", \"sink\"]
 ")
 start_oryxd api "$CFG"
 U=$api_URL
+tr '\0' '\n' <"/proc/$api_PID/environ" | grep -qx "GLIBC_TUNABLES=glibc.malloc.tcache_count=16384" ||
+  fail "oryxd (pid $api_PID) runs without glibc.malloc.tcache_count: $(tr '\0' ' ' <"/proc/$api_PID/environ" | grep -o 'GLIBC_TUNABLES=[^ ]*')"
+[ "$(curl -sf "$U/api/v1/status" | $PY -c 'import json,sys; print(json.load(sys.stdin)["pid"])')" = "$api_PID" ] ||
+  fail "oryxd's status names another PID than the one started"
 TOKEN=test-token-$TAG
 
 # code METHOD PATH [curl args...]: prints the HTTP status code.
