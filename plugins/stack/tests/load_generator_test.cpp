@@ -160,10 +160,9 @@ load_size = 64)", "tx_ring = 256"));
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   CHECK(h.counter("client", "tcp_timer_tx_waits") > 0);
-  // A worker that stops draining for 50 ms makes the timer send on (and
-  // the ring drop, counted): that is the design, so the no-drop check
-  // needs this thread to have drained at least every 25 ms. It was held
-  // up longer only with a build and other tests on both CPUs.
+  // A worker that stops draining for 50 ms makes the timer send on into a
+  // full ring (the drops counted): that is the design, so the no-drop
+  // check needs this thread to have drained at least every 25 ms.
   const auto gap_ms = std::chrono::duration_cast<std::chrono::milliseconds>(longest_gap).count();
   INFO("the longest time between two drains: " << gap_ms << " ms");
   if (gap_ms < 25)
