@@ -33,4 +33,13 @@ void tune_malloc_or_reexec(char** argv) {
   else unsetenv("GLIBC_TUNABLES");
 }
 
+std::string malloc_tuning_summary() {
+  const char* opt_out = std::getenv("ORYX_MALLOC_TUNING");
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (opt_out && std::strcmp(opt_out, "0") == 0)
+    return std::string("glibc's malloc as configured (ORYX_MALLOC_TUNING=0): GLIBC_TUNABLES=") +
+           (tunables ? tunables : "(unset)");
+  return std::string("glibc's malloc: GLIBC_TUNABLES=") + (tunables ? tunables : "(unset)");
+}
+
 }  // namespace oryx::kernel

@@ -12,6 +12,8 @@
 // (glibc.malloc.tcache_count), so oryxd sets it and starts itself again.
 #pragma once
 
+#include <string>
+
 namespace oryx::kernel {
 
 // Freed blocks glibc keeps per size and thread (its maximum is 65,535).
@@ -22,5 +24,10 @@ constexpr unsigned kMallocTcacheCount = 16384;
 // running binary with `argv` again (same PID and name). Returns if it did
 // not exec.
 void tune_malloc_or_reexec(char** argv);
+
+// A log line saying which of those this process runs with. (glibc cuts
+// GLIBC_TUNABLES at each ':' in the copy /proc/PID/environ shows, so the
+// log is where the whole setting can be read.)
+std::string malloc_tuning_summary();
 
 }  // namespace oryx::kernel

@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
   logging::init(cfg->log.get_string("level"), cfg->log.get_list("loggers"),
                 cfg->log.get_string("file"));
   auto log = logging::get("oryx");
+  if (!check_only) log->info("{}", malloc_tuning_summary());
 
   std::unique_ptr<Appliance> appliance;
   try {

@@ -30,6 +30,31 @@ tr '\0' '\n' <"/proc/$api_PID/environ" | grep -qx "GLIBC_TUNABLES=glibc.malloc.t
   fail "oryxd (pid $api_PID) runs without glibc.malloc.tcache_count: $(tr '\0' ' ' <"/proc/$api_PID/environ" | grep -o 'GLIBC_TUNABLES=[^ ]*')"
 [ "$(curl -sf "$U/api/v1/status" | $PY -c 'import json,sys; print(json.load(sys.stdin)["pid"])')" = "$api_PID" ] ||
   fail "oryxd's status names another PID than the one started"
+# An operator's own tunables are kept (ours is added); ORYX_MALLOC_TUNING=0
+# leaves glibc as it is. oryxd logs the setting whole (glibc cuts the copy
+# /proc/PID/environ shows at each ':').
+grep -q "glibc's malloc: GLIBC_TUNABLES=glibc.malloc.tcache_count=16384$" "$WORK/api.log" ||
+  fail "oryxd did not log its malloc tuning"
+for run in own off; do
+  MCFG=$(write_config "malloc_$run" "
+[kernel]
+hugepages = false
+file_prefix = \"mt$run$TAG\"
+[stage.p0]
+type = \"port\"
+driver = \"null\"
+")
+  if [ $run = own ]; then
+    GLIBC_TUNABLES=glibc.malloc.perturb=0 start_oryxd "malloc_$run" "$MCFG"
+    want="glibc's malloc: GLIBC_TUNABLES=glibc.malloc.perturb=0:glibc.malloc.tcache_count=16384"
+  else
+    ORYX_MALLOC_TUNING=0 start_oryxd "malloc_$run" "$MCFG"
+    want="glibc's malloc as configured (ORYX_MALLOC_TUNING=0): GLIBC_TUNABLES=(unset)"
+  fi
+  pid_var="malloc_${run}_PID"
+  grep -qF "$want" "$WORK/malloc_$run.log" || fail "oryxd ($run) did not log: $want"
+  stop_oryxd "${!pid_var}" || fail "oryxd ($run) exit status $?"
+done
 TOKEN=test-token-$TAG
 
 # code METHOD PATH [curl args...]: prints the HTTP status code.
