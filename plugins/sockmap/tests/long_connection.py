@@ -27,7 +27,9 @@ def exchange(phase):
     print(f"phase {phase} ok", flush=True)
 
 exchange(1)
-for _ in range(600):
+# Up to 5 min: the restart in between once took 4 min on a VM stalled
+# beside a build (sockmap_lifecycle.sh kills oryxd and starts it again).
+for _ in range(6000):
     if os.path.exists(go_file):
         break
     time.sleep(0.05)
