@@ -24,8 +24,11 @@ make_ns "$NS" "$NS" 198.18.89.1/24
 FRAMES=200000
 
 run() {  # run LAYOUT: prints the program's report, returns its status
+  local rc=0
   "$BIN" -l 0,1 --no-huge --no-shconf -m 256 --no-pci --iova-mode=va --no-telemetry \
-    --file-prefix "axt$TAG$1" --log-level=4 -- "$NS" "$1" "$FRAMES" 2>"$WORK/$1.err"
+    --file-prefix "axt$TAG$1" --log-level=4 -- "$NS" "$1" "$FRAMES" 2>"$WORK/$1.err" || rc=$?
+  rmdir "/var/run/dpdk/axt$TAG$1" 2>/dev/null || true  # the EAL leaves its runtime directory
+  return $rc
 }
 peer_rx() { ip netns exec "$NS" cat /sys/class/net/eth0/statistics/rx_packets; }
 
