@@ -7,8 +7,6 @@
 // server of bench/scale_oryx.sh), and lwIP takes them one segment at a time.
 #include "connection_prefetch.hpp"
 
-#include "tcp_watch.hpp"
-
 extern "C" {
 #include <lwip/priv/tcp_priv.h>
 #include <lwip/tcp.h>
@@ -16,21 +14,16 @@ extern "C" {
 
 namespace oryx::stack {
 
-void prefetch_connections(const Interface::Frame* frames, uint16_t count) {
-  constexpr uint16_t kMax = 64;  // a burst's worth; the rest go unprefetched
-  tcp_pcb** slots[kMax];
+void prefetch_connections(const TcpSegment* segs, const bool* is_tcp, uint16_t count) {
+  tcp_pcb** slots[kPrefetchPackets];
   uint16_t buckets = 0;
-  for (uint16_t i = 0; i < count && buckets < kMax;) {
-    const Interface::Frame& f = frames[i];
-    const uint16_t segments = f.segments ? f.segments : 1;
-    i = uint16_t(i + segments);
-    TcpSegment seg;
-    if (!parse_tcp_segment(f.data, f.len, segments > 1 ? f.total_len : f.len, &seg)) continue;
-    slots[buckets] = connection_slot(seg);
+  for (uint16_t i = 0; i < count && buckets < kPrefetchPackets; i++) {
+    if (!is_tcp[i]) continue;
+    slots[buckets] = connection_slot(segs[i]);
     __builtin_prefetch(slots[buckets]);
     buckets++;
   }
-  tcp_pcb* pcbs[kMax];
+  tcp_pcb* pcbs[kPrefetchPackets];
   uint16_t found = 0;
   for (uint16_t k = 0; k < buckets; k++) {
     tcp_pcb* p = *slots[k];

@@ -389,40 +389,57 @@ void Interface::input(const Frame* frames, uint16_t count) {
     self->c[kMbufsHeld]++;
     return pbuf_alloced_custom(PBUF_RAW, f.len, PBUF_REF, &r->pc, f.data, f.len);
   };
-  prefetch_connections(frames, count);
-  for (uint16_t i = 0; i < count;) {
-    const Frame& f = frames[i];
-    uint16_t segments = f.segments ? f.segments : 1;
-    i = uint16_t(i + segments);
+  // One packet (its frames chained when `segments` > 1); `seg` is its TCP
+  // segment as parsed, or null.
+  auto feed = [&](const Frame& f, uint16_t segments, const TcpSegment* seg) {
     const uint32_t frame_len = segments > 1 ? f.total_len : f.len;
     self->classify(f.data, f.len, frame_len, true);
     if (f.len < 14) {
       self->c[kDropTruncated]++;
       self->ops.free(f.mbuf);
-      continue;
+      return;
     }
     // lwIP trusts the NIC's MAC filter; ports often run promiscuous.
     bool group = f.data[0] & 1;
     if (!group && std::memcmp(f.data, self->nif.hwaddr, 6) != 0) {
       self->c[kDropNotForUs]++;
       self->ops.free(f.mbuf);
-      continue;
+      return;
     }
     uint16_t type = be16(f.data + 12);
     if (type != 0x0800 && type != 0x0806 && type != 0x86dd) {
       self->c[kDropUnknownEthertype]++;
       self->ops.free(f.mbuf);
-      continue;
+      return;
     }
-    TcpSegment seg;
-    bool tcp = parse_tcp_segment(f.data, f.len, frame_len, &seg);
     RxWatch watch;
-    if (tcp) watch = watch_rx_before(seg, self->c);
+    if (seg) watch = watch_rx_before(*seg, self->c);
     pbuf* p = wrap(f);
     if (f.checksum_verified) p->flags |= PBUF_FLAG_CHECKSUM_VERIFIED;  // lwIP patch 0015
     for (uint16_t k = 1; k < segments; k++) pbuf_cat(p, wrap((&f)[k]));
     if (self->nif.input(p, &self->nif) != ERR_OK) pbuf_free(p);
-    if (tcp) watch_rx_after(seg, watch, self->c);
+    if (seg) watch_rx_after(*seg, watch, self->c);
+  };
+  // Packets in groups of up to kPrefetchPackets: each group's TCP segments
+  // are parsed once, their connections prefetched together, then fed.
+  for (uint16_t i = 0; i < count;) {
+    uint16_t first[kPrefetchPackets];
+    TcpSegment segs[kPrefetchPackets];
+    bool tcp[kPrefetchPackets];
+    uint16_t packets = 0;
+    for (; i < count && packets < kPrefetchPackets; packets++) {
+      const Frame& f = frames[i];
+      const uint16_t segments = f.segments ? f.segments : 1;
+      first[packets] = i;
+      tcp[packets] = parse_tcp_segment(f.data, f.len, segments > 1 ? f.total_len : f.len,
+                                       &segs[packets]);
+      i = uint16_t(i + segments);
+    }
+    prefetch_connections(segs, tcp, packets);
+    for (uint16_t k = 0; k < packets; k++) {
+      const Frame& f = frames[first[k]];
+      feed(f, f.segments ? f.segments : 1, tcp[k] ? &segs[k] : nullptr);
+    }
   }
   // Delayed ACKs due by now leave with this burst's answers (lwIP patch
   // 0022), a bounded number per burst; lwIP's fast timer sends the rest.
