@@ -57,6 +57,17 @@ std::string ring_name(const std::string& owner, const DeviceSpec& s) {
 }
 
 std::string vdev_arguments(const std::string& owner, const DeviceSpec& s) {
+  // memif's rings hold 2^rsize buffers (the driver ignores the queues'
+  // descriptor counts; its default of 1,024 is rsize 10): the power of two
+  // that holds ring_frames (at most 16,384: 2^14, the driver's largest).
+  // A client's ring size is the one used; a server's caps what its
+  // clients may ask.
+  auto memif_ring_size = [](uint16_t frames) -> std::string {
+    if (!frames) return "";
+    unsigned log2 = 0;
+    while ((1u << log2) < frames && log2 < 14) log2++;
+    return ",rsize=" + std::to_string(log2);
+  };
   auto need_iface = [&] {
     if (s.iface.empty()) throw Error("driver " + s.driver + " needs 'iface'");
   };
@@ -79,7 +90,7 @@ std::string vdev_arguments(const std::string& owner, const DeviceSpec& s) {
     return "role=" + s.memif_role + ",socket=" + s.memif_socket +
            ",id=" + std::to_string(s.memif_id) +
            ",socket-abstract=" + (s.memif_socket_abstract ? "yes" : "no") +
-           ",bsize=" + std::to_string(s.memif_buffer_size);
+           ",bsize=" + std::to_string(s.memif_buffer_size) + memif_ring_size(s.ring_frames);
   if (s.driver == "ring") return "nodeaction=" + ring_name(owner, s) + ":0:CREATE";
   if (s.driver == "null") return "size=" + std::to_string(s.packet_size) + ",copy=0";
   throw Error("unknown driver '" + s.driver + "' (" + kDrivers + ")");

@@ -22,7 +22,7 @@ struct DeviceSpec {
   std::string iface;          // af_xdp, af_packet: kernel interface; tap: name to create
   int queue_start = 0;        // af_xdp
   uint16_t queue_pairs = 1;   // af_xdp, af_packet
-  uint16_t ring_frames = 0;   // af_packet: frames per PACKET_MMAP ring (0: the driver's 512)
+  uint16_t ring_frames = 0;   // af_packet, memif: frames per ring (0: the driver's default)
   std::string memif_socket;
   bool memif_socket_abstract = true;
   std::string memif_role;
@@ -85,9 +85,11 @@ constexpr const char* kOffloadNames = "rx_checksum, tx_checksum, tso, vlan_strip
       oryx::sdk::param_int("rx_desc", 64, 16384, "1024",                                       \
                            "Descriptors per receive queue. af_packet: each PACKET_MMAP ring "  \
                            "(receive and transmit) holds the larger of rx_desc and tx_desc "   \
-                           "frames of 2 KiB, rounded up to an even number."),                  \
+                           "frames of 2 KiB, rounded up to an even number. memif: each ring "  \
+                           "holds the power of two at or above the larger (the client's size " \
+                           "is the one used)."),                                               \
       oryx::sdk::param_int("tx_desc", 64, 16384, "1024",                                       \
-                           "Descriptors per transmit queue (af_packet: see rx_desc)."),        \
+                           "Descriptors per transmit queue (af_packet, memif: see rx_desc)."),  \
       oryx::sdk::param_int("mtu", 0, 9600, "0", "MTU to set; 0 keeps the device default."),    \
       oryx::sdk::param_bool("promiscuous", "true", "Receive frames for any destination MAC.")
 

@@ -104,6 +104,7 @@ assert all(kernel["cork"].values()) and all(kernel["cork_ceiling"].values()), ke
 assert all(kernel["simultaneous_close"].values()), kernel
 assert kernel["fin_wait_2"] == {"fin": True, "quiet_while_waiting": True, "gone_after_timeout": True}, kernel
 assert kernel["maxseg_listener"] == {"syn_ack_mss": 1000, "largest_segment": 1000}, kernel
+assert kernel["quick_ack"] == {"first_data_at_once": True}, kernel
 assert kernel["keepalive"] == {"probes": 2, "reset_after_probes": True, "first_probe_after_1s": True}, kernel
 # A tail loss is answered by a probe, counted as one (TCPLossProbes; the
 # stack's tcp_tail_loss_probes), not by a retransmission timeout (after

@@ -55,12 +55,14 @@ class Watch:
 
     def __init__(self, sport, on_segment=None):
         self.segments = []  # (time, TCP layer)
+        self.captured = {}  # id(TCP layer): the capture's timestamp (time.time())
         self.arrived = threading.Condition()
         listening = threading.Event()
 
         def seen(p):
             with self.arrived:
                 self.segments.append((time.monotonic(), p[TCP]))
+                self.captured[id(p[TCP])] = float(p.time)
                 self.arrived.notify_all()
             if on_segment:
                 on_segment(p[TCP])
@@ -339,6 +341,28 @@ def builtin_scenarios(out):
         out[name] = {"challenge_ack": bool(challenge and str(challenge[1].flags) == "A" and challenge[1].ack == seq),
                      "connection_lives": ok}
         reset(sport, 7, after)
+
+    # Quick-ACK mode (Linux's tcp_event_data_recv): a connection's first
+    # data is acknowledged at once, not after the delayed-ACK time (40 ms):
+    # part of an HTTP request, which the server cannot answer yet.
+    # Measured from before the send to the ACK's capture time, so scapy's
+    # own delays count against the stack. (Data after an idle gap longer
+    # than the retransmission timeout is quick-ACKed too; Linux shows it
+    # with timestamps, which scapy's handshake does not offer: the unit
+    # test stack_delayed_ack_test checks the stack.)
+    sport = base + 40
+    seq, ack = handshake(sport, 80)
+    w = Watch(sport)
+    sent = time.time()
+    sendp(E / IP(src=src, dst=dst) / TCP(sport=sport, dport=80, flags="PA", seq=seq, ack=ack) / Raw(b"GET / HT"),
+          iface=iface)
+    seq += 8
+    got = w.wait(lambda t: len(t.payload) == 0 and t.ack == seq, 1.0)
+    w.stop()
+    acked_ms = None if got is None else round((w.captured[id(got[1])] - sent) * 1000, 1)
+    print(f"quick_ack: the first data's ACK after {acked_ms} ms", file=sys.stderr)
+    out["quick_ack"] = {"first_data_at_once": acked_ms is not None and acked_ms < 30}
+    reset(sport, 80, seq)
 
 
 
