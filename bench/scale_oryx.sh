@@ -55,7 +55,7 @@ case "$TRANSPORT" in
   memif) RX_DESC=${RX_DESC:-8192} ;;
   *) echo "TRANSPORT is af_xdp or memif, not $TRANSPORT" >&2; exit 2 ;;
 esac
-OUT=${OUT:-$BUILD/bench-scale-oryx.json}
+OUT=${OUT:-$BUILD/bench-scale-oryx$([ "$TRANSPORT" = memif ] && echo -memif).json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
 source "$(dirname "$0")/lib.sh"
 export TRANSPORT  # the summary names it
