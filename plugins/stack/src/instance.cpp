@@ -2,6 +2,8 @@
 // instance.cpp - the process's lwIP instances, by name.
 #include "instance.hpp"
 
+#include <oryx_clock.h>
+
 extern "C" {
 #include <lwip/priv/instance_state.h>
 #include <lwip/tcpip.h>
@@ -93,9 +95,11 @@ std::vector<Instance*> all_instances() {
 CoreLock::CoreLock(Instance& inst) : previous_(lwip_current_instance) {
   lwip_current_instance = inst.lwip;
   LOCK_TCPIP_CORE();
+  oryx_clock_freeze();  // one clock reading for the whole hold (oryx_clock.h)
 }
 
 CoreLock::~CoreLock() {
+  oryx_clock_thaw();
   UNLOCK_TCPIP_CORE();
   lwip_current_instance = previous_;
 }

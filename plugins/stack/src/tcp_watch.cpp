@@ -8,6 +8,8 @@
 
 #include "glue.hpp"
 
+#include <oryx_clock.h>
+
 extern "C" {
 #include <lwip/netif.h>
 #include <lwip/priv/instance_state.h>
@@ -247,8 +249,11 @@ void watch_probe(tcp_pcb* p, uint64_t* c, bool sending = false) {
 
 }  // namespace
 
-// lwIP's clock for round-trip times (lwipopts.h, lwip patch 0012).
+// lwIP's clock for round-trip times (lwipopts.h, lwip patch 0012): the
+// reading of the core lock's hold, if this thread has one (oryx_clock.h).
 extern "C" uint32_t oryx_now_us(void) {
+  unsigned int frozen;
+  if (oryx_clock_frozen_us(&frozen)) return frozen;
   timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return uint32_t(uint64_t(t.tv_sec) * 1000000u + uint64_t(t.tv_nsec) / 1000u);
