@@ -55,7 +55,9 @@ case "$TRANSPORT" in
   memif) RX_DESC=${RX_DESC:-8192} ;;
   *) echo "TRANSPORT is af_xdp or memif, not $TRANSPORT" >&2; exit 2 ;;
 esac
-OUT=${OUT:-$BUILD/bench-scale-oryx$([ "$TRANSPORT" = memif ] && echo -memif).json}
+SUFFIX=""
+[ "$TRANSPORT" = af_xdp ] || SUFFIX=-$TRANSPORT
+OUT=${OUT:-$BUILD/bench-scale-oryx$SUFFIX.json}
 TAG=$(printf '%04x' $((RANDOM % 65536)))
 source "$(dirname "$0")/lib.sh"
 export TRANSPORT  # the summary names it
@@ -183,6 +185,7 @@ load() {
 
 ROUND_JSON=()
 start_server() {
+  rm -f "$WORK/memif.sock"  # left behind by a server that crashed (above)
   oryxd_start server "$(oryxd_config server "$HOSTIF" 1 0 198.18.78.2 fd00:78::2 "tcp_echo_port = 7")"
 }
 for r in $(seq "$ROUNDS"); do
