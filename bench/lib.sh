@@ -25,6 +25,10 @@ bench_cleanup() {
   ip netns del "$CLI" 2>/dev/null || true
   ip netns del "$KRN" 2>/dev/null || true
   rmdir /sys/fs/bpf/xdp 2>/dev/null || true
+  # The EAL runtime directories of this script's oryxd (file_prefix
+  # NAME-$$), which one that crashed (a memif peer's, plugins/io/README.md)
+  # leaves behind.
+  rmdir /var/run/dpdk/*-$$ 2>/dev/null || true
   [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap bench_cleanup EXIT
