@@ -13,17 +13,9 @@ extern "C" {
 }
 
 #include <chrono>
-#include <ctime>
 #include <thread>
 
-// What the stack's glue gives lwIP (lwipopts.h), for this process without
-// the glue.
-extern "C" unsigned int oryx_now_us(void) {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return unsigned(ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
-extern "C" void oryx_tcp_timer_pause_point(void) {}
+#include "without_glue.hpp"
 
 TEST_CASE("sys_now() returns the hold's reading, and the clock after it", "[stack]") {
   unsigned int ms = 0, us = 0;

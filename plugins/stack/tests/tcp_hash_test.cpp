@@ -14,19 +14,10 @@ extern "C" {
 #include "lwip/tcp.h"
 }
 
-#include <ctime>
 #include <vector>
 
-// What the stack's glue gives lwIP (lwipopts.h), for this process without
-// the glue: its clock, and the timers' pause point, which has nothing to
-// let run here (no worker, no timer thread). The checksum is the glue's
-// own (src/checksum.cpp).
-extern "C" unsigned int oryx_now_us(void) {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return unsigned(ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
-extern "C" void oryx_tcp_timer_pause_point(void) {}
+// lwIP without the glue; the checksum is the glue's own (src/checksum.cpp).
+#include "without_glue.hpp"
 
 namespace {
 
