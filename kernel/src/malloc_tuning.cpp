@@ -10,9 +10,17 @@
 
 namespace oryx::kernel {
 
-void tune_malloc_or_reexec(char** argv) {
+namespace {
+
+bool opted_out() {
   const char* opt_out = std::getenv("ORYX_MALLOC_TUNING");
-  if (opt_out && std::strcmp(opt_out, "0") == 0) return;
+  return opt_out && std::strcmp(opt_out, "0") == 0;
+}
+
+}  // namespace
+
+void tune_malloc_or_reexec(char** argv) {
+  if (opted_out()) return;
   const char* current = std::getenv("GLIBC_TUNABLES");
   std::string tunables = current ? current : "";
   // Set already (by the operator, or by this function before the exec):
@@ -34,9 +42,8 @@ void tune_malloc_or_reexec(char** argv) {
 }
 
 std::string malloc_tuning_summary() {
-  const char* opt_out = std::getenv("ORYX_MALLOC_TUNING");
   const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (opt_out && std::strcmp(opt_out, "0") == 0)
+  if (opted_out())
     return std::string("glibc's malloc as configured (ORYX_MALLOC_TUNING=0): GLIBC_TUNABLES=") +
            (tunables ? tunables : "(unset)");
   return std::string("glibc's malloc: GLIBC_TUNABLES=") + (tunables ? tunables : "(unset)");
